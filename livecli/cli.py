@@ -1,0 +1,102 @@
+"""The command line: the Typer app, the one error boundary, and `main()`.
+
+Commands are declared in small modules (cli_send, cli_serve, cli_auth) that hold options only and call one
+function each through `guarded()`. Only typer is imported at start-up: numpy, soundfile, websockets and
+google-auth are imported where they are used, so `--help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+import typer
+
+from livecli import __version__
+from livecli.errors import EXIT_STATUS_HELP, ExitStatus, LivecliError, exit_status_for
+
+__all__ = ["app", "guarded", "main"]
+
+EXIT_TABLE = "\n".join(f"  {int(s):>3}  {text}" for s, text in EXIT_STATUS_HELP.items())
+
+app = typer.Typer(
+    name="livecli",
+    help=(
+        "Command-line client for the Gemini Live API, with a local Live-compatible server.\n\n"
+        f"Exit status:\n\n\b\n{EXIT_TABLE}"
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"livecli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Command-line client for the Gemini Live API."""
+
+
+def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoReturn:
+    """Run one command's function inside the one error boundary and exit with its status.
+
+    Every LivecliError becomes one line on stderr and its exit status; Ctrl-C exits 130; anything else is an
+    internal error (1) with one line, unless `traceback` asks for the full trace.
+    """
+    try:
+        status = action()
+    except KeyboardInterrupt:
+        sys.stderr.write("livecli: interrupted\n")
+        raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
+    except LivecliError as exc:
+        if traceback:
+            raise
+        sys.stderr.write(f"livecli: error: {_one_line(str(exc))}\n")
+        raise typer.Exit(int(exit_status_for(exc))) from None
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:
+        if traceback:
+            raise
+        sys.stderr.write(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}\n")
+        raise typer.Exit(int(ExitStatus.INTERNAL_ERROR)) from None
+    raise typer.Exit(int(status or 0))
+
+
+def _one_line(text: str) -> str:
+    """Errors print on one line, with control characters escaped (text may come from a server)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text.replace("\n", " "))
+
+
+def _register() -> None:
+    # Each module only declares options; heavy imports happen inside the commands.
+    import importlib
+
+    for name in ("livecli.cli_send", "livecli.cli_serve", "livecli.cli_auth"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

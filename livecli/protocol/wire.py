@@ -1,0 +1,65 @@
+"""Wire-level helpers shared by the client and the local server (protocol.md §2).
+
+Frames are JSON objects; the service parses protobuf JSON, so lowerCamelCase and snake_case names are both
+accepted, and bytes are base64 in the standard or URL-safe alphabet.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from livecli.errors import ProtocolError
+
+__all__ = ["b64decode", "b64encode", "camel", "loads_frame", "snake"]
+
+_SNAKE_PART = re.compile(r"_([a-z0-9])")
+_CAMEL_PART = re.compile(r"(?<!^)([A-Z])")
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def camel(name: str) -> str:
+    """`voice_config` → `voiceConfig`; camelCase names pass through unchanged."""
+    if "_" not in name:
+        return name
+    return _SNAKE_PART.sub(lambda m: m.group(1).upper(), name)
+
+
+def snake(name: str) -> str:
+    """`voiceConfig` → `voice_config` (used for the service's error paths, e.g. 'setup.generation_config')."""
+    return _CAMEL_PART.sub(lambda m: "_" + m.group(1).lower(), name)
+
+
+def loads_frame(frame: str | bytes) -> dict[str, Any]:
+    """Decode one text or binary frame into a JSON object, or raise ProtocolError."""
+    try:
+        value = json.loads(frame)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"frame is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError(f"frame is not a JSON object but {type(value).__name__}")
+    return value
+
+
+def b64decode(data: object) -> bytes:
+    """Decode standard or URL-safe base64 (padding optional), or raise ProtocolError."""
+    if not isinstance(data, str):
+        raise ProtocolError(f"base64 data must be a string, not {type(data).__name__}")
+    raw = data.encode("ascii", "replace")
+    if b"-" in raw or b"_" in raw:
+        raw = raw.translate(_URLSAFE)
+    missing = -len(raw) % 4
+    if missing == 3:
+        raise ProtocolError("invalid base64 data: bad length")
+    try:
+        return base64.b64decode(raw + b"=" * missing, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ProtocolError(f"invalid base64 data: {exc}") from exc
+
+
+def b64encode(data: bytes) -> str:
+    """Standard-alphabet base64 with padding, as the service sends it."""
+    return base64.b64encode(data).decode("ascii")
