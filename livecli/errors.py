@@ -61,8 +61,7 @@ EXIT_STATUS_HELP: dict[ExitStatus, str] = {
     ExitStatus.INTERNAL_ERROR: "internal error (a bug: please report it)",
     ExitStatus.USAGE: "usage error: bad flags, or refused by preflight",
     ExitStatus.CREDENTIALS: (
-        "credentials or setup refused: missing key, HTTP 401/403, close 1007, "
-        "or 1008 before setupComplete"
+        "credentials or setup refused: missing key, HTTP 401/403, close 1007, or 1008 before setupComplete"
     ),
     ExitStatus.CONNECTION: (
         "connection failed or ended with an error: connect/setup timeout, 1011, "
