@@ -1,0 +1,71 @@
+"""The Typer app's root: version, help, the one error boundary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from livecli import __version__
+from livecli.cli import guarded
+from livecli.errors import AudioInputError, QuotaError
+
+
+def test_version_prints_the_package_version() -> None:
+    """`livecli --version` prints the version and exits 0."""
+    out = subprocess.run([sys.executable, "-m", "livecli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"livecli {__version__}"
+
+
+def test_help_lists_exit_statuses_and_imports_nothing_heavy() -> None:
+    """`--help` shows the exit table and imports none of numpy, soundfile, websockets, google.auth, rich."""
+    code = (
+        "import sys\n"
+        "from livecli.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('numpy', 'soundfile', 'websockets', 'google.auth', 'livecli.audio') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+    assert "130" in out.stdout and "quota" in out.stdout
+
+
+def _exit_code(action: object) -> int:
+    with pytest.raises(typer.Exit) as info:
+        guarded(action)  # type: ignore[arg-type]
+    return info.value.exit_code
+
+
+def test_boundary_maps_errors_to_one_line_and_status(capsys: pytest.CaptureFixture[str]) -> None:
+    """A LivecliError becomes one escaped line on stderr and its exit status."""
+
+    def fail() -> None:
+        raise AudioInputError("in.wav: not an audio file\n\x1b[31mred")
+
+    assert _exit_code(fail) == 6
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "in.wav: not an audio file" in err
+
+
+def test_boundary_statuses_for_success_quota_bug_and_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    """0 on success, 7 for quota, 1 for a bug (no traceback), 130 for Ctrl-C."""
+
+    def quota() -> None:
+        raise QuotaError("quota")
+
+    def bug() -> None:
+        raise ZeroDivisionError("oops")
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    assert _exit_code(lambda: 0) == 0
+    assert _exit_code(quota) == 7
+    assert _exit_code(bug) == 1
+    assert _exit_code(interrupt) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error: ZeroDivisionError: oops" in err
