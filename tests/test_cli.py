@@ -26,7 +26,8 @@ def test_help_lists_exit_statuses_and_imports_nothing_heavy() -> None:
         "import sys\n"
         "from livecli.cli import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('numpy', 'soundfile', 'websockets', 'google.auth', 'livecli.audio') if m in sys.modules]\n"
+        "names = ('numpy', 'soundfile', 'websockets', 'google.auth', 'livecli.audio')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
