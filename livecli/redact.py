@@ -1,0 +1,50 @@
+"""Keep secrets out of everything livecli prints: `redact` for text, `mask` for showing which secret is used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import quote
+
+__all__ = ["MASK", "mask", "redact", "redact_url"]
+
+MASK = "***"
+# Secrets shorter than this are not redacted inside text: replacing e.g. "a" everywhere would garble output
+# without protecting anything real (real keys and tokens are far longer).
+_MIN_SECRET = 6
+
+
+def mask(secret: str | None) -> str:
+    """Show which secret this is without revealing it: its first 4 characters (at most) and its length."""
+    if not secret:
+        return "(none)"
+    if secret.startswith("auth_tokens/"):
+        return f"auth_tokens/…({len(secret)} chars)"
+    shown = secret[:4] if len(secret) >= 16 else ""
+    return f"{shown}…({len(secret)} chars)"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret (also URL-encoded) in `text` by ***."""
+    variants: set[str] = set()
+    for secret in secrets:
+        if secret and len(secret) >= _MIN_SECRET:
+            variants.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
+    # Longest first, so a secret that contains another is replaced whole.
+    for variant in sorted(variants, key=len, reverse=True):
+        text = text.replace(variant, MASK)
+    return text
+
+
+def redact_url(url: str, secrets: Iterable[str]) -> str:
+    """A URL with its secrets, and any key/access_token query value, replaced by ***."""
+    from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+    url = redact(url, secrets)
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = "&".join(
+        f"{name}={MASK if name.lower() in ('key', 'access_token', 'token') else quote(value, safe='/*')}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    return urlunsplit(parts._replace(query=query))
