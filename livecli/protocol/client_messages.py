@@ -1,0 +1,201 @@
+"""Builders for every client message (protocol.md §2–§3): one top-level field per message, JSON text, camelCase.
+
+`audio_message` is the hot path (25 calls per second of audio at 40 ms chunks) and builds its string directly;
+everything else goes through `encode` (compact `json.dumps`).
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "CLIENT_MESSAGE_KEYS",
+    "SetupConfig",
+    "activity_end_message",
+    "activity_start_message",
+    "audio_message",
+    "audio_stream_end_message",
+    "client_content_message",
+    "encode",
+    "setup_message",
+    "setup_payload",
+    "text_message",
+    "tool_response_message",
+    "video_message",
+]
+
+# protocol.md §2: exactly one of these per client message (contextUpdate is newer, SDK 3.x).
+CLIENT_MESSAGE_KEYS = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"})
+
+
+@dataclass
+class SetupConfig:
+    """Everything that goes into the `setup` message.
+
+    `model` is a bare id (`gemini-3.8-live`, sent as `models/gemini-3.8-live`) or a full wire form
+    (`models/…`, `projects/…/models/…`), sent as given. `vad` holds automaticActivityDetection fields in
+    camelCase (startOfSpeechSensitivity, endOfSpeechSensitivity, prefixPaddingMs, silenceDurationMs) and is
+    ignored when `automatic_activity_detection` is False. `thinking`, `context_window_compression` and `tools`
+    are sent verbatim. `extra` is merged into `setup` last (dict values merged one level deep), for fields
+    livecli has no option for, e.g. `{"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_LOW"}}`.
+    """
+
+    model: str
+    modalities: tuple[str, ...] = ("AUDIO",)
+    voice: str | None = None
+    language: str | None = None
+    temperature: float | None = None
+    system_instruction: str | None = None
+    input_transcription: bool = True
+    output_transcription: bool = True
+    automatic_activity_detection: bool = True
+    vad: dict[str, Any] | None = None
+    activity_handling: str | None = None
+    turn_coverage: str | None = None
+    session_resumption: bool = True
+    resume_handle: str | None = None
+    transparent: bool = False
+    context_window_compression: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    thinking: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+
+
+def _wire_model(model: str) -> str:
+    return model if "/" in model else f"models/{model}"
+
+
+def _generation_config(cfg: SetupConfig) -> dict[str, Any]:
+    generation: dict[str, Any] = {"responseModalities": [m.upper() for m in cfg.modalities]}
+    speech: dict[str, Any] = {}
+    if cfg.voice:
+        speech["voiceConfig"] = {"prebuiltVoiceConfig": {"voiceName": cfg.voice}}
+    if cfg.language:
+        speech["languageCode"] = cfg.language
+    if speech:
+        generation["speechConfig"] = speech
+    if cfg.temperature is not None:
+        generation["temperature"] = cfg.temperature
+    if cfg.thinking is not None:
+        generation["thinkingConfig"] = dict(cfg.thinking)
+    return generation
+
+
+def _realtime_input_config(cfg: SetupConfig) -> dict[str, Any]:
+    realtime: dict[str, Any] = {}
+    if not cfg.automatic_activity_detection:
+        realtime["automaticActivityDetection"] = {"disabled": True}
+    elif cfg.vad:
+        realtime["automaticActivityDetection"] = dict(cfg.vad)
+    if cfg.activity_handling:
+        realtime["activityHandling"] = cfg.activity_handling
+    if cfg.turn_coverage:
+        realtime["turnCoverage"] = cfg.turn_coverage
+    return realtime
+
+
+def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
+    """The whole `{"setup": {...}}` message as a dict (camelCase; never a JSON null)."""
+    setup: dict[str, Any] = {"model": _wire_model(cfg.model), "generationConfig": _generation_config(cfg)}
+    if cfg.system_instruction is not None:
+        # The SDK adds role "user" (protocol.md §3.6).
+        setup["systemInstruction"] = {"parts": [{"text": cfg.system_instruction}], "role": "user"}
+    if cfg.tools:
+        setup["tools"] = [dict(tool) for tool in cfg.tools]
+    realtime = _realtime_input_config(cfg)
+    if realtime:
+        setup["realtimeInputConfig"] = realtime
+    if cfg.session_resumption or cfg.resume_handle:
+        # `{}` asks for handles; `{"handle": null}` would be a different (invalid) message.
+        resumption: dict[str, Any] = {"handle": cfg.resume_handle} if cfg.resume_handle else {}
+        if cfg.transparent:
+            resumption["transparent"] = True  # Vertex only (protocol.md §3.1)
+        setup["sessionResumption"] = resumption
+    if cfg.context_window_compression is not None:
+        setup["contextWindowCompression"] = dict(cfg.context_window_compression)
+    # Setup level, not generationConfig: the server refuses the latter with 1007 (protocol.md §2).
+    if cfg.input_transcription:
+        setup["inputAudioTranscription"] = {}
+    if cfg.output_transcription:
+        setup["outputAudioTranscription"] = {}
+    for key, value in (cfg.extra or {}).items():
+        if isinstance(value, dict) and isinstance(setup.get(key), dict):
+            setup[key] = {**setup[key], **value}
+        else:
+            setup[key] = value
+    return {"setup": setup}
+
+
+def encode(msg: dict[str, Any]) -> str:
+    """Compact JSON text for one client message; refuses anything but exactly one known top-level key."""
+    if len(msg) != 1 or next(iter(msg)) not in CLIENT_MESSAGE_KEYS:
+        raise ValueError(f"a client message has exactly one top-level key of {sorted(CLIENT_MESSAGE_KEYS)}")
+    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
+
+
+def setup_message(cfg: SetupConfig) -> str:
+    """The `setup` message as JSON text."""
+    return encode(setup_payload(cfg))
+
+
+_AUDIO_TAIL: dict[int, str] = {}
+
+
+def audio_message(pcm: bytes, rate: int = 16000) -> str:
+    """`{"realtimeInput":{"audio":{"data":…,"mimeType":"audio/pcm;rate=16000"}}}` built without json.dumps.
+
+    Standard base64 needs no JSON escaping, so plain concatenation gives the same text as `encode`.
+    """
+    tail = _AUDIO_TAIL.get(rate)
+    if tail is None:
+        if type(rate) is not int or rate <= 0:
+            raise ValueError(f"sample rate must be a positive int, not {rate!r}")
+        tail = _AUDIO_TAIL[rate] = f'","mimeType":"audio/pcm;rate={rate}"}}}}}}'
+    return '{"realtimeInput":{"audio":{"data":"' + binascii.b2a_base64(pcm, newline=False).decode("ascii") + tail
+
+
+def _b64(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
+
+
+def text_message(text: str) -> str:
+    """`realtimeInput.text`: a user text turn over the realtime channel."""
+    return encode({"realtimeInput": {"text": text}})
+
+
+def video_message(data: bytes, mime: str) -> str:
+    """`realtimeInput.video`: one image frame (e.g. `image/jpeg`)."""
+    return encode({"realtimeInput": {"video": {"data": _b64(data), "mimeType": mime}}})
+
+
+def activity_start_message() -> str:
+    """`realtimeInput.activityStart` (only with automatic activity detection disabled)."""
+    return '{"realtimeInput":{"activityStart":{}}}'
+
+
+def activity_end_message() -> str:
+    """`realtimeInput.activityEnd` (only with automatic activity detection disabled)."""
+    return '{"realtimeInput":{"activityEnd":{}}}'
+
+
+def audio_stream_end_message() -> str:
+    """`realtimeInput.audioStreamEnd` (only with automatic activity detection on)."""
+    return '{"realtimeInput":{"audioStreamEnd":true}}'
+
+
+def client_content_message(turns: list[dict[str, Any]] | str, turn_complete: bool = True) -> str:
+    """`clientContent`: turns (Content dicts), or one user text turn when given a string."""
+    if isinstance(turns, str):
+        turns = [{"parts": [{"text": turns}], "role": "user"}]
+    return encode({"clientContent": {"turns": turns, "turnComplete": turn_complete}})
+
+
+def tool_response_message(responses: list[dict[str, Any]]) -> str:
+    """`toolResponse` with functionResponses `[{"id", "name", "response", …}]`; `id` is mandatory."""
+    for response in responses:
+        if not isinstance(response.get("id"), str):
+            raise ValueError("each function response needs the string id of its toolCall")
+    return encode({"toolResponse": {"functionResponses": responses}})

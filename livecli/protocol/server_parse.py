@@ -1,0 +1,269 @@
+"""Parse one server message (protocol.md §2, §4) into events; anything malformed raises ProtocolError.
+
+Rules, all from protocol.md:
+* Text or binary frames; camelCase or snake_case keys at every level; standard or URL-safe base64.
+* Unknown fields are ignored at every depth, and a message with no recognised top-level key gives `[]`
+  (forward compatible: a newer server may send messages this client does not know yet).
+* A JSON `null` counts as an absent field (proto3 JSON); any other wrong type is a ProtocolError.
+* Event order: top-level keys in wire order; inside serverContent: inputTranscription, modelTurn parts,
+  outputTranscription, interrupted. Then usageMetadata (wherever it sits in the message), then
+  generationComplete and turnComplete last, so a consumer can attach usage to the turn those end.
+* The reply sample rate comes from the part's mimeType `audio/pcm;rate=N`. A bare `audio/pcm` means 24000 Hz,
+  the documented output format (protocol.md §6); any other audio mimeType without a rate is a ProtocolError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from livecli.errors import ProtocolError
+from livecli.protocol.events import (
+    AudioChunk,
+    FunctionCall,
+    GenerationComplete,
+    GoAway,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    ResumptionUpdate,
+    ServerEvent,
+    SetupComplete,
+    TextPart,
+    ToolCall,
+    ToolCallCancellation,
+    TurnComplete,
+    Usage,
+)
+from livecli.protocol.wire import b64decode, camel, loads_frame, snake
+
+__all__ = ["DEFAULT_REPLY_RATE", "audio_rate", "parse_duration", "parse_server_message"]
+
+DEFAULT_REPLY_RATE = 24000
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
+_SNAKE: dict[str, str] = {}
+
+
+def _get(obj: dict[str, Any], name: str) -> Any:
+    """The field `name` (camelCase) in either casing; None when absent or null."""
+    value = obj.get(name)
+    if value is None:
+        alias = _SNAKE.get(name) or _SNAKE.setdefault(name, snake(name))
+        if alias != name:
+            value = obj.get(alias)
+    return value
+
+
+def _obj(value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{path}: expected an object, got {type(value).__name__}")
+    return value
+
+
+def _str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ProtocolError(f"{path}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ProtocolError(f"{path}: expected a boolean, got {type(value).__name__}")
+    return value
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProtocolError(f"{path}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _int(value: Any, path: str) -> int:
+    """int32/int64: a JSON number or a decimal string (proto3 JSON)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        return int(value)
+    raise ProtocolError(f"{path}: expected an integer, got {type(value).__name__}")
+
+
+def _opt(obj: dict[str, Any], name: str, path: str, check: Any) -> Any:
+    value = _get(obj, name)
+    return None if value is None else check(value, f"{path}.{name}")
+
+
+_RATE_CACHE: dict[str, int] = {}
+
+
+def audio_rate(mime: str) -> int:
+    """Sample rate from an audio mimeType (`audio/pcm;rate=24000` → 24000), or ProtocolError."""
+    rate = _RATE_CACHE.get(mime)
+    if rate is not None:
+        return rate
+    kind, *params = (piece.strip() for piece in mime.split(";"))
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "rate":
+            if not value.strip().isdecimal() or not 0 < int(value) <= 1_000_000:
+                raise ProtocolError(f"bad sample rate in audio mimeType {mime[:60]!r}")
+            rate = int(value)
+            break
+    else:
+        if kind.lower() != "audio/pcm":
+            raise ProtocolError(f"audio mimeType without a sample rate: {mime[:60]!r}")
+        rate = DEFAULT_REPLY_RATE
+    if len(_RATE_CACHE) < 64:
+        _RATE_CACHE[mime] = rate
+    return rate
+
+
+def parse_duration(value: Any, path: str = "duration") -> float:
+    """A protobuf Duration: `"50s"`, `"1.5s"`, or `{"seconds": …, "nanos": …}` → seconds."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("s"):
+            try:
+                seconds = float(text[:-1])
+            except ValueError:
+                pass
+            else:
+                if seconds == seconds and abs(seconds) != float("inf"):  # NaN and inf are not Durations
+                    return seconds
+        raise ProtocolError(f"{path}: bad duration {value[:40]!r}")
+    obj = _obj(value, path)
+    seconds = _opt(obj, "seconds", path, _int) or 0
+    nanos = _opt(obj, "nanos", path, _int) or 0
+    return seconds + nanos / 1e9
+
+
+def _parts(model_turn: dict[str, Any], events: list[ServerEvent], path: str) -> None:
+    parts = _get(model_turn, "parts")
+    if parts is None:
+        return
+    for i, part in enumerate(_list(parts, f"{path}.parts")):
+        where = f"{path}.parts[{i}]"
+        part = _obj(part, where)
+        inline = _get(part, "inlineData")
+        if inline is not None:
+            inline = _obj(inline, f"{where}.inlineData")
+            mime = _str(_get(inline, "mimeType"), f"{where}.inlineData.mimeType")
+            if mime[:6].lower() == "audio/":  # other inline data (images…) is not for a voice client
+                data = _get(inline, "data")
+                events.append(AudioChunk(b"" if data is None else b64decode(data), audio_rate(mime), mime))
+        text = _get(part, "text")
+        if text is not None:
+            thought = _opt(part, "thought", where, _bool) or False
+            events.append(TextPart(_str(text, f"{where}.text"), thought))
+
+
+def _transcription(value: Any, path: str) -> tuple[str, bool]:
+    obj = _obj(value, path)
+    text = _opt(obj, "text", path, _str) or ""
+    return text, _opt(obj, "finished", path, _bool) or False
+
+
+def _server_content(content: dict[str, Any], events: list[ServerEvent], ends: list[ServerEvent]) -> None:
+    path = "serverContent"
+    value = _get(content, "inputTranscription")
+    if value is not None:
+        events.append(InputTranscription(*_transcription(value, f"{path}.inputTranscription")))
+    value = _get(content, "modelTurn")
+    if value is not None:
+        _parts(_obj(value, f"{path}.modelTurn"), events, f"{path}.modelTurn")
+    value = _get(content, "outputTranscription")
+    if value is not None:
+        events.append(OutputTranscription(*_transcription(value, f"{path}.outputTranscription")))
+    if _opt(content, "interrupted", path, _bool):
+        events.append(Interrupted())
+    if _opt(content, "generationComplete", path, _bool):
+        ends.append(GenerationComplete())
+    reason = _opt(content, "turnCompleteReason", path, _str)
+    waiting = _opt(content, "waitingForInput", path, _bool)
+    # turnCompleteReason/waitingForInput only qualify a turnComplete; alone they end nothing.
+    if _opt(content, "turnComplete", path, _bool):
+        ends.append(TurnComplete(reason, waiting))
+
+
+def _tool_call(value: Any) -> ToolCall:
+    path = "toolCall"
+    calls = []
+    for i, call in enumerate(_opt(_obj(value, path), "functionCalls", path, _list) or ()):
+        where = f"{path}.functionCalls[{i}]"
+        call = _obj(call, where)
+        args = _opt(call, "args", where, _obj) or {}
+        name = _str(_get(call, "name"), f"{where}.name")
+        calls.append(FunctionCall(_opt(call, "id", where, _str), name, args))
+    return ToolCall(tuple(calls))
+
+
+def _cancellation(value: Any) -> ToolCallCancellation:
+    path = "toolCallCancellation"
+    ids = _opt(_obj(value, path), "ids", path, _list) or ()
+    return ToolCallCancellation(tuple(_str(i, f"{path}.ids[{n}]") for n, i in enumerate(ids)))
+
+
+def _usage(value: Any) -> Usage:
+    path = "usageMetadata"
+    raw = {camel(key): item for key, item in _obj(value, path).items()}
+    response = _opt(raw, "responseTokenCount", path, _int)
+    if response is None:
+        response = _opt(raw, "candidatesTokenCount", path, _int)  # Vertex's name (protocol.md §4)
+    return Usage(
+        _opt(raw, "promptTokenCount", path, _int), response, _opt(raw, "totalTokenCount", path, _int), raw
+    )
+
+
+def _go_away(value: Any) -> GoAway:
+    time_left = _get(_obj(value, "goAway"), "timeLeft")
+    return GoAway(None if time_left is None else parse_duration(time_left, "goAway.timeLeft"))
+
+
+def _resumption(value: Any) -> ResumptionUpdate:
+    path = "sessionResumptionUpdate"
+    obj = _obj(value, path)
+    return ResumptionUpdate(
+        _opt(obj, "newHandle", path, _str) or "",
+        _opt(obj, "resumable", path, _bool) or False,
+        _opt(obj, "lastConsumedClientMessageIndex", path, _int),
+    )
+
+
+def _setup_complete(value: Any) -> SetupComplete:
+    return SetupComplete(_opt(_obj(value, "setupComplete"), "sessionId", "setupComplete", _str))
+
+
+_SIMPLE: dict[str, Callable[[Any], ServerEvent]] = {
+    "setupComplete": _setup_complete,
+    "toolCall": _tool_call,
+    "toolCallCancellation": _cancellation,
+    "goAway": _go_away,
+    "sessionResumptionUpdate": _resumption,
+}
+
+
+def parse_server_message(frame: str | bytes) -> list[ServerEvent]:
+    """Events of one server frame, in the order described in the module docstring; raises only ProtocolError."""
+    try:
+        message = loads_frame(frame)
+    except RecursionError as exc:  # absurdly deep nesting
+        raise ProtocolError("frame is nested too deeply") from exc
+    events: list[ServerEvent] = []
+    ends: list[ServerEvent] = []
+    usage: Usage | None = None
+    for key, value in message.items():
+        if value is None:
+            continue
+        name = camel(key)
+        if name == "serverContent":
+            _server_content(_obj(value, name), events, ends)
+        elif name == "usageMetadata":
+            usage = _usage(value)
+        elif (build := _SIMPLE.get(name)) is not None:
+            events.append(build(value))
+    if usage is not None:
+        events.append(usage)
+    events.extend(ends)
+    return events
