@@ -36,26 +36,30 @@ from livecli.protocol.events import (
     TurnComplete,
     Usage,
 )
-from livecli.protocol.wire import b64decode, camel, loads_frame, snake
+from livecli.protocol.wire import b64decode, camel, loads_frame
 
 __all__ = ["DEFAULT_REPLY_RATE", "audio_rate", "parse_duration", "parse_server_message"]
 
 DEFAULT_REPLY_RATE = 24000
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
-_SNAKE: dict[str, str] = {}
-
-
-def _get(obj: dict[str, Any], name: str) -> Any:
-    """The field `name` (camelCase) in either casing; None when absent or null."""
-    value = obj.get(name)
-    if value is None:
-        alias = _SNAKE.get(name) or _SNAKE.setdefault(name, snake(name))
-        if alias != name:
-            value = obj.get(alias)
-    return value
 
 
 def _obj(value: Any, path: str) -> dict[str, Any]:
+    """A JSON object with its keys in camelCase (one pass; lookups after that are plain `dict.get`)."""
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{path}: expected an object, got {type(value).__name__}")
+    return _camel_keys(value)
+
+
+def _camel_keys(obj: dict[str, Any]) -> dict[str, Any]:
+    for key in obj:
+        if "_" in key:
+            return {camel(key): item for key, item in obj.items()}
+    return obj  # already camelCase: the common case, no copy
+
+
+def _args(value: Any, path: str) -> dict[str, Any]:
+    """Function-call arguments: an object kept exactly as sent (its keys are user data, not field names)."""
     if not isinstance(value, dict):
         raise ProtocolError(f"{path}: expected an object, got {type(value).__name__}")
     return value
@@ -91,7 +95,7 @@ def _int(value: Any, path: str) -> int:
 
 
 def _opt(obj: dict[str, Any], name: str, path: str, check: Any) -> Any:
-    value = _get(obj, name)
+    value = obj.get(name)
     return None if value is None else check(value, f"{path}.{name}")
 
 
@@ -139,24 +143,27 @@ def parse_duration(value: Any, path: str = "duration") -> float:
     return seconds + nanos / 1e9
 
 
-def _parts(model_turn: dict[str, Any], events: list[ServerEvent], path: str) -> None:
-    parts = _get(model_turn, "parts")
+def _parts(model_turn: dict[str, Any], events: list[ServerEvent]) -> None:
+    parts = model_turn.get("parts")
     if parts is None:
         return
-    for i, part in enumerate(_list(parts, f"{path}.parts")):
-        where = f"{path}.parts[{i}]"
-        part = _obj(part, where)
-        inline = _get(part, "inlineData")
+    path = "serverContent.modelTurn.parts"
+    for i, part in enumerate(_list(parts, path)):
+        # The hot path (one audio part per frame): error paths are formatted only when raising.
+        part = _obj(part, path) if type(part) is not dict else _camel_keys(part)
+        inline = part.get("inlineData")
         if inline is not None:
-            inline = _obj(inline, f"{where}.inlineData")
-            mime = _str(_get(inline, "mimeType"), f"{where}.inlineData.mimeType")
-            if mime[:6].lower() == "audio/":  # other inline data (images…) is not for a voice client
-                data = _get(inline, "data")
+            inline = _obj(inline, f"{path}[{i}].inlineData")
+            mime = inline.get("mimeType")
+            if type(mime) is not str:
+                mime = _str(mime, f"{path}[{i}].inlineData.mimeType")
+            if mime.startswith("audio/") or mime[:6].lower() == "audio/":  # images etc. are not for us
+                data = inline.get("data")
                 events.append(AudioChunk(b"" if data is None else b64decode(data), audio_rate(mime), mime))
-        text = _get(part, "text")
+        text = part.get("text")
         if text is not None:
-            thought = _opt(part, "thought", where, _bool) or False
-            events.append(TextPart(_str(text, f"{where}.text"), thought))
+            thought = _opt(part, "thought", f"{path}[{i}]", _bool) or False
+            events.append(TextPart(_str(text, f"{path}[{i}].text"), thought))
 
 
 def _transcription(value: Any, path: str) -> tuple[str, bool]:
@@ -167,13 +174,13 @@ def _transcription(value: Any, path: str) -> tuple[str, bool]:
 
 def _server_content(content: dict[str, Any], events: list[ServerEvent], ends: list[ServerEvent]) -> None:
     path = "serverContent"
-    value = _get(content, "inputTranscription")
+    value = content.get("inputTranscription")
     if value is not None:
         events.append(InputTranscription(*_transcription(value, f"{path}.inputTranscription")))
-    value = _get(content, "modelTurn")
+    value = content.get("modelTurn")
     if value is not None:
-        _parts(_obj(value, f"{path}.modelTurn"), events, f"{path}.modelTurn")
-    value = _get(content, "outputTranscription")
+        _parts(_obj(value, f"{path}.modelTurn"), events)
+    value = content.get("outputTranscription")
     if value is not None:
         events.append(OutputTranscription(*_transcription(value, f"{path}.outputTranscription")))
     if _opt(content, "interrupted", path, _bool):
@@ -193,8 +200,8 @@ def _tool_call(value: Any) -> ToolCall:
     for i, call in enumerate(_opt(_obj(value, path), "functionCalls", path, _list) or ()):
         where = f"{path}.functionCalls[{i}]"
         call = _obj(call, where)
-        args = _opt(call, "args", where, _obj) or {}
-        name = _str(_get(call, "name"), f"{where}.name")
+        args = _opt(call, "args", where, _args) or {}
+        name = _str(call.get("name"), f"{where}.name")
         calls.append(FunctionCall(_opt(call, "id", where, _str), name, args))
     return ToolCall(tuple(calls))
 
@@ -207,7 +214,7 @@ def _cancellation(value: Any) -> ToolCallCancellation:
 
 def _usage(value: Any) -> Usage:
     path = "usageMetadata"
-    raw = {camel(key): item for key, item in _obj(value, path).items()}
+    raw = _obj(value, path)
     response = _opt(raw, "responseTokenCount", path, _int)
     if response is None:
         response = _opt(raw, "candidatesTokenCount", path, _int)  # Vertex's name (protocol.md §4)
@@ -217,7 +224,7 @@ def _usage(value: Any) -> Usage:
 
 
 def _go_away(value: Any) -> GoAway:
-    time_left = _get(_obj(value, "goAway"), "timeLeft")
+    time_left = _obj(value, "goAway").get("timeLeft")
     return GoAway(None if time_left is None else parse_duration(time_left, "goAway.timeLeft"))
 
 
