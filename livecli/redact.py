@@ -30,8 +30,12 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret and len(secret) >= _MIN_SECRET:
             variants.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
     # Longest first, so a secret that contains another is replaced whole.
-    for variant in sorted(variants, key=len, reverse=True):
-        text = text.replace(variant, MASK)
+    ordered = sorted(variants, key=len, reverse=True)
+    # Repeat until none is left: a replacement can join its surroundings into a new occurrence. Ends because
+    # every replacement shortens the text (secrets are longer than the mask).
+    while any(variant in text for variant in ordered):
+        for variant in ordered:
+            text = text.replace(variant, MASK)
     return text
 
 
