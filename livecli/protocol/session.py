@@ -1,0 +1,375 @@
+"""The client side of one Live session, sans-I/O: what to send next, and when a turn is over.
+
+The caller owns the socket and the clock. It sends the frames this class returns, feeds it every frame
+received, and calls `tick(now)` at `deadline()`.
+
+States (`ClientSession.state`):
+    CONNECTING      created; `start()` returns the setup frame                     → AWAIT_SETUP
+    AWAIT_SETUP     setup sent; sending media now is a bug (RuntimeError)           → READY on setupComplete
+    READY           no input open, no reply pending
+    STREAMING       `begin_input()` opened a user turn and `audio()` frames flow;   → AWAITING_REPLY on end_input()
+                    under server VAD replies may already arrive
+    AWAITING_REPLY  input closed (or a text/clientContent turn sent), reply pending → READY when the turn is over
+    CLOSED          after `closed(code, reason)`; `reconnect_setup()`               → AWAIT_SETUP
+
+A turn is over on turnComplete; or on generationComplete or interrupted when no turnComplete follows within
+TURN_GRACE_S (some servers never send one, protocol.md §4) — `tick(now)` then emits an inferred TurnComplete,
+and a turnComplete arriving after that is absorbed (its usage kept), so there is no phantom turn.
+Reply content arriving with no open turn (server VAD) opens a new turn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from livecli.errors import LivecliError, ServerClosed
+from livecli.protocol import client_messages as cm
+from livecli.protocol.events import (
+    AudioChunk,
+    FunctionCall,
+    GenerationComplete,
+    GoAway,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    ResumptionUpdate,
+    ServerEvent,
+    SetupComplete,
+    TextPart,
+    ToolCall,
+    TurnComplete,
+    Usage,
+)
+from livecli.protocol.server_parse import parse_server_message
+
+__all__ = ["TURN_GRACE_S", "ClientSession", "State", "Turn"]
+
+# How long to wait after generationComplete/interrupted for the turnComplete that carries usage.
+TURN_GRACE_S = 2.0
+
+
+class State(enum.Enum):
+    """Where the session is (see the module docstring)."""
+
+    CONNECTING = "connecting"
+    AWAIT_SETUP = "await-setup"
+    READY = "ready"
+    STREAMING = "streaming"
+    AWAITING_REPLY = "awaiting-reply"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True, eq=False)
+class Turn:
+    """One user turn and the reply to it; times are from the session's clock."""
+
+    index: int
+    started_at: float
+    input_bytes: int = 0
+    input_ended_at: float | None = None
+    first_reply_at: float | None = None
+    last_reply_at: float | None = None
+    ended_at: float | None = None
+    end: str | None = None  # turnComplete | generationComplete | interrupted | superseded | disconnected
+    interrupted: bool = False
+    audio: bytearray = field(default_factory=bytearray, repr=False)
+    audio_rate: int | None = None
+    usage: Usage | None = None
+    complete: TurnComplete | None = None
+    tool_calls: list[FunctionCall] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
+    thought_parts: list[str] = field(default_factory=list)
+    input_pieces: list[str] = field(default_factory=list)
+    output_pieces: list[str] = field(default_factory=list)
+
+    @property
+    def over(self) -> bool:
+        """Whether the turn has ended."""
+        return self.ended_at is not None
+
+    @property
+    def text(self) -> str:
+        """The reply's text parts (not thoughts), concatenated."""
+        return "".join(self.text_parts)
+
+    @property
+    def input_transcript(self) -> str:
+        """What the user said, as transcribed by the server."""
+        return "".join(self.input_pieces)
+
+    @property
+    def output_transcript(self) -> str:
+        """What the model said, as transcribed by the server."""
+        return "".join(self.output_pieces)
+
+    @property
+    def audio_duration_s(self) -> float:
+        """Duration of the reply audio."""
+        return len(self.audio) / (2 * self.audio_rate) if self.audio_rate else 0.0
+
+    @property
+    def reply_latency_s(self) -> float | None:
+        """End of input → first reply byte (None until both happened)."""
+        if self.input_ended_at is None or self.first_reply_at is None:
+            return None
+        return self.first_reply_at - self.input_ended_at
+
+    @property
+    def has_reply(self) -> bool:
+        """Whether any audio or text came back."""
+        return bool(self.audio) or bool(self.text_parts)
+
+
+class ClientSession:
+    """Sans-I/O state machine of one Live session (and its reconnections)."""
+
+    def __init__(self, setup: cm.SetupConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.setup = setup
+        self._clock = clock
+        self.turns: list[Turn] = []
+        self.resume_handle: str | None = setup.resume_handle
+        self.last_consumed_index: int | None = None
+        self.session_id: str | None = None
+        self.go_away: GoAway | None = None
+        self.started_at: float | None = None
+        self.setup_complete_at: float | None = None
+        self._started = False
+        self._media_ok = False  # setupComplete received on this connection and not closed
+        self._closed = False
+        self._input_open = False
+        self._open: Turn | None = None  # the turn collecting reply content
+        self._grace_until: float | None = None
+        self._absorb_turn_complete = False
+
+    # --- state -----------------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The current state (see the module docstring)."""
+        if self._closed:
+            return State.CLOSED
+        if not self._started:
+            return State.CONNECTING
+        if not self._media_ok:
+            return State.AWAIT_SETUP
+        if self._input_open:
+            return State.STREAMING
+        return State.AWAITING_REPLY if self._open is not None else State.READY
+
+    @property
+    def can_send_media(self) -> bool:
+        """True once setupComplete arrived on this connection (and it is not closed)."""
+        return self._media_ok
+
+    @property
+    def input_open(self) -> bool:
+        """True between `begin_input()` and `end_input()`."""
+        return self._input_open
+
+    @property
+    def current_turn(self) -> Turn | None:
+        """The latest turn, over or not."""
+        return self.turns[-1] if self.turns else None
+
+    @property
+    def setup_time_s(self) -> float | None:
+        """Setup sent → setupComplete on the latest connection."""
+        if self.started_at is None or self.setup_complete_at is None:
+            return None
+        return self.setup_complete_at - self.started_at
+
+    def turn_over(self, now: float | None = None) -> bool:
+        """Whether the latest turn is over (or its grace has run out by `now`: call `tick` to settle it)."""
+        turn = self.current_turn
+        if turn is None:
+            return False
+        if turn.over:
+            return True
+        return self._grace_until is not None and now is not None and now >= self._grace_until
+
+    def deadline(self) -> float | None:
+        """When the caller must call `tick()` next (end of the turnComplete grace), or None."""
+        return self._grace_until
+
+    def tick(self, now: float | None = None) -> list[ServerEvent]:
+        """Settle a turn whose grace ran out: an inferred TurnComplete, or nothing."""
+        now = self._clock() if now is None else now
+        if self._grace_until is None or now < self._grace_until:
+            return []
+        return self._infer_end(now)
+
+    # --- sending ---------------------------------------------------------------------------------------
+
+    def start(self) -> list[str]:
+        """Frames to send first on a new connection: the setup message."""
+        if self._started:
+            raise RuntimeError("session already started; use reconnect_setup() for a new connection")
+        self._started = True
+        self.started_at = self._clock()
+        return [cm.setup_message(self.setup)]
+
+    def reconnect_setup(self) -> list[str]:
+        """Reset for a new connection, resuming with the latest resumable handle: frames to send first."""
+        now = self._clock()
+        if self._open is not None:
+            self._finish(self._open, now, "disconnected", None)  # that reply is lost with the old connection
+        self._closed = self._media_ok = self._input_open = False
+        self._absorb_turn_complete = False
+        self._started = True
+        self.started_at, self.setup_complete_at = now, None
+        config = dataclasses.replace(self.setup, resume_handle=self.resume_handle)
+        return [cm.setup_message(config)]
+
+    def _check_media(self) -> None:
+        if not self._media_ok:
+            raise RuntimeError(f"cannot send media in state {self.state.value}: wait for setupComplete")
+
+    def begin_input(self) -> list[str]:
+        """Open a user turn: activityStart when automatic activity detection is off, else nothing."""
+        self._check_media()
+        self._new_turn(self._clock())
+        self._input_open = True
+        return [] if self.setup.automatic_activity_detection else [cm.activity_start_message()]
+
+    def audio(self, pcm: bytes) -> str:
+        """One audio chunk (16 kHz s16le) of the open input."""
+        if not self._media_ok:
+            self._check_media()
+        if self._open is not None:
+            self._open.input_bytes += len(pcm)
+        return cm.audio_message(pcm)
+
+    def end_input(self, stream_end: bool = False) -> list[str]:
+        """Close the user turn: activityEnd with activity detection off; audioStreamEnd if asked under VAD."""
+        self._check_media()
+        self._input_open = False
+        turn = self.current_turn
+        if turn is not None and turn.input_ended_at is None:
+            turn.input_ended_at = self._clock()
+        if not self.setup.automatic_activity_detection:
+            return [cm.activity_end_message()]
+        return [cm.audio_stream_end_message()] if stream_end else []
+
+    def text(self, text: str) -> list[str]:
+        """A whole user turn as `realtimeInput.text`."""
+        self._check_media()
+        turn = self._new_turn(self._clock())
+        turn.input_ended_at = turn.started_at
+        return [cm.text_message(text)]
+
+    def client_content(self, turns: list[dict[str, Any]] | str, turn_complete: bool = True) -> list[str]:
+        """A `clientContent` message; with turn_complete it is a user turn awaiting a reply."""
+        self._check_media()
+        if turn_complete:
+            turn = self._new_turn(self._clock())
+            turn.input_ended_at = turn.started_at
+        return [cm.client_content_message(turns, turn_complete)]
+
+    def tool_response(self, responses: list[dict[str, Any]]) -> list[str]:
+        """A `toolResponse` answering earlier function calls."""
+        self._check_media()
+        return [cm.tool_response_message(responses)]
+
+    # --- receiving -------------------------------------------------------------------------------------
+
+    def receive(self, frame: str | bytes) -> list[ServerEvent]:
+        """Parse one server frame, update the state; returns the events (a late turnComplete is absorbed)."""
+        now = self._clock()
+        out: list[ServerEvent] = []
+        for event in parse_server_message(frame):
+            if self._apply(event, now, out):
+                out.append(event)
+        return out
+
+    def _apply(self, event: ServerEvent, now: float, out: list[ServerEvent]) -> bool:
+        """Update the state for one event; False when the event is absorbed."""
+        if isinstance(event, AudioChunk | TextPart | ToolCall):
+            turn = self._reply_turn(now, out)
+            turn.last_reply_at = now
+            if isinstance(event, AudioChunk):
+                turn.audio += event.data
+                turn.audio_rate = event.rate
+            elif isinstance(event, ToolCall):
+                turn.tool_calls.extend(event.calls)
+            elif event.thought:
+                turn.thought_parts.append(event.text)
+            else:
+                turn.text_parts.append(event.text)
+            if turn.first_reply_at is None and (isinstance(event, AudioChunk) or turn.text_parts):
+                turn.first_reply_at = now
+        elif isinstance(event, InputTranscription | OutputTranscription):
+            # Transcriptions are unordered w.r.t. modelTurn: a late one still belongs to a turn in its grace.
+            turn = self._open or self._new_turn(now)
+            pieces = turn.input_pieces if isinstance(event, InputTranscription) else turn.output_pieces
+            pieces.append(event.text)
+        elif isinstance(event, GenerationComplete | Interrupted):
+            if self._open is not None:
+                self._open.interrupted |= isinstance(event, Interrupted)
+                if self._grace_until is None:
+                    self._grace_until = now + TURN_GRACE_S
+        elif isinstance(event, TurnComplete):
+            if self._open is not None:
+                self._finish(self._open, now, "interrupted" if self._open.interrupted else "turnComplete", event)
+            elif self._absorb_turn_complete:
+                self._absorb_turn_complete = False
+                return False
+        elif isinstance(event, Usage):
+            latest = self._open or self.current_turn
+            if latest is not None:
+                latest.usage = event
+        elif isinstance(event, SetupComplete):
+            if not self._media_ok and not self._closed:
+                self._media_ok = True
+                self.setup_complete_at = now
+                self.session_id = event.session_id
+        elif isinstance(event, ResumptionUpdate):
+            if event.resumable and event.new_handle:
+                self.resume_handle = event.new_handle
+            if event.last_consumed_index is not None:
+                self.last_consumed_index = event.last_consumed_index
+        elif isinstance(event, GoAway):
+            self.go_away = event
+        return True
+
+    def _infer_end(self, now: float) -> list[ServerEvent]:
+        """End the open turn in its grace without a turnComplete; one that arrives later is absorbed."""
+        turn = self._open
+        if turn is None:
+            return []
+        event = TurnComplete(inferred=True)
+        self._finish(turn, now, "interrupted" if turn.interrupted else "generationComplete", event)
+        self._absorb_turn_complete = True
+        return [event]
+
+    def _reply_turn(self, now: float, out: list[ServerEvent]) -> Turn:
+        """The turn new reply content belongs to; content after generationComplete/interrupted starts the next."""
+        if self._grace_until is not None:
+            out.extend(self._infer_end(now))
+        return self._open or self._new_turn(now)
+
+    def _new_turn(self, now: float) -> Turn:
+        if self._open is not None:
+            self._finish(self._open, now, "superseded", None)
+        turn = Turn(index=len(self.turns) + 1, started_at=now)
+        self.turns.append(turn)
+        self._open = turn
+        self._absorb_turn_complete = False
+        return turn
+
+    def _finish(self, turn: Turn, now: float, end: str, event: TurnComplete | None) -> None:
+        turn.ended_at, turn.end, turn.complete = now, end, event
+        if turn is self._open:
+            self._open = None
+            self._grace_until = None
+
+    def closed(self, code: int, reason: str) -> LivecliError:
+        """The error for a close frame (1006 when none came); its exit status depends on the phase."""
+        error = ServerClosed(code, reason, after_setup=self.setup_complete_at is not None)
+        self._closed = True
+        self._media_ok = self._input_open = False
+        return error
