@@ -58,14 +58,17 @@ def _design(sr_in: int, sr_out: int) -> _Design:
 def _kernel(t: npt.NDArray[np.float64], d: _Design) -> npt.NDArray[np.float64]:
     """Windowed sinc at input-sample offsets t (zero outside |t| < half)."""
     r = np.clip(1.0 - (t / d.half) ** 2, 0.0, None)
-    return d.cutoff * np.sinc(d.cutoff * t) * np.i0(d.beta * np.sqrt(r)) / np.i0(d.beta)
+    window: npt.NDArray[np.float64] = np.i0(d.beta * np.sqrt(r)) / np.i0(d.beta)
+    sinc: npt.NDArray[np.float64] = np.sinc(d.cutoff * t)
+    return d.cutoff * sinc * window
 
 
 def _phase_rows(fractions: npt.NDArray[np.float64], d: _Design) -> npt.NDArray[np.float64]:
     """Tap rows for outputs at fractional positions `fractions`; taps cover n0-half+1 .. n0+half."""
     taps = np.arange(2 * d.half)
     rows = _kernel(fractions[:, None] + (d.half - 1) - taps[None, :], d)
-    return rows / rows.sum(axis=1, keepdims=True)  # unity DC gain in every phase
+    normalized: npt.NDArray[np.float64] = rows / rows.sum(axis=1, keepdims=True)  # unity DC gain in every phase
+    return normalized
 
 
 def _group_size(d: _Design) -> int:
