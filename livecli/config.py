@@ -37,6 +37,7 @@ __all__ = [
     "LOCAL_PLACEHOLDER_URL",
     "ConnectOptions",
     "Target",
+    "api_key_from",
     "gemini_path",
     "is_loopback",
     "resolve_target",
@@ -143,6 +144,12 @@ def _pick(flag: str | None, flag_name: str, environ: Mapping[str, str], *env_nam
         if environ.get(name):
             return _Picked(environ[name], f"env {name}")
     return _Picked(None, "")
+
+
+def api_key_from(flag: str | None, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The API key by the one rule (--api-key, GEMINI_API_KEY, GOOGLE_API_KEY) and where it came from."""
+    picked = _pick(flag, "--api-key", environ, "GEMINI_API_KEY", "GOOGLE_API_KEY")
+    return picked.value, picked.source
 
 
 def _env_true(value: str | None) -> bool:

@@ -1,0 +1,218 @@
+"""`livecli doctor`: which backend and credentials would be used, whether they resolve, audio libraries, and
+(with --endpoint or --local) whether the endpoint accepts the setup. Each check is ok/fail/skip with a hint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from livecli import __version__
+from livecli.config import ConnectOptions, Target, resolve_target
+from livecli.env import Env
+from livecli.errors import ConnectError, ExitStatus, LivecliError, ProtocolError, ServerClosed, http_error
+from livecli.redact import mask, redact, redact_url
+
+__all__ = ["Check", "check_endpoint", "run_doctor", "setup_for"]
+
+_HINTS = {
+    ExitStatus.USAGE: "fix the flags shown above",
+    ExitStatus.CREDENTIALS: "set GEMINI_API_KEY, pass --api-key/--token, or for Vertex AI run "
+    "`gcloud auth application-default login` (see livecli --help for the environment variables)",
+    ExitStatus.CONNECTION: "check the URL, network and proxy; for a custom CA set SSL_CERT_FILE",
+    ExitStatus.QUOTA: "wait, or check the project's quota",
+}
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    status: str  # "ok" | "fail" | "skip"
+    detail: str
+    hint: str = ""
+    exit_status: int = 0
+
+
+def _failed(name: str, exc: LivecliError, secrets: tuple[str, ...]) -> Check:
+    status = exc.exit_status
+    return Check(name, "fail", redact(str(exc), secrets), _HINTS.get(status, ""), int(status))
+
+
+def setup_for(target: Target) -> dict[str, object]:
+    """The smallest setup the model accepts: its model string and a modality from the model table."""
+    from livecli.protocol.models import lookup
+
+    info = lookup(target.model)
+    modality = "AUDIO" if info is None or "AUDIO" in info.modalities else sorted(info.modalities)[0]
+    return {"setup": {"model": target.model, "generationConfig": {"responseModalities": [modality]}}}
+
+
+async def check_endpoint(target: Target, timeout_s: float) -> str:
+    """Connect, send the setup, wait for setupComplete; return a summary or raise the matching LivecliError."""
+    import websockets
+    from websockets.asyncio.client import connect
+
+    context = ssl.create_default_context() if target.url.startswith("wss:") else None
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with connect(
+                target.url,
+                additional_headers=target.headers,
+                ssl=context,
+                proxy=True if target.use_env_proxy else None,
+                compression=None,
+                open_timeout=None,
+            ) as ws:
+                await ws.send(json.dumps(setup_for(target)))
+                frame = await ws.recv()
+    except TimeoutError:
+        raise ConnectError(f"no setupComplete within {timeout_s:g} s") from None
+    except websockets.InvalidStatus as exc:
+        raise http_error(exc.response.status_code, exc.response.reason_phrase) from None
+    except websockets.ConnectionClosed as exc:
+        code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (1006, "")
+        raise ServerClosed(code, reason, after_setup=False) from None
+    except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+        raise ConnectError(f"could not connect: {exc}") from None
+    try:
+        message = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("the first frame is not JSON") from None
+    if not isinstance(message, dict) or not ({"setupComplete", "setup_complete"} & message.keys()):
+        raise ProtocolError("the first message is not setupComplete")
+    return "setupComplete received"
+
+
+def _credential_detail(target: Target) -> str:
+    source = target.sources.get("credentials", "none")
+    if "x-goog-api-key" in target.headers:
+        return f"API key {mask(target.headers['x-goog-api-key'])} in x-goog-api-key, from {source}"
+    if "Authorization" in target.headers:
+        scheme, _, value = target.headers["Authorization"].partition(" ")
+        extra = " (access token fetched)" if scheme == "Bearer" else ""
+        return f"{scheme} {mask(value)} in Authorization, from {source}{extra}"
+    for name in ("key", "access_token"):
+        if f"{name}=" in target.url and target.secrets:
+            return f"{mask(target.secrets[0])} in ?{name}=, from {source}"
+    return "none (not needed for this endpoint)"
+
+
+def _audio_checks() -> Iterator[Check]:
+    try:
+        import numpy
+
+        yield Check("numpy", "ok", numpy.__version__)
+    except ImportError as exc:
+        yield Check("numpy", "fail", str(exc), "pip install numpy", int(ExitStatus.INTERNAL_ERROR))
+    try:
+        import soundfile
+
+        yield Check("soundfile", "ok", f"{soundfile.__version__} (libsndfile {soundfile.__libsndfile_version__})")
+    except (ImportError, OSError) as exc:
+        hint = "pip install soundfile (it bundles libsndfile; on Linux without wheels: apt install libsndfile1)"
+        yield Check("soundfile", "fail", str(exc), hint, int(ExitStatus.INTERNAL_ERROR))
+
+
+@contextmanager
+def _local_server() -> Iterator[str]:
+    """livecli's own server in a thread, unpaced, for --local."""
+    import importlib
+
+    # Looked up by name: the server package is optional for doctor (and may not export these yet).
+    server_module = importlib.import_module("livecli.server")
+    server_config = importlib.import_module("livecli.server.config").ServerConfig
+    thread = getattr(server_module, "ServerThread", None)
+    if thread is None:
+        raise ImportError("livecli.server has no ServerThread")
+    with thread(server_config(port=0, reply_speed=0)) as server:
+        yield str(server.url)
+
+
+def collect_checks(env: Env, opts: ConnectOptions, timeout_s: float) -> list[Check]:
+    """Run every check in order; later checks that depend on a failed one are skipped."""
+    checks = [Check("livecli", "ok", f"{__version__} on Python {sys.version.split()[0]}")]
+    with _maybe_local(opts) as local_url:
+        try:
+            target: Target | None = resolve_target(opts, env.environ, local_url=local_url)
+        except LivecliError as exc:
+            secrets = tuple(s for s in (opts.api_key, opts.token) if s)
+            checks.append(_failed("backend", exc, secrets))
+            checks.append(Check("credentials", "skip", "backend did not resolve"))
+            target = None
+        if target is not None:
+            checks.append(Check("backend", "ok", f"{target.backend}: {redact_url(target.url, target.secrets)}"))
+            checks.append(Check("model", "ok", target.model))
+            checks.append(Check("credentials", "ok", _credential_detail(target)))
+        checks.extend(_audio_checks())
+        if target is None:
+            checks.append(Check("endpoint", "skip", "backend did not resolve"))
+        elif not (opts.endpoint or local_url):
+            checks.append(Check("endpoint", "skip", "pass --endpoint URL or --local to test a setup"))
+        else:
+            try:
+                detail = asyncio.run(check_endpoint(target, timeout_s))
+                checks.append(Check("endpoint", "ok", detail))
+            except LivecliError as exc:
+                checks.append(_failed("endpoint", exc, target.secrets))
+    return checks
+
+
+@contextmanager
+def _maybe_local(opts: ConnectOptions) -> Iterator[str | None]:
+    if not opts.local:
+        yield None
+        return
+    try:
+        manager = _local_server()
+        url = manager.__enter__()
+    except ImportError:
+        yield None  # resolve_target shows the placeholder; the endpoint check then fails to connect
+        return
+    try:
+        yield url
+    finally:
+        manager.__exit__(None, None, None)
+
+
+def run_doctor(env: Env, opts: ConnectOptions, *, json_output: bool, timeout_s: float) -> int:
+    """The `livecli doctor` command; exit status is the first failed check's."""
+    checks = collect_checks(env, opts, timeout_s)
+    status = next((c.exit_status for c in checks if c.status == "fail"), 0)
+    if json_output:
+        report = {"checks": [asdict(c) for c in checks], "exit_status": status}
+        env.stdout.write(json.dumps(report).encode() + b"\n")
+        env.stdout.flush()
+    else:
+        _print_table(env, checks)
+    return status
+
+
+def _print_table(env: Env, checks: list[Check]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="livecli doctor", show_lines=False)
+    for column in ("check", "status", "detail", "hint"):
+        table.add_column(column, overflow="fold")
+    style = {"ok": "green", "fail": "bold red", "skip": "dim"}
+    for check in checks:
+        # Text() never interprets markup; _printable drops control characters a server might have sent.
+        table.add_row(
+            check.name,
+            Text(check.status, style=style[check.status]),
+            Text(_printable(check.detail)),
+            Text(_printable(check.hint)),
+        )
+    console = Console(file=env.stderr, highlight=False, markup=False, width=None if env.stderr_isatty else 120)
+    console.print(table)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
