@@ -1,0 +1,234 @@
+"""The thin asyncio pump: a websockets server feeding frames to ServerSession and sending what it schedules.
+
+`start_server(config)` runs inside the caller's event loop; `ServerThread(config)` runs one in a background
+thread with its own loop (tests, and `--local` on the client commands).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import threading
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from livecli.errors import ConnectError
+from livecli.server.config import ServerConfig
+from livecli.server.gate import decide
+from livecli.server.record import Recorder
+from livecli.server.resumption import HandleStore
+from livecli.server.scenarios import Scenario, load_scenario
+from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
+from livecli.server.tls import server_ssl_context
+
+__all__ = ["RunningServer", "ServerThread", "start_server"]
+
+
+class RunningServer:
+    """A listening server: `.url` (base URL, no path), `.port`, `await .close()`."""
+
+    def __init__(self, config: ServerConfig, scenario: Scenario, tls: bool) -> None:
+        self.config = config
+        self.scenario = scenario
+        self.store = HandleStore(config.handle_ttl_s)
+        self.recorder = Recorder(config.record, config.clock) if config.record else None
+        self.tls = tls
+        self.port = 0
+        self.url = ""
+        self.sessions: dict[int, ServerSession] = {}
+        self._server: Server | None = None
+        self._ids = itertools.count(1)
+        self._scenarios: dict[int, Scenario] = {}
+
+    def _limits(self) -> SessionLimits:
+        c = self.config
+        return SessionLimits(c.reply_speed, c.reply_chunk_ms, c.max_connection_s, c.max_session_s)
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse bad paths, credentials and `http-*` scenarios at upgrade; remember the connection's scenario."""
+        headers = {k.lower(): v for k, v in request.headers.raw_items()}
+        decision = decide(request.path, headers, self.config, self.scenario)
+        if decision.status is not None or decision.scenario is None:
+            status = decision.status or 500
+            self.config.logger.info("refused upgrade %s: HTTP %d", request.path.split("?")[0], status)
+            response = connection.respond(status, decision.body + "\n")
+            if decision.body.startswith("{"):
+                response.headers["Content-Type"] = "application/json; charset=UTF-8"
+            return response
+        self._scenarios[id(connection)] = decision.scenario
+        return None
+
+    async def handler(self, connection: ServerConnection) -> None:
+        """Run one connection: read frames into the session while a second task sends what it schedules."""
+        config = self.config
+        clock = config.clock
+        scenario = self._scenarios.pop(id(connection), self.scenario)
+        conn_id = next(self._ids)
+        session = ServerSession(scenario, self.store, clock(), self._limits(), config.logger)
+        self.sessions[conn_id] = session
+        wake = asyncio.Event()
+        config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
+        if self.recorder:
+            self.recorder.event(conn_id, "conn", "open", path=connection.request.path.split("?")[0])  # type: ignore[union-attr]
+        sender = asyncio.create_task(self._send_loop(connection, session, wake, conn_id))
+        try:
+            async for message in connection:
+                if self.recorder:
+                    self.recorder.frame(conn_id, "in", message)
+                session.receive(message, clock())
+                wake.set()
+        except ConnectionClosed:
+            pass
+        finally:
+            if not sender.done():
+                session.closed = True
+                wake.set()
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                    await asyncio.wait_for(sender, 0.1)
+                sender.cancel()
+            self.sessions.pop(conn_id, None)
+            config.logger.info(
+                "connection %d closed: %s %s", conn_id, connection.close_code, connection.close_reason
+            )
+            if self.recorder:
+                self.recorder.event(conn_id, "conn", "closed", code=connection.close_code)
+
+    async def _send_loop(
+        self, ws: ServerConnection, session: ServerSession, wake: asyncio.Event, conn: int
+    ) -> None:
+        clock = self.config.clock
+        poll = self.config.idle_poll_s
+        while not (session.closed and not session._queue):
+            for action in session.tick(clock()):
+                if isinstance(action, Send):
+                    if self.recorder:
+                        self.recorder.frame(conn, "out", action.frame)
+                    await ws.send(action.frame)
+                elif isinstance(action, Close):
+                    if self.recorder:
+                        self.recorder.event(conn, "out", "close", code=action.code, reason=action.reason)
+                    await ws.close(action.code, action.reason)
+                    return
+                elif isinstance(action, Drop):
+                    if self.recorder:
+                        self.recorder.event(conn, "out", "drop")
+                    ws.transport.abort()
+                    return
+            if session.closed:
+                return
+            deadline = session.deadline()
+            timeout = None if deadline is None else max(0.0, deadline - clock())
+            if poll is not None:
+                timeout = poll if timeout is None else min(timeout, poll)
+            if timeout is None or timeout > 0:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout)
+            wake.clear()
+
+    async def close(self) -> None:
+        """Stop listening and close every connection."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self.recorder:
+            self.recorder.close()
+            self.recorder = None
+
+
+async def start_server(config: ServerConfig) -> RunningServer:
+    """Start listening in the running event loop; raise ConnectError if the address is unavailable."""
+    scenario = load_scenario(config.scenario)
+    ssl_context = server_ssl_context(config)
+    running = RunningServer(config, scenario, ssl_context is not None)
+    try:
+        server = await serve(
+            running.handler,
+            config.host,
+            config.port,
+            ssl=ssl_context,
+            process_request=running.process_request,
+            compression=None,
+            max_size=config.max_message_bytes,
+            server_header="livecli",
+        )
+    except OSError as exc:
+        raise ConnectError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
+    running._server = server
+    sockname: Any = next(iter(server.sockets)).getsockname()
+    running.port = int(sockname[1])
+    host = config.host if config.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    running.url = f"{'wss' if ssl_context else 'ws'}://{host}:{running.port}"
+    config.logger.info("listening on %s (scenario %s)", running.url, scenario.name)
+    return running
+
+
+class ServerThread:
+    """A server on its own event loop in a daemon thread: `with ServerThread(cfg) as s: ... s.url`."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.running: RunningServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="livecli-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `ws://127.0.0.1:40123`."""
+        assert self.running is not None
+        return self.running.url
+
+    @property
+    def port(self) -> int:
+        """The port actually bound."""
+        assert self.running is not None
+        return self.running.port
+
+    def start(self) -> ServerThread:
+        """Start the thread and wait until the server listens (or re-raise why it could not)."""
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+        finally:
+            loop.close()
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        self.running = await start_server(self.config)
+        self._ready.set()
+        await self._stop.wait()
+        await self.running.close()
+
+    def stop(self) -> None:
+        """Close the server and join the thread."""
+        if self._loop is not None and self._stop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,62 @@
+"""ServerConfig: every knob of the local Live server, with the service's defaults."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT_PORT", "ServerConfig"]
+
+DEFAULT_PORT = 8765
+
+
+@dataclass
+class ServerConfig:
+    """How one local server behaves.
+
+    Args:
+        host, port: where to listen (port 0 picks a free port).
+        ssl_context: serve wss with this context (takes precedence over the files).
+        tls_cert, tls_key: PEM files to serve wss with.
+        tls_self_signed_dir: write a fresh self-signed cert+key there and serve wss.
+        scenario: built-in scenario name or a TOML/JSON scenario file, for every connection (per connection
+            `?scenario=NAME` overrides it).
+        reply_speed: 1 = replies streamed at real-time pace; 0 = unpaced; 2 = twice as fast.
+        reply_chunk_ms: duration of each reply audio chunk.
+        record: write every frame (audio summarized) to this JSONL file.
+        require_key / require_bearer / require_ephemeral: credentials the upgrade must carry.
+        max_connection_s: goAway, then close 1008 once a connection is this old.
+        max_session_s: the same for a session across resumptions (not with contextWindowCompression).
+        handle_ttl_s: how long a resumption handle stays valid after its session ends.
+        clock: the server's monotonic clock (VAD, pacing, deadlines); tests inject a fake one.
+        idle_poll_s: cap on how long the pump sleeps, so an injected clock that jumps is noticed.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    ssl_context: ssl.SSLContext | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_self_signed_dir: str | None = None
+    scenario: str = "echo"
+    reply_speed: float = 1.0
+    reply_chunk_ms: int = 40
+    record: str | None = None
+    require_key: str | None = None
+    require_bearer: str | None = None
+    require_ephemeral: str | None = None
+    max_connection_s: float | None = None
+    max_session_s: float | None = None
+    handle_ttl_s: float = 7200.0
+    max_message_bytes: int = 16 * 2**20
+    clock: Callable[[], float] = time.monotonic
+    idle_poll_s: float | None = None
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("livecli.server"))
+
+    @property
+    def tls(self) -> bool:
+        """Whether the server speaks wss."""
+        return bool(self.ssl_context or self.tls_cert or self.tls_self_signed_dir)

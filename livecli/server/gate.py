@@ -1,0 +1,105 @@
+"""The upgrade decision, sans I/O: which paths exist, which credentials pass, which scenario applies.
+
+Paths (protocol.md §1; a leading `//` as the SDKs send it is accepted, anything else is HTTP 404):
+Gemini API `/ws/google.ai.generativelanguage.{v1,v1beta,v1alpha}.GenerativeService.BidiGenerateContent`,
+`/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained` (ephemeral tokens),
+Vertex `/ws/google.cloud.aiplatform.{v1,v1beta1}.LlmBidiService/BidiGenerateContent`.
+
+Credentials, when the server requires any (`--require-key/--require-bearer/--require-ephemeral`): an API key as
+`x-goog-api-key` or `?key=`; a bearer token as `Authorization: Bearer` (or `?access_token=` off the Constrained
+path); an ephemeral token on the Constrained path as `?access_token=`, `Authorization: Token` or
+`x-goog-api-key` (the SDK sends both headers). No credential at all → HTTP 401 at upgrade; a wrong API key (or
+token sent as one) → the upgrade succeeds and the setup is answered with close 1007 "API key not valid. ..."
+(protocol.md §5); a wrong bearer or access token → HTTP 401.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qs, urlsplit
+
+from livecli.server.config import ServerConfig
+from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
+
+__all__ = ["API_KEY_INVALID", "Decision", "decide"]
+
+API_KEY_INVALID = "API key not valid. Please pass a valid API key."
+_PATH = re.compile(
+    r"^//?ws/(?:"
+    r"google\.ai\.generativelanguage\.(?:v1|v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent"
+    r"|google\.ai\.generativelanguage\.v1alpha\.GenerativeService\.(?P<constrained>BidiGenerateContentConstrained)"
+    r"|google\.cloud\.aiplatform\.(?:v1|v1beta1)\.LlmBidiService/BidiGenerateContent"
+    r")$"
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Refuse the upgrade with `status` (and `body`), or accept it and run `scenario`."""
+
+    status: int | None = None
+    body: str = ""
+    scenario: Scenario | None = None
+
+
+def _error(status: int, message: str, code: str) -> Decision:
+    return Decision(status, json.dumps({"error": {"code": status, "message": message, "status": code}}))
+
+
+def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server_scenario: Scenario) -> Decision:
+    """Decide on one upgrade request (`target` is the request path with its query)."""
+    parts = urlsplit(target)
+    match = _PATH.match(parts.path)
+    if match is None:
+        return Decision(404, "Not Found")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    scenario = server_scenario
+    if "scenario" in query:
+        name = query["scenario"]
+        if name == server_scenario.name:
+            scenario = server_scenario
+        elif name in BUILTIN:
+            scenario = BUILTIN[name]
+        else:
+            return Decision(400, f"unknown scenario {name!r}")
+    if scenario.upgrade_status is not None:
+        return Decision(scenario.upgrade_status, scenario.upgrade_body)
+    verdict = _check_credentials(query, headers, config, constrained=bool(match.group("constrained")))
+    if verdict == "ok":
+        return Decision(scenario=scenario)
+    if verdict == "bad-key":
+        return Decision(scenario=replace(scenario, setup_close=CloseSpec(1007, API_KEY_INVALID)))
+    return _error(
+        401,
+        "Request is missing required authentication credential. Expected OAuth 2 access token, "
+        "login cookie or other valid authentication credential.",
+        "UNAUTHENTICATED",
+    )
+
+
+def _check_credentials(
+    query: Mapping[str, str], headers: Mapping[str, str], config: ServerConfig, *, constrained: bool
+) -> str:
+    """'ok', 'bad-key' (close 1007 after setup) or 'refuse' (HTTP 401)."""
+    if not (config.require_key or config.require_bearer or config.require_ephemeral):
+        return "ok"
+    api_key = headers.get("x-goog-api-key") or query.get("key")
+    authorization = headers.get("authorization", "")
+    scheme, _, credential = authorization.partition(" ")
+    bearer = credential.strip() if scheme.lower() == "bearer" else None
+    token = credential.strip() if scheme.lower() == "token" else None
+    access_token = query.get("access_token")
+    offered: list[tuple[str, str | None]] = [("key", api_key)]
+    if constrained:
+        offered += [("ephemeral", access_token), ("ephemeral", token), ("ephemeral", api_key)]
+    else:
+        offered += [("bearer", bearer), ("bearer", access_token)]
+    required = {"key": config.require_key, "bearer": config.require_bearer, "ephemeral": config.require_ephemeral}
+    if any(value and required[kind] and value == required[kind] for kind, value in offered):
+        return "ok"
+    if api_key:
+        return "bad-key"
+    return "refuse"

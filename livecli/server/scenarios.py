@@ -1,0 +1,271 @@
+"""Scenarios: how the local server misbehaves on purpose (fault injection for tests and CI).
+
+Built-ins (`--scenario NAME` for the whole server, `?scenario=NAME` per connection):
+
+    echo                      the default: chime + your audio back (one tone per word for text)
+    close-1007                close 1007 "Request contains an invalid argument." instead of setupComplete
+    close-1008                close 1008 "Operation is not implemented, or supported, or enabled." at turn 1
+    close-1011                close 1011 "Internal error encountered." at turn 1
+    quota                     close 1011 "You exceeded your current quota..." 1 s after setup or at turn 1
+    drop                      abrupt TCP drop (no close frame) at turn 1
+    stall                     never answer turn 1 (pings still answered)
+    generation-complete-only  end turns with generationComplete and no turnComplete (like 3.1 preview)
+    goaway                    goAway timeLeft 1s right after setupComplete, then close 1008
+    interrupt                 every reply is cut after 200 ms with interrupted
+    tool-call                 every turn first calls a tool (the setup's first function, else "lookup")
+                              and replies once the toolResponse arrives
+    http-401 / http-429       refuse the WebSocket upgrade with that HTTP status
+    malformed-frame           answer turn 1 with a frame that is not JSON
+    stream-end-ignored        audioStreamEnd does not end the turn (python-genai #1328)
+    silent                    every reply is 1 s of digital silence
+
+A scenario file (TOML, or the same structure in JSON), given as `--scenario FILE`; its `name` also works as
+`?scenario=NAME`:
+
+    name = "flaky"
+    repeat_last_turn = false          # turns past the list: echo (false) or the last entry again (true)
+    # upgrade = { status = 429, body = "RESOURCE_EXHAUSTED" }   # refuse the upgrade
+    # setup = { close = { code = 1007, reason = "Request contains an invalid argument." } }
+
+    [[turns]]                         # turn 1 of each connection
+    delay_ms = 300                    # before the first reply byte
+    audio = "answer.wav"              # reply audio from a file (relative to this file), sent at 24 kHz
+    input_transcript = "what is the weather"
+    output_transcript = "It is sunny."
+    text = ["It is sunny."]           # text parts
+    generation_complete_only = true   # no turnComplete
+    # interrupt_after_ms = 200        # cut the reply with interrupted
+    # silent = true                   # 1 s of silence as the reply audio
+
+    [[turns]]                         # turn 2: a tool call, answered once the matching toolResponse arrives
+    tool_call = { name = "get_weather", args = { city = "Paris" }, expect = { result = "sunny" } }
+
+    [[turns]]                         # turn 3: instead of replying
+    close = { code = 1011, reason = "Internal error encountered." }
+    # or one of: drop = true, stall = true, malformed = true, quota = true
+
+    [[at]]                            # over time: seconds after setupComplete
+    t = 5.0
+    action = "goaway"                 # goaway | close | drop | stall | malformed | quota
+    time_left_s = 2                   # goaway: close 1008 when it runs out
+    [[at]]
+    t = 9.0
+    action = "close"
+    code = 1011
+    reason = "Internal error encountered."
+
+A toolResponse that does not contain `expect` closes the session with 1007.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from livecli.errors import QUOTA_REASON_PREFIX, UsageError
+from livecli.server.validate import INVALID_ARGUMENT, NOT_SUPPORTED, cut_reason
+
+__all__ = [
+    "BUILTIN",
+    "INTERNAL_ERROR",
+    "QUOTA_REASON",
+    "CloseSpec",
+    "Scenario",
+    "TimedAction",
+    "ToolCallSpec",
+    "TurnSpec",
+    "load_scenario",
+]
+
+QUOTA_REASON = cut_reason(
+    QUOTA_REASON_PREFIX + ", please check your plan and billing details. For more information on this error, "
+    "head to: https://ai.google.dev/gemini-api/docs/rate-limits"
+)
+INTERNAL_ERROR = "Internal error encountered."
+_ACTIONS = ("goaway", "close", "drop", "stall", "malformed", "quota")
+
+
+@dataclass(frozen=True)
+class CloseSpec:
+    """Close the WebSocket with this code and reason."""
+
+    code: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCallSpec:
+    """A function call the server makes before replying; `expect` must be contained in the response."""
+
+    name: str | None = None
+    args: dict[str, Any] | None = None
+    expect: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TurnSpec:
+    """How the server answers one user turn (all defaults: the echo reply)."""
+
+    delay_ms: int = 0
+    audio: bytes | None = None
+    input_transcript: str | None = None
+    output_transcript: str | None = None
+    text: tuple[str, ...] = ()
+    generation_complete_only: bool = False
+    interrupt_after_ms: int | None = None
+    silent: bool = False
+    tool_call: ToolCallSpec | None = None
+    close: CloseSpec | None = None
+    drop: bool = False
+    stall: bool = False
+    malformed: bool = False
+    quota: bool = False
+
+
+@dataclass(frozen=True)
+class TimedAction:
+    """Something that happens `t` seconds after setupComplete."""
+
+    t: float
+    action: str
+    code: int = 1011
+    reason: str = INTERNAL_ERROR
+    time_left_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named behaviour: per turn, over time, at setup and at upgrade."""
+
+    name: str
+    turns: tuple[TurnSpec, ...] = ()
+    repeat_last_turn: bool = False
+    at: tuple[TimedAction, ...] = ()
+    setup_close: CloseSpec | None = None
+    upgrade_status: int | None = None
+    upgrade_body: str = ""
+    stream_end_ignored: bool = False
+
+    def turn(self, index: int) -> TurnSpec:
+        """The spec for the connection's turn `index` (1-based)."""
+        if index <= len(self.turns):
+            return self.turns[index - 1]
+        if self.repeat_last_turn and self.turns:
+            return self.turns[-1]
+        return TurnSpec()
+
+
+def _http_body(status: int, message: str, code: str) -> str:
+    return json.dumps({"error": {"code": status, "message": message, "status": code}})
+
+
+BUILTIN: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("echo"),
+        Scenario("close-1007", setup_close=CloseSpec(1007, INVALID_ARGUMENT)),
+        Scenario("close-1008", turns=(TurnSpec(close=CloseSpec(1008, NOT_SUPPORTED)),)),
+        Scenario("close-1011", turns=(TurnSpec(close=CloseSpec(1011, INTERNAL_ERROR)),)),
+        Scenario("quota", turns=(TurnSpec(quota=True),), at=(TimedAction(1.0, "quota"),)),
+        Scenario("drop", turns=(TurnSpec(drop=True),)),
+        Scenario("stall", turns=(TurnSpec(stall=True),)),
+        Scenario(
+            "generation-complete-only", turns=(TurnSpec(generation_complete_only=True),), repeat_last_turn=True
+        ),
+        Scenario("goaway", at=(TimedAction(0.0, "goaway", time_left_s=1.0),)),
+        Scenario("interrupt", turns=(TurnSpec(interrupt_after_ms=200),), repeat_last_turn=True),
+        Scenario("tool-call", turns=(TurnSpec(tool_call=ToolCallSpec()),), repeat_last_turn=True),
+        Scenario(
+            "http-401",
+            upgrade_status=401,
+            upgrade_body=_http_body(401, "API key not valid. Please pass a valid API key.", "UNAUTHENTICATED"),
+        ),
+        Scenario(
+            "http-429",
+            upgrade_status=429,
+            upgrade_body=_http_body(429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"),
+        ),
+        Scenario("malformed-frame", turns=(TurnSpec(malformed=True),)),
+        Scenario("stream-end-ignored", stream_end_ignored=True),
+        Scenario("silent", turns=(TurnSpec(silent=True),), repeat_last_turn=True),
+    )
+}
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """A built-in scenario by name, or one read from a TOML/JSON file; UsageError when neither."""
+    if name_or_path in BUILTIN:
+        return BUILTIN[name_or_path]
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(BUILTIN)
+        raise UsageError(f"unknown scenario {name_or_path!r}: not a file, nor one of {known}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        return _from_dict(data, path)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise UsageError(f"scenario file {path}: {exc}") from exc
+
+
+def _close(value: Any) -> CloseSpec | None:
+    if value is None:
+        return None
+    return CloseSpec(int(value["code"]), cut_reason(str(value.get("reason", ""))))
+
+
+def _turn(data: dict[str, Any], base: Path) -> TurnSpec:
+    known = {f for f in TurnSpec.__dataclass_fields__}
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"unknown turn field(s): {', '.join(sorted(unknown))}")
+    spec = TurnSpec(**{k: v for k, v in data.items() if k not in {"audio", "text", "tool_call", "close"}})
+    audio = _load_audio(base / str(data["audio"])) if "audio" in data else None
+    text = data.get("text", ())
+    tool = data.get("tool_call")
+    return replace(
+        spec,
+        audio=audio,
+        text=(text,) if isinstance(text, str) else tuple(str(t) for t in text),
+        tool_call=ToolCallSpec(tool.get("name"), tool.get("args"), tool.get("expect"))
+        if tool is not None
+        else None,
+        close=_close(data.get("close")),
+    )
+
+
+def _timed(data: dict[str, Any]) -> TimedAction:
+    action = TimedAction(**data)
+    if action.action not in _ACTIONS:
+        raise ValueError(f"unknown action {action.action!r} (one of {', '.join(_ACTIONS)})")
+    return replace(action, reason=cut_reason(action.reason))
+
+
+def _from_dict(data: dict[str, Any], path: Path) -> Scenario:
+    base = path.parent
+    upgrade = data.get("upgrade") or {}
+    return Scenario(
+        name=str(data.get("name", path.stem)),
+        turns=tuple(_turn(t, base) for t in data.get("turns", [])),
+        repeat_last_turn=bool(data.get("repeat_last_turn", False)),
+        at=tuple(_timed(a) for a in data.get("at", [])),
+        setup_close=_close((data.get("setup") or {}).get("close")),
+        upgrade_status=int(upgrade["status"]) if "status" in upgrade else None,
+        upgrade_body=str(upgrade.get("body", "")),
+        stream_end_ignored=bool(data.get("stream_end_ignored", False)),
+    )
+
+
+def _load_audio(path: Path) -> bytes:
+    """A reply audio file as 24 kHz mono s16le."""
+    import numpy as np
+    import soundfile
+
+    from livecli.server.replies import OUTPUT_RATE, resample_pcm16
+
+    samples, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+    mono = samples.mean(axis=1).astype(np.int16) if samples.shape[1] > 1 else samples[:, 0]
+    return resample_pcm16(mono.astype("<i2").tobytes(), int(rate), OUTPUT_RATE)

@@ -1,0 +1,199 @@
+"""The client-message schema the local server enforces: every known field name, by message (protocol.md §3).
+
+A message is a dict of camelCase field name → spec: another message dict, `Repeated(message)`, an `Enum`, or
+`ANY` (a scalar, a list of scalars, or a free-form Struct such as function args — not checked further).
+The field lists are the service's proto fields as the google-genai 3.4.0 types know them (protocol.md §10),
+plus `realtimeInputConfig`, which the SDK sends although its pydantic type lacks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+__all__ = ["ANY", "CLIENT_MESSAGE", "Enum", "Message", "Repeated", "Spec"]
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A repeated message field (a JSON array of objects)."""
+
+    item: Message
+
+
+@dataclass(frozen=True)
+class Enum:
+    """An enum field (a string, or a list of strings when repeated); unknown values are refused."""
+
+    name: str
+    values: frozenset[str]
+
+
+Spec = Union["Message", Repeated, Enum, _Any]
+Message = dict[str, Spec]
+
+
+def _enum(name: str, words: str) -> Enum:
+    return Enum(name, frozenset(words.split()))
+
+
+_BLOB: Message = {"data": ANY, "mimeType": ANY, "displayName": ANY}
+_FILE_DATA: Message = {"fileUri": ANY, "mimeType": ANY, "displayName": ANY}
+_FUNCTION_RESPONSE: Message = {
+    "id": ANY,
+    "name": ANY,
+    "response": ANY,
+    "willContinue": ANY,
+    "scheduling": _enum("FunctionResponseScheduling", "SCHEDULING_UNSPECIFIED SILENT WHEN_IDLE INTERRUPT"),
+    "parts": ANY,
+}
+_PART: Message = {
+    "text": ANY,
+    "inlineData": _BLOB,
+    "fileData": _FILE_DATA,
+    "functionCall": {"id": ANY, "name": ANY, "args": ANY, "partialArgs": ANY, "willContinue": ANY},
+    "functionResponse": _FUNCTION_RESPONSE,
+    "executableCode": {"code": ANY, "language": ANY, "id": ANY},
+    "codeExecutionResult": {"outcome": ANY, "output": ANY, "id": ANY},
+    "thought": ANY,
+    "thoughtSignature": ANY,
+    "videoMetadata": ANY,
+    "mediaResolution": ANY,
+    "partMetadata": ANY,
+    "toolCall": ANY,
+    "toolResponse": ANY,
+    "audioTranscription": ANY,
+    "mediaProcessing": ANY,
+    "speechMetadata": ANY,
+    "documentMetadata": ANY,
+    "spreadsheetMetadata": ANY,
+    "audioMetadata": ANY,
+}
+_CONTENT: Message = {"parts": Repeated(_PART), "role": ANY}
+
+_FUNCTION_DECLARATION: Message = {
+    "name": ANY,
+    "description": ANY,
+    "parameters": ANY,  # an OpenAPI schema subset: free-form here
+    "parametersJsonSchema": ANY,
+    "response": ANY,
+    "responseJsonSchema": ANY,
+    "behavior": _enum("Behavior", "UNSPECIFIED BLOCKING NON_BLOCKING"),
+}
+_TOOL: Message = {
+    "functionDeclarations": Repeated(_FUNCTION_DECLARATION),
+    **{
+        name: ANY
+        for name in (
+            "retrieval computerUse fileSearch googleSearch googleMaps codeExecution enterpriseWebSearch "
+            "googleSearchRetrieval parallelAiSearch urlContext mcpServers exaAiSearch"
+        ).split()
+    },
+}
+
+_VOICE_CONFIG: Message = {
+    "prebuiltVoiceConfig": {"voiceName": ANY},
+    "replicatedVoiceConfig": {
+        "mimeType": ANY,
+        "voiceSampleAudio": ANY,
+        "consentAudio": ANY,
+        "voiceConsentSignature": ANY,
+    },
+    "voice": ANY,
+}
+_SPEECH_CONFIG: Message = {
+    "voiceConfig": _VOICE_CONFIG,
+    "languageCode": ANY,
+    "multiSpeakerVoiceConfig": {"speakerVoiceConfigs": Repeated({"speaker": ANY, "voiceConfig": _VOICE_CONFIG})},
+}
+_TRANSCRIPTION: Message = {
+    name: ANY
+    for name in (
+        "languageCodes languageAuto languageHints customVocabulary adaptationPhrases wordTimestamp diarization "
+        "mode sourceText"
+    ).split()
+}
+_GENERATION_CONFIG: Message = {
+    "responseModalities": _enum("Modality", "MODALITY_UNSPECIFIED TEXT IMAGE AUDIO VIDEO"),
+    "speechConfig": _SPEECH_CONFIG,
+    "thinkingConfig": {"includeThoughts": ANY, "thinkingBudget": ANY, "thinkingLevel": ANY},
+    "mediaResolution": _enum(
+        "MediaResolution",
+        "MEDIA_RESOLUTION_UNSPECIFIED MEDIA_RESOLUTION_LOW MEDIA_RESOLUTION_MEDIUM MEDIA_RESOLUTION_HIGH",
+    ),
+    "translationConfig": {"echoTargetLanguage": ANY, "targetLanguageCode": ANY},
+    "audioTranscriptionConfig": _TRANSCRIPTION,
+    **{
+        name: ANY
+        for name in (
+            "modelSelectionConfig responseJsonSchema audioTimestamp candidateCount enableAffectiveDialog "
+            "frequencyPenalty logprobs maxOutputTokens presencePenalty responseLogprobs responseMimeType "
+            "responseSchema routingConfig seed stopSequences temperature topK topP enableEnhancedCivicAnswers "
+            "responseFormat"
+        ).split()
+    },
+}
+_AUTOMATIC_ACTIVITY_DETECTION: Message = {
+    "disabled": ANY,
+    "startOfSpeechSensitivity": _enum(
+        "StartSensitivity", "START_SENSITIVITY_UNSPECIFIED START_SENSITIVITY_HIGH START_SENSITIVITY_LOW"
+    ),
+    "endOfSpeechSensitivity": _enum(
+        "EndSensitivity", "END_SENSITIVITY_UNSPECIFIED END_SENSITIVITY_HIGH END_SENSITIVITY_LOW"
+    ),
+    "prefixPaddingMs": ANY,
+    "silenceDurationMs": ANY,
+}
+_REALTIME_INPUT_CONFIG: Message = {
+    "automaticActivityDetection": _AUTOMATIC_ACTIVITY_DETECTION,
+    "activityHandling": _enum(
+        "ActivityHandling", "ACTIVITY_HANDLING_UNSPECIFIED START_OF_ACTIVITY_INTERRUPTS NO_INTERRUPTION"
+    ),
+    "turnCoverage": _enum(
+        "TurnCoverage",
+        "TURN_COVERAGE_UNSPECIFIED TURN_INCLUDES_ONLY_ACTIVITY TURN_INCLUDES_ALL_INPUT "
+        "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
+    ),
+    "interimTranscriptTimestampEnabled": ANY,
+}
+_SETUP: Message = {
+    "model": ANY,
+    "generationConfig": _GENERATION_CONFIG,
+    "systemInstruction": _CONTENT,
+    "tools": Repeated(_TOOL),
+    "realtimeInputConfig": _REALTIME_INPUT_CONFIG,
+    "sessionResumption": {"handle": ANY, "transparent": ANY},
+    "contextWindowCompression": {"triggerTokens": ANY, "slidingWindow": {"targetTokens": ANY}},
+    "inputAudioTranscription": _TRANSCRIPTION,
+    "outputAudioTranscription": _TRANSCRIPTION,
+    "proactivity": {"proactiveAudio": ANY, "proactiveVideo": ANY},
+    "historyConfig": {"initialHistoryInClientContent": ANY},
+    "safetySettings": Repeated({"category": ANY, "threshold": ANY, "method": ANY}),
+    "avatarConfig": ANY,
+    "explicitVadSignal": ANY,
+    "labels": ANY,
+}
+
+CLIENT_MESSAGE: Message = {
+    "setup": _SETUP,
+    "clientContent": {"turns": Repeated(_CONTENT), "turnComplete": ANY},
+    "realtimeInput": {
+        "mediaChunks": Repeated(_BLOB),
+        "audio": _BLOB,
+        "video": _BLOB,
+        "text": ANY,
+        "activityStart": {},
+        "activityEnd": {},
+        "audioStreamEnd": ANY,
+    },
+    "toolResponse": {"functionResponses": Repeated(_FUNCTION_RESPONSE)},
+    "contextUpdate": {"systemInstruction": _CONTENT, "tools": {"tools": Repeated(_TOOL)}},
+}
