@@ -1,0 +1,72 @@
+"""Start-up: `livecli --version` wall time vs `python -c "import typer"` (same venv), and what `--help` imports.
+
+Target: --version ≤ 1.5× the bare typer import. `livecli --help` must not import numpy, soundfile, websockets
+or google.auth (checked through sys.modules in a subprocess).
+
+Usage: bench/bench_startup.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HEAVY = ("numpy", "soundfile", "websockets", "google.auth", "livecli.audio")
+PROBE = """
+import sys
+sys.argv = ["livecli", "--help"]
+from livecli.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+heavy = [m for m in {heavy!r} if m in sys.modules]
+sys.stderr.write("HEAVY=" + ",".join(heavy) + "\\n")
+"""
+
+
+def wall(cmd: list[str], runs: int, *extra: str) -> float:
+    cmd = [*cmd, *extra]
+    subprocess.run(cmd, capture_output=True, check=False)  # warm the page cache
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="runs per command (median)")
+    args = parser.parse_args()
+    py = sys.executable
+    typer_s = wall([py, "-c", "import typer"], args.runs)
+    script = Path(py).parent / "livecli"  # the console script, as a user runs it
+    version_s = wall([str(script)] if script.exists() else [py, "-m", "livecli"], args.runs, "--version")
+    ratio = version_s / typer_s
+    print(f"## Start-up (median of {args.runs}, same venv)\n")
+    print("| command | wall ms |")
+    print("|---|---|")
+    print(f'| python -c "import typer" | {typer_s * 1000:.1f} |')
+    print(f"| livecli --version | {version_s * 1000:.1f} |")
+    print(f"\nratio {ratio:.2f} (target ≤ 1.5): {'ok' if ratio <= 1.5 else 'OVER TARGET'}")
+    probe = subprocess.run([py, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True, check=False)
+    lines = [line for line in probe.stderr.splitlines() if line.startswith("HEAVY=")]
+    if not lines:
+        print(f"\n`livecli --help` probe failed:\n{probe.stderr.strip()}")
+        return 1
+    heavy = [m for m in lines[-1].removeprefix("HEAVY=").split(",") if m]
+    print(
+        f"`livecli --help` heavy imports: {', '.join(heavy) if heavy else 'none'} ({'ok' if not heavy else 'BAD'})"
+    )
+    print()
+    return 0 if not heavy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
