@@ -3,11 +3,11 @@
 Output sample j is the band-limited input evaluated at input time j * sr_in / sr_out: no delay offset, and a
 stream of n input samples yields exactly ceil(n * sr_out / sr_in) output samples after `flush()`.
 
-Rational ratios L/M (reduced by gcd) with a modest number of phases use a "dense group" plan: the output is cut
-into groups of g consecutive samples; the phases repeat every super-period of P outputs (P*M/L inputs), so each
-of the P/g group types is one small matrix, and all groups of one type in a block are one GEMM over a strided
-view of the input. Ratios with too many phases (e.g. 44057 Hz) use a per-output gather from a finely sampled
-kernel table with linear interpolation between phases.
+The ratio is L/M (reduced by gcd). With up to MAX_DENSE_PHASES phases (every rate → 16 kHz, since L divides
+16000; even 44057 Hz) a "dense group" plan is used: the output is cut into groups of g consecutive samples; the
+phases repeat every super-period of P outputs (P*M/L inputs), so each of the P/g group types is one small
+matrix, and all groups of one type in a block are one GEMM over a strided view of the input. Other ratios use a
+per-output gather from a finely sampled kernel table with linear interpolation between phases.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["Resampler", "resample"]
 
@@ -30,7 +30,7 @@ Float32Array = npt.NDArray[np.float32]
 PASS_EDGE = 0.4
 STOP_EDGE = 0.6125
 ATTEN_DB = 120.0
-MAX_DENSE_PHASES = 4000  # above this, the dense plan would cost megabytes: use the gather path
+MAX_DENSE_PHASES = 16000  # any rate → 16 kHz (L divides 16000); the plan is then at most ~15 MB
 TABLE_PHASES = 2048  # kernel table resolution (per input sample) for the gather path
 GATHER_BLOCK = 4096  # outputs per gather step (bounds the temporaries)
 
@@ -92,29 +92,28 @@ class _Plan:
     matrices: tuple[Float32Array, ...]  # per type: (span, group)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _plan(d: _Design) -> _Plan:
     g = _group_size(d)
     period_out = math.lcm(g, d.up)
     period_in = period_out * d.down // d.up
-    outputs = np.arange(period_out, dtype=np.int64)
-    first_tap = (outputs * d.down) // d.up - d.half + 1
-    rows = _phase_rows((outputs * d.down % d.up) / d.up, d)
+    taps = np.arange(2 * d.half)
     starts, ends, mats = [], [], []
-    for t in range(period_out // g):
-        sel = slice(t * g, (t + 1) * g)
-        start = int(first_tap[sel][0])
-        end = int(first_tap[sel][-1]) + 2 * d.half
-        mat = np.zeros((end - start, g), np.float64)
-        for k, (row_start, row) in enumerate(zip(first_tap[sel], rows[sel], strict=True)):
-            mat[row_start - start : row_start - start + 2 * d.half, k] = row
+    for t in range(period_out // g):  # one type at a time keeps the float64 temporaries small
+        outputs = np.arange(t * g, (t + 1) * g, dtype=np.int64)
+        first_tap = (outputs * d.down) // d.up - d.half + 1
+        start, end = int(first_tap[0]), int(first_tap[-1]) + 2 * d.half
+        mat = np.zeros((end - start, g), np.float32)
+        mat[(first_tap - start)[:, None] + taps, np.arange(g)[:, None]] = _phase_rows(
+            (outputs * d.down % d.up) / d.up, d
+        )
         starts.append(start)
         ends.append(end)
-        mats.append(np.ascontiguousarray(mat, np.float32))
+        mats.append(mat)
     return _Plan(g, period_out, period_in, tuple(starts), tuple(ends), tuple(mats))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _table(d: _Design) -> Float32Array:
     """Kernel sampled every 1/TABLE_PHASES input samples over [-half, half] (+1 guard entry)."""
     t = np.arange(-d.half * TABLE_PHASES, d.half * TABLE_PHASES + 2) / TABLE_PHASES
@@ -188,18 +187,19 @@ class Resampler:
         if stop <= first:
             return np.zeros(0, np.float32)
         out = np.empty((stop - first, p.group), np.float32)
-        item = self._buf.itemsize
-        for t, mat in enumerate(p.matrices):
-            lo = first + (t - first) % types  # first group of type t in [first, stop)
-            if lo >= stop:
-                continue
+        buf = self._buf
+        for lo in range(first, min(stop, first + types)):  # lo: first group of its type in [first, stop)
+            t = lo % types
+            mat = p.matrices[t]
             rows = (stop - 1 - lo) // types + 1
             offset = (lo // types) * p.period_in + p.starts[t] - self._buf_start
-            view = as_strided(
-                self._buf[offset:], shape=(rows, mat.shape[0]), strides=(p.period_in * item, item), writeable=False
-            )
-            if p.period_in < mat.shape[0]:  # overlapping rows: BLAS needs a plain copy
-                view = np.ascontiguousarray(view)
+            if rows == 1:
+                view = buf[offset : offset + mat.shape[0]][None, :]
+            else:  # one row per super-period: a strided view (np.ndarray is cheaper than as_strided)
+                strides = (p.period_in * buf.itemsize, buf.itemsize)
+                view = np.ndarray((rows, mat.shape[0]), np.float32, buf, offset * buf.itemsize, strides)
+                if p.period_in < mat.shape[0]:  # overlapping rows: BLAS needs a plain copy
+                    view = np.ascontiguousarray(view)
             np.matmul(view, mat, out=out[lo - first :: types])
         self._next = stop
         keep = (stop // types) * p.period_in + p.starts[stop % types]

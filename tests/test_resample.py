@@ -12,15 +12,16 @@ from hypothesis import strategies as st
 from livecli import audio
 from livecli.resample import Resampler, resample
 
-RATES = [8000, 11025, 16000, 22050, 44100, 48000, 96000, 44056, 44057]  # 44057: gather path (16000 phases)
+RATES = [8000, 11025, 16000, 22050, 44100, 48000, 96000, 44056, 44057]  # 44057: 16000 phases, the largest plan
+GATHER_OUT = 16001  # more phases than any rate → 16 kHz needs: the per-output gather path
 
 
 def sine(sr: int, freq: float, seconds: float, amp: float = 0.5) -> np.ndarray:
     return (amp * np.sin(2 * np.pi * freq * np.arange(int(sr * seconds)) / sr)).astype(np.float32)
 
 
-def stream(x: np.ndarray, sr: int, blocks: list[int]) -> np.ndarray:
-    r = Resampler(sr, 16000)
+def stream(x: np.ndarray, sr: int, blocks: list[int], sr_out: int = 16000) -> np.ndarray:
+    r = Resampler(sr, sr_out)
     out, pos, i = [], 0, 0
     while pos < len(x):
         size = blocks[i % len(blocks)]
@@ -54,6 +55,21 @@ def test_stream_equals_batch_for_any_blocks(sr: int, blocks: list[int], n: int) 
     streamed = stream(x, sr, blocks)
     assert len(streamed) == len(batch)
     assert np.max(np.abs(streamed - batch), initial=0.0) <= 1e-5
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=4), st.integers(1, 6000))
+def test_gather_path_stream_equals_batch(blocks: list[int], n: int) -> None:
+    x = np.random.default_rng(n).uniform(-1, 1, n).astype(np.float32)
+    batch = resample(x, 44100, GATHER_OUT)
+    assert len(batch) == math.ceil(n * GATHER_OUT / 44100)
+    assert np.max(np.abs(stream(x, 44100, blocks, GATHER_OUT) - batch)) <= 1e-5
+
+
+def test_gather_path_is_time_aligned() -> None:
+    y = resample(sine(44100, 1000.0, 0.5), 44100, GATHER_OUT)
+    ideal = (0.5 * np.sin(2 * np.pi * 1000.0 * np.arange(len(y)) / GATHER_OUT)).astype(np.float32)
+    assert np.max(np.abs(y - ideal)[400:-400]) < 2e-4
 
 
 def test_empty_blocks_and_empty_input() -> None:
