@@ -3,7 +3,7 @@
 Target: --version ≤ 1.5× the bare typer import. `livecli --help` must not import numpy, soundfile, websockets
 or google.auth (checked through sys.modules in a subprocess).
 
-Usage: bench/bench_startup.py [--runs N]
+Usage: bench/bench_startup.py [--runs N] [--quick]
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def wall(cmd: list[str], runs: int, *extra: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs per command (median)")
+    parser.add_argument("--quick", action="store_true", help="5 runs per command")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 5
     py = sys.executable
     typer_s = wall([py, "-c", "import typer"], args.runs)
     script = Path(py).parent / "livecli"  # the console script, as a user runs it
