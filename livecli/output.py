@@ -1,0 +1,90 @@
+"""Where replies go, decided once before connecting so a bad `-o` fails fast (exit 2).
+
+- `-o reply.wav|reply.flac`: the reply audio, format by suffix (one input only);
+- `-o -`: WAV on stdout (not with --json, which owns stdout);
+- `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` per input — required with several inputs;
+- no `-o`: no audio is saved; the reply transcript (or the model's TEXT parts) goes to stdout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from livecli.errors import UsageError
+
+__all__ = ["REPLY_SUFFIXES", "OutputPlan", "plan_output", "write_text"]
+
+REPLY_SUFFIXES = (".wav", ".flac")
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """The destination of each input's reply: a path, "-" (stdout), or None (transcript to stdout)."""
+
+    destinations: tuple[str | None, ...]
+    to_stdout_audio: bool = False
+    transcript_to_stdout: bool = False
+    directory: str | None = field(default=None)
+
+    def destination(self, index: int) -> str | None:
+        """Where the reply to input `index` (0-based) goes."""
+        return self.destinations[index]
+
+
+def _stem(name: str) -> str:
+    if name in ("-", "stdin"):
+        return "stdin"
+    return Path(name).stem or "reply"
+
+
+def _is_directory(output: str) -> bool:
+    return output.endswith(("/", os.sep)) or os.path.isdir(output)
+
+
+def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> OutputPlan:
+    """Check `-o` against the inputs and return where each reply goes.
+
+    Raises:
+        UsageError: `-o -` with --json or several inputs, a single file name for several inputs, an unknown
+            suffix, or a directory that cannot be created.
+    """
+    count = len(inputs)
+    if output is None:
+        return OutputPlan((None,) * count, transcript_to_stdout=not json)
+    if output == "-":
+        if json:
+            raise UsageError("-o - writes audio to stdout, which --json uses: give -o a file name")
+        if count != 1:
+            raise UsageError("-o - takes one input; with several inputs give -o a directory (-o DIR/)")
+        return OutputPlan(("-",), to_stdout_audio=True)
+    if _is_directory(output):
+        try:
+            os.makedirs(output, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot create directory: {exc.strerror or exc}") from None
+        used: dict[str, int] = {}
+        paths = []
+        for name in inputs:
+            stem = _stem(name)
+            used[stem] = used.get(stem, 0) + 1
+            unique = stem if used[stem] == 1 else f"{stem}-{used[stem]}"
+            paths.append(os.path.join(output, unique + ".wav"))
+        return OutputPlan(tuple(paths), directory=output)
+    if count != 1:
+        raise UsageError(f"{count} inputs need -o DIR/ (a reply per input), not the single file name {output}")
+    if Path(output).suffix.lower() not in REPLY_SUFFIXES:
+        raise UsageError(f"{output}: unknown output format; use a .wav or .flac file name, DIR/, or -")
+    parent = os.path.dirname(output) or "."
+    if not os.path.isdir(parent):
+        raise UsageError(f"{output}: directory {parent} does not exist")
+    return OutputPlan((output,))
+
+
+def write_text(stdout: BinaryIO, text: str) -> None:
+    """A transcript or text reply on stdout, one line, flushed (it is data, so it is not escaped)."""
+    stdout.write(text.rstrip("\n").encode("utf-8") + b"\n")
+    stdout.flush()

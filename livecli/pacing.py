@@ -1,0 +1,77 @@
+"""Real-time pacing: chunk i is due at t0 + i × chunk_s / speed, on absolute deadlines.
+
+Sleeping `chunk_s` after each send accumulates every sleep's lateness (timer slack, send time, GC pauses) into
+drift; recomputing each deadline from the clock keeps the error of chunk i to the lateness of one wake-up.
+Standard library only; the clock and sleep are injectable so tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+__all__ = ["Pacer"]
+
+# asyncio wakes timers up to ~1 ms late (epoll rounds its timeout up to whole milliseconds); sleeping until
+# this much before the deadline and then yielding with sleep(0) keeps lateness well under a millisecond.
+DEFAULT_SPIN_S = 0.001
+
+
+class Pacer:
+    """Waits until chunk i is due; `speed` 1.0 is real time, 0 means as fast as possible.
+
+    Args:
+        chunk_s: the duration of one chunk in seconds.
+        speed: playback-speed factor (> 0), or 0 for no pacing at all.
+        clock: a monotonic clock in seconds.
+        sleep: an async sleep taking seconds.
+        spin_s: how long before a deadline to stop sleeping and yield with sleep(0) instead (0 disables).
+    """
+
+    def __init__(
+        self,
+        chunk_s: float,
+        speed: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        spin_s: float = DEFAULT_SPIN_S,
+    ) -> None:
+        if chunk_s <= 0:
+            raise ValueError("chunk_s must be > 0")
+        if speed < 0:
+            raise ValueError("speed must be >= 0")
+        self.chunk_s = chunk_s
+        self.speed = speed
+        self._clock = clock
+        self._sleep = sleep
+        self._spin_s = spin_s
+        self._t0: float | None = None
+        # Precomputed so `speed == 0` never divides.
+        self._step = chunk_s / speed if speed else 0.0
+
+    @property
+    def started(self) -> bool:
+        """Whether the first wait fixed t0."""
+        return self._t0 is not None
+
+    def deadline(self, i: int) -> float:
+        """The absolute clock time at which chunk i is due (t0 is fixed by the first wait)."""
+        t0 = self._t0 if self._t0 is not None else self._clock()
+        return t0 + i * self._step
+
+    async def wait(self, i: int) -> float:
+        """Wait until chunk i is due; returns how late the wake-up was, in seconds (0 when unpaced)."""
+        if not self.speed:
+            return 0.0
+        if self._t0 is None:
+            self._t0 = self._clock()
+        due = self._t0 + i * self._step
+        while True:
+            remaining = due - self._clock()
+            if remaining <= 0:
+                return -remaining
+            if remaining > self._spin_s:
+                await self._sleep(remaining - self._spin_s)
+            else:
+                await self._sleep(0)

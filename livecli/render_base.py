@@ -1,0 +1,100 @@
+"""The Renderer interface (every method a no-op, so it is also the NullRenderer) and text-safety helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from livecli.errors import LivecliError
+    from livecli.protocol.events import ServerEvent
+    from livecli.protocol.session import Turn
+
+__all__ = ["NEAR_SILENT_DBFS", "InputInfo", "NullRenderer", "Renderer", "TurnReport", "printable"]
+
+# A reply quieter than this (RMS) is flagged: peers.md §B9 reports near-zero-amplitude replies that every
+# counter calls healthy.
+NEAR_SILENT_DBFS = -50.0
+
+
+def printable(text: str) -> str:
+    """Server text made safe for a terminal: control characters (ESC, BEL, CR…) shown escaped, newlines kept."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == "\n" else repr(ch)[1:-1] for ch in text)
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """One input being sent: its display name, position and size."""
+
+    name: str
+    index: int  # 1-based
+    count: int
+    duration_s: float
+    total_bytes: int
+    kind: str = "audio"  # audio | text
+
+
+@dataclass(frozen=True)
+class TurnReport:
+    """A finished turn with the measurements the displays show."""
+
+    turn: Turn
+    input_name: str
+    setup_s: float | None
+    level_dbfs: float | None  # None when the turn has no audio
+
+    @property
+    def near_silent(self) -> bool:
+        """Whether the reply audio is there but (nearly) silent."""
+        return self.level_dbfs is not None and self.level_dbfs < NEAR_SILENT_DBFS
+
+
+class Renderer:
+    """What the runner reports; this base class shows nothing (the NullRenderer)."""
+
+    def connecting(self, url: str, backend: str) -> None:
+        """Before the WebSocket opens (`url` already redacted)."""
+
+    def connected(self, url: str, backend: str) -> None:
+        """The upgrade succeeded; setup is being sent."""
+
+    def setup_complete(self, setup_s: float, session_id: str | None) -> None:
+        """setupComplete arrived, `setup_s` after connecting began."""
+
+    def input_started(self, info: InputInfo) -> None:
+        """An input starts streaming."""
+
+    def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        """Called after every chunk sent (renderers throttle themselves)."""
+
+    def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        """All of an input (and any trailing silence) was sent."""
+
+    def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
+        """One parsed server event, with the turn it belongs to."""
+
+    def turn_complete(self, report: TurnReport) -> None:
+        """A turn ended (turnComplete, inferred after generationComplete, interrupted…)."""
+
+    def tool_answered(self, call_id: str | None, name: str) -> None:
+        """livecli answered a function call with an error (it runs no tools)."""
+
+    def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
+        """A reply file was written (partial: cut short by an error or Ctrl-C)."""
+
+    def warning(self, text: str) -> None:
+        """Something the user should know that is not an error."""
+
+    def error(self, exc: LivecliError, status: int) -> None:
+        """The run failed (the CLI boundary prints the one-line error itself)."""
+
+    def summary(self, inputs: int, turns: int, reply_bytes: int, status: int) -> None:
+        """The run ended (also after an error)."""
+
+    def close(self) -> None:
+        """Release the display (progress bars)."""
+
+
+NullRenderer = Renderer

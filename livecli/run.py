@@ -1,0 +1,301 @@
+"""`send` and `text`: preflight, connect, stream each input paced as one turn, collect and write the replies.
+
+No option parsing and no exit codes here: `cli_send` builds a RunRequest, the CLI boundary maps errors.
+Whatever happens (an error, a close, Ctrl-C) the reply audio received so far is written and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from livecli.config import LOCAL_PLACEHOLDER_URL, ConnectOptions, Target, resolve_target
+from livecli.errors import ExitStatus, LivecliError, UsageError, exit_status_for
+from livecli.output import OutputPlan, plan_output, write_text
+from livecli.pacing import Pacer
+from livecli.protocol.client_messages import SetupConfig, setup_payload
+from livecli.protocol.models import VOICES, ClientContentRule, lookup
+from livecli.redact import redact, redact_url
+from livecli.render import make_renderer
+from livecli.render_base import InputInfo, Renderer, printable
+from livecli.run_session import Conversation
+
+if TYPE_CHECKING:
+    from livecli.audio import InputAudio
+    from livecli.env import Env
+    from livecli.protocol.session import Turn
+
+__all__ = ["TURN_ENDS", "RunRequest", "build_setup", "run"]
+
+TURN_ENDS = ("activity", "silence", "vad")
+DEFAULT_REPLY_RATE = 24000
+
+
+@dataclass
+class RunRequest:
+    """Everything `send`/`text` were asked to do (inputs are files, or one prompt with `prompt` set)."""
+
+    connect: ConnectOptions
+    inputs: list[str] = field(default_factory=list)
+    prompt: str | None = None
+    output: str | None = None
+    turn_end: str = "activity"
+    silence_ms: int = 1500
+    settle_ms: int = 1000
+    chunk_ms: int = 40
+    speed: float = 1.0
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    system: str | None = None
+    voice: str | None = None
+    language: str | None = None
+    modality: str = "audio"
+    transcribe: bool = True
+    client_content: bool = False
+    json: bool = False
+    verbosity: int = 0
+    dry_run: bool = False
+
+
+def build_setup(req: RunRequest, model: str) -> SetupConfig:
+    """The setup for a request, refused before connecting when the model table says the server would refuse it.
+
+    Raises:
+        UsageError: TEXT on an audio-only model, an unknown voice, a system instruction or clientContent the
+            model does not take, or a bad --turn-end.
+    """
+    if req.turn_end not in TURN_ENDS:
+        raise UsageError(f"--turn-end must be one of {', '.join(TURN_ENDS)}, not {req.turn_end!r}")
+    modality = req.modality.upper()
+    if modality not in ("AUDIO", "TEXT"):
+        raise UsageError(f"--modality must be audio or text, not {req.modality!r}")
+    info = lookup(model)
+    if info is not None:
+        if modality not in info.modalities:
+            raise UsageError(
+                f"{info.id} answers only in {'/'.join(sorted(info.modalities))}: drop --modality {req.modality} "
+                "(its spoken reply is transcribed to text)"
+            )
+        if req.system and not info.system_instruction:
+            raise UsageError(f"{info.id} takes no system instruction: drop --system/--system-file")
+        if req.client_content and info.client_content is not ClientContentRule.ANY:
+            raise UsageError(f"{info.id} does not take clientContent turns: drop --client-content")
+    if req.voice is not None and req.voice not in VOICES:
+        raise UsageError(f"unknown voice {req.voice!r}; known voices: {', '.join(sorted(VOICES))}")
+    audio_in = req.prompt is None
+    return SetupConfig(
+        model=model,
+        modalities=(modality,),
+        voice=req.voice,
+        language=req.language,
+        system_instruction=req.system,
+        input_transcription=req.transcribe and audio_in,
+        output_transcription=req.transcribe and modality == "AUDIO",
+        automatic_activity_detection=not (audio_in and req.turn_end == "activity"),
+    )
+
+
+@dataclass
+class InputReply:
+    """One input and the turns that answered it."""
+
+    name: str
+    destination: str | None
+    first_turn: int | None = None
+    done: bool = False
+
+    def turns(self, conversation: Conversation | None) -> list[Turn]:
+        if conversation is None or self.first_turn is None:
+            return []
+        return conversation.turns_since(self.first_turn)
+
+
+@dataclass
+class RunState:
+    """What the run achieved so far, for writing replies after success, failure or Ctrl-C."""
+
+    replies: list[InputReply]
+    conversation: Conversation | None = None
+    secrets: tuple[str, ...] = ()
+
+
+def run(req: RunRequest, env: Env) -> int:
+    """Run `send` or `text`; returns the exit status (errors propagate to the CLI boundary)."""
+    names = list(req.inputs) if req.prompt is None else ["text"]
+    plan = plan_output(req.output, list(req.inputs) if req.prompt is None else ["reply"], json=req.json)
+    local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
+    preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=not req.dry_run)
+    setup = build_setup(req, preview.model)
+    with contextlib.ExitStack() as stack:
+        audio = [stack.enter_context(_open(name, env)) for name in req.inputs]
+        if req.dry_run:
+            from livecli.audio import chunk_plan
+            from livecli.dry_run import dry_run
+
+            plans = {a.name: chunk_plan(_pcm_bytes(a), req.chunk_ms) for a in audio}
+            return dry_run(preview, setup_payload(setup), plans, env, req.json)
+        renderer = make_renderer(env, json=req.json, verbosity=req.verbosity)
+        state = RunState([InputReply(name, plan.destination(i)) for i, name in enumerate(names)])
+        state.secrets = preview.secrets
+        status = ExitStatus.OK
+        try:
+            asyncio.run(_converse(req, env, setup, audio, renderer, state, preview))
+        except BaseException as exc:
+            status = exit_status_for(exc)
+            if isinstance(exc, LivecliError):
+                _redact_error(exc, state.secrets)
+                renderer.error(exc, int(status))
+            raise
+        finally:
+            _finish(req, env, plan, state, renderer, failed=status != ExitStatus.OK, status=int(status))
+    return 0
+
+
+def _open(name: str, env: Env) -> InputAudio:
+    from livecli.audio import open_input
+
+    return open_input(name, stdin=env.stdin)
+
+
+def _pcm_bytes(audio: InputAudio) -> int:
+    return round(audio.duration_s * 16000) * 2
+
+
+def _redact_error(exc: LivecliError, secrets: Sequence[str]) -> None:
+    text = str(exc)
+    cleaned = redact(text, secrets)
+    if cleaned != text:
+        exc.args = (cleaned,)
+
+
+async def _converse(
+    req: RunRequest,
+    env: Env,
+    setup: SetupConfig,
+    audio: list[InputAudio],
+    renderer: Renderer,
+    state: RunState,
+    target: Target,
+) -> None:
+    server = None
+    conversation: Conversation | None = None
+    try:
+        if req.connect.local:
+            from livecli.server import ServerConfig, start_server
+
+            # The in-process server paces its replies like the client paces its input (--speed 0: neither).
+            server = await start_server(ServerConfig(host="127.0.0.1", port=0, reply_speed=req.speed))
+            target = resolve_target(req.connect, env.environ, local_url=server.url)
+            state.secrets = target.secrets
+        conversation = state.conversation = Conversation(setup, renderer, env.clock)
+        await conversation.open(
+            target.url,
+            target.headers,
+            timeout=req.connect_timeout,
+            environ=env.environ,
+            use_env_proxy=target.use_env_proxy,
+            shown_url=redact_url(target.url, target.secrets),
+            backend=target.backend,
+        )
+        if req.prompt is not None:
+            await _send_text(req, conversation, state.replies[0], renderer)
+        else:
+            for index, (reply, source) in enumerate(zip(state.replies, audio, strict=True)):
+                await _send_audio(
+                    req,
+                    conversation,
+                    reply,
+                    source,
+                    InputInfo(source.name, index + 1, len(audio), source.duration_s, _pcm_bytes(source)),
+                    renderer,
+                    env,
+                )
+    finally:
+        if conversation is not None:
+            await conversation.close()
+        if server is not None:
+            await server.close()
+
+
+async def _send_audio(
+    req: RunRequest,
+    conv: Conversation,
+    reply: InputReply,
+    source: InputAudio,
+    info: InputInfo,
+    renderer: Renderer,
+    env: Env,
+) -> None:
+    from livecli.audio import silence
+
+    session = conv.session
+    conv.input_name = info.name
+    await conv.send(session.begin_input())
+    turn = session.current_turn
+    reply.first_turn = turn.index if turn is not None else len(session.turns) + 1
+    renderer.input_started(info)
+    pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
+    chunks = sent = 0
+    pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
+    if req.turn_end == "silence":
+        tail = silence(req.chunk_ms)
+        pieces = itertools.chain(pieces, [tail] * math.ceil(req.silence_ms / req.chunk_ms))
+    for chunk in pieces:
+        await pacer.wait(chunks)
+        await conv.send(session.audio(chunk))
+        chunks += 1
+        sent += len(chunk)
+        renderer.input_progress(info, chunks, sent)
+    await conv.send(session.end_input(stream_end=req.turn_end == "vad"))
+    renderer.input_ended(info, chunks, sent)
+    settle = 0.0 if req.turn_end == "activity" else req.settle_ms / 1000
+    await conv.wait_reply(reply.first_turn, settle_s=settle, timeout_s=req.timeout, name=info.name)
+    reply.done = True
+
+
+async def _send_text(req: RunRequest, conv: Conversation, reply: InputReply, renderer: Renderer) -> None:
+    session = conv.session
+    prompt = req.prompt or ""
+    conv.input_name = "text"
+    info = InputInfo("text", 1, 1, 0.0, len(prompt.encode()), kind="text")
+    renderer.input_started(info)
+    frames = session.client_content(prompt) if req.client_content else session.text(prompt)
+    turn = session.current_turn
+    reply.first_turn = turn.index if turn is not None else 1
+    await conv.send(frames)
+    renderer.input_ended(info, 1, info.total_bytes)
+    await conv.wait_reply(reply.first_turn, settle_s=0.0, timeout_s=req.timeout, name="text")
+    reply.done = True
+
+
+def _finish(
+    req: RunRequest, env: Env, plan: OutputPlan, state: RunState, renderer: Renderer, *, failed: bool, status: int
+) -> None:
+    """Write every reply received (also after a failure), print transcripts, and the summary."""
+    total_bytes = turns_count = 0
+    try:
+        for reply in state.replies:
+            turns = reply.turns(state.conversation)
+            turns_count += len(turns)
+            pcm = b"".join(bytes(t.audio) for t in turns)
+            total_bytes += len(pcm)
+            rate = next((t.audio_rate for t in turns if t.audio_rate), None) or DEFAULT_REPLY_RATE
+            if reply.destination is not None and pcm:
+                from livecli.audio import write_reply
+
+                write_reply(reply.destination, pcm, rate, stdout=env.stdout)
+                renderer.reply_written(reply.destination, len(pcm), rate, partial=failed and not reply.done)
+            elif reply.destination is not None and reply.done:
+                renderer.warning(f"no reply audio for {reply.name}: nothing written to {reply.destination}")
+            if plan.transcript_to_stdout and turns:
+                text = "".join(t.text or t.output_transcript for t in turns)
+                if text:
+                    write_text(env.stdout, printable(text) if env.stdout_isatty else text)
+    finally:
+        renderer.summary(len(state.replies), turns_count, total_bytes, status)
+        renderer.close()

@@ -1,0 +1,190 @@
+"""One connection driven by the sans-I/O ClientSession: connect + setup, a reader task, and waiting for replies.
+
+The reader task feeds every frame to the session and hands the events to the renderer; it answers tool calls
+with an error so a turn never stalls on a function livecli cannot run (peers.md §B13). The sending side (the
+runner) calls `send()` and `wait_reply()`; a close or a bad frame seen by the reader surfaces there as the
+LivecliError the session maps it to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+
+from livecli.errors import ConnectError, LivecliError, NoReplyError
+from livecli.protocol.client_messages import SetupConfig
+from livecli.protocol.events import ServerEvent, ToolCall
+from livecli.protocol.session import ClientSession, Turn
+from livecli.render_base import Renderer, TurnReport
+from livecli.transport import Link, LinkClosed, host_of, open_link
+
+__all__ = ["Conversation"]
+
+
+class Conversation:
+    """A Live session over one WebSocket, reporting to a renderer."""
+
+    def __init__(self, setup: SetupConfig, renderer: Renderer, clock: Callable[[], float]) -> None:
+        self.session = ClientSession(setup, clock=clock)
+        self.renderer = renderer
+        self.clock = clock
+        self.link: Link | None = None
+        self.error: LivecliError | None = None
+        self.setup_s: float | None = None
+        self.input_name = ""
+        self.turn_inputs: dict[int, str] = {}
+        self.last_frame_at = clock()
+        self._changed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+        self._reported: set[int] = set()
+
+    async def open(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        environ: Mapping[str, str],
+        use_env_proxy: bool,
+        shown_url: str,
+        backend: str,
+    ) -> None:
+        """Connect and complete the setup within `timeout` seconds, then start the reader."""
+        started = self.clock()
+        self.renderer.connecting(shown_url, backend)
+        try:
+            async with asyncio.timeout(timeout):
+                self.link = await open_link(
+                    url, headers, timeout=timeout, environ=environ, use_env_proxy=use_env_proxy
+                )
+                self.renderer.connected(shown_url, backend)
+                for setup in self.session.start():
+                    await self.link.send(setup)
+                while not self.session.can_send_media:
+                    self._handle(self.session.receive(await self.link.recv()))
+        except TimeoutError:
+            phase = "setupComplete from" if self.link is not None else "connecting to"
+            raise ConnectError(f"timed out after {timeout:g} s waiting for {phase} {host_of(url)}") from None
+        except LinkClosed as exc:
+            raise self.session.closed(exc.closed.code, exc.closed.reason) from None
+        self.setup_s = self.clock() - started
+        self.renderer.setup_complete(self.setup_s, self.session.session_id)
+        self.last_frame_at = self.clock()
+        self._reader = asyncio.create_task(self._read())
+
+    async def send(self, frames: list[str] | str) -> None:
+        """Send frames in order; a connection already failed raises its error."""
+        if self.error is not None:
+            raise self.error
+        assert self.link is not None
+        try:
+            for frame in [frames] if isinstance(frames, str) else frames:
+                await self.link.send(frame)
+        except LinkClosed as exc:
+            await self._settle_reader()
+            raise self.error or self.session.closed(exc.closed.code, exc.closed.reason) from None
+
+    async def _settle_reader(self) -> None:
+        """Give the reader a moment to record the close frame's code and reason."""
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
+
+    async def _read(self) -> None:
+        assert self.link is not None
+        try:
+            while True:
+                frame = await self.link.recv()
+                self.last_frame_at = self.clock()
+                self._handle(self.session.receive(frame))
+                self._changed.set()
+        except LinkClosed as exc:
+            if not exc.closed.by_us:
+                self.error = self.session.closed(exc.closed.code, exc.closed.reason)
+        except LivecliError as exc:
+            self.error = exc
+        self._changed.set()
+
+    def _handle(self, events: list[ServerEvent]) -> None:
+        for event in events:
+            turn = self.session.current_turn
+            if turn is not None:
+                self.turn_inputs.setdefault(turn.index, self.input_name)
+            self.renderer.server_event(event, turn)
+            if isinstance(event, ToolCall):
+                self._answer_tools(event)
+        self._report_turns()
+
+    def _answer_tools(self, event: ToolCall) -> None:
+        responses = []
+        for call in event.calls:
+            message = f"livecli cannot run functions: {call.name} is not available"
+            response: dict[str, object] = {"name": call.name, "response": {"error": message}}
+            if call.id is not None:
+                response["id"] = call.id
+            responses.append(response)
+            self.renderer.tool_answered(call.id, call.name)
+        frames = self.session.tool_response(responses)
+        task = asyncio.get_running_loop().create_task(self.send(frames))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def _report_turns(self) -> None:
+        for turn in self.session.turns:
+            if turn.over and turn.index not in self._reported:
+                self._reported.add(turn.index)
+                if turn.end == "superseded" and not turn.has_reply:
+                    continue  # a stray transcription, not a turn the user needs to see
+                level = None
+                if turn.audio:
+                    from livecli.audio import level_dbfs
+
+                    level = level_dbfs(bytes(turn.audio))
+                name = self.turn_inputs.get(turn.index, self.input_name)
+                self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level))
+
+    def turns_since(self, first_index: int) -> list[Turn]:
+        """The turns numbered `first_index` and later."""
+        return [t for t in self.session.turns if t.index >= first_index]
+
+    async def wait_reply(self, first_index: int, *, settle_s: float, timeout_s: float, name: str) -> list[Turn]:
+        """Wait until the reply to an input is complete; returns its turns.
+
+        Done once a turn since `first_index` has ended, none is open, and the server stayed quiet for
+        `settle_s` (server VAD may start another turn). While a reply is expected, `timeout_s` of server
+        silence raises NoReplyError; so does a reply with no audio and no text.
+        """
+        expected_since = self.clock()
+        while True:
+            if self.error is not None:
+                raise self.error
+            now = self.clock()
+            self._handle(self.session.tick(now))
+            turns = self.turns_since(first_index)
+            quiet_since = max(self.last_frame_at, expected_since)
+            ended = [t for t in turns if t.over]
+            if ended and all(t.over for t in turns):
+                if now - quiet_since >= settle_s:
+                    if not any(t.has_reply for t in ended):
+                        raise NoReplyError(f"{name}: the turn completed with no audio or text")
+                    return turns
+                wake = quiet_since + settle_s
+            else:
+                if now - quiet_since >= timeout_s:
+                    raise NoReplyError(f"{name}: no reply: the server sent nothing for {timeout_s:g} s")
+                wake = quiet_since + timeout_s
+            grace = self.session.deadline()
+            if grace is not None:
+                wake = min(wake, grace)
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), max(wake - now, 0.0) + 0.001)
+
+    async def close(self) -> None:
+        """Close the socket cleanly (1000) and stop the reader."""
+        if self.link is not None:
+            await self.link.close(1000)
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader

@@ -1,0 +1,207 @@
+"""The WebSocket link: a thin asyncio adapter over websockets' client that maps every failure to one LivecliError.
+
+No protocol decisions here: the caller feeds received frames to the sans-I/O `ClientSession` and sends what
+it returns. Connection choices (peers.md §B5, protocol.md §2):
+
+- keepalive: ping every 20 s, but wait 60 s for the pong — the service sometimes answers pings after 8–30 s,
+  and websockets' default 20 s timeout turns that into a self-inflicted `1011 keepalive ping timeout`;
+- no permessage-deflate: deflating base64 PCM saves ~20 % of bytes for a large CPU cost per frame on the hot
+  path (and the service's replies are the same base64), so the socket stays uncompressed;
+- wss is always verified (`ssl.create_default_context`, which trusts `SSL_CERT_FILE`/`SSL_CERT_DIR`);
+- proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) apply unless the target
+  says otherwise (loopback hosts and `--local` always connect directly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidProxy,
+    InvalidStatus,
+    InvalidURI,
+    WebSocketException,
+)
+
+from livecli import __version__
+from livecli.errors import ConnectError, LivecliError, UsageError, http_error
+
+__all__ = ["MAX_MESSAGE_BYTES", "PING_INTERVAL_S", "PING_TIMEOUT_S", "Closed", "Link", "env_proxy", "open_link"]
+
+PING_INTERVAL_S = 20.0
+PING_TIMEOUT_S = 60.0
+# Replies arrive in small chunks, but a server may batch seconds of audio (base64) into one frame.
+MAX_MESSAGE_BYTES = 64 * 2**20
+CLOSE_TIMEOUT_S = 2.0
+_BODY_SHOWN = 300
+
+
+@dataclass(frozen=True)
+class Closed:
+    """How the connection ended: the close code and reason exactly as received (1006, "" without a frame)."""
+
+    code: int
+    reason: str
+    by_us: bool
+
+
+def host_of(url: str) -> str:
+    """`host:port` of a URL, for messages (never the path or query, which may hold a key)."""
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1] or url.split("?", 1)[0]
+
+
+def env_proxy(url: str, environ: Mapping[str, str]) -> str | None:
+    """The proxy the environment asks for to reach `url` (curl's rules: lower-case first, NO_PROXY honoured)."""
+
+    def get(name: str) -> str | None:
+        return environ.get(name.lower()) or environ.get(name.upper()) or None
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for entry in (get("no_proxy") or "").split(","):
+        entry = entry.strip().lower().lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    names = ("https_proxy", "all_proxy") if parts.scheme == "wss" else ("http_proxy", "https_proxy", "all_proxy")
+    for name in names:
+        proxy = get(name)
+        if proxy:
+            return proxy
+    return None
+
+
+def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """A verifying client context; SSL_CERT_FILE / SSL_CERT_DIR replace the default trust store, as in OpenSSL."""
+    cafile = environ.get("SSL_CERT_FILE") or None
+    capath = environ.get("SSL_CERT_DIR") or None
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+class Link:
+    """One open WebSocket: `send(frame)`, `recv()`, `close()`; `closed` records how it ended."""
+
+    def __init__(self, ws: ClientConnection, url: str) -> None:
+        self._ws = ws
+        self.url = url
+        self.closed: Closed | None = None
+
+    async def send(self, frame: str) -> None:
+        """Send one text frame; a closed connection raises `LinkClosed`."""
+        try:
+            await self._ws.send(frame)
+        except ConnectionClosed as exc:
+            raise self._closed_by(exc) from None
+
+    async def recv(self) -> str | bytes:
+        """The next frame (text or binary, as sent); a closed connection raises `LinkClosed`."""
+        try:
+            return await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise self._closed_by(exc) from None
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close cleanly (waits up to CLOSE_TIMEOUT_S for the server's close frame); never raises."""
+        if self.closed is None:
+            self.closed = Closed(code, reason, by_us=True)
+        with contextlib.suppress(OSError, WebSocketException, TimeoutError):
+            await self._ws.close(code, reason)
+
+    def _closed_by(self, exc: ConnectionClosed) -> LinkClosed:
+        if self.closed is None or not self.closed.by_us:
+            frame = exc.rcvd
+            self.closed = Closed(frame.code, frame.reason, by_us=False) if frame else Closed(1006, "", False)
+        return LinkClosed(self.closed)
+
+
+class LinkClosed(Exception):
+    """The connection is closed; the session maps `closed` to the right LivecliError (it knows the phase)."""
+
+    def __init__(self, closed: Closed) -> None:
+        super().__init__(f"connection closed: {closed.code} {closed.reason}".rstrip())
+        self.closed = closed
+
+
+async def open_link(
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    timeout: float,
+    environ: Mapping[str, str],
+    use_env_proxy: bool,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Link:
+    """Open the WebSocket (TCP, proxy, TLS, upgrade) within `timeout` seconds.
+
+    Raises:
+        UsageError: the URL is not ws:// or wss://.
+        CredentialsError / QuotaError / ConnectError: the upgrade was refused (by HTTP status), or the
+            connection could not be made (refused, DNS, TLS, timeout, proxy).
+    """
+    scheme = urlsplit(url).scheme
+    if scheme not in ("ws", "wss"):
+        raise UsageError(f"endpoint must be a ws:// or wss:// URL, not {scheme or 'a bare name'}://…")
+    secure = scheme == "wss"
+    proxy = env_proxy(url, environ) if use_env_proxy else None
+    try:
+        ws = await connect(
+            url,
+            additional_headers=dict(headers),
+            user_agent_header=f"livecli/{__version__}",
+            open_timeout=timeout,
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=PING_TIMEOUT_S,
+            close_timeout=CLOSE_TIMEOUT_S,
+            compression=None,
+            max_size=MAX_MESSAGE_BYTES,
+            proxy=proxy,
+            ssl=(ssl_context or tls_context(environ)) if secure else None,
+        )
+    except BaseException as exc:
+        mapped = connect_error(exc, url, timeout)
+        if mapped is None:
+            raise
+        raise mapped from exc
+    return Link(ws, url)
+
+
+def connect_error(exc: BaseException, url: str, timeout: float) -> LivecliError | None:
+    """The LivecliError for a failure while connecting (None: not a connection failure, re-raise it)."""
+    where = host_of(url)
+    if isinstance(exc, LivecliError):
+        return exc
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        body = response.body.decode("utf-8", "replace").strip() if response.body else ""
+        body = " ".join(body.split())[:_BODY_SHOWN]
+        return http_error(response.status_code, body)
+    if isinstance(exc, InvalidURI):
+        return UsageError(f"invalid endpoint URL: {exc.msg}")
+    if isinstance(exc, InvalidProxy):
+        return UsageError(f"invalid proxy in the environment: {exc.msg}")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return ConnectError(f"timed out after {timeout:g} s connecting to {where}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConnectError(f"TLS certificate of {where} not trusted: {exc.verify_message or exc.reason}")
+    if isinstance(exc, ssl.SSLError):
+        return ConnectError(f"TLS handshake with {where} failed: {exc.reason or exc}")
+    if isinstance(exc, ConnectionClosed):
+        return ConnectError(f"{where} closed the connection during the WebSocket handshake")
+    if isinstance(exc, InvalidHandshake):
+        return ConnectError(f"WebSocket handshake with {where} failed: {exc}")
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return ConnectError(f"cannot connect to {where}: {reason}")
+    if isinstance(exc, ImportError):  # a socks:// proxy without python-socks installed
+        return ConnectError(f"cannot use the proxy from the environment: {exc}")
+    if isinstance(exc, WebSocketException):
+        return ConnectError(f"connection to {where} failed: {exc}")
+    return None

@@ -1,0 +1,125 @@
+"""The pacer on a fake clock: never early, lateness bounded by one wake-up, no drift, speed 0 never waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livecli.pacing import Pacer
+
+
+class FakeClock:
+    """A clock that only moves when the pacer sleeps; each wake-up is late by the next value of `jitter`."""
+
+    def __init__(self, jitter: list[float] | None = None, start: float = 100.0) -> None:
+        self.now = start
+        self.jitter = list(jitter or [])
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        late = self.jitter.pop(0) if self.jitter else 0.0
+        # Any sleep, even sleep(0), takes a little time, like a trip round the event loop.
+        self.now += max(seconds, 1e-5) + late
+
+    def work(self, seconds: float) -> None:
+        """Time spent sending a chunk."""
+        self.now += seconds
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_speed_zero_never_sleeps() -> None:
+    """--speed 0 returns at once and never calls sleep."""
+    clock = FakeClock()
+    pacer = Pacer(0.04, 0, clock=clock, sleep=clock.sleep)
+
+    async def go() -> list[float]:
+        return [await pacer.wait(i) for i in range(100)]
+
+    assert run(go()) == [0.0] * 100
+    assert clock.sleeps == []
+    assert clock.now == 100.0
+
+
+def test_first_chunk_is_due_at_once_and_deadlines_are_absolute() -> None:
+    """Chunk 0 goes at t0; chunk i at t0 + i*chunk_s/speed, whatever the send time was."""
+    clock = FakeClock()
+    pacer = Pacer(0.04, 2.0, clock=clock, sleep=clock.sleep, spin_s=0)
+    times: list[float] = []
+
+    async def go() -> None:
+        for i in range(10):
+            await pacer.wait(i)
+            times.append(clock.now)
+            clock.work(0.003)
+
+    run(go())
+    assert times == pytest.approx([100.0 + i * 0.02 for i in range(10)])
+
+
+def test_late_chunk_does_not_shift_later_deadlines() -> None:
+    """A 100 ms stall makes the next chunks go at once, then the schedule resumes where it was."""
+    clock = FakeClock()
+    pacer = Pacer(0.04, 1.0, clock=clock, sleep=clock.sleep, spin_s=0)
+    lateness: list[float] = []
+
+    async def go() -> None:
+        for i in range(10):
+            lateness.append(await pacer.wait(i))
+            if i == 2:
+                clock.work(0.1)
+
+    run(go())
+    assert lateness[3] == pytest.approx(0.06)
+    assert lateness[4] == pytest.approx(0.02)
+    assert lateness[5] == 0.0
+    assert clock.now == pytest.approx(100.0 + 9 * 0.04)
+
+
+def test_invalid_arguments() -> None:
+    """Negative speed and non-positive chunk durations are refused."""
+    with pytest.raises(ValueError):
+        Pacer(0.04, -1)
+    with pytest.raises(ValueError):
+        Pacer(0, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chunk_ms=st.integers(10, 1000),
+    speed=st.sampled_from([0.5, 1.0, 1.5, 4.0]),
+    spin_ms=st.sampled_from([0.0, 1.0]),
+    jitter=st.lists(st.floats(0, 0.004), min_size=0, max_size=200),
+    work_fraction=st.floats(0, 0.9),
+)
+def test_never_early_and_drift_bounded(
+    chunk_ms: int, speed: float, spin_ms: float, jitter: list[float], work_fraction: float
+) -> None:
+    """For any timer jitter, no chunk goes before its deadline and none is later than one wake-up's jitter."""
+    clock = FakeClock(jitter)
+    chunk_s = chunk_ms / 1000
+    pacer = Pacer(chunk_s, speed, clock=clock, sleep=clock.sleep, spin_s=spin_ms / 1000)
+    n = 60
+    # Sending a chunk takes less time than the chunk lasts (otherwise no schedule can be kept).
+    work = work_fraction * chunk_s / speed
+
+    async def go() -> None:
+        for i in range(n):
+            late = await pacer.wait(i)
+            due = 100.0 + i * chunk_s / speed
+            assert clock.now >= due - 1e-9, "early"
+            assert late == pytest.approx(clock.now - due, abs=1e-9)
+            # Lateness never accumulates: at most the last wake-up's jitter plus one send and one sleep(0).
+            assert clock.now - due <= 0.004 + work + 2e-5
+            clock.work(work)
+
+    run(go())
