@@ -1,0 +1,43 @@
+"""Shared fixtures: a clean environment for every test, and one local Live server per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from livecli.server import ServerConfig, ServerThread
+
+# Variables that would change what livecli connects to or with which credentials.
+_CLEARED_PREFIXES = ("LIVECLI_", "GOOGLE_", "GEMINI_")
+_CLEARED_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "WSS_PROXY", "WS_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LIVECLI_*/GOOGLE_*/GEMINI_* variable or proxy from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name.upper() in _CLEARED_NAMES:
+            monkeypatch.delenv(name, raising=False)
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    """The session's local server: `url` is its base URL; `endpoint(scenario)` picks a scenario per connection."""
+
+    url: str
+    thread: ServerThread
+
+    def endpoint(self, scenario: str | None = None) -> str:
+        """A URL for --endpoint (the backend's path is appended by the client), with ?scenario= if given."""
+        path = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        return self.url + path + (f"?scenario={scenario}" if scenario else "")
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LocalServer]:
+    """One local server on 127.0.0.1, port 0, unpaced replies, for the whole test session."""
+    with ServerThread(ServerConfig(host="127.0.0.1", port=0, reply_speed=0)) as thread:
+        yield LocalServer(thread.url, thread)

@@ -1,0 +1,86 @@
+"""`run_cli`: the CLI in-process (Typer's runner) or as a subprocess, with exit code, stdout, stderr apart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "samples"
+
+
+@dataclass
+class Result:
+    """What one livecli run produced."""
+
+    exit_code: int
+    stdout_bytes: bytes
+    stderr: str
+
+    @property
+    def stdout(self) -> str:
+        """stdout decoded as UTF-8."""
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def json_lines(self) -> list[dict[str, Any]]:
+        """stdout parsed as JSON lines (every line must parse)."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        """The JSON events of one type."""
+        return [event for event in self.json_lines if event["type"] == kind]
+
+
+def _check(result: Result, expect: int | None, args: tuple[str, ...]) -> Result:
+    if expect is not None and result.exit_code != expect:
+        raise AssertionError(
+            f"livecli {' '.join(args)} exited {result.exit_code}, expected {expect}\n"
+            f"--- stderr ---\n{result.stderr}\n--- stdout ---\n{result.stdout[:2000]}"
+        )
+    return result
+
+
+def run_cli(
+    *args: str, input: bytes = b"", env: Mapping[str, str] | None = None, expect: int | None = 0
+) -> Result:
+    """Run livecli in-process; raises unless it exits with `expect` (None: any status)."""
+    from livecli.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, list(args), input=input, env=dict(env or {}), catch_exceptions=False)
+    return _check(Result(out.exit_code, out.stdout_bytes, out.stderr), expect, args)
+
+
+def cli_command(*args: str) -> list[str]:
+    """The argv that runs livecli from this checkout as a subprocess."""
+    return [sys.executable, "-m", "livecli", *args]
+
+
+def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The test process's (already cleaned) environment plus `extra`."""
+    env = dict(os.environ)
+    env.update(extra or {})
+    return env
+
+
+def run_cli_subprocess(
+    *args: str,
+    input: bytes = b"",
+    env: Mapping[str, str] | None = None,
+    expect: int | None = 0,
+    timeout: float = 30,
+) -> Result:
+    """Run livecli as a separate process (for pipes and exit codes as the shell sees them)."""
+    proc = subprocess.run(
+        cli_command(*args), input=input, capture_output=True, env=subprocess_env(env), timeout=timeout, cwd=REPO
+    )
+    return _check(Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")), expect, args)
