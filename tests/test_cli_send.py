@@ -319,7 +319,8 @@ def test_send_help_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom livecli.cli import app\n"
         "try:\n    app(['send', '--help'])\nexcept SystemExit:\n    pass\n"
-        "print('HEAVY', [m for m in ('numpy', 'soundfile', 'websockets', 'rich', 'google.auth') if m in sys.modules])\n"
+        "heavy = ('numpy', 'soundfile', 'websockets', 'rich', 'google.auth')\n"
+        "print('HEAVY', [m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert "HEAVY []" in out.stdout, out.stderr
