@@ -33,7 +33,14 @@ def test_audio_chunk_rate_comes_from_the_mime_type() -> None:
     assert chunk == ev.AudioChunk(PCM, 16000, "audio/pcm;rate=16000")
     assert audio_rate("audio/pcm; Rate=48000") == 48000
     assert audio_rate("audio/pcm") == 24000  # the documented output format (protocol.md §6)
-    for bad in ("audio/wav", "audio/pcm;rate=", "audio/pcm;rate=fast", "audio/pcm;rate=0"):
+    bad_rates = ("audio/pcm;rate=", "audio/pcm;rate=fast", "audio/pcm;rate=0", "audio/pcm;rate=1000001")
+    # Non-ASCII digits, and thousands of digits (int() would raise ValueError, not ProtocolError).
+    for bad in (
+        "audio/wav",
+        *bad_rates,
+        "audio/pcm;rate=\uff11\uff16\uff10\uff10\uff10",
+        "audio/pcm;rate=" + "9" * 5000,
+    ):
         with pytest.raises(ProtocolError):
             audio_rate(bad)
 
@@ -113,7 +120,7 @@ def test_setup_tool_and_session_messages() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("50s", 50.0), ("1.5s", 1.5), ("0.000000001s", 1e-9), ({"seconds": 3, "nanos": 500000000}, 3.5),
+    [("50s", 50.0), ("1.5s", 1.5), ("0.000000001s", 1e-9), ("-2s", -2.0), ({"seconds": 3, "nanos": 500000000}, 3.5),
      ({"seconds": "60"}, 60.0), ({}, 0.0)],
 )  # fmt: skip
 def test_durations(value: Any, seconds: float) -> None:
@@ -121,7 +128,9 @@ def test_durations(value: Any, seconds: float) -> None:
     assert parse_duration(value) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("value", ["50", "s", "fast s", "nans", "infs", 50, [], {"seconds": 1.5}])
+@pytest.mark.parametrize(
+    "value", ["50", "s", "fast s", "nans", "infs", "1e400s", "1_0s", "1" * 5000 + "s", 50, [], {"seconds": 1.5}]
+)
 def test_bad_durations(value: Any) -> None:
     """Anything else is a ProtocolError."""
     with pytest.raises(ProtocolError):
@@ -168,6 +177,8 @@ def test_json_null_counts_as_absent() -> None:
         b'{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/x", "data": "A*=="}}]}}}',
         b'{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm", "data": 12}}]}}}',
         b'{"serverContent": {"modelTurn": {"parts": [{"text": 5}]}}}',
+        b'{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm;rate=%s"}}]}}}'
+        % (b"9" * 5000),
         b'{"serverContent": {"modelTurn": {"parts": [{"text": "a", "thought": "no"}]}}}',
         b'{"serverContent": {"inputTranscription": {"text": ["a"]}}}',
         b'{"toolCall": {"functionCalls": [{"id": "1"}]}}',
@@ -236,6 +247,9 @@ _message = st.one_of(
 )  # fmt: skip
 
 _junk = st.one_of(
+    st.sampled_from(
+        ["audio/pcm;rate=" + "9" * 5000, "9" * 5000 + "s", "-1s", "1e999"]
+    ),  # near the parsers' limits
     st.none(),
     st.booleans(),
     st.integers(),

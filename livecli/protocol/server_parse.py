@@ -14,6 +14,7 @@ Rules, all from protocol.md:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,8 @@ __all__ = ["DEFAULT_REPLY_RATE", "audio_rate", "parse_duration", "parse_server_m
 
 DEFAULT_REPLY_RATE = 24000
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
+_RATE_TEXT = re.compile(r"\s*[0-9]{1,7}\s*")  # ASCII digits only; int() of thousands of digits raises ValueError
+_DURATION_TEXT = re.compile(r"\s*([-+0-9.eE]{1,40})s\s*")  # protobuf Duration JSON ("-1.5s"), no nan/inf/1_0
 
 
 def _obj(value: Any, path: str) -> dict[str, Any]:
@@ -111,7 +114,7 @@ def audio_rate(mime: str) -> int:
     for param in params:
         key, _, value = param.partition("=")
         if key.strip().lower() == "rate":
-            if not value.strip().isdecimal() or not 0 < int(value) <= 1_000_000:
+            if not _RATE_TEXT.fullmatch(value) or not 0 < int(value) <= 1_000_000:
                 raise ProtocolError(f"bad sample rate in audio mimeType {mime[:60]!r}")
             rate = int(value)
             break
@@ -127,16 +130,14 @@ def audio_rate(mime: str) -> int:
 def parse_duration(value: Any, path: str = "duration") -> float:
     """A protobuf Duration: `"50s"`, `"1.5s"`, or `{"seconds": …, "nanos": …}` → seconds."""
     if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("s"):
-            try:
-                seconds = float(text[:-1])
-            except ValueError:
-                pass
-            else:
-                if seconds == seconds and abs(seconds) != float("inf"):  # NaN and inf are not Durations
-                    return seconds
-        raise ProtocolError(f"{path}: bad duration {value[:40]!r}")
+        match = _DURATION_TEXT.fullmatch(value)
+        try:
+            seconds = float(match.group(1)) if match else math.inf
+        except ValueError:
+            seconds = math.inf
+        if math.isinf(seconds):
+            raise ProtocolError(f"{path}: bad duration {value[:40]!r}")
+        return seconds
     obj = _obj(value, path)
     seconds = _opt(obj, "seconds", path, _int) or 0
     nanos = _opt(obj, "nanos", path, _int) or 0
