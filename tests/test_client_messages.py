@@ -220,3 +220,12 @@ def test_text_is_escaped_as_json() -> None:
     """Quotes, backslashes and control characters in user text survive the trip."""
     text = 'say "hi"\\\n\x00é'
     assert json.loads(cm.text_message(text))["realtimeInput"]["text"] == text
+
+
+def test_undecodable_user_text_still_gives_a_sendable_utf8_frame() -> None:
+    """Text decoded with surrogateescape (argv, files) has lone surrogates: they become U+FFFD, not a crash."""
+    frame = cm.text_message("caf\udce9 ok")
+    frame.encode("utf-8")  # a WebSocket text frame must be UTF-8
+    assert json.loads(frame)["realtimeInput"]["text"] == "caf\ufffd ok"
+    setup = cm.setup_message(SetupConfig("m", system_instruction="\udcff"))
+    assert json.loads(setup.encode())["setup"]["systemInstruction"]["parts"][0]["text"] == "\ufffd"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ __all__ = [
 
 # protocol.md §2: exactly one of these per client message (contextUpdate is newer, SDK 3.x).
 CLIENT_MESSAGE_KEYS = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"})
+# Lone surrogates (argv or files decoded with surrogateescape) cannot be sent as UTF-8 in a text frame.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -130,10 +133,11 @@ def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
 
 
 def encode(msg: dict[str, Any]) -> str:
-    """Compact JSON text for one client message; refuses anything but exactly one known top-level key."""
+    """Compact JSON text (valid UTF-8: lone surrogates become U+FFFD) for one client message with one known key."""
     if len(msg) != 1 or next(iter(msg)) not in CLIENT_MESSAGE_KEYS:
         raise ValueError(f"a client message has exactly one top-level key of {sorted(CLIENT_MESSAGE_KEYS)}")
-    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def setup_message(cfg: SetupConfig) -> str:
