@@ -152,6 +152,19 @@ def test_late_output_transcription_in_the_grace_stays_with_its_turn() -> None:
     assert len(session.turns) == 1 and session.turns[0].output_transcript == "late"
 
 
+def test_transcription_after_turn_complete_opens_no_phantom_turn() -> None:
+    """A late transcription piece (e.g. an empty `finished`) after turnComplete joins the ended turn."""
+    session, _ = ready_session(automatic_activity_detection=False)
+    session.begin_input()
+    session.end_input()
+    session.receive(audio(b"\0\1" * 10))
+    session.receive(content(turnComplete=True))
+    session.receive(content(outputTranscription={"text": "", "finished": True}))
+    session.receive(content(inputTranscription={"text": "late"}))
+    assert len(session.turns) == 1 and session.turn_over() and session.state is State.READY
+    assert session.turns[0].input_transcript == "late"
+
+
 def test_server_vad_replies_open_turns_while_input_streams() -> None:
     """Under server VAD a reply may come mid-input; the next reply opens a new turn; audioStreamEnd on request."""
     session, _ = ready_session()
@@ -160,8 +173,10 @@ def test_server_vad_replies_open_turns_while_input_streams() -> None:
     session.receive(audio(b"\0\1" * 10))
     session.receive(content(turnComplete=True))
     assert session.state is State.STREAMING and session.turn_over()
+    session.receive(content(inputTranscription={"text": "and then"}))  # the user speaks again: a new turn
     session.receive(audio(b"\0\2" * 10))
     assert len(session.turns) == 2 and not session.turn_over()
+    assert session.turns[1].input_transcript == "and then"
     assert session.end_input(stream_end=True) == ['{"realtimeInput":{"audioStreamEnd":true}}']
     assert session.state is State.AWAITING_REPLY
 

@@ -15,7 +15,7 @@ States (`ClientSession.state`):
 A turn is over on turnComplete; or on generationComplete or interrupted when no turnComplete follows within
 TURN_GRACE_S (some servers never send one, protocol.md §4) — `tick(now)` then emits an inferred TurnComplete,
 and a turnComplete arriving after that is absorbed (its usage kept), so there is no phantom turn.
-Reply content arriving with no open turn (server VAD) opens a new turn.
+Reply content arriving with no open turn (server VAD) opens a new turn; a late transcription does not.
 """
 
 from __future__ import annotations
@@ -303,8 +303,7 @@ class ClientSession:
             if turn.first_reply_at is None and (isinstance(event, AudioChunk) or turn.text_parts):
                 turn.first_reply_at = now
         elif isinstance(event, InputTranscription | OutputTranscription):
-            # Transcriptions are unordered w.r.t. modelTurn: a late one still belongs to a turn in its grace.
-            turn = self._open or self._new_turn(now)
+            turn = self._transcript_turn(isinstance(event, InputTranscription), now)
             pieces = turn.input_pieces if isinstance(event, InputTranscription) else turn.output_pieces
             pieces.append(event.text)
         elif isinstance(event, GenerationComplete | Interrupted):
@@ -345,6 +344,20 @@ class ClientSession:
         self._finish(turn, now, "interrupted" if turn.interrupted else "generationComplete", event)
         self._absorb_turn_complete = True
         return [event]
+
+    def _transcript_turn(self, is_input: bool, now: float) -> Turn:
+        """The turn a transcription belongs to: it never opens a turn that would then wait for a reply.
+
+        Transcriptions are unordered w.r.t. modelTurn (protocol.md §4): one arriving after its turn ended (even
+        after turnComplete, e.g. an empty `finished` piece) belongs to that turn. Only user speech heard while
+        input is still streaming (server VAD) starts the next turn.
+        """
+        if self._open is not None:
+            return self._open
+        latest = self.current_turn
+        if latest is None or (is_input and self._input_open):
+            return self._new_turn(now)
+        return latest
 
     def _reply_turn(self, now: float, out: list[ServerEvent]) -> Turn:
         """The turn new reply content belongs to; content after generationComplete/interrupted starts the next."""
