@@ -120,8 +120,8 @@ def test_setup_tool_and_session_messages() -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("50s", 50.0), ("1.5s", 1.5), ("0.000000001s", 1e-9), ("-2s", -2.0), ({"seconds": 3, "nanos": 500000000}, 3.5),
-     ({"seconds": "60"}, 60.0), ({}, 0.0)],
+    [("50s", 50.0), ("1.5s", 1.5), ("0.000000001s", 1e-9), ("-2s", -2.0),
+     ({"seconds": 3, "nanos": 500000000}, 3.5), ({"seconds": "60"}, 60.0), ({}, 0.0)],
 )  # fmt: skip
 def test_durations(value: Any, seconds: float) -> None:
     """protobuf Duration as a string with an `s` suffix or as seconds/nanos."""

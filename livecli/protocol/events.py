@@ -83,25 +83,24 @@ class TextPart:
 
 
 @dataclass(frozen=True, slots=True)
-class InputTranscription:
-    """A piece of the transcript of what the user said (pieces are deltas: concatenate them)."""
+class _Transcription:
+    """A piece of a transcript (pieces are deltas: concatenate them); `finished` marks the last one."""
 
     text: str
     finished: bool = False
 
     def __str__(self) -> str:
-        return f"InputTranscription({_short(self.text)}{', finished' if self.finished else ''})"
+        return f"{type(self).__name__}({_short(self.text)}{', finished' if self.finished else ''})"
 
 
 @dataclass(frozen=True, slots=True)
-class OutputTranscription:
-    """A piece of the transcript of the model's spoken reply (pieces are deltas: concatenate them)."""
+class InputTranscription(_Transcription):
+    """A piece of the transcript of what the user said."""
 
-    text: str
-    finished: bool = False
 
-    def __str__(self) -> str:
-        return f"OutputTranscription({_short(self.text)}{', finished' if self.finished else ''})"
+@dataclass(frozen=True, slots=True)
+class OutputTranscription(_Transcription):
+    """A piece of the transcript of the model's spoken reply."""
 
 
 @dataclass(frozen=True, slots=True)
