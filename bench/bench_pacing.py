@@ -74,4 +74,6 @@ async def main(seconds: float) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="audio duration to pace (default 60)")
-    sys.exit(asyncio.run(main(parser.parse_args().seconds)))
+    parser.add_argument("--quick", action="store_true", help="10 s instead of --seconds")
+    options = parser.parse_args()
+    sys.exit(asyncio.run(main(10.0 if options.quick else options.seconds)))

@@ -54,6 +54,14 @@ def test_wav_send_to_flac_output(live_server: LocalServer, tmp_path: Path) -> No
     assert sf.info(out).format == "FLAC"
 
 
+def test_audio_from_stdin(live_server: LocalServer, tmp_path: Path) -> None:
+    """`send -` reads the audio from stdin (spooled, so WAV and FLAC both work)."""
+    out = tmp_path / "reply.wav"
+    data = Path(HELLO_FLAC).read_bytes()
+    result = run_cli("send", "-", "--endpoint", live_server.endpoint(), "--speed", "0", "-o", str(out), input=data)
+    assert sf.info(out).frames > 0 and "stdin" in result.stderr
+
+
 def test_without_output_the_transcript_goes_to_stdout(live_server: LocalServer) -> None:
     """No -o: nothing saved, the model's transcript on stdout."""
     result = run_cli("send", HELLO_WAV, "--endpoint", live_server.endpoint(), "--speed", "0")
