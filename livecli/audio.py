@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 WIRE_RATE = 16000
+MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
 MIN_CHUNK_MS, MAX_CHUNK_MS = 10, 1000
 BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
 SPOOL_BYTES = 1 << 20  # stdin is copied to a temp file in pieces of this size
@@ -116,6 +117,11 @@ class InputAudio:
         if self.frames <= 0 or self.samplerate <= 0 or self.channels <= 0:
             self.close()
             raise AudioInputError(f"{name}: no audio frames (empty file)")
+        if self.samplerate > MAX_INPUT_RATE:
+            self.close()
+            raise AudioInputError(
+                f"{name}: unsupported sample rate {self.samplerate} Hz (at most {MAX_INPUT_RATE})"
+            )
 
     @property
     def duration_s(self) -> float:
@@ -142,7 +148,8 @@ class InputAudio:
 
     def _blocks16(self) -> Iterator[npt.NDArray[np.int16]]:
         """The whole input as int16 16 kHz mono blocks (one per decoded block)."""
-        block = max(1024, min(self.samplerate, BLOCK_BYTES // (4 * self.channels)))
+        # At most ~1 s per block: bounded input (BLOCK_BYTES) and bounded output, even for a 1 Hz file.
+        block = max(1, min(self.samplerate, BLOCK_BYTES // (4 * self.channels)))
         self._seek_start()
         if self.bypass:
             for raw in self._read_blocks(block, "int16"):
@@ -201,7 +208,10 @@ class InputAudio:
 def open_input(path: str, stdin: BinaryIO | None = None) -> InputAudio:
     """Open an audio file, or "-" for stdin (spooled to a temp file: libsndfile cannot decode from a pipe)."""
     if path == "-":
-        spool = _spool_stdin(stdin if stdin is not None else sys.stdin.buffer)
+        source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)  # None when fd 0 is closed
+        if source is None:
+            raise AudioInputError("stdin: not available (closed)")
+        spool = _spool_stdin(source)
         return InputAudio("stdin", spool, spool=spool)
     try:
         mode = os.stat(path).st_mode
@@ -216,6 +226,8 @@ def open_input(path: str, stdin: BinaryIO | None = None) -> InputAudio:
         raise AudioInputError(f"{path}: no such file") from None
     except OSError as exc:
         raise AudioInputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    except ValueError:  # an embedded NUL byte
+        raise AudioInputError(f"{path!r}: not a valid file name") from None
     return InputAudio(path, path)
 
 

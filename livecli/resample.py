@@ -33,6 +33,7 @@ ATTEN_DB = 120.0
 MAX_DENSE_PHASES = 16000  # any rate → 16 kHz (L divides 16000); the plan is then at most ~15 MB
 TABLE_PHASES = 2048  # kernel table resolution (per input sample) for the gather path
 GATHER_BLOCK = 4096  # outputs per gather step (bounds the temporaries)
+MAX_GROUP = 1024  # outputs per GEMM row at most: huge upsampling ratios (1 Hz → 16 kHz) keep small plans
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _phase_rows(fractions: npt.NDArray[np.float64], d: _Design) -> npt.NDArray[n
 
 def _group_size(d: _Design) -> int:
     """Outputs per GEMM row: about as many as the taps span, so at most half of each row is padding."""
-    target = max(16, round(2 * d.half * d.up / d.down))
+    target = min(MAX_GROUP, max(16, round(2 * d.half * d.up / d.down)))
     if d.up <= target:
         return d.up * max(1, round(target / d.up))
     divisors = [k for k in range(1, d.up + 1) if d.up % k == 0]

@@ -6,6 +6,7 @@ import io
 import math
 import os
 import pty
+import struct
 import threading
 import tracemalloc
 from pathlib import Path
@@ -220,6 +221,46 @@ def test_bad_stdin(tmp_path: Path) -> None:
     with os.fdopen(side, "rb") as terminal, pytest.raises(AudioInputError, match=r"^stdin: is a terminal"):
         audio.open_input("-", terminal)
     os.close(main)
+
+
+def test_closed_stdin_and_bad_file_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fd 0 closed (sys.stdin is None) and a NUL in the name: AudioInputError, not AttributeError/ValueError."""
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(AudioInputError, match=r"^stdin: not available"):
+        audio.open_input("-")
+    with pytest.raises(AudioInputError, match="not a valid file name"):
+        audio.open_input("a\0b.wav")
+
+
+def wav_header(rate: int, frames: int) -> bytes:
+    """A 16-bit mono WAV with any (even absurd) sample rate in its header."""
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, (2 * rate) % 2**32, 2, 16)
+    body = b"WAVE" + b"fmt " + fmt + b"data" + struct.pack("<I", 2 * frames) + bytes(2 * frames)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize("rate", [1_000_001, 2**31 - 1])
+def test_absurd_header_sample_rate_is_bad_input(tmp_path: Path, rate: int) -> None:
+    """A bogus 2 GHz rate once tried to build a filter of gigabytes (MemoryError) instead of refusing the file."""
+    path = tmp_path / "fast.wav"
+    path.write_bytes(wav_header(rate, 100))
+    with pytest.raises(AudioInputError, match="unsupported sample rate"):
+        audio.open_input(str(path))
+
+
+def test_one_hertz_file_decodes_in_bounded_memory(tmp_path: Path) -> None:
+    """Extreme upsampling (1 Hz header): exact length, small blocks, small filter plan."""
+    path = tmp_path / "slow.wav"
+    path.write_bytes(wav_header(1, 1030))  # more than the old 1024-frame minimum block: 65 MB of output
+    tracemalloc.start()
+    try:
+        with audio.open_input(str(path)) as a:
+            total = sum(len(c) for c in a.pcm16(1000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == 1030 * 16000 * 2
+    assert peak < 20_000_000
 
 
 def test_long_input_is_decoded_in_bounded_memory(tmp_path: Path) -> None:
