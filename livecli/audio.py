@@ -315,18 +315,31 @@ def _remove_quietly(path: str) -> None:
         os.unlink(path)
 
 
+_LEVEL_BLOCK = 1 << 16  # samples per step: long replies are measured without a full-length float64 copy
+
+
+def _sample_blocks(pcm: bytes) -> Iterator[npt.NDArray[np.int16]]:
+    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
+    for start in range(0, samples.size, _LEVEL_BLOCK):
+        yield samples[start : start + _LEVEL_BLOCK]
+
+
 def level_dbfs(pcm: bytes) -> float:
     """RMS level of s16le audio in dBFS (full-scale square wave = 0 dBFS); -inf for silence or no audio."""
-    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2).astype(np.float64)
-    if samples.size == 0:
+    count, energy = len(pcm) // 2, 0.0
+    for block in _sample_blocks(pcm):
+        wide = block.astype(np.float64)
+        energy += float(np.dot(wide, wide))
+    if energy == 0.0:
         return -math.inf
-    rms = math.sqrt(float(np.mean(samples * samples)))
-    return 20.0 * math.log10(rms / 32768.0) if rms > 0 else -math.inf
+    return 20.0 * math.log10(math.sqrt(energy / count) / 32768.0)
 
 
 def first_audible_offset(pcm: bytes, threshold_dbfs: float = -50.0) -> int | None:
     """Byte offset of the first s16le sample whose magnitude reaches `threshold_dbfs`; None if there is none."""
-    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2).astype(np.int32)
     limit = 32768.0 * 10.0 ** (threshold_dbfs / 20.0)
-    loud = np.flatnonzero(np.abs(samples) >= limit)
-    return int(loud[0]) * 2 if loud.size else None
+    for index, block in enumerate(_sample_blocks(pcm)):
+        loud = np.flatnonzero(np.abs(block.astype(np.int32)) >= limit)
+        if loud.size:
+            return (index * _LEVEL_BLOCK + int(loud[0])) * 2
+    return None

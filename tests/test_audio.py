@@ -327,3 +327,6 @@ def test_levels() -> None:
     quiet_then_loud = np.array([0, 3, -5, 200, 0], "<i2").tobytes()
     assert audio.first_audible_offset(quiet_then_loud) == 6  # 200 is above -50 dBFS (104), 5 is not
     assert audio.first_audible_offset(bytes(64)) is None
+    long_quiet = bytes(2 * 150_000) + np.array([0, -32768], "<i2").tobytes()  # past the first measuring blocks
+    assert audio.first_audible_offset(long_quiet) == 2 * 150_001
+    assert audio.level_dbfs(long_quiet) == pytest.approx(20 * math.log10(math.sqrt(1 / 150_002)), abs=1e-9)
