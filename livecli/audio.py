@@ -91,11 +91,14 @@ def to_int16(y: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
     return scaled.astype("<i2")
 
 
+FLOAT_LIMIT = 16.0  # float samples are clipped to ±this before filtering: 3e38 in a corrupt file must not overflow
+
+
 def _finite(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Replace NaN by 0 and ±inf by ±1 (float files can hold them)."""
+    """Replace NaN by 0 and ±inf by ±1, clip absurd values (float files can hold anything)."""
     if not np.isfinite(block).all():
         np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-    return block
+    return np.clip(block, -FLOAT_LIMIT, FLOAT_LIMIT, out=block)
 
 
 class InputAudio:

@@ -9,6 +9,7 @@ import pty
 import struct
 import threading
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,18 @@ def test_nan_and_inf_are_replaced(tmp_path: Path) -> None:
     path = tmp_path / "bad.wav"
     sf.write(path, np.array([np.nan, np.inf, -np.inf, 0.5, 2.0], np.float32), 16000, subtype="FLOAT")
     assert decode(path).tolist() == [0, 32767, -32768, 16384, 32767]
+
+
+def test_absurd_float_samples_clip_without_overflow(tmp_path: Path) -> None:
+    """±3e38 in a float file (corrupt data) clips to full scale through the filter, with no overflow warning."""
+    x = np.zeros(4000, np.float32)
+    x[1000:1010], x[3000:3010] = 3e38, -3e38
+    path = tmp_path / "huge.wav"
+    sf.write(path, x, 44100, subtype="FLOAT")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = decode(path)
+    assert y.max() == 32767 and y.min() == -32768 and y[:300].tolist() == [0] * 300
 
 
 @settings(max_examples=50, deadline=None)
