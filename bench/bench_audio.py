@@ -81,7 +81,7 @@ def decode_only(path: Path) -> int:
     """Decode with the same block size as livecli, nothing else."""
     frames = 0
     with sf.SoundFile(path) as f:
-        block = max(1024, min(f.samplerate, audio.BLOCK_BYTES // (4 * f.channels)))
+        block = audio.decode_block(f.samplerate, f.channels)
         while len(data := f.read(block, dtype="float32", always_2d=True)):
             frames += len(data)
     return frames
@@ -103,7 +103,7 @@ def soxr_path(path: Path) -> int:
     n = 0
     size = audio.chunk_bytes(CHUNK_MS)
     with sf.SoundFile(path) as f:
-        block = max(1024, min(f.samplerate, audio.BLOCK_BYTES // (4 * f.channels)))
+        block = audio.decode_block(f.samplerate, f.channels)
         stream = soxr.ResampleStream(f.samplerate, 16000, 1, dtype="float32", quality="HQ")
         weights = np.full(f.channels, 1 / f.channels, np.float32)
         pending = b""

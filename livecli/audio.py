@@ -37,6 +37,7 @@ __all__ = [
     "Resampler",
     "chunk_bytes",
     "chunk_plan",
+    "decode_block",
     "first_audible_offset",
     "level_dbfs",
     "mix_to_mono",
@@ -73,6 +74,11 @@ def chunk_plan(total_bytes: int, chunk_ms: int) -> list[int]:
 def silence(ms: int, rate: int = WIRE_RATE) -> bytes:
     """`ms` milliseconds of s16le digital silence."""
     return bytes(max(0, rate * ms // 1000) * 2)
+
+
+def decode_block(samplerate: int, channels: int) -> int:
+    """Frames per decoded block: at most ~1 s and BLOCK_BYTES of float32, so memory is bounded for any file."""
+    return max(1, min(samplerate, BLOCK_BYTES // (4 * channels)))
 
 
 def mix_to_mono(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -151,8 +157,7 @@ class InputAudio:
 
     def _blocks16(self) -> Iterator[npt.NDArray[np.int16]]:
         """The whole input as int16 16 kHz mono blocks (one per decoded block)."""
-        # At most ~1 s per block: bounded input (BLOCK_BYTES) and bounded output, even for a 1 Hz file.
-        block = max(1, min(self.samplerate, BLOCK_BYTES // (4 * self.channels)))
+        block = decode_block(self.samplerate, self.channels)
         self._seek_start()
         if self.bypass:
             for raw in self._read_blocks(block, "int16"):
