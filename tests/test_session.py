@@ -242,6 +242,7 @@ _server_frames = st.sampled_from(
         audio(b"\0\0" * 4),
         content(modelTurn={"parts": [{"text": "t"}]}),
         content(outputTranscription={"text": "o"}),
+        content(inputTranscription={"text": "i", "finished": True}),
         content(generationComplete=True),
         content(interrupted=True),
         content(turnComplete=True),
@@ -259,7 +260,10 @@ def test_any_reply_sequence_keeps_the_invariants(steps: list[tuple[bytes, float]
     for data, dt in steps:
         clock.now += dt
         session.tick(clock.now)
+        was_over = session.turn_over()
         session.receive(data)
+        if was_over and b"Transcription" in data:
+            assert session.turn_over()  # a transcription never reopens a finished exchange
         open_turns = [turn for turn in session.turns if not turn.over]
         assert len(open_turns) <= 1
         assert session.deadline() is None or open_turns
