@@ -10,9 +10,9 @@ import asyncio
 import contextlib
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from livecli.config import LOCAL_PLACEHOLDER_URL, ConnectOptions, Target, resolve_target
 from livecli.errors import ExitStatus, LivecliError, UsageError, exit_status_for
@@ -23,6 +23,9 @@ from livecli.protocol.models import VOICES, ClientContentRule, lookup
 from livecli.redact import redact, redact_url
 from livecli.render import make_renderer
 from livecli.render_base import InputInfo, Renderer, printable
+from livecli.run_checks import check_replies, compile_expectation
+from livecli.run_hints import with_hint
+from livecli.run_resume import Connection, Resumer
 from livecli.run_session import Conversation
 
 if TYPE_CHECKING:
@@ -51,6 +54,10 @@ class RunRequest:
     speed: float = 1.0
     timeout: float = 30.0
     connect_timeout: float = 10.0
+    max_reconnects: int = 3
+    resume: bool = True
+    expect_transcript: str | None = None
+    min_reply_s: float | None = None
     system: str | None = None
     voice: str | None = None
     language: str | None = None
@@ -97,6 +104,7 @@ def build_setup(req: RunRequest, model: str) -> SetupConfig:
         input_transcription=req.transcribe and audio_in,
         output_transcription=req.transcribe and modality == "AUDIO",
         automatic_activity_detection=not (audio_in and req.turn_end == "activity"),
+        session_resumption=req.resume,
     )
 
 
@@ -106,13 +114,23 @@ class InputReply:
 
     name: str
     destination: str | None
-    first_turn: int | None = None
+    first_turn: int | None = None  # of the latest attempt (an input is sent again after a reconnect)
+    earliest_turn: int | None = None  # of the first attempt
     done: bool = False
 
-    def turns(self, conversation: Conversation | None) -> list[Turn]:
-        if conversation is None or self.first_turn is None:
+    def start_attempt(self, first_turn: int) -> None:
+        """The input is being sent (again) and its reply starts at turn `first_turn`."""
+        self.first_turn = first_turn
+        if self.earliest_turn is None:
+            self.earliest_turn = first_turn
+
+    def turns(self, conversation: Conversation | None, stop: int | None = None) -> list[Turn]:
+        """The reply (turns before `stop`): the answered attempt's; after a failure all turns of this input."""
+        start = self.first_turn if self.done else self.earliest_turn
+        if conversation is None or start is None:
             return []
-        return conversation.turns_since(self.first_turn)
+        turns = conversation.turns_since(start)
+        return [t for t in turns if (stop is None or t.index < stop) and (t.has_reply or t.end != "disconnected")]
 
 
 @dataclass
@@ -121,6 +139,7 @@ class RunState:
 
     replies: list[InputReply]
     conversation: Conversation | None = None
+    resumer: Resumer | None = None
     secrets: tuple[str, ...] = ()
 
 
@@ -128,6 +147,7 @@ def run(req: RunRequest, env: Env) -> int:
     """Run `send` or `text`; returns the exit status (errors propagate to the CLI boundary)."""
     names = list(req.inputs) if req.prompt is None else ["text"]
     plan = plan_output(req.output, list(req.inputs) if req.prompt is None else ["reply"], json=req.json)
+    expectation = compile_expectation(req.expect_transcript)
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
     preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=not req.dry_run)
     setup = build_setup(req, preview.model)
@@ -145,9 +165,15 @@ def run(req: RunRequest, env: Env) -> int:
         status = ExitStatus.OK
         try:
             asyncio.run(_converse(req, env, setup, audio, renderer, state, preview))
+            check_replies(
+                [(r.name, r.turns(state.conversation, _stop(state, i))) for i, r in enumerate(state.replies)],
+                expectation,
+                req.min_reply_s,
+            )
         except BaseException as exc:
             status = exit_status_for(exc)
             if isinstance(exc, LivecliError):
+                with_hint(exc, client_content=req.client_content)
                 _redact_error(exc, state.secrets)
                 renderer.error(exc, int(status))
             raise
@@ -171,6 +197,12 @@ def _redact_error(exc: LivecliError, secrets: Sequence[str]) -> None:
     cleaned = redact(text, secrets)
     if cleaned != text:
         exc.args = (cleaned,)
+
+
+def _stop(state: RunState, index: int) -> int | None:
+    """The first turn of the input after `index` (its reply ends there), if it was sent."""
+    following = state.replies[index + 1] if index + 1 < len(state.replies) else None
+    return following.earliest_turn if following is not None else None
 
 
 async def _converse(
@@ -202,24 +234,50 @@ async def _converse(
             shown_url=redact_url(target.url, target.secrets),
             backend=target.backend,
         )
+
+        def remember(secrets: tuple[str, ...]) -> None:
+            state.secrets = tuple(dict.fromkeys(state.secrets + secrets))
+
+        resumer = state.resumer = Resumer(
+            conversation,
+            Connection(target, req.connect_timeout, env.environ),
+            renderer,
+            max_reconnects=req.max_reconnects,
+            enabled=req.resume,
+            on_secrets=remember,
+        )
+        conv = conversation
         if req.prompt is not None:
-            await _send_text(req, conversation, state.replies[0], renderer)
+            reply = state.replies[0]
+            await resumer.deliver(lambda: _send_text(req, conv, reply, renderer), "text", _answered(conv, reply))
+            reply.done = True
         else:
             for index, (reply, source) in enumerate(zip(state.replies, audio, strict=True)):
-                await _send_audio(
-                    req,
-                    conversation,
-                    reply,
-                    source,
-                    InputInfo(source.name, index + 1, len(audio), source.duration_s, _pcm_bytes(source)),
-                    renderer,
-                    env,
-                )
+                info = InputInfo(source.name, index + 1, len(audio), source.duration_s, _pcm_bytes(source))
+
+                def attempt(reply: InputReply = reply, source: InputAudio = source, info: InputInfo = info) -> Any:
+                    return _send_audio(req, conv, reply, source, info, renderer, env)
+
+                await resumer.deliver(attempt, info.name, _answered(conv, reply))
+                reply.done = True
     finally:
         if conversation is not None:
             await conversation.close()
         if server is not None:
             await server.close()
+
+
+def _answered(conv: Conversation, reply: InputReply) -> Callable[[], bool]:
+    """Whether the reply to an input has completed (so a close after it needs no resend)."""
+
+    def answered() -> bool:
+        if reply.first_turn is None:
+            return False
+        turns = conv.turns_since(reply.first_turn)
+        ended = [t for t in turns if t.over and t.end != "disconnected"]
+        return bool(ended) and all(t.over for t in turns) and any(t.has_reply for t in ended)
+
+    return answered
 
 
 async def _send_audio(
@@ -237,7 +295,7 @@ async def _send_audio(
     conv.input_name = info.name
     await conv.send(session.begin_input())
     turn = session.current_turn
-    reply.first_turn = turn.index if turn is not None else len(session.turns) + 1
+    reply.start_attempt(turn.index if turn is not None else len(session.turns) + 1)
     renderer.input_started(info)
     pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
     chunks = sent = 0
@@ -254,6 +312,7 @@ async def _send_audio(
     await conv.send(session.end_input(stream_end=req.turn_end == "vad"))
     renderer.input_ended(info, chunks, sent)
     settle = 0.0 if req.turn_end == "activity" else req.settle_ms / 1000
+    assert reply.first_turn is not None
     await conv.wait_reply(reply.first_turn, settle_s=settle, timeout_s=req.timeout, name=info.name)
     reply.done = True
 
@@ -266,9 +325,10 @@ async def _send_text(req: RunRequest, conv: Conversation, reply: InputReply, ren
     renderer.input_started(info)
     frames = session.client_content(prompt) if req.client_content else session.text(prompt)
     turn = session.current_turn
-    reply.first_turn = turn.index if turn is not None else 1
+    reply.start_attempt(turn.index if turn is not None else 1)
     await conv.send(frames)
     renderer.input_ended(info, 1, info.total_bytes)
+    assert reply.first_turn is not None
     await conv.wait_reply(reply.first_turn, settle_s=0.0, timeout_s=req.timeout, name="text")
     reply.done = True
 
@@ -277,11 +337,12 @@ def _finish(
     req: RunRequest, env: Env, plan: OutputPlan, state: RunState, renderer: Renderer, *, failed: bool, status: int
 ) -> None:
     """Write every reply received (also after a failure), print transcripts, and the summary."""
-    total_bytes = turns_count = 0
+    total_bytes = turns_count = usage_turns = 0
     try:
-        for reply in state.replies:
-            turns = reply.turns(state.conversation)
+        for index, reply in enumerate(state.replies):
+            turns = reply.turns(state.conversation, _stop(state, index))
             turns_count += len(turns)
+            usage_turns += sum(t.usage is not None for t in turns)
             pcm = b"".join(bytes(t.audio) for t in turns)
             total_bytes += len(pcm)
             rate = next((t.audio_rate for t in turns if t.audio_rate), None) or DEFAULT_REPLY_RATE
@@ -297,5 +358,8 @@ def _finish(
                 if text:
                     write_text(env.stdout, printable(text) if env.stdout_isatty else text)
     finally:
-        renderer.summary(len(state.replies), turns_count, total_bytes, status)
+        reconnects = state.resumer.total if state.resumer is not None else 0
+        renderer.summary(
+            len(state.replies), turns_count, total_bytes, status, reconnects=reconnects, usage_turns=usage_turns
+        )
         renderer.close()

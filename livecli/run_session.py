@@ -4,6 +4,10 @@ The reader task feeds every frame to the session and hands the events to the ren
 with an error so a turn never stalls on a function livecli cannot run (peers.md §B13). The sending side (the
 runner) calls `send()` and `wait_reply()`; a close or a bad frame seen by the reader surfaces there as the
 LivecliError the session maps it to.
+
+`reconnect()` swaps the socket (old one closed first, peers.md §B3) and resumes with the newest resumable
+handle. After a goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly
+up — a timer on the session clock, not the arrival of another server message (peers.md §B2).
 """
 
 from __future__ import annotations
@@ -14,12 +18,25 @@ from collections.abc import Callable, Mapping
 
 from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
-from livecli.protocol.events import ServerEvent, ToolCall
+from livecli.protocol.events import GoAway, ServerEvent, ToolCall
 from livecli.protocol.session import ClientSession, Turn
 from livecli.render_base import Renderer, TurnReport
+from livecli.run_metrics import TurnMetrics, TurnTimes
 from livecli.transport import Link, LinkClosed, host_of, open_link
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
+
+# A goAway without timeLeft: assume the service's usual minute (protocol.md §7).
+DEFAULT_GO_AWAY_S = 60.0
+
+
+def go_away_margin(time_left_s: float) -> float:
+    """How long before the announced close to reconnect at the latest (room for connect + setup)."""
+    return min(5.0, time_left_s / 4)
+
+
+class ReconnectNow(Exception):
+    """The connection's goAway time is nearly up while it is busy: reconnect now (not a LivecliError)."""
 
 
 class Conversation:
@@ -38,6 +55,11 @@ class Conversation:
         self._changed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._reported: set[int] = set()
+        self.times: dict[int, TurnTimes] = {}
+        self.go_away_at: float | None = None  # when this connection's goAway arrived
+        self.go_away_deadline: float | None = None  # when the server said it will close
+        self.force_reconnect = False  # the runner allows ReconnectNow (reconnect budget left)
+        self.connections = 0
 
     async def open(
         self,
@@ -51,32 +73,94 @@ class Conversation:
         backend: str,
     ) -> None:
         """Connect and complete the setup within `timeout` seconds, then start the reader."""
-        started = self.clock()
         self.renderer.connecting(shown_url, backend)
+        await self._connect(
+            url, headers, self.session.start(), timeout, environ, use_env_proxy, shown_url, backend
+        )
+
+    async def reconnect(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        environ: Mapping[str, str],
+        use_env_proxy: bool,
+        shown_url: str,
+        backend: str,
+    ) -> None:
+        """Close the current socket, then connect again resuming with the newest resumable handle."""
+        await self.close()
+        self.error = None
+        frames = self.session.reconnect_setup()
+        self._report_turns()  # a reply cut by the reconnect ends as "disconnected"
+        await self._connect(url, headers, frames, timeout, environ, use_env_proxy, shown_url, backend)
+
+    async def _connect(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        setup_frames: list[str],
+        timeout: float,
+        environ: Mapping[str, str],
+        use_env_proxy: bool,
+        shown_url: str,
+        backend: str,
+    ) -> None:
+        started = self.clock()
+        self.link = None
+        self.go_away_at = self.go_away_deadline = None
+        self.connections += 1
         try:
             async with asyncio.timeout(timeout):
                 self.link = await open_link(
                     url, headers, timeout=timeout, environ=environ, use_env_proxy=use_env_proxy
                 )
                 self.renderer.connected(shown_url, backend)
-                for setup in self.session.start():
+                for setup in setup_frames:
                     await self.link.send(setup)
                 while not self.session.can_send_media:
                     self._handle(self.session.receive(await self.link.recv()))
         except TimeoutError:
             phase = "setupComplete from" if self.link is not None else "connecting to"
+            await self._abandon()
             raise ConnectError(f"timed out after {timeout:g} s waiting for {phase} {host_of(url)}") from None
         except LinkClosed as exc:
             raise self.session.closed(exc.closed.code, exc.closed.reason) from None
+        except BaseException:
+            await self._abandon()
+            raise
         self.setup_s = self.clock() - started
         self.renderer.setup_complete(self.setup_s, self.session.session_id)
         self.last_frame_at = self.clock()
         self._reader = asyncio.create_task(self._read())
 
+    async def _abandon(self) -> None:
+        """Drop a connection that never completed its setup."""
+        if self.link is not None:
+            await self.link.close(1000)
+
+    @property
+    def go_away_pending(self) -> bool:
+        """Whether this connection announced its end (goAway)."""
+        return self.go_away_at is not None
+
+    def reconnect_due_at(self) -> float | None:
+        """When a busy connection must be given up (goAway deadline less a margin), if it must."""
+        if self.go_away_deadline is None or self.go_away_at is None or not self.force_reconnect:
+            return None
+        return self.go_away_deadline - go_away_margin(self.go_away_deadline - self.go_away_at)
+
+    def _check_deadline(self, now: float) -> None:
+        due = self.reconnect_due_at()
+        if due is not None and now >= due:
+            raise ReconnectNow()
+
     async def send(self, frames: list[str] | str) -> None:
         """Send frames in order; a connection already failed raises its error."""
         if self.error is not None:
             raise self.error
+        self._check_deadline(self.clock())
         assert self.link is not None
         try:
             for frame in [frames] if isinstance(frames, str) else frames:
@@ -107,10 +191,16 @@ class Conversation:
         self._changed.set()
 
     def _handle(self, events: list[ServerEvent]) -> None:
+        now = self.clock()
         for event in events:
             turn = self.session.current_turn
             if turn is not None:
                 self.turn_inputs.setdefault(turn.index, self.input_name)
+                self.times.setdefault(turn.index, TurnTimes()).observe(event, now)
+            if isinstance(event, GoAway) and self.go_away_at is None:
+                self.go_away_at = now
+                left = event.time_left_s if event.time_left_s is not None else DEFAULT_GO_AWAY_S
+                self.go_away_deadline = now + left
             self.renderer.server_event(event, turn)
             if isinstance(event, ToolCall):
                 self._answer_tools(event)
@@ -133,7 +223,7 @@ class Conversation:
         for turn in self.session.turns:
             if turn.over and turn.index not in self._reported:
                 self._reported.add(turn.index)
-                if turn.end == "superseded" and not turn.has_reply:
+                if turn.end in ("superseded", "disconnected") and not turn.has_reply:
                     continue  # a stray transcription, not a turn the user needs to see
                 level = None
                 if turn.audio:
@@ -141,7 +231,8 @@ class Conversation:
 
                     level = level_dbfs(bytes(turn.audio))
                 name = self.turn_inputs.get(turn.index, self.input_name)
-                self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level))
+                metrics = TurnMetrics.of(turn, self.times.get(turn.index))
+                self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level, metrics))
 
     def turns_since(self, first_index: int) -> list[Turn]:
         """The turns numbered `first_index` and later."""
@@ -159,6 +250,7 @@ class Conversation:
             if self.error is not None:
                 raise self.error
             now = self.clock()
+            self._check_deadline(now)
             self._handle(self.session.tick(now))
             turns = self.turns_since(first_index)
             quiet_since = max(self.last_frame_at, expected_since)
@@ -173,9 +265,9 @@ class Conversation:
                 if now - quiet_since >= timeout_s:
                     raise NoReplyError(f"{name}: no reply: the server sent nothing for {timeout_s:g} s")
                 wake = quiet_since + timeout_s
-            grace = self.session.deadline()
-            if grace is not None:
-                wake = min(wake, grace)
+            for due in (self.session.deadline(), self.reconnect_due_at()):
+                if due is not None:
+                    wake = min(wake, due)
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), max(wake - now, 0.0) + 0.001)
@@ -188,3 +280,4 @@ class Conversation:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
+            self._reader = None

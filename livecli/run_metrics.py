@@ -1,0 +1,112 @@
+"""Per-turn latency and quality (peers.md §B9, §B14, §C3): when each milestone of a reply arrived.
+
+All offsets are seconds from the end of the user's input (activityEnd / the text turn) on the session clock:
+first input transcription → first reply byte (TTFB) → first audible sample (TTFA, not the same as TTFB: a
+reply may open with silence) → generationComplete → turn complete. The output real-time factor is seconds of
+reply audio received per wall-clock second of receiving it (< 1: a live player would stutter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from livecli.protocol.events import AudioChunk, GenerationComplete, InputTranscription, ServerEvent
+
+if TYPE_CHECKING:
+    from livecli.protocol.session import Turn
+
+__all__ = ["TurnMetrics", "TurnTimes"]
+
+# A sample at or above this level counts as audible (the same threshold as the near-silent flag).
+AUDIBLE_DBFS = -50.0
+
+
+@dataclass(slots=True)
+class TurnTimes:
+    """Arrival times the session's Turn does not keep, recorded as events arrive."""
+
+    first_input_transcription_at: float | None = None
+    first_audible_at: float | None = None
+    generation_complete_at: float | None = None
+    last_audio_at: float | None = None
+
+    def observe(self, event: ServerEvent, now: float) -> None:
+        """Note the arrival of one event of this turn."""
+        if isinstance(event, AudioChunk):
+            self.last_audio_at = now
+            if self.first_audible_at is None and event.data:
+                from livecli.audio import first_audible_offset
+
+                if first_audible_offset(event.data, AUDIBLE_DBFS) is not None:
+                    self.first_audible_at = now
+        elif isinstance(event, InputTranscription):
+            if self.first_input_transcription_at is None and event.text:
+                self.first_input_transcription_at = now
+        elif isinstance(event, GenerationComplete) and self.generation_complete_at is None:
+            self.generation_complete_at = now
+
+
+def _since(start: float | None, at: float | None) -> float | None:
+    return None if start is None or at is None else max(0.0, at - start)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnMetrics:
+    """The milestones of one turn, in seconds after the end of input (None: did not happen)."""
+
+    first_input_transcription_s: float | None
+    ttfb_s: float | None
+    ttfa_s: float | None
+    generation_complete_s: float | None
+    turn_complete_s: float | None
+    realtime_factor: float | None
+
+    @classmethod
+    def of(cls, turn: Turn, times: TurnTimes | None) -> TurnMetrics:
+        """Measure a finished turn."""
+        times = times or TurnTimes()
+        end = turn.input_ended_at
+        rtf = None
+        if turn.first_reply_at is not None and times.last_audio_at is not None:
+            span = times.last_audio_at - turn.first_reply_at
+            # One chunk (or an unpaced burst) has no measurable span: no factor rather than a huge one.
+            rtf = turn.audio_duration_s / span if span >= 0.001 else None
+        return cls(
+            first_input_transcription_s=_since(end, times.first_input_transcription_at),
+            ttfb_s=_since(end, turn.first_reply_at),
+            ttfa_s=_since(end, times.first_audible_at),
+            generation_complete_s=_since(end, times.generation_complete_at),
+            turn_complete_s=_since(end, turn.ended_at),
+            realtime_factor=rtf,
+        )
+
+    def fields(self) -> dict[str, float | None]:
+        """The measurements for JSON (rounded to the millisecond)."""
+        return {
+            "first_input_transcription_s": _round(self.first_input_transcription_s),
+            "ttfb_s": _round(self.ttfb_s),
+            "ttfa_s": _round(self.ttfa_s),
+            "generation_complete_s": _round(self.generation_complete_s),
+            "turn_complete_s": _round(self.turn_complete_s),
+            "realtime_factor": _round(self.realtime_factor, 2),
+        }
+
+    def describe(self) -> list[str]:
+        """The measurements that happened, for a human-readable line."""
+        parts = []
+        for label, value in (
+            ("first transcript", self.first_input_transcription_s),
+            ("TTFB", self.ttfb_s),
+            ("TTFA", self.ttfa_s),
+            ("complete", self.turn_complete_s),
+        ):
+            if value is not None:
+                parts.append(f"{label} {value * 1000:.0f} ms")
+        if self.realtime_factor is not None:
+            parts.append(f"{self.realtime_factor:.1f}x real time")
+        return parts
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
