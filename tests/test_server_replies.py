@@ -1,0 +1,56 @@
+"""The echo reply: chime + the user's audio at 24 kHz (tones per word for text), transcripts, 25 tokens/s."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livecli.server.probe import speechlike
+from livecli.server.replies import (
+    OUTPUT_RATE,
+    audio_seconds,
+    chime,
+    echo_reply,
+    resample_pcm16,
+    text_tones,
+)
+
+
+def test_echo_of_audio_is_chime_then_the_input_resampled() -> None:
+    pcm = speechlike(2.4)
+    reply = echo_reply(2, audio=pcm, rate=16000)
+    assert reply.audio.startswith(chime())
+    body = reply.audio[len(chime()) :]
+    assert body == resample_pcm16(pcm, 16000, OUTPUT_RATE)
+    assert abs(audio_seconds(body) - 2.4) < 0.001
+    assert reply.input_transcript == "[2.40 s of audio]"
+    assert reply.output_transcript == "turn 2: heard 2.40 s of audio"
+    assert reply.usage is not None
+    assert reply.usage["promptTokenCount"] == 60  # 2.4 s x 25
+    assert reply.usage["responseTokenCount"] == round(audio_seconds(reply.audio) * 25)
+
+
+def test_resampled_echo_keeps_the_waveform() -> None:
+    t = np.arange(16000) / 16000
+    tone = (np.sin(2 * np.pi * 440 * t) * 10000).astype("<i2").tobytes()
+    out = np.frombuffer(resample_pcm16(tone, 16000), dtype="<i2")
+    expected = np.sin(2 * np.pi * 440 * np.arange(out.size) / OUTPUT_RATE) * 10000
+    assert out.size == OUTPUT_RATE
+    assert np.max(np.abs(out[:-2] - expected[:-2])) < 150
+
+
+def test_text_turn_gives_one_tone_per_word_and_different_texts_differ() -> None:
+    reply = echo_reply(1, text="hello there world")
+    assert reply.input_transcript == "hello there world"
+    assert reply.output_transcript == 'turn 1: heard "hello there world"'
+    assert reply.audio == chime() + text_tones("hello there world")
+    assert text_tones("hello world") != text_tones("goodbye world")
+    assert len(text_tones("a b c")) > len(text_tones("a b"))
+    level = np.abs(np.frombuffer(reply.audio, dtype="<i2")).max()
+    assert level > 5000  # never a silent reply
+
+
+def test_text_modality_answers_with_a_text_part() -> None:
+    reply = echo_reply(3, text="hi", text_modality=True)
+    assert reply.audio == b""
+    assert reply.texts == ['turn 3: heard "hi"']
+    assert reply.usage is not None and reply.usage["responseTokensDetails"][0]["modality"] == "TEXT"

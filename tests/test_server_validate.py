@@ -1,0 +1,205 @@
+"""Strict validation: setup first and once, unknown names with their snake_case path, the model table."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import pydantic
+import pytest
+from google.genai import types
+
+from livecli.server import ServerConfig, ServerThread
+from livecli.server.probe import Probe
+from livecli.server.validate import (
+    INVALID_ARGUMENT,
+    NO_VOICE,
+    NON_AUDIO,
+    NOT_SUPPORTED,
+    Refusal,
+    check_setup,
+    cut_reason,
+    parse_client_frame,
+)
+
+NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerThread]:
+    with ServerThread(ServerConfig(port=0, reply_speed=0)) as thread:
+        yield thread
+
+
+def _refused(frame: dict[str, Any] | str) -> Refusal:
+    with pytest.raises(Refusal) as info:
+        kind, body = parse_client_frame(frame if isinstance(frame, str) else json.dumps(frame))
+        if kind == "setup":
+            check_setup(body)
+    return info.value
+
+
+def _close_after(server: ServerThread, frames: list[dict[str, Any] | str]) -> tuple[int | None, str | None]:
+    async def go() -> tuple[int | None, str | None]:
+        probe = await Probe.open(server.url)
+        for frame in frames:
+            await probe.send(frame)
+        return await probe.closed()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("setup", "name", "path"),
+    [
+        (
+            {"generationConfig": {"inputAudioTranscription": {}}},
+            "inputAudioTranscription",
+            "setup.generation_config",
+        ),
+        (
+            {"generation_config": {"speech_config": {"bogus_x": 1}}},
+            "bogus_x",
+            "setup.generation_config.speech_config",
+        ),
+        ({"tools": [{"functionDeclarations": [{"nam": "f"}]}]}, "nam", "setup.tools[0].function_declarations[0]"),
+        (
+            {"realtimeInputConfig": {"automaticActivityDetection": {"x": 1}}},
+            "x",
+            "setup.realtime_input_config.automatic_activity_detection",
+        ),
+        ({"config": {}}, "config", "setup"),
+    ],
+)
+def test_unknown_field_at_any_depth_in_either_casing(setup: dict[str, Any], name: str, path: str) -> None:
+    refusal = _refused({"setup": {"model": "models/gemini-3.8-live", **setup}})
+    assert refusal.code == 1007
+    assert refusal.reason == cut_reason(
+        f"Invalid JSON payload received. Unknown name \"{name}\" at '{path}': Cannot find field."
+    )
+
+
+def test_unknown_top_level_and_bad_json() -> None:
+    assert (
+        _refused({"config": {}}).reason
+        == 'Invalid JSON payload received. Unknown name "config": Cannot find field.'
+    )
+    assert _refused("not json").code == 1007
+    assert _refused({"setup": {"model": "m"}, "realtimeInput": {}}).reason == INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "reason"),
+    [
+        (
+            {"generationConfig": {"speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Bob"}}}}},
+            1007,
+            NO_VOICE,
+        ),
+        ({"generationConfig": {"responseModalities": ["TEXT"]}}, 1007, NON_AUDIO),
+        ({"generationConfig": {"thinkingConfig": {"thinkingBudget": 0}}}, 1007, INVALID_ARGUMENT),
+        ({"generationConfig": {"enableAffectiveDialog": True}}, 1007, INVALID_ARGUMENT),
+        ({"proactivity": {"proactiveAudio": False}}, 1007, INVALID_ARGUMENT),
+        ({"tools": [{"codeExecution": {}}]}, 1008, NOT_SUPPORTED),
+        (
+            {"generationConfig": {"responseModalities": ["FOO"]}},
+            1007,
+            "Invalid JSON payload received. Invalid value at 'setup.generation_config.response_modalities[0]' "
+            "(Modality), 'FOO'",
+        ),
+    ],
+)
+def test_model_table_refusals(setup: dict[str, Any], code: int, reason: str) -> None:
+    refusal = _refused({"setup": {"model": "models/gemini-3.8-live", **setup}})
+    assert (refusal.code, refusal.reason) == (code, reason)
+
+
+def test_thinking_per_model() -> None:
+    level = {"generationConfig": {"thinkingConfig": {"thinkingLevel": "MINIMAL"}}}
+    assert _refused({"setup": {"model": "models/gemini-3.8-live-extended-thinking", **level}}).code == 1007
+    ok = {"generationConfig": {"thinkingConfig": {"thinking_level": "LOW"}}}
+    assert check_setup(
+        parse_client_frame(json.dumps({"setup": {"model": "models/gemini-3.8-live-extended-thinking", **ok}}))[1]
+    ).modalities == ("AUDIO",)
+    budget = {"generationConfig": {"thinkingConfig": {"thinking_budget": 0}}}
+    model = "models/gemini-2.5-flash-native-audio-preview-12-2025"
+    assert check_setup(parse_client_frame(json.dumps({"setup": {"model": model, **budget}}))[1]).info is not None
+
+
+def test_unknown_model_accepts_both_modalities_with_a_warning() -> None:
+    info = check_setup({"model": "models/my-own-model", "generationConfig": {"responseModalities": ["TEXT"]}})
+    assert info.info is None and info.modalities == ("TEXT",)
+    assert "my-own-model" in info.warnings[0]
+
+
+def test_reasons_are_cut_at_123_bytes() -> None:
+    refusal = _refused({"setup": {"model": "m", "generationConfig": {"x" * 300: 1}}})
+    assert len(refusal.reason.encode()) == 123
+    assert len(cut_reason("é" * 100).encode()) <= 123
+    assert cut_reason("é" * 100) == "é" * 61
+
+
+def test_sdk_setup_fields_are_all_known() -> None:
+    """Every field the google-genai 3.4.0 types can put in a setup passes (its snake_case names too)."""
+
+    def sample(model: type[pydantic.BaseModel], depth: int = 0) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, field in model.model_fields.items():
+            kinds = _flatten(field.annotation)
+            sub = [a for a in kinds if isinstance(a, type) and issubclass(a, pydantic.BaseModel)]
+            enums = [a for a in kinds if isinstance(a, type) and issubclass(a, enum.Enum)]
+            if sub:
+                value = sample(sub[0], depth + 1) if depth < 4 and sub[0] is not model else {}
+                out[name] = [value] if "list[" in str(field.annotation) else value
+            elif enums:
+                out[name] = list(enums[0])[-1].value
+            else:
+                out[name] = 1
+        return out
+
+    setup = sample(types.LiveClientSetup)
+    for free in ("model", "tools", "system_instruction", "safety_settings"):
+        setup.pop(free, None)
+    kind, body = parse_client_frame(json.dumps({"setup": setup}))
+    assert kind == "setup" and "generationConfig" in body and "speechConfig" in body["generationConfig"]
+
+
+def _flatten(annotation: Any) -> list[Any]:
+    args = typing.get_args(annotation)
+    return [x for a in args for x in _flatten(a)] if args else [annotation]
+
+
+def test_over_the_wire_every_refusal(server: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
+    setup = {"setup": {"model": "models/gemini-3.8-live"}}
+    assert _close_after(server, [{"realtimeInput": {"text": "hi"}}]) == (1007, INVALID_ARGUMENT)
+    assert _close_after(server, [setup, setup]) == (1007, INVALID_ARGUMENT)
+    assert _close_after(server, [setup, {"realtimeInput": {"activityStart": {}}}]) == (1007, INVALID_ARGUMENT)
+    unknown = {"setup": {"model": "models/gemini-3.8-live", "generationConfig": {"inputAudioTranscription": {}}}}
+    code, reason = _close_after(server, [unknown])
+    assert code == 1007 and reason is not None and "at 'setup.generation_config'" in reason
+    text = {"setup": {"model": "models/gemini-3.8-live", "generationConfig": {"responseModalities": ["TEXT"]}}}
+    assert _close_after(server, [text]) == (1007, NON_AUDIO)
+    bad_audio = {"realtimeInput": {"audio": {"data": "!!!", "mimeType": "audio/pcm"}}}
+    code, reason = _close_after(server, [{"setup": {"model": "m", **NO_VAD}}, bad_audio])
+    assert code == 1007 and reason is not None and "realtime_input.audio.data" in reason
+
+
+def test_unknown_model_replies_in_text_over_the_wire(
+    server: ServerThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def go() -> list[str]:
+        probe = await Probe.open(server.url)
+        await probe.setup("models/not-in-the-table", generationConfig={"responseModalities": ["TEXT"]})
+        await probe.send({"realtimeInput": {"text": "two words"}})
+        turn = await probe.turn()
+        await probe.close()
+        return turn.texts
+
+    with caplog.at_level(logging.WARNING, logger="livecli.server"):
+        assert asyncio.run(go()) == ['turn 1: heard "two words"']
+    assert any("not-in-the-table" in r.getMessage() for r in caplog.records)
