@@ -64,7 +64,7 @@ class RunningServer:
         return None
 
     async def handler(self, connection: ServerConnection) -> None:
-        """Run one connection: read frames into the session while a second task sends what it schedules."""
+        """Run one connection: frames go into the session; what falls due is sent at once or by a timer task."""
         config = self.config
         clock = config.clock
         scenario = self._scenarios.pop(id(connection), self.scenario)
@@ -72,25 +72,28 @@ class RunningServer:
         session = ServerSession(scenario, self.store, clock(), self._limits(), config.logger)
         self.sessions[conn_id] = session
         wake = asyncio.Event()
+        lock = asyncio.Lock()  # one sender at a time keeps frames in the order the session scheduled them
         config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
         if self.recorder:
-            self.recorder.event(conn_id, "conn", "open", path=connection.request.path.split("?")[0])  # type: ignore[union-attr]
-        sender = asyncio.create_task(self._send_loop(connection, session, wake, conn_id))
+            path = connection.request.path.split("?")[0] if connection.request else ""
+            self.recorder.event(conn_id, "conn", "open", path=path)
+        timer = asyncio.create_task(self._timer_loop(connection, session, wake, lock, conn_id))
         try:
             async for message in connection:
                 if self.recorder:
                     self.recorder.frame(conn_id, "in", message)
                 session.receive(message, clock())
+                # Replies due now go out before the next frame is read (an unpaced reply is complete at once).
+                await self._flush(connection, session, lock, conn_id)
                 wake.set()
         except ConnectionClosed:
             pass
         finally:
-            if not sender.done():
-                session.closed = True
-                wake.set()
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                    await asyncio.wait_for(sender, 0.1)
-                sender.cancel()
+            session.closed = True
+            wake.set()
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, ConnectionClosed):
+                await asyncio.wait_for(timer, 1.0)
+            timer.cancel()
             self.sessions.pop(conn_id, None)
             config.logger.info(
                 "connection %d closed: %s %s", conn_id, connection.close_code, connection.close_reason
@@ -98,13 +101,10 @@ class RunningServer:
             if self.recorder:
                 self.recorder.event(conn_id, "conn", "closed", code=connection.close_code)
 
-    async def _send_loop(
-        self, ws: ServerConnection, session: ServerSession, wake: asyncio.Event, conn: int
-    ) -> None:
-        clock = self.config.clock
-        poll = self.config.idle_poll_s
-        while not (session.closed and not session._queue):
-            for action in session.tick(clock()):
+    async def _flush(self, ws: ServerConnection, session: ServerSession, lock: asyncio.Lock, conn: int) -> None:
+        """Send every action due now, in order."""
+        async with lock:
+            for action in session.tick(self.config.clock()):
                 if isinstance(action, Send):
                     if self.recorder:
                         self.recorder.frame(conn, "out", action.frame)
@@ -113,14 +113,18 @@ class RunningServer:
                     if self.recorder:
                         self.recorder.event(conn, "out", "close", code=action.code, reason=action.reason)
                     await ws.close(action.code, action.reason)
-                    return
                 elif isinstance(action, Drop):
                     if self.recorder:
                         self.recorder.event(conn, "out", "drop")
                     ws.transport.abort()
-                    return
-            if session.closed:
-                return
+
+    async def _timer_loop(
+        self, ws: ServerConnection, session: ServerSession, wake: asyncio.Event, lock: asyncio.Lock, conn: int
+    ) -> None:
+        """Sleep until the session's next deadline (or new input), then flush."""
+        clock = self.config.clock
+        poll = self.config.idle_poll_s
+        while not session.closed:
             deadline = session.deadline()
             timeout = None if deadline is None else max(0.0, deadline - clock())
             if poll is not None:
@@ -129,6 +133,8 @@ class RunningServer:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout)
             wake.clear()
+            if not session.closed:
+                await self._flush(ws, session, lock, conn)
 
     async def close(self) -> None:
         """Stop listening and close every connection."""

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from livecli.server.config import ServerConfig
 from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
@@ -51,11 +51,11 @@ def _error(status: int, message: str, code: str) -> Decision:
 
 def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server_scenario: Scenario) -> Decision:
     """Decide on one upgrade request (`target` is the request path with its query)."""
-    parts = urlsplit(target)
-    match = _PATH.match(parts.path)
+    path, _, raw_query = target.partition("?")  # not urlsplit: it reads `//ws/...` as a host name
+    match = _PATH.match(path)
     if match is None:
         return Decision(404, "Not Found")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
     scenario = server_scenario
     if "scenario" in query:
         name = query["scenario"]

@@ -46,5 +46,7 @@ class HandleStore:
         while self._order and self._order[0][0] <= now:
             self._handles.pop(self._order.popleft()[1], None)
 
-    def __len__(self) -> int:
+    @property
+    def live_handles(self) -> int:
+        """How many handles are currently valid."""
         return len(self._handles)

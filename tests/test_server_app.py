@@ -1,0 +1,203 @@
+"""The websockets pump: accepted paths, binary camelCase frames, verbatim SDK frames, recording, ServerThread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from livecli.errors import ConnectError
+from livecli.server import ServerConfig, ServerThread, start_server
+from livecli.server.probe import GEMINI_PATH, Probe, speechlike
+
+PATHS = [
+    "/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent",
+    "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
+    "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent",
+    "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained",
+    "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent",
+    "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
+    "//ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=ANY",
+]
+
+# protocol.md §3.6, exactly as google-genai 3.4.0 sent them.
+SDK_SETUP = (
+    '{"setup":{"model":"models/gemini-2.5-flash-native-audio-preview-12-2025","generationConfig":{"responseModalities":'
+    '["AUDIO"],"speechConfig":{"voice_config":{"prebuilt_voice_config":{"voice_name":"Kore"}},"language_code":"en-US"}},'
+    '"systemInstruction":{"parts":[{"text":"You are terse."}],"role":"user"},"tools":[{"functionDeclarations":'
+    '[{"description":"Get weather for a city","name":"get_weather","parameters":{"properties":'
+    '{"city":{"type":"STRING"}},'
+    '"required":["city"],"type":"OBJECT"}}]}],"sessionResumption":{},"inputAudioTranscription":{},'
+    '"outputAudioTranscription":{}}}'
+)
+SDK_FULL_SETUP = (
+    '{"setup":{"model":"models/gemini-2.5-flash-native-audio-preview-12-2025","generationConfig":{"responseModalities":'
+    '["AUDIO"],"temperature":0.7,"mediaResolution":"MEDIA_RESOLUTION_LOW","thinkingConfig":{"thinking_budget":0},'
+    '"enableAffectiveDialog":true},"tools":[{"googleSearch":{}},{"codeExecution":{}},{"functionDeclarations":'
+    '[{"description":"d","name":"lookup","behavior":"NON_BLOCKING"}]}],"sessionResumption":{"handle":"HANDLE"},'
+    '"realtimeInputConfig":{"automatic_activity_detection":{"disabled":true,"start_of_speech_sensitivity":'
+    '"START_SENSITIVITY_LOW","end_of_speech_sensitivity":"END_SENSITIVITY_LOW","prefix_padding_ms":20,'
+    '"silence_duration_ms":500},"activity_handling":"NO_INTERRUPTION","turn_coverage":"TURN_INCLUDES_ONLY_ACTIVITY"},'
+    '"contextWindowCompression":{"trigger_tokens":25600,"sliding_window":{"target_tokens":12800}},'
+    '"proactivity":{"proactive_audio":true}}}'
+)
+SDK_MESSAGES = [
+    '{"realtime_input": {"activityStart": {}}}',
+    '{"realtime_input": {"audio": {"data": "AAEAAQABAAEAAQABAAEAAQ==", "mime_type": "audio/pcm;rate=16000"}}}',
+    '{"realtime_input": {"mediaChunks": [{"data": "AAA=", "mime_type": "audio/pcm"}]}}',
+    '{"realtime_input": {"video": {"data": "_9g=", "mime_type": "image/jpeg"}}}',
+    '{"realtime_input": {"activityEnd": {}}}',
+    '{"realtime_input": {"audioStreamEnd": true}}',
+    '{"contextUpdate": {"systemInstruction": {"parts": [{"text": "Be brief."}], "role": "user"}, '
+    '"tools": {"tools": []}}}',
+    '{"tool_response": {"functionResponses": [{"will_continue": false, "scheduling": "WHEN_IDLE", "id": "call-1", '
+    '"name": "get_weather", "response": {"result": "sunny"}}]}}',
+    '{"realtime_input": {"text": "hello"}}',
+    '{"client_content": {"turns": [{"parts": [{"text": "hi"}], "role": "user"}], "turnComplete": true}}',
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    record = tmp_path_factory.mktemp("rec") / "frames.jsonl"
+    with ServerThread(ServerConfig(port=0, reply_speed=0, record=str(record))) as thread:
+        yield thread
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_service_paths_are_accepted(server: ServerThread, path: str) -> None:
+    async def go() -> None:
+        probe = await Probe.open(server.url, path)
+        await probe.setup()
+        await probe.close()
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/ws/other",
+        "/ws/google.ai.generativelanguage.v2.GenerativeService.BidiGenerateContent",
+        "///ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent",
+    ],
+)
+def test_other_paths_get_404_at_upgrade(server: ServerThread, path: str) -> None:
+    async def go() -> None:
+        async with connect(server.url + path):
+            pass
+
+    with pytest.raises(InvalidStatus) as info:
+        asyncio.run(go())
+    assert info.value.response.status_code == 404
+
+
+def test_frames_are_binary_camel_case_and_the_echo_is_exact(server: ServerThread) -> None:
+    pcm = speechlike(1.0)
+
+    async def go() -> None:
+        probe = await Probe.open(server.url)
+        await probe.setup(realtimeInputConfig={"automaticActivityDetection": {"disabled": True}})
+        await probe.send({"realtimeInput": {"activityStart": {}}})
+        for offset in range(0, len(pcm), 1280):
+            from livecli.server.probe import audio_frame
+
+            await probe.send(audio_frame(pcm[offset : offset + 1280]))
+        await probe.send({"realtimeInput": {"activityEnd": {}}})
+        turn = await probe.turn()  # Probe.recv asserts every frame is binary
+        from livecli.server.replies import chime, resample_pcm16
+
+        assert turn.audio == chime() + resample_pcm16(pcm, 16000)
+        assert turn.input_transcripts == ["[1.00 s of audio]"]
+        assert turn.output_transcripts == ["turn 1: heard 1.00 s of audio"]
+        assert turn.usage is not None and turn.usage["promptTokenCount"] == 25
+        assert turn.kinds()[-2:] == ["generationComplete", "turnComplete"]
+        for message in turn.messages:
+            assert all("_" not in key for key in json.dumps(message).split('"')[1::2] if key.isidentifier())
+        await probe.close()
+
+    asyncio.run(go())
+
+
+def test_verbatim_sdk_frames_are_accepted(server: ServerThread) -> None:
+    async def go() -> None:
+        probe = await Probe.open(
+            server.url, "//ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent"
+        )
+        await probe.send(SDK_SETUP)
+        assert "setupComplete" in await probe.recv()
+        handle = (await probe.recv())["sessionResumptionUpdate"]["newHandle"]
+        await probe.close()
+        full = await Probe.open(server.url)
+        await full.send(SDK_FULL_SETUP.replace("HANDLE", handle))
+        assert "setupComplete" in await full.recv()
+        for message in SDK_MESSAGES:
+            await full.send(message)
+        first = await full.turn()  # activityStart..activityEnd turn
+        assert first.input_transcripts == ["[0.00 s of audio]"]
+        second = await full.turn()
+        assert second.input_transcripts == ["hello"]
+        third = await full.turn()
+        assert third.output_transcripts == ['turn 3: heard "hi"']
+        await full.close()
+
+    asyncio.run(go())
+
+
+def test_sdk_38_setup_with_thinking_is_refused(server: ServerThread) -> None:
+    frame = (
+        '{"setup":{"model":"models/gemini-3.8-live","generationConfig":{"responseModalities":["AUDIO"],'
+        '"thinkingConfig":{"thinking_level":"LOW"}},"historyConfig":{"initial_history_in_client_content":true}}}'
+    )
+
+    async def go() -> tuple[int | None, str | None]:
+        probe = await Probe.open(server.url)
+        await probe.send(frame)
+        return await probe.closed()
+
+    assert asyncio.run(go())[0] == 1007
+
+
+def test_record_has_every_frame_without_base64(server: ServerThread) -> None:
+    async def go() -> None:
+        probe = await Probe.open(server.url + "")
+        await probe.setup()
+        await probe.send({"realtimeInput": {"text": "record me"}})
+        await probe.turn()
+        await probe.close()
+
+    asyncio.run(go())
+    assert server.running is not None and server.running.recorder is not None
+    path = Path(server.running.recorder._file.name)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    kinds = {(line["dir"], line["kind"]) for line in lines}
+    assert {
+        ("in", "setup.model"),
+        ("in", "realtimeInput.text"),
+        ("out", "serverContent.modelTurn"),
+        ("out", "setupComplete"),
+        ("conn", "open"),
+    } <= kinds
+    audio = [line for line in lines if line["kind"] == "serverContent.modelTurn"]
+    assert audio[0]["message"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"].endswith("bytes>")
+    assert all(isinstance(line["t"], float) for line in lines)
+
+
+def test_start_server_in_a_running_loop_and_busy_port() -> None:
+    async def go() -> None:
+        running = await start_server(ServerConfig(port=0, reply_speed=0))
+        assert running.url == f"ws://127.0.0.1:{running.port}"
+        probe = await Probe.open(running.url, GEMINI_PATH)
+        await probe.setup()
+        await probe.close()
+        with pytest.raises(ConnectError):
+            await start_server(ServerConfig(port=running.port))
+        await running.close()
+
+    asyncio.run(go())
