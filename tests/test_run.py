@@ -1,20 +1,27 @@
-"""The runner with an injected Env: preflight, turn ends the session infers, goAway, and partial replies."""
+"""The runner with an injected Env: preflight, turn ends, goAway and resumption, CI assertions, metrics, hints."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import soundfile as sf
 
 from livecli.config import ConnectOptions
 from livecli.env import Env
-from livecli.errors import ConnectError, NoReplyError, UsageError
+from livecli.errors import ConnectError, LivecliError, NoReplyError, UsageError, exit_status_for
+from livecli.protocol.client_messages import setup_payload
 from livecli.run import RunRequest, build_setup, run
+from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
-from tests.helpers import SAMPLES
+from tests.helpers import SAMPLES, run_cli
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
@@ -106,4 +113,189 @@ def test_close_after_setup_is_a_connect_error(live_server: LocalServer) -> None:
     """close-1011 during the reply maps to ServerClosed (a ConnectError) with the reason kept."""
     env, _, _ = make_env()
     with pytest.raises(ConnectError, match=r"1011 Internal error encountered\."):
-        run(request(live_server, "close-1011", inputs=[HELLO_WAV]), env)
+        run(request(live_server, "close-1011", inputs=[HELLO_WAV], resume=False), env)
+
+
+# --- resumption, CI assertions, metrics, hints ---------------------------------------------------------------
+
+
+class ConnectionLog(logging.Handler):
+    """Counts the connections a server opened, and how each one closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    @property
+    def opened(self) -> int:
+        return sum(" opened " in m for m in self.messages)
+
+    def closed(self, n: int) -> str:
+        return next(m for m in self.messages if m.startswith(f"connection {n} closed"))
+
+
+@contextmanager
+def own_server(**config: Any) -> Iterator[tuple[ServerThread, ConnectionLog]]:
+    """A server of our own (unpaced replies) whose connections are counted."""
+    log = ConnectionLog()
+    logger = logging.getLogger(f"test-run-{id(log)}")
+    logger.addHandler(log)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    with ServerThread(ServerConfig(port=0, reply_speed=0, logger=logger, **config)) as thread:
+        yield thread, log
+
+
+def tone(path: Path, seconds: float) -> str:
+    t = np.arange(int(seconds * 16000)) / 16000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000, subtype="PCM_16")
+    return str(path)
+
+
+def at(url: str, **kw: Any) -> RunRequest:
+    return RunRequest(connect=ConnectOptions(endpoint=url), json=True, **kw)
+
+
+@pytest.mark.timeout(20)
+def test_go_away_mid_send_resumes_at_the_idle_moment_and_history_continues(tmp_path: Path) -> None:
+    """Connections live 2 s (goAway at 1 s, then 1008): the first reply completes, then livecli reconnects
+    before the second file instead of being cut; the resumed session calls it turn 2."""
+    files = [tone(tmp_path / "a.wav", 2.8), tone(tmp_path / "b.wav", 2.8)]  # 1.4 s each at --speed 2
+    with own_server(max_connection_s=2.0) as (server, log):
+        env, stdout, _ = make_env()
+        assert run(at(server.url, inputs=files, speed=2.0), env) == 0
+    seen = events(stdout)
+    (reconnect,) = [e for e in seen if e["type"] == "reconnect"]
+    assert reconnect["resend"] is None and "before the next input" in str(reconnect["cause"])
+    assert [e["with_handle"] for e in seen if e["type"] == "resumed"] == [True]
+    done = [e for e in seen if e["type"] == "turn_complete"]
+    assert [str(e["output_transcript"])[:6] for e in done] == ["turn 1", "turn 2"]
+    assert log.opened == 2 and log.closed(1).endswith(": 1000 ")  # we left before the server's 1008
+    assert seen[-1]["reconnects"] == 1
+
+
+@pytest.mark.timeout(20)
+def test_go_away_deadline_mid_input_resends_that_input_from_its_start(tmp_path: Path) -> None:
+    """goAway lands while the second file streams and its time runs out before the file ends: livecli
+    reconnects on its timer, sends that file again whole, and the reply is the resumed session's turn 2."""
+    files = [tone(tmp_path / "a.wav", 1.6), tone(tmp_path / "b.wav", 3.2)]  # 0.8 s + 1.6 s at --speed 2
+    out = tmp_path / "replies"
+    with own_server(max_connection_s=2.4) as (server, log):
+        env, stdout, _ = make_env()
+        assert run(at(server.url, inputs=files, speed=2.0, output=f"{out}/"), env) == 0
+    seen = events(stdout)
+    (reconnect,) = [e for e in seen if e["type"] == "reconnect"]
+    assert reconnect["resend"] == files[1] and "nearly up" in str(reconnect["cause"])
+    done = [e for e in seen if e["type"] == "turn_complete"]
+    assert str(done[-1]["output_transcript"]).startswith("turn 2: heard 3.20 s")
+    assert log.opened == 2
+    # Each reply file holds exactly its input's answer (chime + echo), nothing of the other input's.
+    assert sf.info(out / "b.wav").duration == pytest.approx(3.4, abs=0.05)
+    assert sf.info(out / "a.wav").duration == pytest.approx(1.8, abs=0.05)
+
+
+@pytest.mark.parametrize("scenario", ["close-1011", "drop"])
+def test_failing_every_connection_gives_one_plus_n_attempts_and_the_original_status(scenario: str) -> None:
+    """Each connection fails at its first turn: 1 + --max-reconnects connections, backoff 0.5 then 1 s, exit 4."""
+    with own_server(scenario=scenario) as (server, log):
+        env, stdout, _ = make_env()
+        with pytest.raises(ConnectError) as failure:
+            run(at(server.url, inputs=[HELLO_WAV], speed=0.0, max_reconnects=2), env)
+    assert exit_status_for(failure.value) == 4
+    assert log.opened == 3
+    seen = events(stdout)
+    assert [e["delay_s"] for e in seen if e["type"] == "reconnect"] == [0.5, 1.0]
+    assert [e["resend"] for e in seen if e["type"] == "reconnect"] == [HELLO_WAV, HELLO_WAV]
+    assert seen[-1]["exit_status"] == 4 and seen[-1]["reconnects"] == 2
+
+
+def test_no_resume_fails_at_once_and_asks_for_no_handles() -> None:
+    """--no-resume: one connection, the original 1011, and no sessionResumption in the setup."""
+    with own_server(scenario="close-1011") as (server, log):
+        env, stdout, _ = make_env()
+        req = at(server.url, inputs=[HELLO_WAV], speed=0.0, resume=False)
+        assert "sessionResumption" not in setup_payload(build_setup(req, "models/gemini-3.8-live"))["setup"]
+        with pytest.raises(ConnectError, match="1011"):
+            run(req, env)
+    assert log.opened == 1 and not [e for e in events(stdout) if e["type"] == "reconnect"]
+
+
+@pytest.mark.parametrize(
+    ("turn", "hint", "status"),
+    [
+        ('close = { code = 1007, reason = "Request contains an invalid argument." }', "setup field", 3),
+        ("quota = true", "quota exhausted", 7),
+        (
+            'close = { code = 1008, reason = "Operation is not implemented, or supported, or enabled." }',
+            "model",
+            4,
+        ),
+    ],
+)
+def test_refusals_are_never_retried(tmp_path: Path, turn: str, hint: str, status: int) -> None:
+    """1007, quota, and 1008 without a goAway would fail again: one connection, their own exit status, a hint."""
+    scenario = tmp_path / "refuse.toml"
+    scenario.write_text(f"[[turns]]\n{turn}\n")
+    with own_server(scenario=str(scenario)) as (server, log):
+        env, _, _ = make_env()
+        with pytest.raises(LivecliError) as failure:
+            run(at(server.url, inputs=[HELLO_WAV], speed=0.0), env)
+    assert log.opened == 1 and exit_status_for(failure.value) == status
+    reason, _, hinted = str(failure.value).partition(" (hint: ")
+    assert reason.endswith(failure.value.reason) and hint in hinted  # type: ignore[attr-defined]
+
+
+def test_expect_transcript_and_min_reply_seconds_pass(live_server: LocalServer) -> None:
+    """The echo reply says "turn 1: heard …" and lasts over a second."""
+    env, _, _ = make_env()
+    req = request(live_server, inputs=[HELLO_WAV], expect_transcript=r"turn \d+: heard", min_reply_s=1.0)
+    assert run(req, env) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"expect_transcript": "weather in Paris"}, r"--expect-transcript 'weather in Paris' matched no reply"),
+        ({"min_reply_s": 60.0}, r"--min-reply-seconds 60: the reply to .*hello_16k.wav is \d"),
+    ],
+)
+def test_ci_assertions_fail_with_exit_5(live_server: LocalServer, changes: dict[str, Any], needle: str) -> None:
+    """A transcript that does not match, or a reply shorter than asked: NoReplyError (exit 5), summary says 5."""
+    env, stdout, _ = make_env()
+    with pytest.raises(NoReplyError, match=needle):
+        run(request(live_server, inputs=[HELLO_WAV], json=True, **changes), env)
+    assert events(stdout)[-1]["exit_status"] == 5
+
+
+def test_bad_expect_transcript_is_a_usage_error(live_server: LocalServer) -> None:
+    """An invalid regex is refused before connecting."""
+    with pytest.raises(UsageError, match="not a valid regular expression"):
+        run(request(live_server, inputs=[HELLO_WAV], expect_transcript="(unclosed"), make_env()[0])
+
+
+def test_json_turn_complete_has_the_latency_breakdown_and_raw_usage(live_server: LocalServer) -> None:
+    """--json: TTFB, TTFA, first transcription, completion and real-time factor; usage raw, said per turn."""
+    env, stdout, _ = make_env()
+    assert run(request(live_server, inputs=[HELLO_WAV], json=True), env) == 0
+    seen = events(stdout)
+    (done,) = [e for e in seen if e["type"] == "turn_complete"]
+    for key in ("first_input_transcription_s", "ttfb_s", "ttfa_s", "generation_complete_s", "turn_complete_s"):
+        assert isinstance(done[key], float) and done[key] >= 0, key
+    assert "realtime_factor" in done
+    assert done["ttfa_s"] >= done["ttfb_s"]
+    usage = done["usage"]
+    assert isinstance(usage, dict) and usage["raw"]["totalTokenCount"] == usage["total_tokens"]
+    assert "per turn" in str(seen[-1]["usage"])
+
+
+def test_rich_turn_line_shows_ttfa_and_the_cli_options_reach_the_runner(live_server: LocalServer) -> None:
+    """The CLI: --expect-transcript failing exits 5 with its message; the turn line names TTFB and TTFA."""
+    result = run_cli(
+        "send", HELLO_WAV, "--endpoint", live_server.endpoint(), "--speed", "0", "--max-reconnects", "1",
+        "--no-resume", "--expect-transcript", "nothing like this", expect=5,
+    )  # fmt: skip
+    assert "TTFB" in result.stderr and "TTFA" in result.stderr
+    assert "matched no reply" in result.stderr

@@ -1,0 +1,175 @@
+"""Conversation over real sockets: the goAway timer, reconnecting (old socket first, newest handle), metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
+from livecli.protocol import server_messages as sm
+from livecli.protocol.client_messages import SetupConfig
+from livecli.render_base import Renderer, TurnReport
+from livecli.run_session import Conversation, ReconnectNow, go_away_margin
+
+SETUP = SetupConfig(model="models/gemini-3.8-live")
+
+
+class Reports(Renderer):
+    """Keeps the turn reports."""
+
+    def __init__(self) -> None:
+        self.turns: list[TurnReport] = []
+
+    def turn_complete(self, report: TurnReport) -> None:
+        self.turns.append(report)
+
+
+@asynccontextmanager
+async def scripted(after_setup: list[bytes]) -> AsyncIterator[tuple[str, list[Any]]]:
+    """A server that answers setup with setupComplete + `after_setup`, then only listens.
+
+    Yields its URL and a log of ("open", n), ("setup", n, body), ("closed", n) in the order they happened.
+    """
+    log: list[Any] = []
+    count = 0
+
+    async def handler(ws: ServerConnection) -> None:
+        nonlocal count
+        count += 1
+        n = count
+        log.append(("open", n))
+        try:
+            async for message in ws:
+                body = json.loads(message)
+                if "setup" in body:
+                    log.append(("setup", n, body["setup"]))
+                    await ws.send(sm.setup_complete())
+                    for frame in after_setup:
+                        await ws.send(frame)
+        finally:
+            log.append(("closed", n))
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        yield f"ws://127.0.0.1:{port}", log
+
+
+async def opened(url: str, renderer: Renderer | None = None) -> Conversation:
+    conv = Conversation(SETUP, renderer or Renderer(), asyncio.get_running_loop().time)
+    await conv.open(url, {}, timeout=5, environ={}, use_env_proxy=False, shown_url=url, backend="local")
+    return conv
+
+
+def test_go_away_margin_leaves_room_to_reconnect() -> None:
+    """A quarter of the time left, at most 5 s: 50 s → 5 s early; 1 s → 0.25 s early."""
+    assert go_away_margin(50.0) == 5.0
+    assert go_away_margin(1.0) == 0.25
+
+
+@pytest.mark.timeout(10)
+def test_go_away_deadline_fires_without_another_server_message() -> None:
+    """After goAway the server says nothing more; waiting for a reply still ends at the deadline (peers §B2)."""
+
+    async def go() -> None:
+        async with scripted([sm.resumption_update("h1", True), sm.go_away(0.4)]) as (url, _):
+            conv = await opened(url)
+            conv.force_reconnect = True
+            loop = asyncio.get_running_loop()
+            while not conv.go_away_pending:
+                await asyncio.sleep(0.01)
+            await conv.send(conv.session.text("hello"))
+            started = loop.time()
+            with pytest.raises(ReconnectNow):
+                await conv.wait_reply(1, settle_s=0, timeout_s=30, name="text")
+            assert loop.time() - started >= 0.2  # 0.4 s left less the 0.1 s margin, measured from goAway
+            with pytest.raises(ReconnectNow):
+                await conv.send(conv.session.text("again"))
+            await conv.close()
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(10)
+def test_without_budget_the_deadline_does_not_interrupt() -> None:
+    """force_reconnect off (no reconnects left): the reply wait runs to its own timeout instead."""
+    from livecli.errors import NoReplyError
+
+    async def go() -> None:
+        async with scripted([sm.go_away(0.1)]) as (url, _):
+            conv = await opened(url)
+            while not conv.go_away_pending:
+                await asyncio.sleep(0.01)
+            await conv.send(conv.session.text("hello"))
+            with pytest.raises(NoReplyError):
+                await conv.wait_reply(1, settle_s=0, timeout_s=0.3, name="text")
+            await conv.close()
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(10)
+def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handle() -> None:
+    """The old connection is closed before the new upgrade; the new setup carries the latest resumable handle."""
+    frames = [
+        sm.resumption_update("old", True),
+        sm.resumption_update("", False),
+        sm.resumption_update("new", True),
+    ]
+
+    async def go() -> None:
+        async with scripted(frames) as (url, log):
+            conv = await opened(url)
+            while conv.session.resume_handle != "new":
+                await asyncio.sleep(0.01)
+            await conv.reconnect(url, {}, timeout=5, environ={}, use_env_proxy=False, shown_url=url, backend="x")
+            await conv.close()
+            await asyncio.sleep(0.05)
+            order = [entry[:2] for entry in log]
+            assert order.index(("closed", 1)) < order.index(("open", 2))
+            setups = [entry[2] for entry in log if entry[0] == "setup"]
+            assert setups[0]["sessionResumption"] == {}
+            assert setups[1]["sessionResumption"] == {"handle": "new"}
+            assert conv.connections == 2 and not conv.go_away_pending
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(10)
+def test_turn_report_carries_latency_milestones() -> None:
+    """A reply that opens with silence: TTFA comes after TTFB; transcription and completion are measured."""
+    quiet, loud = b"\x00\x00" * 2400, b"\x00\x40" * 2400
+    reply = [
+        sm.input_transcription("[text]"),
+        sm.audio_content(quiet),
+        sm.audio_content(loud),
+        sm.generation_complete(),
+        sm.turn_complete({"totalTokenCount": 7}),
+    ]
+
+    async def go() -> None:
+        reports = Reports()
+        async with scripted([]) as (url, _):
+            conv = await opened(url, reports)
+            await conv.send(conv.session.text("hi"))
+            assert conv.link is not None
+            # Play the server: frames fed as if received, 50 ms apart.
+            for frame in reply:
+                await asyncio.sleep(0.05)
+                conv._handle(conv.session.receive(frame))
+            await conv.close()
+        (report,) = reports.turns
+        metrics = report.metrics
+        assert metrics is not None
+        assert metrics.ttfb_s is not None and metrics.ttfa_s is not None
+        assert metrics.ttfa_s - metrics.ttfb_s >= 0.04
+        assert metrics.first_input_transcription_s is not None
+        assert metrics.turn_complete_s is not None and metrics.turn_complete_s >= metrics.ttfa_s
+        assert metrics.realtime_factor is not None and metrics.realtime_factor > 0
+        assert report.turn.usage is not None and report.turn.usage.raw == {"totalTokenCount": 7}
+
+    asyncio.run(go())
