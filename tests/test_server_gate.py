@@ -1,0 +1,78 @@
+"""Auth at upgrade as the service does it: HTTP 401 without credentials, close 1007 for a wrong API key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from livecli.server import ServerConfig, ServerThread
+from livecli.server.gate import API_KEY_INVALID
+from livecli.server.probe import GEMINI_PATH, Probe
+
+CONSTRAINED = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained"
+VERTEX = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerThread]:
+    config = ServerConfig(
+        port=0, reply_speed=0, require_key="KEY1", require_bearer="BEARER1", require_ephemeral="auth_tokens/t1"
+    )
+    with ServerThread(config) as thread:
+        yield thread
+
+
+def _outcome(server: ServerThread, path: str, headers: dict[str, str] | None = None) -> str:
+    """'ok', 'http <status>' or 'close <code> <reason>'."""
+
+    async def go() -> str:
+        try:
+            probe = await Probe.open(server.url, path, headers=headers)
+        except InvalidStatus as exc:
+            return f"http {exc.response.status_code}"
+        await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
+        try:
+            message = await probe.recv()
+        except Exception:
+            code, reason = await probe.closed()
+            return f"close {code} {reason}"
+        await probe.close()
+        return "ok" if "setupComplete" in message else "unexpected"
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        (GEMINI_PATH, {"x-goog-api-key": "KEY1"}, "ok"),
+        (GEMINI_PATH + "?key=KEY1", None, "ok"),
+        ("/" + GEMINI_PATH + "?key=KEY1", None, "ok"),
+        (VERTEX, {"Authorization": "Bearer BEARER1"}, "ok"),
+        (CONSTRAINED + "?access_token=auth_tokens/t1", None, "ok"),
+        (CONSTRAINED, {"Authorization": "Token auth_tokens/t1", "x-goog-api-key": "auth_tokens/t1"}, "ok"),
+        (GEMINI_PATH, None, "http 401"),
+        (GEMINI_PATH, {"x-goog-api-key": "WRONG"}, f"close 1007 {API_KEY_INVALID}"),
+        (GEMINI_PATH + "?key=WRONG", None, f"close 1007 {API_KEY_INVALID}"),
+        (VERTEX, {"Authorization": "Bearer WRONG"}, "http 401"),
+        (CONSTRAINED + "?access_token=auth_tokens/nope", None, "http 401"),
+        (
+            CONSTRAINED,
+            {"Authorization": "Token auth_tokens/x", "x-goog-api-key": "auth_tokens/x"},
+            f"close 1007 {API_KEY_INVALID}",
+        ),
+        (GEMINI_PATH, {"Authorization": "Token auth_tokens/t1"}, "http 401"),  # ephemeral only on Constrained
+    ],
+)
+def test_credentials(server: ServerThread, path: str, headers: dict[str, str] | None, expected: str) -> None:
+    assert _outcome(server, path, headers) == expected
+
+
+def test_no_requirement_accepts_anything_and_unknown_scenario_is_400() -> None:
+    with ServerThread(ServerConfig(port=0, reply_speed=0)) as open_server:
+        assert _outcome(open_server, GEMINI_PATH) == "ok"
+        assert _outcome(open_server, GEMINI_PATH + "?key=whatever") == "ok"
+        assert _outcome(open_server, GEMINI_PATH + "?scenario=nope") == "http 400"
