@@ -1,0 +1,193 @@
+"""The unmodified google-genai 3.4.0 SDK completes sessions against the local server over TLS (never skipped)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google import genai
+from google.genai import types
+
+from livecli.server import ServerConfig, ServerThread
+from livecli.server.probe import speechlike
+from livecli.server.replies import chime, resample_pcm16
+from livecli.server.tls import write_self_signed
+
+MODEL = "gemini-3.8-live"
+
+
+@pytest.fixture(scope="module")
+def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tls")
+    write_self_signed(str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def echo(tls_dir: Path) -> Iterator[ServerThread]:
+    config = ServerConfig(
+        port=0, reply_speed=0, tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")
+    )
+    with ServerThread(config) as thread:
+        yield thread
+
+
+def _client(server: ServerThread, tls_dir: Path) -> genai.Client:
+    # Explicit context: these machines export SSL_CERT_FILE, which must not decide what we trust here.
+    context = ssl.create_default_context(cafile=str(tls_dir / "cert.pem"))
+    base = server.url.replace("wss://", "https://")
+    options = types.HttpOptions(base_url=base, api_version="v1beta", async_client_args={"ssl": context})
+    return genai.Client(api_key="local-test-key", http_options=options)
+
+
+class Collected:
+    """What one SDK receive() loop saw."""
+
+    def __init__(self) -> None:
+        self.audio = b""
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self.usage: types.UsageMetadata | None = None
+        self.tool_calls: list[types.FunctionCall] = []
+        self.handles: list[str] = []
+        self.turn_complete = False
+
+
+async def _receive(session: Any, out: Collected) -> Collected:
+    async for message in session.receive():
+        content = message.server_content
+        if message.data:
+            out.audio += message.data
+        if content and content.input_transcription and content.input_transcription.text:
+            out.inputs.append(content.input_transcription.text)
+        if content and content.output_transcription and content.output_transcription.text:
+            out.outputs.append(content.output_transcription.text)
+        if message.usage_metadata:
+            out.usage = message.usage_metadata
+        if message.tool_call and message.tool_call.function_calls:
+            out.tool_calls += message.tool_call.function_calls
+            return out
+        update = message.session_resumption_update
+        if update and update.resumable and update.new_handle:
+            out.handles.append(update.new_handle)
+        if content and content.turn_complete:
+            out.turn_complete = True
+    return out
+
+
+def _config(**extra: Any) -> types.LiveConnectConfig:
+    return types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        input_audio_transcription=types.AudioTranscriptionConfig(),
+        output_audio_transcription=types.AudioTranscriptionConfig(),
+        **extra,
+    )
+
+
+MANUAL = types.RealtimeInputConfig(automatic_activity_detection=types.AutomaticActivityDetection(disabled=True))
+
+
+def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: ServerThread, tls_dir: Path) -> None:
+    pcm = speechlike(1.0)
+
+    async def go() -> list[Collected]:
+        client = _client(echo, tls_dir)
+        results = []
+        async with client.aio.live.connect(model=MODEL, config=_config(realtime_input_config=MANUAL)) as session:
+            await session.send_realtime_input(activity_start=types.ActivityStart())
+            for offset in range(0, len(pcm), 1280):
+                blob = types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
+                await session.send_realtime_input(audio=blob)
+            await session.send_realtime_input(activity_end=types.ActivityEnd())
+            results.append(await _receive(session, Collected()))
+            await session.send_realtime_input(text="hello sdk")
+            results.append(await _receive(session, Collected()))
+            content = types.Content(role="user", parts=[types.Part(text="from client content")])
+            await session.send_client_content(turns=content, turn_complete=True)
+            results.append(await _receive(session, Collected()))
+        return results
+
+    audio_turn, text_turn, content_turn = asyncio.run(go())
+    assert audio_turn.audio == chime() + resample_pcm16(pcm, 16000)
+    assert audio_turn.inputs == ["[1.00 s of audio]"]
+    assert audio_turn.usage is not None and audio_turn.usage.prompt_token_count == 25
+    assert text_turn.outputs == ['turn 2: heard "hello sdk"'] and text_turn.turn_complete
+    assert content_turn.outputs == ['turn 3: heard "from client content"']
+
+
+def test_sdk_audio_under_automatic_vad(echo: ServerThread, tls_dir: Path) -> None:
+    vad = types.RealtimeInputConfig(
+        automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=300)
+    )
+    pcm = speechlike(0.4) + bytes(32000 // 2)  # speech, then 0.5 s of silence, paced
+
+    async def go() -> Collected:
+        async with _client(echo, tls_dir).aio.live.connect(
+            model=MODEL, config=_config(realtime_input_config=vad)
+        ) as s:
+            for offset in range(0, len(pcm), 1280):
+                await s.send_realtime_input(
+                    audio=types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
+                )
+                await asyncio.sleep(0.04)
+            return await asyncio.wait_for(_receive(s, Collected()), 5)
+
+    result = asyncio.run(go())
+    assert result.inputs == ["[0.40 s of audio]"] and result.turn_complete
+
+
+def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
+    config = ServerConfig(
+        port=0,
+        reply_speed=0,
+        scenario="tool-call",
+        tls_cert=str(tls_dir / "cert.pem"),
+        tls_key=str(tls_dir / "key.pem"),
+    )
+    tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="get_weather", description="d")])]
+
+    async def go(server: ServerThread) -> tuple[Collected, Collected]:
+        async with _client(server, tls_dir).aio.live.connect(
+            model=MODEL, config=_config(realtime_input_config=MANUAL, tools=tools)
+        ) as session:
+            await session.send_realtime_input(text="weather in Paris")
+            first = await _receive(session, Collected())
+            call = first.tool_calls[0]
+            response = types.FunctionResponse(id=call.id, name=call.name, response={"result": "sunny"})
+            await session.send_tool_response(function_responses=[response])
+            return first, await _receive(session, Collected())
+
+    with ServerThread(config) as server:
+        first, second = asyncio.run(go(server))
+    assert first.tool_calls[0].name == "get_weather" and first.tool_calls[0].args == {"query": "weather in Paris"}
+    assert second.outputs == ['turn 1: heard "weather in Paris"; get_weather returned {"result":"sunny"}']
+
+
+def test_sdk_resumption_with_a_handle(echo: ServerThread, tls_dir: Path) -> None:
+    async def go() -> tuple[Collected, Collected]:
+        client = _client(echo, tls_dir)
+        config = _config(realtime_input_config=MANUAL, session_resumption=types.SessionResumptionConfig())
+        async with client.aio.live.connect(model=MODEL, config=config) as session:
+            await session.send_realtime_input(text="remember me")
+            first = await _receive(session, Collected())
+            await session.send_realtime_input(text="again")
+            first = await _receive(session, first)
+            # the handle issued after turn 2 arrives with the next read
+            await session.send_realtime_input(text="third")
+            first = await _receive(session, first)
+        resume = _config(
+            realtime_input_config=MANUAL,
+            session_resumption=types.SessionResumptionConfig(handle=first.handles[-1]),
+        )
+        async with client.aio.live.connect(model=MODEL, config=resume) as session:
+            await session.send_realtime_input(text="still there")
+            second = await _receive(session, Collected())
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert len(first.handles) >= 2
+    assert second.outputs == ['turn 3: heard "still there"']
