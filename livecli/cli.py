@@ -7,6 +7,7 @@ google-auth are imported where they are used, so `--help` and `--version` stay f
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -53,25 +54,26 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
     """Run one command's function inside the one error boundary and exit with its status.
 
     Every LivecliError becomes one line on stderr and its exit status; Ctrl-C exits 130; anything else is an
-    internal error (1) with one line, unless `traceback` asks for the full trace.
+    internal error (1) with one line. `traceback` adds the full trace (plain, without local variables, which
+    may hold credentials) above that line; the exit status stays the same.
     """
     try:
         status = action()
     except KeyboardInterrupt:
         sys.stderr.write("livecli: interrupted\n")
         raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
-    except LivecliError as exc:
-        if traceback:
-            raise
-        sys.stderr.write(f"livecli: error: {_one_line(str(exc))}\n")
-        raise typer.Exit(int(exit_status_for(exc))) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:
         if traceback:
-            raise
-        sys.stderr.write(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}\n")
-        raise typer.Exit(int(ExitStatus.INTERNAL_ERROR)) from None
+            import traceback as tb
+
+            tb.print_exc(file=sys.stderr)
+        if isinstance(exc, LivecliError):
+            sys.stderr.write(f"livecli: error: {_one_line(str(exc))}\n")
+        else:
+            sys.stderr.write(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}\n")
+        raise typer.Exit(int(exit_status_for(exc))) from None
     raise typer.Exit(int(status or 0))
 
 
@@ -99,4 +101,24 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    invoked_app(sys.argv[1:])()
+
+
+def invoked_app(args: list[str]) -> typer.Typer:
+    """The app with only the commands `args` need turned into Click commands.
+
+    Typer converts every registered command's options on each run (~2 ms per command with 30 options), so
+    `livecli send …` builds only `send`, and root options alone (`--version`) build none. Help, no
+    arguments or an unknown command name keep every command, so listings and "No such command" stay right.
+    """
+    commands = app.registered_commands
+    first = next((arg for arg in args if not arg.startswith("-")), None)
+    if first is None and args and not {"-h", "--help"} & set(args):
+        wanted: list[typer.models.CommandInfo] = []
+    elif first is not None and any(c.name == first for c in commands):
+        wanted = [c for c in commands if c.name == first]
+    else:
+        return app
+    pruned = copy.copy(app)
+    pruned.registered_commands = wanted
+    return pruned

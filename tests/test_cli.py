@@ -9,7 +9,7 @@ import pytest
 import typer
 
 from livecli import __version__
-from livecli.cli import guarded
+from livecli.cli import app, guarded, invoked_app
 from livecli.errors import AudioInputError, QuotaError
 
 
@@ -70,3 +70,35 @@ def test_boundary_statuses_for_success_quota_bug_and_interrupt(capsys: pytest.Ca
     assert _exit_code(interrupt) == 130
     err = capsys.readouterr().err
     assert "Traceback" not in err and "internal error: ZeroDivisionError: oops" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (["send", "a.wav", "--local"], ["send"]),
+        (["text", "-"], ["text"]),
+        (["--version"], []),
+        (["--help"], None),
+        ([], None),
+        (["sned"], None),
+        (["send", "--help"], ["send"]),
+    ],
+)
+def test_only_the_invoked_command_is_built(args: list[str], built: list[str] | None) -> None:
+    """Start-up converts only the command being run (none for --version); help and typos keep them all."""
+    names = [c.name for c in invoked_app(args).registered_commands]
+    assert names == (built if built is not None else [c.name for c in app.registered_commands])
+    assert len(app.registered_commands) >= 5  # the shared app is never pruned
+
+
+def test_traceback_adds_the_trace_and_keeps_the_status(capsys: pytest.CaptureFixture[str]) -> None:
+    """--traceback prints a plain trace, then the same one line and exit status as without it."""
+
+    def fail() -> None:
+        raise AudioInputError("in.wav: truncated")
+
+    with pytest.raises(typer.Exit) as info:
+        guarded(fail, traceback=True)
+    err = capsys.readouterr().err
+    assert info.value.exit_code == 6
+    assert err.startswith("Traceback") and err.endswith("livecli: error: in.wav: truncated\n")
