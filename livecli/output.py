@@ -85,6 +85,9 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> Out
 
 
 def write_text(stdout: BinaryIO, text: str) -> None:
-    """A transcript or text reply on stdout, one line, flushed (it is data, so it is not escaped)."""
-    stdout.write(text.rstrip("\n").encode("utf-8") + b"\n")
+    """A transcript or text reply on stdout, one line, flushed (it is data, so it is not escaped).
+
+    A lone surrogate (a server may send `\\ud800`) cannot be UTF-8: it is written as the text `\\ud800`.
+    """
+    stdout.write(text.rstrip("\n").encode("utf-8", "backslashreplace") + b"\n")
     stdout.flush()

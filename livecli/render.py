@@ -78,10 +78,12 @@ class RichRenderer(Renderer):
         self._say(("setup complete", "green"), f" in {setup_s * 1000:.0f} ms", level=0)
 
     def input_started(self, info: InputInfo) -> None:
-        what = f"{info.duration_s:.2f} s of audio" if info.kind == "audio" else "text"
+        if info.kind != "audio":
+            self._say(f"sending the prompt ({info.total_bytes} bytes of text)", level=0)
+            return
         count = f" [{info.index}/{info.count}]" if info.count > 1 else ""
-        self._say("sending ", (info.name, "bold"), f"{count}: {what}", level=0)
-        if self.is_tty and self.verbosity >= 0 and info.kind == "audio" and info.duration_s >= PROGRESS_MIN_S:
+        self._say("sending ", (info.name, "bold"), f"{count}: {info.duration_s:.2f} s of audio", level=0)
+        if self.is_tty and self.verbosity >= 0 and info.duration_s >= PROGRESS_MIN_S:
             self._progress = Progress(
                 TextColumn("  "),
                 BarColumn(),

@@ -46,6 +46,27 @@ def usage_fields(usage: Usage) -> dict[str, Any]:
     }
 
 
+def terminal_safe_json(record: dict[str, Any]) -> str:
+    """One line of JSON, UTF-8 for readable text, with every non-printable character \\u-escaped.
+
+    json.dumps escapes only C0 controls; C1 controls (U+009B is CSI), bidi overrides and lone surrogates from a
+    server's `\\ud800` escapes would otherwise reach a terminal raw or fail to encode as UTF-8. The escapes are
+    valid JSON and decode back to the same string.
+    """
+    line = json.dumps(record, ensure_ascii=False)
+    if line.isprintable():
+        return line
+    return "".join(ch if ch.isprintable() else _json_escape(ch) for ch in line)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 class JsonLinesRenderer(Renderer):
     """Machine-readable events on stdout, one object per line."""
 
@@ -58,7 +79,7 @@ class JsonLinesRenderer(Renderer):
     def emit(self, type_: str, **fields: Any) -> None:
         """Write one event line and flush it."""
         record = {"type": type_, "t": round(self._clock() - self._t0, 4), **fields}
-        self._out.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
+        self._out.write(terminal_safe_json(record).encode("utf-8") + b"\n")
         self._out.flush()
 
     def connected(self, url: str, backend: str) -> None:

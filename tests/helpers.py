@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,3 +86,41 @@ def run_cli_subprocess(
         cli_command(*args), input=input, capture_output=True, env=subprocess_env(env), timeout=timeout, cwd=REPO
     )
     return _check(Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")), expect, args)
+
+
+class RawFrameServer:
+    """A real WebSocket server on 127.0.0.1:0 that answers setup, then sends fixed frames once the input ends.
+
+    For what livecli's own server will not send (lone surrogates, hostile text); use as a context manager.
+    """
+
+    END_MARKERS = ("activityEnd", "audioStreamEnd", '"text"', "turnComplete")
+
+    def __init__(self, frames: list[bytes]) -> None:
+        from websockets.sync.server import serve
+
+        self.frames = frames
+        self._server = serve(self._handle, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handle(self, ws: Any) -> None:
+        ws.recv()  # setup
+        ws.send(b'{"setupComplete": {}}')
+        while True:
+            message = str(ws.recv())
+            if any(marker in message for marker in self.END_MARKERS):
+                break
+        for frame in self.frames:
+            ws.send(frame)
+        with contextlib.suppress(Exception):
+            while True:
+                ws.recv()
+
+    def __enter__(self) -> RawFrameServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join(5)

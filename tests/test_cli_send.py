@@ -18,7 +18,7 @@ import soundfile as sf
 
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
-from tests.helpers import SAMPLES, cli_command, run_cli, run_cli_subprocess, subprocess_env
+from tests.helpers import SAMPLES, RawFrameServer, cli_command, run_cli, run_cli_subprocess, subprocess_env
 
 HELLO_FLAC = str(SAMPLES / "hello.flac")
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
@@ -252,17 +252,73 @@ def test_bad_input_exits_6(live_server: LocalServer, tmp_path: Path) -> None:
     "args",
     [
         ["--chunk-ms", "5"],
+        ["--chunk-ms", "5000"],
         ["--modality", "text"],
         ["--voice", "Nobody"],
         ["--turn-end", "sometimes"],
         ["-o", "-", "--json"],
         ["-o", "reply.mp3"],
+        ["-o", "/nonexistent-dir/reply.wav"],
         ["--system", "a", "--system-file", "b"],
     ],
 )
 def test_usage_errors_exit_2(live_server: LocalServer, args: list[str]) -> None:
     """Bad flags and setups the model table refuses exit 2 before connecting."""
-    send(live_server, HELLO_WAV, *args, expect=2)
+    result = send(live_server, HELLO_WAV, *args, expect=2)
+    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+
+
+def _one_usage_line(*args: str, input: bytes = b"") -> str:
+    """Run livecli expecting exit 2 with exactly one `livecli: error:` line on stderr; returns that line."""
+    result = run_cli(*args, input=input, expect=2)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("livecli: error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "needle"),
+    [
+        ("ws://[::1", "Invalid IPv6 URL"),
+        ("ws://127.0.0.1:99999", "Port out of range"),
+        ("ws://127.0.0.1:abc/x?key=AIzaSECRETSECRET", "ws://127.0.0.1:abc/x: Port could not be cast"),
+        ("http://127.0.0.1:1", "ws:// or wss://"),
+    ],
+)
+def test_malformed_endpoint_is_a_usage_error(endpoint: str, needle: str) -> None:
+    """An --endpoint with a bad scheme, host or port exits 2 with one line (it was an internal error, exit 1)."""
+    line = _one_usage_line("send", HELLO_WAV, "--endpoint", endpoint, "--api-key", FAKE_KEY)
+    assert needle in line and "SECRET" not in line
+
+
+def test_local_with_endpoint_and_system_file_problems(tmp_path: Path) -> None:
+    """--local with --endpoint, a missing --system-file and a non-UTF-8 one each give one clear line."""
+    assert "cannot be used together" in _one_usage_line("send", HELLO_WAV, "--local", "--endpoint", "ws://h")
+    missing = _one_usage_line("send", HELLO_WAV, "--local", "--system-file", str(tmp_path / "nope.txt"))
+    assert missing.endswith("nope.txt: No such file or directory")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("café".encode("latin-1"))
+    assert "not UTF-8 text (byte 0xe9 at offset 3)" in _one_usage_line(
+        "send", HELLO_WAV, "--local", "--system-file", str(latin)
+    )
+
+
+@pytest.mark.parametrize(("prompt", "stdin"), [("", b""), ("  \n", b""), ("-", b""), ("-", b"\n\n")])
+def test_empty_prompt_is_a_usage_error(prompt: str, stdin: bytes) -> None:
+    """An empty prompt, given or read from stdin, exits 2 before connecting (it used to send an empty turn)."""
+    assert "the prompt is empty" in _one_usage_line("text", prompt, "--local", input=stdin)
+
+
+def test_stdin_prompt_loses_the_trailing_newline(live_server: LocalServer) -> None:
+    """`echo hi | livecli text -` sends "hi", not "hi\\n"."""
+    result = run_cli("text", "-", "--endpoint", live_server.endpoint(), "--json", input=b"hi there\n")
+    assert result.of_type("input_transcription")[0]["text"] == "hi there"
+
+
+def test_traceback_keeps_the_exit_status(tmp_path: Path) -> None:
+    """--traceback prints the trace and still exits with the error's status, not 1."""
+    result = run_cli("send", str(tmp_path / "missing.wav"), "--local", "--traceback", expect=6)
+    assert "Traceback" in result.stderr and result.stderr.splitlines()[-1].startswith("livecli: error:")
 
 
 def test_missing_key_exits_3_before_connecting() -> None:
@@ -341,3 +397,40 @@ def test_dry_run_prints_the_setup_without_connecting(tmp_path: Path) -> None:
     report = result.json_lines[0]
     assert report["setup"]["setup"]["realtimeInputConfig"] == {"automaticActivityDetection": {"disabled": True}}
     assert report["chunk_plan"][0]["chunks"] > 10
+
+
+# JSON source text: the escapes are decoded by the client's parser into ESC, CSI (U+009B), a bidi override and
+# a lone surrogate, next to Rich markup that must print literally.
+HOSTILE_JSON = r"\u001b[31mred\u001b[0m [bold]b[/bold] \u009b2J \u202eevil \ud800!"
+HOSTILE = json.loads(f'"{HOSTILE_JSON}"')
+HOSTILE_FRAMES = [
+    f'{{"toolCall": {{"functionCalls": [{{"id": "c1", "name": "f{HOSTILE_JSON}", "args": {{}}}}]}}}}'.encode(),
+    f'{{"serverContent": {{"inputTranscription": {{"text": "{HOSTILE_JSON}"}}}}}}'.encode(),
+    b'{"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000", '
+    b'"data": "AAABAAIA"}}]}}}',
+    f'{{"serverContent": {{"outputTranscription": {{"text": "{HOSTILE_JSON}"}}}}}}'.encode(),
+    b'{"serverContent": {"turnComplete": true}}',
+]
+RAW_CONTROLS = ("\x1b", "\x9b", "\u202e", "\ud800")
+
+
+def test_server_text_cannot_reach_the_terminal_raw() -> None:
+    """ESC/CSI/bidi/lone-surrogate text and Rich markup from a server are shown escaped and literal on stderr."""
+    with RawFrameServer(HOSTILE_FRAMES) as server:
+        result = run_cli("send", HELLO_WAV, "--endpoint", server.url, "--speed", "0", "--timeout", "5", "-v")
+    assert not any(ch in result.stderr for ch in RAW_CONTROLS), result.stderr
+    assert "[bold]b[/bold]" in result.stderr and "\\x1b[31mred" in result.stderr and "\\u202eevil" in result.stderr
+    assert "tool call: f\\x1b[31mred" in result.stderr
+    # stdout is data (the transcript, as sent) but always valid UTF-8: the lone surrogate is written as text.
+    assert result.stdout_bytes.decode("utf-8").rstrip("\n") == HOSTILE.replace("\ud800", "\\ud800")
+
+
+def test_json_survives_lone_surrogates_and_escapes_controls() -> None:
+    """--json: every line is strict UTF-8 with no raw control character and decodes to the server's exact text."""
+    with RawFrameServer(HOSTILE_FRAMES) as server:
+        result = run_cli("send", HELLO_WAV, "--endpoint", server.url, "--speed", "0", "--timeout", "5", "--json")
+    text = result.stdout_bytes.decode("utf-8")  # strict: a raw surrogate could not have been encoded
+    assert not any(ch in text for ch in RAW_CONTROLS)
+    assert result.of_type("tool_call")[0]["calls"][0]["name"] == "f" + HOSTILE
+    assert result.of_type("output_transcription")[0]["text"] == HOSTILE
+    assert result.of_type("turn_complete")[0]["input_transcript"] == HOSTILE

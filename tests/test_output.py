@@ -57,3 +57,10 @@ def test_write_text_is_one_flushed_line() -> None:
     out = io.BytesIO()
     write_text(out, "héllo\n")
     assert out.getvalue() == "héllo\n".encode()
+
+
+def test_write_text_survives_a_lone_surrogate() -> None:
+    """A lone surrogate from a server's `\\ud800` is written as visible text, and the line stays valid UTF-8."""
+    out = io.BytesIO()
+    write_text(out, "a\ud800b")
+    assert out.getvalue().decode("utf-8") == "a\\ud800b\n"

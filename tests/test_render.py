@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from livecli.env import Env
 from livecli.errors import ServerClosed
 from livecli.protocol.events import AudioChunk, InputTranscription, OutputTranscription, TextPart, Usage
 from livecli.protocol.session import Turn
 from livecli.render import JsonLinesRenderer, NullRenderer, RichRenderer, make_renderer
 from livecli.render_base import InputInfo, TurnReport, printable
+from livecli.render_json import terminal_safe_json
 
 EVIL = "hi \x1b[31mred\x1b[0m [bold]not markup[/bold] \x07bell"
 
@@ -118,3 +122,23 @@ def test_make_renderer_follows_the_flags() -> None:
     assert isinstance(make_renderer(env, json=True, verbosity=0), JsonLinesRenderer)
     assert type(make_renderer(env, json=False, verbosity=-2)) is NullRenderer
     assert isinstance(make_renderer(env, json=False, verbosity=0), RichRenderer)
+
+
+# Any text, with lone surrogates (Cs), controls (Cc: C0 and C1) and format characters (Cf: bidi) made common.
+ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs", "Cc", "Cf", "Zl"])), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_json_lines_round_trip_any_text_without_raw_controls(text: str) -> None:
+    """Any server text (lone surrogates, C1, bidi, astral): strict UTF-8, printable, decodes to the same string."""
+    line = terminal_safe_json({"type": "text", "text": text})
+    assert line.isprintable()
+    assert json.loads(line.encode("utf-8").decode("utf-8"))["text"] == text
+
+
+def test_prompt_line_says_what_is_sent() -> None:
+    """A text input is described as the prompt and its size, not as "text: text"."""
+    renderer, out = rich()
+    renderer.input_started(InputInfo("text", 1, 1, 0.0, 11, kind="text"))
+    assert out.getvalue().strip() == "sending the prompt (11 bytes of text)"
