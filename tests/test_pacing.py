@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -33,19 +34,23 @@ class FakeClock:
         self.now += seconds
 
 
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+def pace(pacer: Pacer, clock: FakeClock, count: int, work: Callable[[int], float] = lambda i: 0.0) -> list[float]:
+    """Wait for chunks 0..count-1, spending `work(i)` after chunk i; returns each wait's reported lateness."""
+
+    async def go() -> list[float]:
+        lateness = []
+        for i in range(count):
+            lateness.append(await pacer.wait(i))
+            clock.work(work(i))
+        return lateness
+
+    return asyncio.run(go())
 
 
 def test_speed_zero_never_sleeps() -> None:
     """--speed 0 returns at once and never calls sleep."""
     clock = FakeClock()
-    pacer = Pacer(0.04, 0, clock=clock, sleep=clock.sleep)
-
-    async def go() -> list[float]:
-        return [await pacer.wait(i) for i in range(100)]
-
-    assert run(go()) == [0.0] * 100
+    assert pace(Pacer(0.04, 0, clock=clock, sleep=clock.sleep), clock, 100) == [0.0] * 100
     assert clock.sleeps == []
     assert clock.now == 100.0
 
@@ -54,35 +59,35 @@ def test_first_chunk_is_due_at_once_and_deadlines_are_absolute() -> None:
     """Chunk 0 goes at t0; chunk i at t0 + i*chunk_s/speed, whatever the send time was."""
     clock = FakeClock()
     pacer = Pacer(0.04, 2.0, clock=clock, sleep=clock.sleep, spin_s=0)
-    times: list[float] = []
+    sent_at: list[float] = []
 
-    async def go() -> None:
-        for i in range(10):
-            await pacer.wait(i)
-            times.append(clock.now)
-            clock.work(0.003)
+    def send(i: int) -> float:
+        sent_at.append(clock.now)
+        return 0.003
 
-    run(go())
-    assert times == pytest.approx([100.0 + i * 0.02 for i in range(10)])
+    pace(pacer, clock, 10, work=send)
+    assert sent_at == pytest.approx([100.0 + i * 0.02 for i in range(10)])
 
 
 def test_late_chunk_does_not_shift_later_deadlines() -> None:
     """A 100 ms stall makes the next chunks go at once, then the schedule resumes where it was."""
     clock = FakeClock()
     pacer = Pacer(0.04, 1.0, clock=clock, sleep=clock.sleep, spin_s=0)
-    lateness: list[float] = []
-
-    async def go() -> None:
-        for i in range(10):
-            lateness.append(await pacer.wait(i))
-            if i == 2:
-                clock.work(0.1)
-
-    run(go())
+    lateness = pace(pacer, clock, 10, work=lambda i: 0.1 if i == 2 else 0.0)
     assert lateness[3] == pytest.approx(0.06)
     assert lateness[4] == pytest.approx(0.02)
     assert lateness[5] == 0.0
     assert clock.now == pytest.approx(100.0 + 9 * 0.04)
+
+
+def test_the_last_millisecond_is_spent_yielding_not_on_a_timer() -> None:
+    """A timer (which epoll rounds up to whole ms) stops spin_s early; sleep(0) yields cover the rest."""
+    clock = FakeClock()
+    pacer = Pacer(0.04, 1.0, clock=clock, sleep=clock.sleep, spin_s=0.001)
+    lateness = pace(pacer, clock, 2)
+    assert clock.sleeps[0] == pytest.approx(0.039)
+    assert clock.sleeps[1:] and max(clock.sleeps[1:]) < 1e-9  # sleep(0), up to float rounding
+    assert 0 <= lateness[1] < 2e-5
 
 
 def test_invalid_arguments() -> None:
@@ -122,4 +127,4 @@ def test_never_early_and_drift_bounded(
             assert clock.now - due <= 0.004 + work + 2e-5
             clock.work(work)
 
-    run(go())
+    asyncio.run(go())
