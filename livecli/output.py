@@ -80,7 +80,8 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> Out
         raise UsageError(f"{output}: unknown output format; use a .wav or .flac file name, DIR/, or -")
     parent = os.path.dirname(output) or "."
     if not os.path.isdir(parent):
-        raise UsageError(f"{output}: directory {parent} does not exist")
+        problem = "is not a directory" if os.path.exists(parent) else "does not exist"
+        raise UsageError(f"{output}: {parent} {problem}")
     return OutputPlan((output,))
 
 

@@ -345,6 +345,33 @@ def test_key_is_redacted_everywhere(live_server: LocalServer, tmp_path: Path) ->
             assert FAKE_KEY[4:20] not in result.stdout + result.stderr
 
 
+FAKE_TOKEN = "auth_tokens/FAKEtoken0123456789abcdefghij"
+
+
+@pytest.mark.parametrize(
+    ("credentials", "env"),
+    [
+        (["--traceback", "--json"], {"GEMINI_API_KEY": FAKE_KEY}),
+        (["--traceback", "-vv", "--key-in-query"], {"GOOGLE_API_KEY": FAKE_KEY}),
+        (["--token", FAKE_TOKEN, "--traceback", "-vv"], {}),
+        (["--token", FAKE_TOKEN, "--json", "--token-in-header"], {}),
+    ],
+)
+def test_credentials_stay_hidden_with_traceback_env_keys_and_tokens(
+    live_server: LocalServer, credentials: list[str], env: dict[str, str]
+) -> None:
+    """Keys from the environment and ephemeral tokens stay out of the output, also in --traceback traces."""
+    for scenario, status in (("malformed-frame", 4), ("http-401", 3), ("stall", 5)):
+        endpoint = live_server.endpoint(scenario) + "&x=1"  # a query of its own: the token is appended to it
+        result = run_cli(
+            "send", HELLO_WAV, "--endpoint", endpoint, "--speed", "0", "--timeout", "0.3", *credentials,
+            env=env, expect=status,
+        )  # fmt: skip
+        shown = result.stdout + result.stderr
+        assert "FAKE" not in shown and "0123456789abcdef" not in shown, shown
+        assert ("Traceback" in result.stderr) == ("--traceback" in credentials)
+
+
 def test_output_dash_pipes_a_wav(live_server: LocalServer) -> None:
     """`-o -` writes a WAV to stdout that a pipe reader can decode; chatter stays on stderr."""
     result = run_cli_subprocess("send", HELLO_WAV, "--endpoint", live_server.endpoint(), "--speed", "0", "-o", "-")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from livecli.errors import (
@@ -74,3 +77,11 @@ def test_http_refusals_map_to_error_classes(status: int, cls: type[Exception]) -
     err = http_error(status, "body text")
     assert type(err) is cls
     assert f"HTTP {status}" in str(err)
+
+
+def test_readme_lists_exactly_the_exit_statuses() -> None:
+    """The README's exit-status table has one row per ExitStatus, no more, no fewer."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit status", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)
+    assert [int(code) for code in rows] == [int(status) for status in ExitStatus]

@@ -26,6 +26,9 @@ def test_single_file_by_suffix(tmp_path: Path) -> None:
         plan_output(str(tmp_path / "r.mp3"), ["a.wav"], json=False)
     with pytest.raises(UsageError, match="does not exist"):
         plan_output(str(tmp_path / "nowhere" / "r.wav"), ["a.wav"], json=False)
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(UsageError, match="file is not a directory"):
+        plan_output(str(tmp_path / "file" / "r.wav"), ["a.wav"], json=False)
 
 
 def test_stdout_audio_rules() -> None:
