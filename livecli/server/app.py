@@ -77,7 +77,8 @@ class RunningServer:
         if self.recorder:
             path = connection.request.path.split("?")[0] if connection.request else ""
             self.recorder.event(conn_id, "conn", "open", path=path)
-        timer = asyncio.create_task(self._timer_loop(connection, session, wake, lock, conn_id))
+        timer_due: list[float | None] = [None]  # when the timer task will next wake up by itself
+        timer = asyncio.create_task(self._timer_loop(connection, session, wake, lock, conn_id, timer_due))
         try:
             async for message in connection:
                 if self.recorder:
@@ -85,7 +86,9 @@ class RunningServer:
                 session.receive(message, clock())
                 # Replies due now go out before the next frame is read (an unpaced reply is complete at once).
                 await self._flush(connection, session, lock, conn_id)
-                wake.set()
+                due = session.deadline()
+                if due is not None and (timer_due[0] is None or due < timer_due[0]):
+                    wake.set()  # the timer sleeps too long otherwise; most frames leave it alone
         except ConnectionClosed:
             pass
         finally:
@@ -119,7 +122,13 @@ class RunningServer:
                     ws.transport.abort()
 
     async def _timer_loop(
-        self, ws: ServerConnection, session: ServerSession, wake: asyncio.Event, lock: asyncio.Lock, conn: int
+        self,
+        ws: ServerConnection,
+        session: ServerSession,
+        wake: asyncio.Event,
+        lock: asyncio.Lock,
+        conn: int,
+        timer_due: list[float | None],
     ) -> None:
         """Sleep until the session's next deadline (or new input), then flush."""
         clock = self.config.clock
@@ -129,6 +138,7 @@ class RunningServer:
             timeout = None if deadline is None else max(0.0, deadline - clock())
             if poll is not None:
                 timeout = poll if timeout is None else min(timeout, poll)
+            timer_due[0] = None if timeout is None else clock() + timeout
             if timeout is None or timeout > 0:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout)
