@@ -18,7 +18,7 @@ import soundfile as sf
 
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
-from tests.helpers import SAMPLES, RawFrameServer, cli_command, run_cli, run_cli_subprocess, subprocess_env
+from tests.helpers import SAMPLES, RawFrameServer, Result, cli_command, run_cli, run_cli_subprocess, subprocess_env
 
 HELLO_FLAC = str(SAMPLES / "hello.flac")
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
@@ -32,7 +32,8 @@ def tone_wav(path: Path, seconds: float, rate: int = 16000, freq: float = 440.0)
     return str(path)
 
 
-def send(server: LocalServer, *args: str, scenario: str | None = None, expect: int | None = 0) -> object:
+def send(server: LocalServer, *args: str, scenario: str | None = None, expect: int | None = 0) -> Result:
+    """`livecli send --endpoint <server> --speed 0 ARGS` in-process."""
     return run_cli("send", "--endpoint", server.endpoint(scenario), "--speed", "0", *args, expect=expect)
 
 
@@ -103,7 +104,7 @@ def test_several_files_one_turn_each_into_a_directory(live_server: LocalServer, 
 def test_several_files_need_a_directory(live_server: LocalServer, tmp_path: Path) -> None:
     """A single file name for several inputs is a usage error (exit 2) before connecting."""
     result = send(live_server, HELLO_WAV, HELLO_FLAC, "-o", str(tmp_path / "x.wav"), expect=2)
-    assert "-o DIR/" in result.stderr  # type: ignore[attr-defined]
+    assert "-o DIR/" in result.stderr
 
 
 def test_text_prompt_to_stdout_and_to_file(live_server: LocalServer, tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_text_from_stdin_and_client_content(live_server: LocalServer) -> None:
 def test_turn_end_vad_sends_audio_stream_end(live_server: LocalServer) -> None:
     """--turn-end vad: server VAD on, audioStreamEnd ends the input; the turn completes with a reply."""
     result = send(live_server, HELLO_WAV, "--turn-end", "vad", "--settle-ms", "100", "--json")
-    assert result.of_type("turn_complete")[0]["reply_bytes"] > 0  # type: ignore[attr-defined]
+    assert result.of_type("turn_complete")[0]["reply_bytes"] > 0
 
 
 def test_turn_end_silence_needs_real_time_pacing(live_server: LocalServer, tmp_path: Path) -> None:
@@ -144,8 +145,8 @@ def test_turn_end_silence_needs_real_time_pacing(live_server: LocalServer, tmp_p
 def test_tool_calls_are_answered(live_server: LocalServer) -> None:
     """A tool call gets an error functionResponse and the turn still completes."""
     result = send(live_server, HELLO_WAV, "--json", scenario="tool-call")
-    assert result.of_type("tool_call") and result.of_type("tool_response")  # type: ignore[attr-defined]
-    assert result.of_type("turn_complete")[0]["reply_bytes"] > 0  # type: ignore[attr-defined]
+    assert result.of_type("tool_call") and result.of_type("tool_response")
+    assert result.of_type("turn_complete")[0]["reply_bytes"] > 0
 
 
 def test_local_server_in_process(tmp_path: Path) -> None:
@@ -187,7 +188,7 @@ def test_empty_reply_is_no_reply(scripted_server: tuple[LocalServer, np.ndarray]
     server, answer = scripted_server
     short = tone_wav(tmp_path / "b.wav", 0.3)
     result = send(server, HELLO_WAV, short, "-o", str(tmp_path / "out") + "/", expect=5)
-    assert "no audio or text" in result.stderr  # type: ignore[attr-defined]
+    assert "no audio or text" in result.stderr
     assert np.array_equal(sf.read(tmp_path / "out" / "hello_16k.wav", dtype="int16")[0], answer)
 
 
@@ -237,15 +238,17 @@ def test_connection_failures_exit_4(tmp_path: Path) -> None:
 def test_reply_timeout_exits_5(live_server: LocalServer) -> None:
     """A server that never answers: --timeout of silence → exit 5."""
     result = send(live_server, HELLO_WAV, "--timeout", "0.3", scenario="stall", expect=5)
-    assert "no reply" in result.stderr  # type: ignore[attr-defined]
+    assert "no reply" in result.stderr
 
 
 def test_bad_input_exits_6(live_server: LocalServer, tmp_path: Path) -> None:
-    """A missing file and a file that is not audio exit 6 before connecting."""
-    send(live_server, str(tmp_path / "missing.wav"), expect=6)
+    """A missing file and a file that is not audio exit 6 before connecting, with one line naming the file."""
     junk = tmp_path / "junk.wav"
     junk.write_bytes(b"not audio at all" * 10)
-    send(live_server, str(junk), expect=6)
+    for bad in (tmp_path / "missing.wav", junk):
+        result = send(live_server, str(bad), expect=6)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"livecli: error: {bad}: "), lines
 
 
 @pytest.mark.parametrize(
@@ -265,7 +268,7 @@ def test_bad_input_exits_6(live_server: LocalServer, tmp_path: Path) -> None:
 def test_usage_errors_exit_2(live_server: LocalServer, args: list[str]) -> None:
     """Bad flags and setups the model table refuses exit 2 before connecting."""
     result = send(live_server, HELLO_WAV, *args, expect=2)
-    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.stderr
 
 
 def _one_usage_line(*args: str, input: bytes = b"") -> str:
