@@ -48,6 +48,10 @@ class CommonOptions:
     no_pace: bool
     timeout: float
     connect_timeout: float
+    max_reconnects: int
+    resume: bool
+    expect_transcript: str | None
+    min_reply_seconds: float | None
     json_output: bool
     verbose: int
     quiet: int
@@ -124,6 +128,26 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
         float,
         _opt(
             10.0, "--connect-timeout", min=0.0, help="Seconds allowed for connecting and setupComplete (exit 4)."
+        ),
+    ),
+    "max_reconnects": (
+        int,
+        _opt(3, "--max-reconnects", min=0, help="Reconnect (resuming the session) at most N times per input."),
+    ),
+    "resume": (
+        bool,
+        _opt(True, "--resume/--no-resume", help="Ask for resumption handles; reconnect on goAway, 1011, drops."),
+    ),
+    "expect_transcript": (
+        str | None,
+        _opt(
+            None, "--expect-transcript", help="CI: some reply transcript or text must match REGEX (else exit 5)."
+        ),
+    ),
+    "min_reply_seconds": (
+        float | None,
+        _opt(
+            None, "--min-reply-seconds", min=0.0, help="CI: each input's reply audio must last S s (else exit 5)."
         ),
     ),
     "json_output": (
@@ -240,6 +264,10 @@ def _run(common: CommonOptions, **request: Any) -> None:
             speed=0.0 if common.no_pace else common.speed,
             timeout=common.timeout,
             connect_timeout=common.connect_timeout,
+            max_reconnects=common.max_reconnects,
+            resume=common.resume,
+            expect_transcript=common.expect_transcript,
+            min_reply_s=common.min_reply_seconds,
             json=common.json_output,
             verbosity=common.verbose - common.quiet,
             dry_run=common.dry_run,

@@ -141,7 +141,9 @@ class RichRenderer(Renderer):
         timings = []
         if report.setup_s is not None:
             timings.append(f"setup {report.setup_s * 1000:.0f} ms")
-        if turn.reply_latency_s is not None:
+        if report.metrics is not None:
+            timings.extend(report.metrics.describe())
+        elif turn.reply_latency_s is not None:
             timings.append(f"end of input → first reply byte {turn.reply_latency_s * 1000:.0f} ms")
         timings.append(f"reply {turn.audio_duration_s:.2f} s audio ({len(turn.audio)} bytes)")
         if turn.text:
@@ -156,6 +158,22 @@ class RichRenderer(Renderer):
 
     def tool_answered(self, call_id: str | None, name: str) -> None:
         self._say(f"  answered tool call {name} (id={call_id}) with an error: livecli runs no tools", level=0)
+
+    def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
+        again = f"; sending {resend} again" if resend else ""
+        wait = f" in {delay_s:g} s" if delay_s else ""
+        self._stop_progress()
+        self._say(("reconnecting", "yellow"), f" ({attempt}/{limit}){wait}: {cause}{again}", level=-1)
+
+    def resumed(self, setup_s: float, with_handle: bool) -> None:
+        how = "session resumed" if with_handle else "new session (no resumable handle: earlier turns are lost)"
+        self._say(("resumed", "green"), f": {how}, setup {setup_s * 1000:.0f} ms", level=-1)
+
+    def summary(
+        self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0
+    ) -> None:
+        if usage_turns:
+            self._say("token counts are per turn, as the server reported them (not summed)", level=0)
 
     def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
         where = "stdout" if dest == "-" else dest

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from livecli.errors import LivecliError
     from livecli.protocol.events import ServerEvent
     from livecli.protocol.session import Turn
+    from livecli.run_metrics import TurnMetrics
 
 __all__ = ["NEAR_SILENT_DBFS", "InputInfo", "NullRenderer", "Renderer", "TurnReport", "printable"]
 
@@ -44,6 +45,7 @@ class TurnReport:
     input_name: str
     setup_s: float | None
     level_dbfs: float | None  # None when the turn has no audio
+    metrics: TurnMetrics | None = None  # latency milestones and real-time factor
 
     @property
     def near_silent(self) -> bool:
@@ -81,6 +83,12 @@ class Renderer:
     def tool_answered(self, call_id: str | None, name: str) -> None:
         """livecli answered a function call with an error (it runs no tools)."""
 
+    def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
+        """The connection is being replaced (attempt of limit); `resend` names the input sent again."""
+
+    def resumed(self, setup_s: float, with_handle: bool) -> None:
+        """The new connection's setup completed (with_handle: the session continues, history kept)."""
+
     def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
         """A reply file was written (partial: cut short by an error or Ctrl-C)."""
 
@@ -90,8 +98,10 @@ class Renderer:
     def error(self, exc: LivecliError, status: int) -> None:
         """The run failed (the CLI boundary prints the one-line error itself)."""
 
-    def summary(self, inputs: int, turns: int, reply_bytes: int, status: int) -> None:
-        """The run ended (also after an error)."""
+    def summary(
+        self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0
+    ) -> None:
+        """The run ended (also after an error); usage_turns: turns that reported usageMetadata."""
 
     def close(self) -> None:
         """Release the display (progress bars)."""

@@ -1,8 +1,8 @@
 """`--json`: one flushed JSON object per line on stdout, with a stable `type` and `t` (seconds since start).
 
 Types: connected, setup_complete, input_progress, input_transcription, output_transcription, reply_audio,
-text, tool_call, tool_response, usage, turn_complete, interrupted, go_away, reply_written, warning, error,
-summary. Audio is described by sizes and durations, never base64.
+text, tool_call, tool_response, usage, turn_complete, interrupted, go_away, reconnect, resumed, reply_written,
+warning, error, summary. Audio is described by sizes and durations, never base64.
 """
 
 from __future__ import annotations
@@ -153,7 +153,14 @@ class JsonLinesRenderer(Renderer):
             output_transcript=turn.output_transcript,
             text=turn.text,
             usage=usage_fields(turn.usage) if turn.usage else None,
+            **(report.metrics.fields() if report.metrics else {}),
         )
+
+    def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
+        self.emit("reconnect", attempt=attempt, max_reconnects=limit, cause=cause, delay_s=delay_s, resend=resend)
+
+    def resumed(self, setup_s: float, with_handle: bool) -> None:
+        self.emit("resumed", setup_s=_r(setup_s), with_handle=with_handle)
 
     def tool_answered(self, call_id: str | None, name: str) -> None:
         self.emit("tool_response", id=call_id, name=name, error=True)
@@ -170,5 +177,16 @@ class JsonLinesRenderer(Renderer):
             fields.update(close_code=exc.code, close_reason=exc.reason, after_setup=exc.after_setup)
         self.emit("error", **fields)
 
-    def summary(self, inputs: int, turns: int, reply_bytes: int, status: int) -> None:
-        self.emit("summary", inputs=inputs, turns=turns, reply_bytes=reply_bytes, exit_status=status)
+    def summary(
+        self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0
+    ) -> None:
+        extra = {"usage": "per turn, as received (raw usageMetadata of each turn's final message)"}
+        self.emit(
+            "summary",
+            inputs=inputs,
+            turns=turns,
+            reply_bytes=reply_bytes,
+            exit_status=status,
+            reconnects=reconnects,
+            **(extra if usage_turns else {}),
+        )
