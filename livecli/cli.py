@@ -59,6 +59,11 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
     """
     try:
         status = action()
+    except BrokenPipeError:
+        # The reader of stdout went away: say so once, and keep Python's exit-time flush from failing again.
+        _silence_stdout()
+        sys.stderr.write("livecli: stdout was closed by its reader (broken pipe)\n")
+        raise typer.Exit(int(ExitStatus.BROKEN_PIPE)) from None
     except KeyboardInterrupt:
         sys.stderr.write("livecli: interrupted\n")
         raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
@@ -77,6 +82,16 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
     raise typer.Exit(int(status or 0))
 
 
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def _one_line(text: str) -> str:
     """Errors print on one line, with control characters escaped (text may come from a server)."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text.replace("\n", " "))
@@ -87,13 +102,7 @@ def _register() -> None:
     import importlib
 
     for name in ("livecli.cli_send", "livecli.cli_serve", "livecli.cli_auth"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(name).register(app)
 
 
 _register()

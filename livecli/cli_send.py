@@ -239,7 +239,6 @@ def _run(common: CommonOptions, **request: Any) -> None:
         env = Env.from_process()
         if "prompt" in request:
             request["prompt"] = _prompt(request["prompt"], env.stdin)
-        _check_endpoint(common.endpoint)
         connect = ConnectOptions(
             model=common.model,
             api_key=common.api_key,
@@ -284,18 +283,6 @@ def _prompt(given: str, stdin: BinaryIO) -> str:
     if not prompt.strip():
         raise UsageError("the prompt is empty" + (" (nothing on stdin)" if given == "-" else ""))
     return prompt
-
-
-def _check_endpoint(endpoint: str | None) -> None:
-    """Refuse an --endpoint whose host or port cannot be parsed (the target resolver checks the rest)."""
-    if endpoint is None:
-        return
-    from urllib.parse import urlsplit
-
-    try:
-        urlsplit(endpoint.strip()).port  # noqa: B018 -- parsing the port is the check
-    except ValueError as exc:
-        raise UsageError(f"--endpoint {endpoint.split('?', 1)[0]}: {exc}") from None
 
 
 def _system(common: CommonOptions) -> str | None:

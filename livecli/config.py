@@ -215,8 +215,12 @@ def _base_url(opts: ConnectOptions, local_url: str | None, host: str, path: str)
     given = local_url or opts.endpoint or (LOCAL_PLACEHOLDER_URL if opts.local else None)
     if given is None:
         return f"wss://{host}{path}", host
-    parts = urlsplit(given.strip())
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+    try:
+        parts = urlsplit(given.strip())
+        parts.port  # noqa: B018 -- parsing the port is the check
+    except ValueError as exc:
+        raise UsageError(f"--endpoint {_shown(given)}: {exc}") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise UsageError(f"--endpoint must be a ws:// or wss:// URL with a host, got {_shown(given)}")
     if parts.fragment:
         raise UsageError("--endpoint must not have a #fragment")

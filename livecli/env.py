@@ -6,6 +6,7 @@ so tests can swap any of it.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -33,7 +34,7 @@ class Env:
     def from_process(cls) -> Env:
         """The real process's streams and environment."""
         return cls(
-            stdin=sys.stdin.buffer,
+            stdin=sys.stdin.buffer if sys.stdin is not None else _closed_stream(),
             stdout=sys.stdout.buffer,
             stderr=sys.stderr,
             environ=dict(os.environ),
@@ -41,6 +42,13 @@ class Env:
             stdout_isatty=_isatty(sys.stdout),
             stderr_isatty=_isatty(sys.stderr),
         )
+
+
+def _closed_stream() -> BinaryIO:
+    """Stands in for a stdin the shell closed (`<&-`): reading it is then a clear bad-input error."""
+    stream = io.BytesIO()
+    stream.close()
+    return stream
 
 
 def _isatty(stream: object) -> bool:

@@ -12,6 +12,7 @@
      └── QuotaError                   7  HTTP 429, RESOURCE_EXHAUSTED, "You exceeded your current quota"
 
     KeyboardInterrupt                130
+    BrokenPipeError on stdout        141
     anything else                    1  internal error
 
 The server's close code and reason are carried verbatim and shown verbatim.
@@ -54,6 +55,7 @@ class ExitStatus(enum.IntEnum):
     BAD_INPUT = 6
     QUOTA = 7
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
 EXIT_STATUS_HELP: dict[ExitStatus, str] = {
@@ -71,6 +73,7 @@ EXIT_STATUS_HELP: dict[ExitStatus, str] = {
     ExitStatus.BAD_INPUT: "bad input media",
     ExitStatus.QUOTA: 'quota or rate limit: HTTP 429, RESOURCE_EXHAUSTED, "You exceeded..."',
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C); the reply so far is still written",
+    ExitStatus.BROKEN_PIPE: "stdout closed by its reader (e.g. `-o - | head`); nothing more to write",
 }
 
 
@@ -165,6 +168,8 @@ def exit_status_for(exc: BaseException) -> ExitStatus:
     """The exit status for any exception reaching the CLI's error boundary."""
     if isinstance(exc, KeyboardInterrupt):
         return ExitStatus.INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        return ExitStatus.BROKEN_PIPE
     if isinstance(exc, LivecliError):
         return exc.exit_status
     return ExitStatus.INTERNAL_ERROR

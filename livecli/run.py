@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from livecli.config import LOCAL_PLACEHOLDER_URL, ConnectOptions, Target, resolve_target
-from livecli.errors import ExitStatus, LivecliError, UsageError, exit_status_for
+from livecli.errors import ExitStatus, LivecliError, ServerClosed, UsageError, exit_status_for
 from livecli.output import OutputPlan, plan_output, write_text
 from livecli.pacing import Pacer
 from livecli.protocol.client_messages import SetupConfig, setup_payload
@@ -193,10 +193,13 @@ def _pcm_bytes(audio: InputAudio) -> int:
 
 
 def _redact_error(exc: LivecliError, secrets: Sequence[str]) -> None:
+    """Mask secrets a server may have echoed back, in the message and in a close reason."""
     text = str(exc)
     cleaned = redact(text, secrets)
     if cleaned != text:
         exc.args = (cleaned,)
+    if isinstance(exc, ServerClosed):
+        exc.reason = redact(exc.reason, secrets)
 
 
 def _stop(state: RunState, index: int) -> int | None:

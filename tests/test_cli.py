@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import typer
 
 from livecli import __version__
@@ -102,3 +106,32 @@ def test_traceback_adds_the_trace_and_keeps_the_status(capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert info.value.exit_code == 6
     assert err.startswith("Traceback") and err.endswith("livecli: error: in.wav: truncated\n")
+
+
+def test_closed_stdout_pipe_is_one_line_and_status_141(tmp_path: Path) -> None:
+    """`-o - | reader-that-quits`: one stderr line and 141, never a traceback or an internal error."""
+    wav = tmp_path / "long.wav"
+    sf.write(wav, np.zeros(16000 * 5, dtype=np.int16), 16000, subtype="PCM_16")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livecli", "send", str(wav), "--local", "--speed", "0", "-q", "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before the reply (> a pipe buffer) is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "broken pipe" in err and "Traceback" not in err
+
+
+def test_closed_stdin_is_bad_input_not_a_crash() -> None:
+    """`livecli send - <&-` (no stdin at all) is a clear bad-input error, exit 6."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "livecli", "send", "-", "--local", "--speed", "0"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert proc.returncode == 6, proc.stderr
+    assert "stdin" in proc.stderr and "Traceback" not in proc.stderr

@@ -121,6 +121,16 @@ def test_endpoint_must_be_ws_or_wss(url: str) -> None:
         resolve({"GEMINI_API_KEY": FAKE_KEY}, endpoint=url)
 
 
+@pytest.mark.parametrize(
+    ("url", "needle"), [("ws://[::1", "Invalid IPv6 URL"), ("ws://h:99999", "Port out of range")]
+)
+def test_unparsable_endpoint_is_a_usage_error_without_its_query(url: str, needle: str) -> None:
+    """A host or port that cannot be parsed is refused in the resolver, so every command says the same."""
+    with pytest.raises(UsageError, match=needle) as info:
+        resolve({"GEMINI_API_KEY": FAKE_KEY}, endpoint=f"{url}?key={FAKE_KEY}")
+    assert FAKE_KEY not in str(info.value)
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"])
 def test_loopback_endpoint_needs_no_key_and_skips_proxies(host: str) -> None:
     target = resolve(endpoint=f"ws://{host}:8765")

@@ -1,7 +1,8 @@
 """The client-message schema the local server enforces: every known field name, by message (protocol.md §3).
 
-A message is a dict of camelCase field name → spec: another message dict, `Repeated(message)`, an `Enum`, or
-`ANY` (a scalar, a list of scalars, or a free-form Struct such as function args — not checked further).
+A message is a dict of camelCase field name → spec: another message dict, `Repeated(spec)`, an `Enum`, a
+typed `Scalar` (checked as protobuf JSON does: an int may be a number or a numeric string, a bool only true or
+false), `STRUCT` (a free-form JSON object such as function args) or `ANY` (not checked).
 The field lists are the service's proto fields as the google-genai 3.4.0 types know them (protocol.md §10),
 plus `realtimeInputConfig`, which the SDK sends although its pydantic type lacks it.
 """
@@ -11,7 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["ANY", "CLIENT_MESSAGE", "Enum", "Message", "Repeated", "Spec"]
+__all__ = [
+    "ANY",
+    "BOOL",
+    "BYTES",
+    "CLIENT_MESSAGE",
+    "FLOAT",
+    "INT32",
+    "INT64",
+    "STRING",
+    "STRUCT",
+    "Enum",
+    "Message",
+    "Repeated",
+    "Scalar",
+    "Spec",
+]
 
 
 class _Any:
@@ -24,25 +40,44 @@ ANY = _Any()
 
 @dataclass(frozen=True)
 class Repeated:
-    """A repeated message field (a JSON array of objects)."""
+    """A repeated field (a JSON array)."""
 
-    item: Message
+    item: Spec
 
 
 @dataclass(frozen=True)
 class Enum:
-    """An enum field (a string, or a list of strings when repeated); unknown values are refused."""
+    """An enum field: a value name, or its number (values are listed in proto order); others are refused."""
 
     name: str
-    values: frozenset[str]
+    values: tuple[str, ...]
 
 
-Spec = Union["Message", Repeated, Enum, _Any]
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar of one protobuf type; `type` is how the service's error names it (e.g. TYPE_INT32)."""
+
+    type: str
+
+
+STRING = Scalar("TYPE_STRING")
+BOOL = Scalar("TYPE_BOOL")
+INT32 = Scalar("TYPE_INT32")
+INT64 = Scalar("TYPE_INT64")
+FLOAT = Scalar("TYPE_FLOAT")
+BYTES = Scalar("TYPE_BYTES")  # base64, standard or URL-safe; the parsed body holds the decoded bytes
+STRUCT = Scalar("type.googleapis.com/google.protobuf.Struct")
+
+Spec = Union["Message", Repeated, Enum, Scalar, _Any]
 Message = dict[str, Spec]
 
 
 def _enum(name: str, words: str) -> Enum:
-    return Enum(name, frozenset(words.split()))
+    return Enum(name, tuple(words.split()))
+
+
+def _fields(spec: Spec, names: str) -> Message:
+    return {name: spec for name in names.split()}
 
 
 _BLOB: Message = {"data": ANY, "mimeType": ANY, "displayName": ANY}
