@@ -20,7 +20,7 @@ from livecli.output import OutputPlan, plan_output, write_text
 from livecli.pacing import Pacer
 from livecli.protocol.client_messages import SetupConfig, setup_payload
 from livecli.protocol.models import VOICES, ClientContentRule, lookup
-from livecli.redact import redact, redact_url
+from livecli.redact import redact
 from livecli.render import make_renderer
 from livecli.render_base import InputInfo, Renderer, printable
 from livecli.run_checks import check_replies, compile_expectation
@@ -228,15 +228,7 @@ async def _converse(
             target = resolve_target(req.connect, env.environ, local_url=server.url)
             state.secrets = target.secrets
         conversation = state.conversation = Conversation(setup, renderer, env.clock)
-        await conversation.open(
-            target.url,
-            target.headers,
-            timeout=req.connect_timeout,
-            environ=env.environ,
-            use_env_proxy=target.use_env_proxy,
-            shown_url=redact_url(target.url, target.secrets),
-            backend=target.backend,
-        )
+        await conversation.open(target, timeout=req.connect_timeout, environ=env.environ)
 
         def remember(secrets: tuple[str, ...]) -> None:
             state.secrets = tuple(dict.fromkeys(state.secrets + secrets))

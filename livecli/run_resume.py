@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from livecli.config import Target
 from livecli.errors import ConnectError, ExitStatus, LivecliError, ProtocolError, QuotaError, ServerClosed
-from livecli.redact import redact_url
 from livecli.render_base import Renderer
 from livecli.run_session import Conversation, ReconnectNow
 
@@ -135,13 +134,5 @@ class Resumer:
         self.connection.target = target
         self.on_secrets(target.secrets)
         handle = self.conv.session.resume_handle is not None
-        await self.conv.reconnect(
-            target.url,
-            target.headers,
-            timeout=self.connection.timeout,
-            environ=self.connection.environ,
-            use_env_proxy=target.use_env_proxy,
-            shown_url=redact_url(target.url, target.secrets),
-            backend=target.backend,
-        )
+        await self.conv.reconnect(target, timeout=self.connection.timeout, environ=self.connection.environ)
         self.renderer.resumed(self.conv.setup_s or 0.0, handle)

@@ -16,10 +16,12 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 
+from livecli.config import Target
 from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.events import GoAway, ServerEvent, ToolCall
 from livecli.protocol.session import ClientSession, Turn
+from livecli.redact import redact_url
 from livecli.render_base import Renderer, TurnReport
 from livecli.run_metrics import TurnMetrics, TurnTimes
 from livecli.transport import Link, LinkClosed, host_of, open_link
@@ -61,52 +63,23 @@ class Conversation:
         self.force_reconnect = False  # the runner allows ReconnectNow (reconnect budget left)
         self.connections = 0
 
-    async def open(
-        self,
-        url: str,
-        headers: Mapping[str, str],
-        *,
-        timeout: float,
-        environ: Mapping[str, str],
-        use_env_proxy: bool,
-        shown_url: str,
-        backend: str,
-    ) -> None:
+    async def open(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
         """Connect and complete the setup within `timeout` seconds, then start the reader."""
-        self.renderer.connecting(shown_url, backend)
-        await self._connect(
-            url, headers, self.session.start(), timeout, environ, use_env_proxy, shown_url, backend
-        )
+        self.renderer.connecting(redact_url(target.url, target.secrets), target.backend)
+        await self._connect(target, self.session.start(), timeout, environ)
 
-    async def reconnect(
-        self,
-        url: str,
-        headers: Mapping[str, str],
-        *,
-        timeout: float,
-        environ: Mapping[str, str],
-        use_env_proxy: bool,
-        shown_url: str,
-        backend: str,
-    ) -> None:
+    async def reconnect(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
         """Close the current socket, then connect again resuming with the newest resumable handle."""
         await self.close()
         self.error = None
         frames = self.session.reconnect_setup()
         self._report_turns()  # a reply cut by the reconnect ends as "disconnected"
-        await self._connect(url, headers, frames, timeout, environ, use_env_proxy, shown_url, backend)
+        await self._connect(target, frames, timeout, environ)
 
     async def _connect(
-        self,
-        url: str,
-        headers: Mapping[str, str],
-        setup_frames: list[str],
-        timeout: float,
-        environ: Mapping[str, str],
-        use_env_proxy: bool,
-        shown_url: str,
-        backend: str,
+        self, target: Target, setup_frames: list[str], timeout: float, environ: Mapping[str, str]
     ) -> None:
+        url = target.url
         started = self.clock()
         self.link = None
         self.go_away_at = self.go_away_deadline = None
@@ -114,9 +87,9 @@ class Conversation:
         try:
             async with asyncio.timeout(timeout):
                 self.link = await open_link(
-                    url, headers, timeout=timeout, environ=environ, use_env_proxy=use_env_proxy
+                    url, target.headers, timeout=timeout, environ=environ, use_env_proxy=target.use_env_proxy
                 )
-                self.renderer.connected(shown_url, backend)
+                self.renderer.connected(redact_url(url, target.secrets), target.backend)
                 for setup in setup_frames:
                     await self.link.send(setup)
                 while not self.session.can_send_media:

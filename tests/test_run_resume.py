@@ -62,7 +62,7 @@ def test_credentials_are_refreshed_in_a_thread_before_every_reconnect(live_serve
 
     async def go() -> None:
         conv = Conversation(SetupConfig(model=target.model), Renderer(), asyncio.get_running_loop().time)
-        await conv.open(url, {}, timeout=5, environ={}, use_env_proxy=False, shown_url=url, backend="vertex")
+        await conv.open(target, timeout=5, environ={})
         resumer = Resumer(
             conv, Connection(target, 5, {}), Renderer(), max_reconnects=2, enabled=True, on_secrets=seen.append
         )

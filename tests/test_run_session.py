@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from livecli.config import Target
 from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.render_base import Renderer, TurnReport
@@ -59,9 +60,13 @@ async def scripted(after_setup: list[bytes]) -> AsyncIterator[tuple[str, list[An
         yield f"ws://127.0.0.1:{port}", log
 
 
+def local_target(url: str) -> Target:
+    return Target(url, {}, SETUP.model, "local", (), False)
+
+
 async def opened(url: str, renderer: Renderer | None = None) -> Conversation:
     conv = Conversation(SETUP, renderer or Renderer(), asyncio.get_running_loop().time)
-    await conv.open(url, {}, timeout=5, environ={}, use_env_proxy=False, shown_url=url, backend="local")
+    await conv.open(local_target(url), timeout=5, environ={})
     return conv
 
 
@@ -126,7 +131,7 @@ def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handl
             conv = await opened(url)
             while conv.session.resume_handle != "new":
                 await asyncio.sleep(0.01)
-            await conv.reconnect(url, {}, timeout=5, environ={}, use_env_proxy=False, shown_url=url, backend="x")
+            await conv.reconnect(local_target(url), timeout=5, environ={})
             await conv.close()
             await asyncio.sleep(0.05)
             order = [entry[:2] for entry in log]
