@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from fake_google import FakeGoogle, fake_google, isolate_credentials
 
 from livecli.server import ServerConfig, ServerThread
 
@@ -21,6 +23,22 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_CLEARED_PREFIXES) or name.upper() in _CLEARED_NAMES:
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def isolated_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No credential variable, no gcloud config and no metadata-server probe: never the user's credentials."""
+    isolate_credentials(monkeypatch, tmp_path)
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
+    """A local HTTPS stand-in for Google's token and auth_tokens endpoints, trusted by google-auth
+    (REQUESTS_CA_BUNDLE) and by urllib/websockets (SSL_CERT_FILE)."""
+    with fake_google(tmp_path) as running:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(running.ca_file))
+        yield running
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import google.oauth2.credentials
@@ -12,25 +11,13 @@ from fake_google import (
     FAKE_REFRESH_TOKEN,
     SA_EMAIL,
     FakeGoogle,
-    fake_google,
-    isolate_credentials,
     write_service_account,
 )
 
 from livecli.auth import NOT_FETCHED, AdcCredentials, load_adc
 from livecli.errors import ConnectError, CredentialsError
 
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_credentials(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
-    with fake_google(tmp_path) as running:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-        yield running
+pytestmark = pytest.mark.usefixtures("isolated_credentials")
 
 
 def sa_env(fake: FakeGoogle, tmp_path: Path) -> dict[str, str]:

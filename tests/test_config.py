@@ -14,7 +14,6 @@ from fake_google import (
     FAKE_TOKEN,
     FakeGoogle,
     fake_google,
-    isolate_credentials,
     write_service_account,
 )
 from hypothesis import given, settings
@@ -30,9 +29,7 @@ VERTEX_PATH = "/ws/google.cloud.aiplatform.{}.LlmBidiService/BidiGenerateContent
 MODEL = "gemini-3.8-live"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_credentials(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_credentials")
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ from fake_google import (
     FAKE_KEY,
     FAKE_TOKEN,
     FakeGoogle,
-    fake_google,
-    isolate_credentials,
     write_service_account,
 )
 from typer.testing import CliRunner
@@ -35,18 +33,15 @@ VERTEX_PATH = "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent
 SECRETS = (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_credentials(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated_credentials")
 
 
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
-    with fake_google(tmp_path) as running:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-        path = write_service_account(running, tmp_path / "sa.json")
-        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
-        yield running
+@pytest.fixture(name="fake")
+def fake_with_adc(fake: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeGoogle:
+    """The shared fake endpoint, with a service-account ADC file pointing at it."""
+    path = write_service_account(fake, tmp_path / "sa.json")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    return fake
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,6 @@ from fake_google import (
     FAKE_KEY,
     FAKE_TOKEN,
     FakeGoogle,
-    fake_google,
-    isolate_credentials,
     write_service_account,
 )
 
@@ -25,16 +22,7 @@ from livecli.env import Env
 SECRETS = (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_credentials(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
-    with fake_google(tmp_path) as running:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-        yield running
+pytestmark = pytest.mark.usefixtures("isolated_credentials")
 
 
 def make_env() -> tuple[Env, io.BytesIO]:

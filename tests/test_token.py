@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fake_google import FAKE_KEY, FAKE_TOKEN, FakeGoogle, fake_google, isolate_credentials
+from fake_google import FAKE_KEY, FAKE_TOKEN, FakeGoogle
 from typer.testing import CliRunner
 
 from livecli.cli import app
@@ -26,16 +24,7 @@ from livecli.token import (
 NOW = dt.datetime(2026, 11, 22, 18, 40, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_credentials(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
-    with fake_google(tmp_path) as running:
-        monkeypatch.setenv("SSL_CERT_FILE", str(running.ca_file))  # urllib's default context trusts it
-        yield running
+pytestmark = pytest.mark.usefixtures("isolated_credentials")
 
 
 def test_unlocked_body_has_uses_and_both_expiry_times() -> None:
