@@ -154,10 +154,9 @@ def run(req: RunRequest, env: Env) -> int:
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(_open(name, env)) for name in req.inputs]
         if req.dry_run:
-            from livecli.audio import chunk_plan
             from livecli.dry_run import dry_run
 
-            plans = {a.name: chunk_plan(_pcm_bytes(a), req.chunk_ms) for a in audio}
+            plans = {a.name: _send_plan(a, req) for a in audio}
             return dry_run(preview, setup_payload(setup), plans, env, req.json)
         renderer = make_renderer(env, json=req.json, verbosity=req.verbosity)
         state = RunState([InputReply(name, plan.destination(i)) for i, name in enumerate(names)])
@@ -188,8 +187,16 @@ def _open(name: str, env: Env) -> InputAudio:
     return open_input(name, stdin=env.stdin)
 
 
-def _pcm_bytes(audio: InputAudio) -> int:
-    return round(audio.duration_s * 16000) * 2
+def _send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
+    """The sizes of the audio messages one input becomes, the silence tail of `--turn-end silence` included."""
+    from livecli.audio import chunk_bytes, chunk_plan
+
+    plan = chunk_plan(round(audio.duration_s * 16000) * 2, req.chunk_ms)
+    return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
+
+
+def _tail_chunks(req: RunRequest) -> int:
+    return math.ceil(req.silence_ms / req.chunk_ms) if req.turn_end == "silence" else 0
 
 
 def _redact_error(exc: LivecliError, secrets: Sequence[str]) -> None:
@@ -248,7 +255,9 @@ async def _converse(
             reply.done = True
         else:
             for index, (reply, source) in enumerate(zip(state.replies, audio, strict=True)):
-                info = InputInfo(source.name, index + 1, len(audio), source.duration_s, _pcm_bytes(source))
+                info = InputInfo(
+                    source.name, index + 1, len(audio), source.duration_s, sum(_send_plan(source, req))
+                )
 
                 def attempt(reply: InputReply = reply, source: InputAudio = source, info: InputInfo = info) -> Any:
                     return _send_audio(req, conv, reply, source, info, renderer, env)
@@ -295,9 +304,8 @@ async def _send_audio(
     pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
     chunks = sent = 0
     pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
-    if req.turn_end == "silence":
-        tail = silence(req.chunk_ms)
-        pieces = itertools.chain(pieces, [tail] * math.ceil(req.silence_ms / req.chunk_ms))
+    if _tail_chunks(req):
+        pieces = itertools.chain(pieces, [silence(req.chunk_ms)] * _tail_chunks(req))
     for chunk in pieces:
         await pacer.wait(chunks)
         await conv.send(session.audio(chunk))

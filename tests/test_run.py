@@ -73,6 +73,19 @@ def test_text_modality_on_an_unknown_model_prints_text_parts(live_server: LocalS
     assert stdout.getvalue().strip()
 
 
+def test_silence_tail_counts_in_progress_totals_and_the_dry_run_plan(live_server: LocalServer) -> None:
+    """--turn-end silence: the appended silence is part of the input's total and of the dry run's chunk plan."""
+    env, stdout, _ = make_env()
+    req = request(live_server, inputs=[HELLO_WAV], json=True, turn_end="silence", silence_ms=1000, chunk_ms=40)
+    assert run(req, env) == 0
+    final = [e for e in events(stdout) if e["type"] == "input_progress"][-1]
+    assert final["done"] is True and final["bytes"] == final["total_bytes"]
+    env, stdout, _ = make_env()
+    req = request(live_server, inputs=[HELLO_WAV], turn_end="silence", silence_ms=1000, chunk_ms=40, dry_run=True)
+    assert run(req, env) == 0
+    assert f"{final['chunks']} chunks, {final['total_bytes']} B" in stdout.getvalue().decode()
+
+
 def test_generation_complete_without_turn_complete_still_ends_the_turn(live_server: LocalServer) -> None:
     """A server that never sends turnComplete: the turn ends after the grace, reply kept (inferred)."""
     env, stdout, _ = make_env()
