@@ -110,7 +110,7 @@ def test_unknown_top_level_and_bad_json() -> None:
             {"generationConfig": {"responseModalities": ["FOO"]}},
             1007,
             "Invalid JSON payload received. Invalid value at 'setup.generation_config.response_modalities[0]' "
-            "(Modality), 'FOO'",
+            '(Modality), "FOO"',
         ),
     ],
 )
@@ -156,10 +156,9 @@ def test_sdk_setup_fields_are_all_known() -> None:
             if sub:
                 value = sample(sub[0], depth + 1) if depth < 4 and sub[0] is not model else {}
                 out[name] = [value] if "list[" in str(field.annotation) else value
-            elif enums:
-                out[name] = list(enums[0])[-1].value
             else:
-                out[name] = 1
+                value = list(enums[0])[-1].value if enums else _typed_sample(kinds)
+                out[name] = [value] if "list[" in str(field.annotation) else value
         return out
 
     setup = sample(types.LiveClientSetup)
@@ -167,6 +166,14 @@ def test_sdk_setup_fields_are_all_known() -> None:
         setup.pop(free, None)
     kind, body = parse_client_frame(json.dumps({"setup": setup}))
     assert kind == "setup" and "generationConfig" in body and "speechConfig" in body["generationConfig"]
+
+
+def _typed_sample(kinds: list[Any]) -> Any:
+    """A value of the field's type, as the SDK would serialize it (bytes as base64)."""
+    for kind, value in ((bool, True), (int, 1), (float, 0.5), (str, "x"), (bytes, "AAAA"), (dict, {})):
+        if kind in kinds:
+            return value
+    return {}
 
 
 def _flatten(annotation: Any) -> list[Any]:
@@ -203,3 +210,79 @@ def test_unknown_model_replies_in_text_over_the_wire(
     with caplog.at_level(logging.WARNING, logger="livecli.server"):
         assert asyncio.run(go()) == ['turn 1: heard "two words"']
     assert any("not-in-the-table" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("setup", "reason"),
+    [
+        (
+            {"realtimeInputConfig": {"automaticActivityDetection": {"prefixPaddingMs": "abc"}}},
+            "Invalid value at 'setup.realtime_input_config.automatic_activity_detection.prefix_padding_ms' "
+            '(TYPE_INT32), "abc"',
+        ),
+        ({"model": 5}, "Invalid value at 'setup.model' (TYPE_STRING), 5"),
+        (
+            {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": "yes"}}},
+            "Invalid value at 'setup.realtime_input_config.automatic_activity_detection.disabled' (TYPE_BOOL), "
+            '"yes"',
+        ),
+        (
+            {"generationConfig": {"responseModalities": "AUDIO"}},
+            "Invalid value at 'setup.generation_config.response_modalities', \"AUDIO\"",
+        ),
+        (
+            {"sessionResumption": {"handle": 5}},
+            "Invalid value at 'setup.session_resumption.handle' (TYPE_STRING), 5",
+        ),
+    ],
+)
+def test_wrong_scalar_types_are_refused_with_their_path(setup: dict[str, Any], reason: str) -> None:
+    refusal = _refused({"setup": {"model": "models/gemini-3.8-live", **setup}})
+    assert (refusal.code, refusal.reason) == (1007, cut_reason("Invalid JSON payload received. " + reason))
+
+
+def test_protobuf_json_forms_are_normalized() -> None:
+    """Ints as strings, enums as numbers, null as unset, URL-safe bytes: all as the service parses them."""
+    frame = {
+        "setup": {
+            "model": "models/gemini-3.8-live",
+            "generationConfig": {"responseModalities": [3], "temperature": "0.5", "speechConfig": None},
+            "realtimeInputConfig": {"automaticActivityDetection": {"silenceDurationMs": "300"}},
+        }
+    }
+    _, body = parse_client_frame(json.dumps(frame))
+    assert body["generationConfig"] == {"responseModalities": ["AUDIO"], "temperature": 0.5}
+    assert check_setup(body).vad == {"silenceDurationMs": 300}
+    _, audio = parse_client_frame('{"realtime_input":{"audio":{"data":"_9g=","mime_type":"audio/pcm"}}}')
+    assert audio["audio"]["data"] == b"\xff\xd8"
+    assert _refused({"toolResponse": {"functionResponses": [{"id": "x", "response": 5}]}}).code == 1007
+
+
+def test_deeply_nested_json_is_1007_not_a_crash() -> None:
+    assert _refused("[" * 100_000 + "]" * 100_000).code == 1007
+
+
+@pytest.mark.parametrize(
+    ("mime", "accepted"),
+    [
+        ("audio/pcm", 16000),
+        ("audio/pcm;rate=24000", 24000),
+        ("audio/pcm; rate=8000", 8000),
+        ("audio/pcm;rate=0", None),
+        ("audio/pcm;rate=96000", None),
+        ("audio/wav", None),
+        ("audio/flac;rate=16000", None),
+    ],
+)
+def test_audio_mime_rates(mime: str, accepted: int | None) -> None:
+    from livecli.server.validate import decode_audio_blob
+
+    if accepted is None:
+        with pytest.raises(Refusal) as info:
+            decode_audio_blob({"data": b"\0\0", "mimeType": mime}, "realtime_input.audio")
+        assert info.value.code == 1007
+    else:
+        assert decode_audio_blob({"data": b"\0\0", "mimeType": mime}, "realtime_input.audio") == (
+            b"\0\0",
+            accepted,
+        )

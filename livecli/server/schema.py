@@ -80,112 +80,103 @@ def _fields(spec: Spec, names: str) -> Message:
     return {name: spec for name in names.split()}
 
 
-_BLOB: Message = {"data": ANY, "mimeType": ANY, "displayName": ANY}
-_FILE_DATA: Message = {"fileUri": ANY, "mimeType": ANY, "displayName": ANY}
+_BLOB: Message = {"data": BYTES, "mimeType": STRING, "displayName": STRING}
+_FILE_DATA: Message = {"fileUri": STRING, "mimeType": STRING, "displayName": STRING}
 _FUNCTION_RESPONSE: Message = {
-    "id": ANY,
-    "name": ANY,
-    "response": ANY,
-    "willContinue": ANY,
+    "id": STRING,
+    "name": STRING,
+    "response": STRUCT,
+    "willContinue": BOOL,
     "scheduling": _enum("FunctionResponseScheduling", "SCHEDULING_UNSPECIFIED SILENT WHEN_IDLE INTERRUPT"),
     "parts": ANY,
 }
 _PART: Message = {
-    "text": ANY,
+    "text": STRING,
     "inlineData": _BLOB,
     "fileData": _FILE_DATA,
-    "functionCall": {"id": ANY, "name": ANY, "args": ANY, "partialArgs": ANY, "willContinue": ANY},
+    "functionCall": {"id": STRING, "name": STRING, "args": STRUCT, "partialArgs": ANY, "willContinue": BOOL},
     "functionResponse": _FUNCTION_RESPONSE,
-    "executableCode": {"code": ANY, "language": ANY, "id": ANY},
-    "codeExecutionResult": {"outcome": ANY, "output": ANY, "id": ANY},
-    "thought": ANY,
-    "thoughtSignature": ANY,
-    "videoMetadata": ANY,
-    "mediaResolution": ANY,
-    "partMetadata": ANY,
-    "toolCall": ANY,
-    "toolResponse": ANY,
-    "audioTranscription": ANY,
-    "mediaProcessing": ANY,
-    "speechMetadata": ANY,
-    "documentMetadata": ANY,
-    "spreadsheetMetadata": ANY,
-    "audioMetadata": ANY,
+    "executableCode": {"code": STRING, "language": ANY, "id": STRING},
+    "codeExecutionResult": {"outcome": ANY, "output": STRING, "id": STRING},
+    "thought": BOOL,
+    "thoughtSignature": BYTES,
+    "partMetadata": STRUCT,
+    **_fields(
+        ANY,
+        "videoMetadata mediaResolution toolCall toolResponse audioTranscription mediaProcessing speechMetadata "
+        "documentMetadata spreadsheetMetadata audioMetadata",
+    ),
 }
-_CONTENT: Message = {"parts": Repeated(_PART), "role": ANY}
+_CONTENT: Message = {"parts": Repeated(_PART), "role": STRING}
 
 _FUNCTION_DECLARATION: Message = {
-    "name": ANY,
-    "description": ANY,
-    "parameters": ANY,  # an OpenAPI schema subset: free-form here
+    "name": STRING,
+    "description": STRING,
+    "parameters": STRUCT,  # an OpenAPI schema subset: free-form here
     "parametersJsonSchema": ANY,
-    "response": ANY,
+    "response": STRUCT,
     "responseJsonSchema": ANY,
     "behavior": _enum("Behavior", "UNSPECIFIED BLOCKING NON_BLOCKING"),
 }
 _TOOL: Message = {
     "functionDeclarations": Repeated(_FUNCTION_DECLARATION),
-    **{
-        name: ANY
-        for name in (
-            "retrieval computerUse fileSearch googleSearch googleMaps codeExecution enterpriseWebSearch "
-            "googleSearchRetrieval parallelAiSearch urlContext mcpServers exaAiSearch"
-        ).split()
-    },
+    **_fields(
+        ANY,
+        "retrieval computerUse fileSearch googleSearch googleMaps codeExecution enterpriseWebSearch "
+        "googleSearchRetrieval parallelAiSearch urlContext mcpServers exaAiSearch",
+    ),
 }
 
 _VOICE_CONFIG: Message = {
-    "prebuiltVoiceConfig": {"voiceName": ANY},
+    "prebuiltVoiceConfig": {"voiceName": STRING},
     "replicatedVoiceConfig": {
-        "mimeType": ANY,
-        "voiceSampleAudio": ANY,
-        "consentAudio": ANY,
+        "mimeType": STRING,
+        "voiceSampleAudio": BYTES,
+        "consentAudio": BYTES,
         "voiceConsentSignature": ANY,
     },
     "voice": ANY,
 }
 _SPEECH_CONFIG: Message = {
     "voiceConfig": _VOICE_CONFIG,
-    "languageCode": ANY,
-    "multiSpeakerVoiceConfig": {"speakerVoiceConfigs": Repeated({"speaker": ANY, "voiceConfig": _VOICE_CONFIG})},
+    "languageCode": STRING,
+    "multiSpeakerVoiceConfig": {
+        "speakerVoiceConfigs": Repeated({"speaker": STRING, "voiceConfig": _VOICE_CONFIG})
+    },
 }
 _TRANSCRIPTION: Message = {
-    name: ANY
-    for name in (
-        "languageCodes languageAuto languageHints customVocabulary adaptationPhrases wordTimestamp diarization "
-        "mode sourceText"
-    ).split()
+    **_fields(Repeated(STRING), "languageCodes customVocabulary adaptationPhrases"),
+    **_fields(BOOL, "wordTimestamp diarization"),
+    **_fields(ANY, "languageAuto languageHints mode"),
+    "sourceText": STRING,
 }
 _GENERATION_CONFIG: Message = {
-    "responseModalities": _enum("Modality", "MODALITY_UNSPECIFIED TEXT IMAGE AUDIO VIDEO"),
+    "responseModalities": Repeated(_enum("Modality", "MODALITY_UNSPECIFIED TEXT IMAGE AUDIO VIDEO")),
     "speechConfig": _SPEECH_CONFIG,
-    "thinkingConfig": {"includeThoughts": ANY, "thinkingBudget": ANY, "thinkingLevel": ANY},
+    "thinkingConfig": {"includeThoughts": BOOL, "thinkingBudget": INT32, "thinkingLevel": STRING},
     "mediaResolution": _enum(
         "MediaResolution",
         "MEDIA_RESOLUTION_UNSPECIFIED MEDIA_RESOLUTION_LOW MEDIA_RESOLUTION_MEDIUM MEDIA_RESOLUTION_HIGH",
     ),
-    "translationConfig": {"echoTargetLanguage": ANY, "targetLanguageCode": ANY},
+    "translationConfig": {"echoTargetLanguage": BOOL, "targetLanguageCode": STRING},
     "audioTranscriptionConfig": _TRANSCRIPTION,
-    **{
-        name: ANY
-        for name in (
-            "modelSelectionConfig responseJsonSchema audioTimestamp candidateCount enableAffectiveDialog "
-            "frequencyPenalty logprobs maxOutputTokens presencePenalty responseLogprobs responseMimeType "
-            "responseSchema routingConfig seed stopSequences temperature topK topP enableEnhancedCivicAnswers "
-            "responseFormat"
-        ).split()
-    },
+    **_fields(BOOL, "audioTimestamp enableAffectiveDialog responseLogprobs enableEnhancedCivicAnswers"),
+    **_fields(INT32, "candidateCount logprobs maxOutputTokens seed"),
+    **_fields(FLOAT, "frequencyPenalty presencePenalty temperature topK topP"),
+    "responseMimeType": STRING,
+    "stopSequences": Repeated(STRING),
+    **_fields(ANY, "modelSelectionConfig responseJsonSchema responseSchema routingConfig responseFormat"),
 }
 _AUTOMATIC_ACTIVITY_DETECTION: Message = {
-    "disabled": ANY,
+    "disabled": BOOL,
     "startOfSpeechSensitivity": _enum(
         "StartSensitivity", "START_SENSITIVITY_UNSPECIFIED START_SENSITIVITY_HIGH START_SENSITIVITY_LOW"
     ),
     "endOfSpeechSensitivity": _enum(
         "EndSensitivity", "END_SENSITIVITY_UNSPECIFIED END_SENSITIVITY_HIGH END_SENSITIVITY_LOW"
     ),
-    "prefixPaddingMs": ANY,
-    "silenceDurationMs": ANY,
+    "prefixPaddingMs": INT32,
+    "silenceDurationMs": INT32,
 }
 _REALTIME_INPUT_CONFIG: Message = {
     "automaticActivityDetection": _AUTOMATIC_ACTIVITY_DETECTION,
@@ -197,37 +188,37 @@ _REALTIME_INPUT_CONFIG: Message = {
         "TURN_COVERAGE_UNSPECIFIED TURN_INCLUDES_ONLY_ACTIVITY TURN_INCLUDES_ALL_INPUT "
         "TURN_INCLUDES_AUDIO_ACTIVITY_AND_ALL_VIDEO",
     ),
-    "interimTranscriptTimestampEnabled": ANY,
+    "interimTranscriptTimestampEnabled": BOOL,
 }
 _SETUP: Message = {
-    "model": ANY,
+    "model": STRING,
     "generationConfig": _GENERATION_CONFIG,
     "systemInstruction": _CONTENT,
     "tools": Repeated(_TOOL),
     "realtimeInputConfig": _REALTIME_INPUT_CONFIG,
-    "sessionResumption": {"handle": ANY, "transparent": ANY},
-    "contextWindowCompression": {"triggerTokens": ANY, "slidingWindow": {"targetTokens": ANY}},
+    "sessionResumption": {"handle": STRING, "transparent": BOOL},
+    "contextWindowCompression": {"triggerTokens": INT64, "slidingWindow": {"targetTokens": INT64}},
     "inputAudioTranscription": _TRANSCRIPTION,
     "outputAudioTranscription": _TRANSCRIPTION,
-    "proactivity": {"proactiveAudio": ANY, "proactiveVideo": ANY},
-    "historyConfig": {"initialHistoryInClientContent": ANY},
+    "proactivity": {"proactiveAudio": BOOL, "proactiveVideo": BOOL},
+    "historyConfig": {"initialHistoryInClientContent": BOOL},
     "safetySettings": Repeated({"category": ANY, "threshold": ANY, "method": ANY}),
     "avatarConfig": ANY,
-    "explicitVadSignal": ANY,
+    "explicitVadSignal": BOOL,
     "labels": ANY,
 }
 
 CLIENT_MESSAGE: Message = {
     "setup": _SETUP,
-    "clientContent": {"turns": Repeated(_CONTENT), "turnComplete": ANY},
+    "clientContent": {"turns": Repeated(_CONTENT), "turnComplete": BOOL},
     "realtimeInput": {
         "mediaChunks": Repeated(_BLOB),
         "audio": _BLOB,
         "video": _BLOB,
-        "text": ANY,
+        "text": STRING,
         "activityStart": {},
         "activityEnd": {},
-        "audioStreamEnd": ANY,
+        "audioStreamEnd": BOOL,
     },
     "toolResponse": {"functionResponses": Repeated(_FUNCTION_RESPONSE)},
     "contextUpdate": {"systemInstruction": _CONTENT, "tools": {"tools": Repeated(_TOOL)}},

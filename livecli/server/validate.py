@@ -6,6 +6,7 @@ snake_case path) and returns it camelCased; `check_setup` applies the model tabl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ from typing import Any
 from livecli.errors import ProtocolError
 from livecli.protocol.models import VOICES, ModelInfo, Thinking, bare_model_id, lookup
 from livecli.protocol.wire import b64decode, camel, snake
-from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Spec
+from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Scalar, Spec
 
 __all__ = [
+    "INTERNAL_ERROR",
     "INVALID_ARGUMENT",
     "NON_AUDIO",
     "NOT_SUPPORTED",
@@ -30,10 +32,12 @@ __all__ = [
 ]
 
 INVALID_ARGUMENT = "Request contains an invalid argument."
+INTERNAL_ERROR = "Internal error encountered."
 NOT_SUPPORTED = "Operation is not implemented, or supported, or enabled."
 NO_VOICE = "No matching speaker voice found"
 NON_AUDIO = "Cannot extract voices from a non-audio request"
-_RATE = re.compile(r"rate=(\d+)")
+_RATE = re.compile(r"rate\s*=\s*(\d{1,9})")
+MIN_RATE, MAX_RATE = 8000, 48000  # PCM input rates the local server resamples; others are refused
 
 
 def cut_reason(reason: str, limit: int = 123) -> str:
@@ -58,24 +62,63 @@ def _unknown(name: str, path: str) -> Refusal:
     return Refusal(1007, f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.')
 
 
-def _invalid(path: str, value: object) -> Refusal:
-    shown = json.dumps(value)[:40]
-    return Refusal(1007, f"Invalid JSON payload received. Invalid value at '{path}', {shown}")
+def _invalid(path: str, value: object, type_name: str | None = None) -> Refusal:
+    shown = json.dumps(value, ensure_ascii=False)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    kind = f" ({type_name})" if type_name else ""
+    return Refusal(1007, f"Invalid JSON payload received. Invalid value at '{path}'{kind}, {shown}")
+
+
+_INT_TEXT = re.compile(r"-?\d+")
+_INT_RANGE = {"TYPE_INT32": 2**31, "TYPE_INT64": 2**63}
+
+
+def _scalar(value: Any, spec: Scalar, path: str) -> Any:
+    """A protobuf JSON scalar, normalized (ints and floats as numbers, bytes decoded), or Refusal."""
+    kind = spec.type
+    ok: Any = None
+    if kind == "TYPE_STRING":
+        ok = value if isinstance(value, str) else None
+    elif kind == "TYPE_BOOL":
+        ok = value if isinstance(value, bool) else None
+    elif kind in _INT_RANGE:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        number = int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value) else value
+        if isinstance(number, int) and not isinstance(number, bool):
+            ok = number if -_INT_RANGE[kind] <= number < _INT_RANGE[kind] else None
+    elif kind == "TYPE_FLOAT":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            ok = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                ok = float(value)
+    elif kind == "TYPE_BYTES":
+        with contextlib.suppress(ProtocolError):
+            ok = b64decode(value)
+    else:  # a Struct: any JSON object
+        ok = value if isinstance(value, dict) else None
+    if ok is None:
+        raise _invalid(path, value, kind)
+    return ok
+
+
+def _enum_value(value: Any, spec: Enum, path: str) -> str:
+    if isinstance(value, str) and value in spec.values:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(spec.values):
+        return spec.values[value]
+    raise _invalid(path, value, spec.name)
 
 
 def _walk(value: Any, spec: Spec, path: str) -> Any:
-    """Check `value` against `spec`; return it with camelCase keys (free-form values verbatim)."""
+    """Check `value` against `spec`; return it normalized (camelCase keys, enum names, decoded bytes)."""
     if spec is ANY:
         return value
+    if isinstance(spec, Scalar):
+        return _scalar(value, spec, path)
     if isinstance(spec, Enum):
-        items = value if isinstance(value, list) else [value]
-        for index, item in enumerate(items):
-            if not isinstance(item, str) or item not in spec.values:
-                where = f"{path}[{index}]" if isinstance(value, list) else path
-                raise Refusal(
-                    1007, f"Invalid JSON payload received. Invalid value at '{where}' ({spec.name}), {item!r}"
-                )
-        return value
+        return _enum_value(value, spec, path)
     if isinstance(spec, Repeated):
         if not isinstance(value, list):
             raise _invalid(path, value)
@@ -93,16 +136,18 @@ def _walk_message(value: Any, spec: Message, path: str) -> dict[str, Any]:
         sub = spec.get(key)
         if sub is None:
             raise _unknown(name, path)
+        if item is None:
+            continue  # protobuf JSON: null means the field is not set
         child = snake(key)
         out[key] = _walk(item, sub, f"{path}.{child}" if path else child)
     return out
 
 
 def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
-    """Validate one client frame; return (top-level camelCase name, its camelCased body) or raise Refusal."""
+    """Validate one client frame; return (top-level camelCase name, its normalized body) or raise Refusal."""
     try:
         message = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Refusal(1007, "Invalid JSON payload received. Unexpected token.") from None
     if not isinstance(message, dict):
         raise Refusal(1007, "Invalid JSON payload received. Unexpected token.")
@@ -110,21 +155,26 @@ def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
     if len(normalized) != 1:
         raise Refusal(1007, INVALID_ARGUMENT)
     ((kind, body),) = normalized.items()
-    return kind, body if isinstance(body, dict) else {}
+    return kind, body
 
 
 def decode_audio_blob(blob: dict[str, Any], path: str) -> tuple[bytes, int]:
-    """The PCM bytes and sample rate of a realtimeInput audio Blob (standard or URL-safe base64)."""
-    try:
-        pcm = b64decode(blob.get("data", ""))
-    except ProtocolError:
-        shown = str(blob.get("data"))[:20]
-        raise Refusal(
-            1007, f"Invalid JSON payload received. Invalid value at '{path}.data' (TYPE_BYTES), {shown!r}"
-        ) from None
-    mime = str(blob.get("mimeType", ""))
-    match = _RATE.search(mime)
-    return pcm, int(match.group(1)) if match else 16000
+    """The PCM bytes and sample rate of a parsed audio Blob.
+
+    The local server understands raw 16-bit PCM only (`audio/pcm`, optionally `;rate=N` with N in 8000–48000;
+    other rates are resampled to 16 kHz on arrival). Other audio types (wav, flac, mp3...) are refused with 1007
+    rather than heard as noise; a Blob without a mimeType is taken as 16 kHz PCM.
+    """
+    pcm = blob.get("data", b"")
+    mime = str(blob.get("mimeType", "audio/pcm")).strip()
+    base, _, params = mime.partition(";")
+    if base.strip().lower() != "audio/pcm":
+        raise Refusal(1007, f"Unsupported audio mime type {mime!r}: the local server takes audio/pcm")
+    match = _RATE.search(params)
+    rate = int(match.group(1)) if match else 16000
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise _invalid(f"{path}.mime_type", mime, "TYPE_STRING")
+    return pcm, rate
 
 
 @dataclass
@@ -145,10 +195,6 @@ class SetupInfo:
     function_names: tuple[str, ...]
     history_config: bool
     warnings: list[str] = field(default_factory=list)
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def check_setup(setup: dict[str, Any]) -> SetupInfo:
@@ -188,15 +234,15 @@ def check_setup(setup: dict[str, Any]) -> SetupInfo:
         info=info,
         modalities=modalities,
         voice=voice,
-        automatic_vad=not _truthy(detection.get("disabled", False)),
+        automatic_vad=detection.get("disabled") is not True,
         vad=detection,
         interrupts=realtime.get("activityHandling") != "NO_INTERRUPTION",
         resumption=isinstance(resumption, dict),
         resume_handle=(resumption or {}).get("handle") or None,
-        transparent=_truthy((resumption or {}).get("transparent", False)),
+        transparent=(resumption or {}).get("transparent") is True,
         compression="contextWindowCompression" in setup,
         function_names=names,
-        history_config=_truthy(setup.get("historyConfig", {}).get("initialHistoryInClientContent", False)),
+        history_config=setup.get("historyConfig", {}).get("initialHistoryInClientContent") is True,
         warnings=warnings,
     )
 
@@ -213,7 +259,7 @@ def _check_model_features(setup: dict[str, Any], generation: dict[str, Any], inf
         }[info.thinking]
         if not ok:
             raise Refusal(1007, INVALID_ARGUMENT)
-    if _truthy(generation.get("enableAffectiveDialog", False)) and not info.affective_dialog:
+    if generation.get("enableAffectiveDialog") is True and not info.affective_dialog:
         raise Refusal(1007, INVALID_ARGUMENT)
     if "systemInstruction" in setup and not info.system_instruction:
         raise Refusal(1007, INVALID_ARGUMENT)
