@@ -6,11 +6,22 @@ import base64
 import json
 from typing import Any
 
+import pytest
+
 from livecli.server.probe import speechlike
+from livecli.server.replies import MAX_ECHO_CHARS, MAX_TONE_WORDS, MAX_TURN_AUDIO_S
 from livecli.server.resumption import HandleStore
-from livecli.server.scenarios import BUILTIN
-from livecli.server.session import Close, Send, ServerSession, SessionLimits
-from livecli.server.validate import INVALID_ARGUMENT
+from livecli.server.scenarios import BUILTIN, Scenario, ToolCallSpec, TurnSpec
+from livecli.server.session import (
+    MAX_PENDING,
+    OVERLOAD_REASON,
+    SETUP_TIMEOUT_REASON,
+    Close,
+    Send,
+    ServerSession,
+    SessionLimits,
+)
+from livecli.server.validate import INTERNAL_ERROR, INVALID_ARGUMENT
 
 MODEL = "models/gemini-3.8-live"
 NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
@@ -19,10 +30,11 @@ NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": Tru
 class Harness:
     """A session, its fake clock, and everything it sent as (time, kind, message)."""
 
-    def __init__(self, scenario: str = "echo", store: HandleStore | None = None, **limits: Any) -> None:
+    def __init__(self, scenario: str | Scenario = "echo", store: HandleStore | None = None, **limits: Any) -> None:
         self.now = 0.0
         self.store = store if store is not None else HandleStore(7200)
-        self.session = ServerSession(BUILTIN[scenario], self.store, self.now, SessionLimits(**limits))
+        chosen = BUILTIN[scenario] if isinstance(scenario, str) else scenario
+        self.session = ServerSession(chosen, self.store, self.now, SessionLimits(**limits))
         self.sent: list[tuple[float, str, Any]] = []
 
     def send(self, message: dict[str, Any] | str) -> None:
@@ -49,8 +61,14 @@ class Harness:
         out, self.sent = self.sent, []
         return out
 
-    def audio(self, pcm: bytes) -> None:
-        self.send({"realtimeInput": {"audio": {"data": base64.b64encode(pcm).decode(), "mimeType": "audio/pcm"}}})
+    def audio(self, pcm: bytes, mime: str = "audio/pcm") -> None:
+        self.send({"realtimeInput": {"audio": {"data": base64.b64encode(pcm).decode(), "mimeType": mime}}})
+
+    def messages(self, kind: str) -> list[Any]:
+        return [message for _, k, message in self.sent if k == kind]
+
+    def transcripts(self) -> list[str]:
+        return [m["serverContent"]["outputTranscription"]["text"] for m in self.messages("outputTranscription")]
 
     def stream(self, pcm: bytes, chunk_s: float = 0.04) -> None:
         step = int(32000 * chunk_s)
@@ -246,3 +264,138 @@ def test_client_content_turn_and_seed_only_rule() -> None:
     seed.send({"setup": {"model": "models/gemini-3.1-flash-live-preview"}})
     seed.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "x"}]}], "turnComplete": True}})
     assert seed.sent[-1][2] == Close(1007, INVALID_ARGUMENT)
+
+
+def test_each_chunk_is_heard_at_its_declared_rate() -> None:
+    """1 s at 16 kHz then 1 s at 8 kHz in one activity: two seconds heard (was 3.00: the last rate won)."""
+    h = Harness(reply_speed=0)
+    h.send({"setup": {"model": MODEL, **NO_VAD}})
+    h.send({"realtimeInput": {"activityStart": {}}})
+    h.audio(speechlike(1.0), "audio/pcm;rate=16000")
+    h.audio(speechlike(1.0, rate=8000), "audio/pcm;rate=8000")
+    h.send({"realtimeInput": {"activityEnd": {}}})
+    assert h.transcripts() == ["turn 1: heard 2.00 s of audio"]
+    audio = b"".join(
+        base64.b64decode(m["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"])
+        for m in h.messages("audio")
+    )
+    assert len(audio) == 2 * int(24000 * 2.2)  # chime 0.2 s + 2 s echoed at 24 kHz
+
+
+def test_no_setup_in_time_closes_1011() -> None:
+    h = Harness(setup_timeout_s=30.0)
+    h.run_until(100)
+    assert h.sent == [(30.0, "Close", Close(1011, SETUP_TIMEOUT_REASON))]
+    ok = Harness(setup_timeout_s=30.0)
+    ok.send({"setup": {"model": MODEL}})
+    ok.run_until(100)
+    assert ok.kinds() == ["setupComplete"]
+
+
+def test_internal_errors_close_1011_never_silently(monkeypatch: pytest.MonkeyPatch) -> None:
+    import livecli.server.session as session_module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("bug")
+
+    h = Harness(reply_speed=0)
+    h.send({"setup": {"model": MODEL, **NO_VAD}})
+    monkeypatch.setattr(session_module, "echo_reply", broken)
+    h.send({"realtimeInput": {"text": "hi"}})
+    assert h.sent[-1][2] == Close(1011, INTERNAL_ERROR)
+    timed = Harness()
+    timed.send({"setup": {"model": MODEL}})
+    timed.session._at(5.0, broken)
+    timed.run_until(10)
+    assert timed.sent[-1] == (5.0, "Close", Close(1011, INTERNAL_ERROR))
+
+
+def test_close_reasons_are_cut_to_123_bytes() -> None:
+    long_name = "é" * 100
+    scenario = Scenario("t", turns=(TurnSpec(tool_call=ToolCallSpec(expect={"ok": True})),))
+    h = Harness(scenario, reply_speed=0)
+    h.send({"setup": {"model": MODEL, "tools": [{"functionDeclarations": [{"name": long_name}]}], **NO_VAD}})
+    h.send({"realtimeInput": {"text": "x"}})
+    call_id = h.messages("toolCall")[0]["toolCall"]["functionCalls"][0]["id"]
+    h.send({"toolResponse": {"functionResponses": [{"id": call_id, "response": {"ok": False}}]}})
+    close = h.sent[-1][2]
+    assert close.code == 1007 and len(close.reason.encode()) <= 123 and close.reason.startswith("toolResponse")
+
+
+def test_turn_audio_and_text_replies_are_bounded() -> None:
+    h = Harness(reply_speed=0)
+    h.send({"setup": {"model": MODEL, **NO_VAD}})
+    h.send({"realtimeInput": {"activityStart": {}}})
+    h.audio(bytes(2 * 16000 * (MAX_TURN_AUDIO_S + 10)))
+    h.send({"realtimeInput": {"activityEnd": {}}})
+    assert h.messages("inputTranscription")[-1]["serverContent"]["inputTranscription"]["text"] == (
+        f"[{MAX_TURN_AUDIO_S + 10:.2f} s of audio]"
+    )
+    assert len(h.messages("audio")) == (MAX_TURN_AUDIO_S + 0.2) / 0.04  # chime + at most MAX_TURN_AUDIO_S
+    h.take()
+    h.send({"realtimeInput": {"text": "word " * 20000}})
+    assert len(h.messages("audio")) < 0.5 * MAX_TONE_WORDS / 0.04  # one tone per word, first words only
+    assert len(h.transcripts()[0]) < MAX_ECHO_CHARS + 30
+
+
+def test_a_flood_of_queued_replies_closes_1011() -> None:
+    h = Harness(reply_speed=1.0)
+    setup = {"automaticActivityDetection": {"disabled": True}, "activityHandling": "NO_INTERRUPTION"}
+    h.send({"setup": {"model": MODEL, "realtimeInputConfig": setup}})
+    for index in range(MAX_PENDING):
+        h.send({"realtimeInput": {"text": f"t{index}"}})
+    assert "Close" not in h.kinds()
+    h.send({"realtimeInput": {"text": "one too many"}})
+    assert h.sent[-1][2] == Close(1011, OVERLOAD_REASON)
+
+
+def test_seed_only_models_take_client_content_before_the_conversation_only() -> None:
+    seed = Harness(reply_speed=0)
+    seed.send(
+        {
+            "setup": {
+                "model": "models/gemini-3.1-flash-live-preview",
+                "historyConfig": {"initialHistoryInClientContent": True},
+            }
+        }
+    )
+    seed.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "x"}]}], "turnComplete": False}})
+    assert "Close" not in seed.kinds()
+    seed.send({"realtimeInput": {"text": "hello"}})
+    seed.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "y"}]}], "turnComplete": True}})
+    assert seed.sent[-1][2] == Close(1007, INVALID_ARGUMENT)
+
+
+def test_context_update_replaces_the_tools() -> None:
+    h = Harness("tool-call", reply_speed=0)
+    h.send({"setup": {"model": MODEL, "tools": [{"functionDeclarations": [{"name": "old"}]}], **NO_VAD}})
+    h.send({"contextUpdate": {"tools": {"tools": [{"functionDeclarations": [{"name": "new_tool"}]}]}}})
+    h.send({"realtimeInput": {"text": "x"}})
+    assert h.messages("toolCall")[0]["toolCall"]["functionCalls"][0]["name"] == "new_tool"
+
+
+def test_handles_stay_valid_two_hours_after_the_session_ends() -> None:
+    """A handle issued at the start of a 3-hour connection still resumes right after it ends (was: expired)."""
+    store = HandleStore(ttl_s=7200)
+    h = Harness(store=store)
+    h.send({"setup": {"model": MODEL, "sessionResumption": {}}})
+    handle = h.messages("sessionResumptionUpdate")[0]["sessionResumptionUpdate"]["newHandle"]
+    h.run_until(3 * 3600)
+    assert store.resolve(handle, 3 * 3600) is not None  # still connected
+    h.session.connection_closed(3 * 3600)
+    assert store.resolve(handle, 3 * 3600 + 7199) is not None
+    assert store.resolve(handle, 3 * 3600 + 7201) is None
+
+
+def test_an_older_handle_resumes_the_conversation_as_it_was() -> None:
+    store = HandleStore(7200)
+    first = Harness(store=store, reply_speed=0)
+    first.send({"setup": {"model": MODEL, "sessionResumption": {}, **NO_VAD}})
+    first.send({"realtimeInput": {"text": "one"}})
+    after_one = [u["sessionResumptionUpdate"]["newHandle"] for u in first.messages("sessionResumptionUpdate")][-1]
+    first.send({"realtimeInput": {"text": "two"}})
+    second = Harness(store=store, reply_speed=0)
+    second.send({"setup": {"model": MODEL, "sessionResumption": {"handle": after_one}, **NO_VAD}})
+    assert [entry["content"] for entry in second.session.history] == ["one", 'turn 1: heard "one"']
+    second.send({"realtimeInput": {"text": "again"}})
+    assert second.transcripts() == ['turn 2: heard "again"']

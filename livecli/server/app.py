@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import threading
+import weakref
 from types import TracebackType
 from typing import Any
 
@@ -25,8 +27,20 @@ from livecli.server.resumption import HandleStore
 from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
 from livecli.server.tls import server_ssl_context
+from livecli.server.validate import INTERNAL_ERROR
 
-__all__ = ["RunningServer", "ServerThread", "start_server"]
+__all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
+
+
+class EscapeControls(logging.Filter):
+    """Client-supplied text (paths, names, prompts) reaches the log: control characters are shown escaped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.isprintable():
+            record.msg = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+            record.args = None
+        return True
 
 
 class RunningServer:
@@ -43,11 +57,16 @@ class RunningServer:
         self.sessions: dict[int, ServerSession] = {}
         self._server: Server | None = None
         self._ids = itertools.count(1)
-        self._scenarios: dict[int, Scenario] = {}
+        # The scenario chosen at upgrade, per connection (weak: a failed handshake leaves nothing behind).
+        self._scenarios: weakref.WeakKeyDictionary[ServerConnection, Scenario] = weakref.WeakKeyDictionary()
+        if not any(isinstance(f, EscapeControls) for f in config.logger.filters):
+            config.logger.addFilter(EscapeControls())
 
     def _limits(self) -> SessionLimits:
         c = self.config
-        return SessionLimits(c.reply_speed, c.reply_chunk_ms, c.max_connection_s, c.max_session_s)
+        return SessionLimits(
+            c.reply_speed, c.reply_chunk_ms, c.max_connection_s, c.max_session_s, c.setup_timeout_s
+        )
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse bad paths, credentials and `http-*` scenarios at upgrade; remember the connection's scenario."""
@@ -60,14 +79,14 @@ class RunningServer:
             if decision.body.startswith("{"):
                 response.headers["Content-Type"] = "application/json; charset=UTF-8"
             return response
-        self._scenarios[id(connection)] = decision.scenario
+        self._scenarios[connection] = decision.scenario
         return None
 
     async def handler(self, connection: ServerConnection) -> None:
         """Run one connection: frames go into the session; what falls due is sent at once or by a timer task."""
         config = self.config
         clock = config.clock
-        scenario = self._scenarios.pop(id(connection), self.scenario)
+        scenario = self._scenarios.pop(connection, self.scenario)
         conn_id = next(self._ids)
         session = ServerSession(scenario, self.store, clock(), self._limits(), config.logger)
         self.sessions[conn_id] = session
@@ -91,8 +110,10 @@ class RunningServer:
                     wake.set()  # the timer sleeps too long otherwise; most frames leave it alone
         except ConnectionClosed:
             pass
+        except Exception:
+            await self._internal_error(connection, session)
         finally:
-            session.closed = True
+            session.connection_closed(clock())
             wake.set()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, ConnectionClosed):
                 await asyncio.wait_for(timer, 1.0)
@@ -144,7 +165,20 @@ class RunningServer:
                     await asyncio.wait_for(wake.wait(), timeout)
             wake.clear()
             if not session.closed:
-                await self._flush(ws, session, lock, conn)
+                try:
+                    await self._flush(ws, session, lock, conn)
+                except ConnectionClosed:
+                    return
+                except Exception:
+                    await self._internal_error(ws, session)
+                    return
+
+    async def _internal_error(self, ws: ServerConnection, session: ServerSession) -> None:
+        """A failure in the pump itself: log it and close with 1011, never a silent 1000 or a hung socket."""
+        self.config.logger.exception("internal error; closing the connection with 1011")
+        session.closed = True
+        with contextlib.suppress(Exception):
+            await ws.close(1011, INTERNAL_ERROR)
 
     async def close(self) -> None:
         """Stop listening and close every connection."""

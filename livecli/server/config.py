@@ -31,6 +31,8 @@ class ServerConfig:
         max_connection_s: goAway, then close 1008 once a connection is this old.
         max_session_s: the same for a session across resumptions (not with contextWindowCompression).
         handle_ttl_s: how long a resumption handle stays valid after its session ends.
+        setup_timeout_s: close 1011 when no setup arrives within this time (None: wait forever).
+        max_message_bytes: larger client frames are closed with 1009 (message too big) by websockets.
         clock: the server's monotonic clock (VAD, pacing, deadlines); tests inject a fake one.
         idle_poll_s: cap on how long the pump sleeps, so an injected clock that jumps is noticed.
     """
@@ -51,6 +53,7 @@ class ServerConfig:
     max_connection_s: float | None = None
     max_session_s: float | None = None
     handle_ttl_s: float = 7200.0
+    setup_timeout_s: float | None = 30.0
     max_message_bytes: int = 16 * 2**20
     clock: Callable[[], float] = time.monotonic
     idle_poll_s: float | None = None

@@ -1,7 +1,8 @@
 """What the local server says: the deterministic "echo" reply, tones, transcripts and usage.
 
 Echo never answers with silence: a short chime, then the user's own turn audio resampled to 24 kHz (for a text
-turn, one tone per word). Different inputs therefore give different replies, byte for byte.
+turn, one tone per word). Different inputs therefore give different replies, byte for byte. Resampling is
+livecli's polyphase resampler (numpy only, so the server stays light to start).
 """
 
 from __future__ import annotations
@@ -15,20 +16,31 @@ from typing import Any
 import numpy as np
 
 from livecli.protocol.server_messages import usage_metadata
+from livecli.resample import Resampler, resample
 
 __all__ = [
+    "INPUT_RATE",
+    "MAX_ECHO_CHARS",
+    "MAX_TONE_WORDS",
+    "MAX_TURN_AUDIO_S",
     "OUTPUT_RATE",
     "TOKENS_PER_SECOND",
+    "InboundAudio",
     "Reply",
     "audio_seconds",
     "chime",
+    "clip_text",
     "echo_reply",
     "resample_pcm16",
     "silence",
     "text_tones",
 ]
 
+INPUT_RATE = 16000
 OUTPUT_RATE = 24000
+MAX_TURN_AUDIO_S = 120  # audio kept (and echoed) per user turn; longer turns are counted, not stored
+MAX_ECHO_CHARS = 2000  # text echoed in transcripts and kept in the history, per turn
+MAX_TONE_WORDS = 64  # a text turn's reply has one tone per word, for the first 64 words (bounded CPU and memory)
 TOKENS_PER_SECOND = 25  # protocol.md §7: audio is billed at 25 tokens per second, in and out
 
 
@@ -49,7 +61,11 @@ def audio_seconds(pcm: bytes, rate: int = OUTPUT_RATE) -> float:
 
 
 def _to_pcm16(samples: np.ndarray) -> bytes:
-    return bytes((np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+    return bytes(np.clip(np.rint(samples * 32767.0), -32768, 32767).astype("<i2").tobytes())
+
+
+def _from_pcm16(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32767.0
 
 
 def _tone(freq: float, seconds: float, level: float = 0.3) -> np.ndarray:
@@ -75,43 +91,75 @@ def text_tones(text: str) -> bytes:
     """One tone per word; the pitch and length depend on the word, so different texts sound different."""
     gap = np.zeros(int(OUTPUT_RATE * 0.05), dtype=np.float32)
     pieces: list[np.ndarray] = []
-    for word in text.split() or [""]:
+    for word in text.split()[:MAX_TONE_WORDS] or [""]:
         pitch = 300 + zlib.crc32(word.encode("utf-8")) % 600
         pieces += [_tone(pitch, 0.12 + 0.02 * min(len(word), 10)), gap]
     return _to_pcm16(np.concatenate(pieces))
 
 
 def resample_pcm16(pcm: bytes, rate_in: int, rate_out: int = OUTPUT_RATE) -> bytes:
-    """Linear-interpolation resampling of 16-bit mono PCM (deterministic, cheap, good enough for an echo)."""
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
-    if rate_in == rate_out or samples.size == 0:
-        return samples.astype("<i2").tobytes()
-    n_out = int(samples.size * rate_out // rate_in)
-    positions = np.arange(n_out, dtype=np.float64) * (rate_in / rate_out)
-    out = np.interp(positions, np.arange(samples.size), samples)
-    return np.clip(np.rint(out), -32768, 32767).astype("<i2").tobytes()
+    """16-bit mono PCM at `rate_in` → `rate_out` (band-limited, exactly ceil(n * rate_out / rate_in) samples)."""
+    if rate_in == rate_out:
+        return pcm[: len(pcm) // 2 * 2]
+    return _to_pcm16(resample(_from_pcm16(pcm), rate_in, rate_out))
+
+
+class InboundAudio:
+    """Client audio made 16 kHz as it arrives: one streaming resampler while the declared rate stays the same."""
+
+    def __init__(self) -> None:
+        self._rate = INPUT_RATE
+        self._resampler: Resampler | None = None
+
+    def convert(self, pcm: bytes, rate: int) -> bytes:
+        """16 kHz s16le for `pcm` at `rate` (a rate change first flushes the previous rate's tail)."""
+        head = b""
+        if rate != self._rate:
+            head = self.flush()
+            self._rate = rate
+            self._resampler = None if rate == INPUT_RATE else Resampler(rate, INPUT_RATE)
+        if self._resampler is None:
+            return head + pcm
+        return head + _to_pcm16(self._resampler.process(_from_pcm16(pcm)))
+
+    def flush(self) -> bytes:
+        """The resampler's tail (end of a turn or of the stream); it then starts afresh."""
+        if self._resampler is None:
+            return b""
+        tail = _to_pcm16(self._resampler.flush())
+        self._resampler = Resampler(self._rate, INPUT_RATE)
+        return tail
 
 
 def _tokens(seconds: float) -> int:
     return round(seconds * TOKENS_PER_SECOND)
 
 
+def clip_text(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """`text` cut to `limit` characters (with "…"), so one huge prompt cannot bloat transcripts and history."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def echo_reply(
     turn: int,
     *,
     audio: bytes | None = None,
-    rate: int = 16000,
+    rate: int = INPUT_RATE,
     text: str | None = None,
     text_modality: bool = False,
+    heard_s: float | None = None,
 ) -> Reply:
-    """The echo reply to turn `turn` of the session: to the user's audio (at `rate`) or to their text."""
+    """The echo reply to turn `turn` of the session: to the user's audio (at `rate`) or to their text.
+
+    `heard_s` is how long the user spoke when that was longer than the audio kept (MAX_TURN_AUDIO_S).
+    """
     if text is not None:
-        heard_input = text
-        heard = f'"{text}"'
+        heard_input = clip_text(text)
+        heard = f'"{heard_input}"'
         body = text_tones(text)
         prompt_tokens, prompt_modality = max(1, math.ceil(len(text) / 4)), "TEXT"
     else:
-        seconds = audio_seconds(audio or b"", rate)
+        seconds = audio_seconds(audio or b"", rate) if heard_s is None else heard_s
         heard_input = f"[{seconds:.2f} s of audio]"
         heard = f"{seconds:.2f} s of audio"
         body = resample_pcm16(audio or b"", rate)

@@ -1,13 +1,24 @@
-"""Session resumption handles, shared by every connection of one server (protocol.md §3.1, §4, §7)."""
+"""Session resumption handles, shared by every connection of one server (protocol.md §3.1, §4, §7).
+
+Every handle of a session stays valid while a connection of that session is open and for `ttl_s` (2 h) after
+the last one closes — "handles are valid 2 h after the session ends". A snapshot shares the session's
+append-only history list and records its length, so issuing a handle per turn costs O(1), not O(history).
+"""
 
 from __future__ import annotations
 
+import heapq
 import secrets
-from collections import deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HandleStore", "Snapshot"]
+__all__ = ["HandleStore", "Snapshot", "new_session_id"]
+
+
+def new_session_id() -> str:
+    """A fresh opaque session id."""
+    return secrets.token_hex(8)
 
 
 @dataclass(frozen=True)
@@ -15,36 +26,72 @@ class Snapshot:
     """What a handle restores: the conversation so far and how long the session has lived."""
 
     turns: int
-    history: tuple[dict[str, Any], ...] = ()
+    history: list[dict[str, Any]] = field(default_factory=list)  # shared, append-only
+    history_len: int = 0
     session_elapsed_s: float = 0.0
-    session_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    session_id: str = field(default_factory=new_session_id)
+
+    def conversation(self) -> list[dict[str, Any]]:
+        """A copy of the history as it was when the handle was issued."""
+        return self.history[: self.history_len]
 
 
 class HandleStore:
-    """Issues opaque handles and resolves them until they expire (`ttl_s` after issue, 2 h by default)."""
+    """Issues opaque handles and resolves them while their session is open or ended less than `ttl_s` ago."""
 
-    def __init__(self, ttl_s: float) -> None:
+    def __init__(self, ttl_s: float, max_handles: int = 200_000) -> None:
         self.ttl_s = ttl_s
-        self._handles: dict[str, tuple[float, Snapshot]] = {}
-        self._order: deque[tuple[float, str]] = deque()  # issue order = expiry order (one ttl)
+        self.max_handles = max_handles
+        self._handles: dict[str, Snapshot] = {}  # in issue order (the oldest is evicted past max_handles)
+        self._by_session: dict[str, list[str]] = {}
+        self._valid_until: dict[str, float] = {}  # session id → end of validity once no connection is open
+        self._open: Counter[str] = Counter()
+        self._expiry: list[tuple[float, str]] = []  # (valid until, session id), checked lazily
+
+    def opened(self, session_id: str) -> None:
+        """A connection of this session is open: its handles do not expire meanwhile."""
+        self._open[session_id] += 1
+
+    def closed(self, session_id: str, now: float) -> None:
+        """A connection of this session closed: its handles are valid for `ttl_s` from now."""
+        self._open[session_id] -= 1
+        if self._open[session_id] <= 0:
+            del self._open[session_id]
+        self._extend(session_id, now)
 
     def issue(self, snapshot: Snapshot, now: float) -> str:
         """A fresh handle for `snapshot`."""
         self._expire(now)
         handle = "livecli-" + secrets.token_urlsafe(18)
-        self._handles[handle] = (now + self.ttl_s, snapshot)
-        self._order.append((now + self.ttl_s, handle))
+        self._handles[handle] = snapshot
+        self._by_session.setdefault(snapshot.session_id, []).append(handle)
+        self._extend(snapshot.session_id, now)
+        while len(self._handles) > self.max_handles:
+            self._handles.pop(next(iter(self._handles)))
         return handle
 
     def resolve(self, handle: str, now: float) -> Snapshot | None:
         """The snapshot of a live handle, or None when unknown or expired."""
         self._expire(now)
-        entry = self._handles.get(handle)
-        return entry[1] if entry else None
+        return self._handles.get(handle)
+
+    def _extend(self, session_id: str, now: float) -> None:
+        until = now + self.ttl_s
+        if until > self._valid_until.get(session_id, -1.0):
+            self._valid_until[session_id] = until
+            heapq.heappush(self._expiry, (until, session_id))
 
     def _expire(self, now: float) -> None:
-        while self._order and self._order[0][0] <= now:
-            self._handles.pop(self._order.popleft()[1], None)
+        while self._expiry and self._expiry[0][0] <= now:
+            until, session_id = heapq.heappop(self._expiry)
+            if self._valid_until.get(session_id) != until:
+                continue  # extended since: a later entry is queued
+            if session_id in self._open:
+                self._extend(session_id, now)  # still connected: keep it alive
+                continue
+            del self._valid_until[session_id]
+            for handle in self._by_session.pop(session_id, []):
+                self._handles.pop(handle, None)
 
     @property
     def live_handles(self) -> int:

@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from livecli.errors import QUOTA_REASON_PREFIX, UsageError
-from livecli.server.validate import INVALID_ARGUMENT, NOT_SUPPORTED, cut_reason
+from livecli.server.validate import INTERNAL_ERROR, INVALID_ARGUMENT, NOT_SUPPORTED, cut_reason
 
 __all__ = [
     "BUILTIN",
@@ -84,7 +84,6 @@ QUOTA_REASON = cut_reason(
     QUOTA_REASON_PREFIX + ", please check your plan and billing details. For more information on this error, "
     "head to: https://ai.google.dev/gemini-api/docs/rate-limits"
 )
-INTERNAL_ERROR = "Internal error encountered."
 _ACTIONS = ("goaway", "close", "drop", "stall", "malformed", "quota")
 
 

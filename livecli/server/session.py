@@ -3,12 +3,16 @@
 The pump calls `receive(frame, now)` for each client frame and `tick(now)` whenever `deadline()` passes;
 `tick` returns the actions due (send a frame, close, drop the TCP connection). Everything time-dependent —
 VAD, real-time reply pacing, goAway, scenario timers — runs on the `now` it is given, so tests drive it with a
-fake clock.
+fake clock. An internal error closes with 1011 "Internal error encountered." (logged with its traceback).
+
+Choices where the service's behaviour is not on record (protocol.md has no source for them):
+- no setup within `setup_timeout_s` (30 s) → close 1011 with a DEADLINE_EXCEEDED reason;
+- more than MAX_PENDING replies/tool calls queued (a flood under NO_INTERRUPTION) → close 1011 overload;
+- a user turn keeps MAX_TURN_AUDIO_S (120 s) of audio for the echo; longer speech is counted, not stored.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 from collections.abc import Callable
@@ -17,9 +21,19 @@ from typing import Any
 
 from livecli.protocol import server_messages as sm
 from livecli.protocol.models import ClientContentRule
-from livecli.server.replies import OUTPUT_RATE, Reply, echo_reply, resample_pcm16, silence
-from livecli.server.resumption import HandleStore, Snapshot
+from livecli.server.replies import (
+    INPUT_RATE,
+    MAX_TURN_AUDIO_S,
+    OUTPUT_RATE,
+    InboundAudio,
+    Reply,
+    clip_text,
+    echo_reply,
+    silence,
+)
+from livecli.server.resumption import HandleStore, Snapshot, new_session_id
 from livecli.server.scenarios import QUOTA_REASON, Scenario, TimedAction, TurnSpec
+from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
 from livecli.server.session_turns import TurnsMixin
 from livecli.server.vad import EnergyVad, VadParams
 from livecli.server.validate import INVALID_ARGUMENT, Refusal, SetupInfo, check_setup, parse_client_frame
@@ -29,31 +43,9 @@ __all__ = ["Close", "Drop", "Send", "ServerSession", "SessionLimits"]
 # A connection reaching --max-connection-s: the service's reason is not on record (protocol.md §5: code only).
 LIFETIME_REASON = "Connection lifetime exceeded."
 SESSION_REASON = "Session duration limit exceeded."
-
-
-@dataclass(frozen=True)
-class Send:
-    """Send one binary frame; `kind` names it for logs and recordings."""
-
-    frame: bytes
-    kind: str
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the WebSocket with a code and reason."""
-
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class Drop:
-    """Abort the TCP connection without a close frame."""
-
-
-Action = Send | Close | Drop
-Item = Action | Callable[[float], None]
+SETUP_TIMEOUT_REASON = "RPC::DEADLINE_EXCEEDED: no setup message received in time"
+MAX_PENDING = 16
+OVERLOAD_REASON = "The service is currently unavailable."
 
 
 @dataclass(frozen=True)
@@ -64,9 +56,10 @@ class SessionLimits:
     reply_chunk_ms: int = 40
     max_connection_s: float | None = None
     max_session_s: float | None = None
+    setup_timeout_s: float | None = 30.0
 
 
-class ServerSession(TurnsMixin):
+class ServerSession(ActionQueue, TurnsMixin):
     """The state of one client connection, from upgrade to close."""
 
     def __init__(
@@ -77,81 +70,60 @@ class ServerSession(TurnsMixin):
         limits: SessionLimits | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        super().__init__()
         self.scenario = scenario
         self.store = store
         self.limits = limits or SessionLimits()
         self.log = logger or logging.getLogger("livecli.server")
         self.opened_at = now
         self.setup: SetupInfo | None = None
-        self.closed = False
-        self.stalled = False
+        self.session_id = new_session_id()
         self.turn = 0  # session turn number (continues across resumption)
         self.connection_turns = 0  # which scenario turn comes next
-        self.history: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []  # append-only: resumption snapshots share it
         self.session_elapsed_before = 0.0
         self.message_index = -1  # index of the last client frame received; setup is 0
         self.consumed_index = 0
+        self.heard_realtime_input = False
         self.vad: EnergyVad | None = None
+        self.inbound = InboundAudio()
         self.activity_open = False
         self.activity_audio: list[bytes] = []
-        self.activity_rate = 16000
+        self.activity_bytes = 0
         self.busy_until = now
         self.pending_replies: set[int] = set()
         self.pending_tools: dict[str, tuple[int, Callable[[float, dict[str, Any]], None]]] = {}
-        self._queue: list[tuple[float, int, int | None, Item]] = []
-        self._seq = itertools.count()
         self._reply_ids = itertools.count(1)
-
-    # -- scheduling -----------------------------------------------------------------------------------------
-
-    def _at(self, when: float, item: Item, tag: int | None = None) -> None:
-        heapq.heappush(self._queue, (when, next(self._seq), tag, item))
-
-    def _send(self, when: float, frame: bytes, kind: str, tag: int | None = None) -> None:
-        self._at(when, Send(frame, kind), tag)
-
-    def _cancel(self, tags: set[int]) -> None:
-        self._queue = [entry for entry in self._queue if entry[2] not in tags]
-        heapq.heapify(self._queue)
+        if self.limits.setup_timeout_s is not None:
+            self._at(now + self.limits.setup_timeout_s, self._setup_deadline)
 
     def deadline(self) -> float | None:
         """The next time `tick` has something to do, or None."""
-        if self.closed or self.stalled:
-            return None
-        times = [self._queue[0][0]] if self._queue else []
-        if self.vad is not None and (vad_due := self.vad.deadline()) is not None:
-            times.append(vad_due)
-        return min(times) if times else None
+        due = self._queue_deadline()
+        if self.vad is not None and not (self.closed or self.stalled):
+            vad_due = self.vad.deadline()
+            if vad_due is not None:
+                due = vad_due if due is None else min(due, vad_due)
+        return due
 
     def tick(self, now: float) -> list[Action]:
         """The actions due at `now`, in order."""
-        out: list[Action] = []
         if self.vad is not None and not self.closed and not self.stalled:
-            self._vad_events(self.vad.poll(now), now)
-        while self._queue and self._queue[0][0] <= now + 1e-9 and not self.stalled:
-            _, _, _, item = heapq.heappop(self._queue)
-            if isinstance(item, Send | Close | Drop):
-                out.append(item)
-                if isinstance(item, Close | Drop):
-                    self._finish()
-                    break
-            else:
-                item(now)
-        return out
+            try:
+                self._vad_events(self.vad.poll(now), now)
+            except Exception:
+                self.fail(now)
+        return self._run_due(now)
 
-    def _finish(self) -> None:
-        self.closed = True
-        self._queue.clear()
+    def connection_closed(self, now: float) -> None:
+        """The socket is gone: nothing more is sent; the session's handles now expire `ttl` after `now`."""
+        self._finish()
+        if self.setup is not None and self.setup.resumption:
+            self.store.closed(self.session_id, now)
 
-    def close_now(self, now: float, code: int, reason: str) -> None:
-        """Schedule an immediate close (drops everything still queued)."""
-        self._queue.clear()
-        self._at(now, Close(code, reason))
-
-    def stall(self) -> None:
-        """Stop answering altogether (the socket stays open)."""
-        self.stalled = True
-        self._queue.clear()
+    def _setup_deadline(self, now: float) -> None:
+        if self.setup is None:
+            self.close_now(now, 1011, SETUP_TIMEOUT_REASON)
 
     # -- input ----------------------------------------------------------------------------------------------
 
@@ -169,14 +141,19 @@ class ServerSession(TurnsMixin):
             elif kind == "setup":
                 raise Refusal(1007, INVALID_ARGUMENT)
             elif kind == "realtimeInput":
+                self.heard_realtime_input = True
                 self.on_realtime_input(body, now)
             elif kind == "clientContent":
                 self._on_client_content(body, now)
             elif kind == "toolResponse":
                 self.on_tool_response(body, now)
+            elif kind == "contextUpdate":
+                self._on_context_update(body)
         except Refusal as refusal:
             self.log.info("refused: %s %s", refusal.code, refusal.reason)
             self.close_now(now, refusal.code, refusal.reason)
+        except Exception:
+            self.fail(now)
 
     def _on_setup(self, body: dict[str, Any], now: float) -> None:
         setup = check_setup(body)
@@ -189,12 +166,15 @@ class ServerSession(TurnsMixin):
             if snapshot is None:
                 raise Refusal(1007, INVALID_ARGUMENT)
             self.turn = snapshot.turns
-            self.history = list(snapshot.history)
+            self.history = snapshot.conversation()
             self.session_elapsed_before = snapshot.session_elapsed_s
+            self.session_id = snapshot.session_id
             self.log.info("resumed a session at turn %d", self.turn)
         self.setup = setup
+        if setup.resumption:
+            self.store.opened(self.session_id)
         if setup.automatic_vad:
-            self.vad = EnergyVad(VadParams.from_setup(setup.vad))
+            self.vad = EnergyVad(VadParams.from_setup(setup.vad), max_turn_s=MAX_TURN_AUDIO_S)
         self._send(now, sm.setup_complete(), "setupComplete")
         self.consumed_index = self.message_index
         if setup.resumption:
@@ -241,19 +221,29 @@ class ServerSession(TurnsMixin):
     def _on_client_content(self, body: dict[str, Any], now: float) -> None:
         assert self.setup is not None
         rule = self.setup.info.client_content if self.setup.info else ClientContentRule.ANY
-        if rule is ClientContentRule.NONE or (
-            rule is ClientContentRule.SEED_ONLY and not self.setup.history_config
-        ):
-            raise Refusal(1007, INVALID_ARGUMENT)
+        seeding = self.setup.history_config and not self.heard_realtime_input and self.turn == 0
+        if rule is ClientContentRule.NONE or (rule is ClientContentRule.SEED_ONLY and not seeding):
+            raise Refusal(1007, INVALID_ARGUMENT)  # 3.1: only to seed history, and only with historyConfig
         turns = body.get("turns", [])
-        for content in turns:
-            self.history.append({"role": content.get("role", "user"), "content": "clientContent"})
+        if turns:
+            self.history.append({"role": "clientContent", "content": f"{len(turns)} turn(s)"})
         self.barge_in(now, always=True)
         if body.get("turnComplete") is True:
             user = [c for c in turns if c.get("role", "user") == "user"] or turns
             parts = user[-1].get("parts", []) if user else []
-            text = " ".join(str(p["text"]) for p in parts if "text" in p)
+            text = " ".join(p["text"] for p in parts if "text" in p)
             self.user_turn(now, text=text)
+
+    def _on_context_update(self, body: dict[str, Any]) -> None:
+        """contextUpdate replaces the tools (and system instruction) mid-session; tool calls use the new names."""
+        assert self.setup is not None
+        if "tools" in body:
+            self.setup.function_names = tuple(
+                decl["name"]
+                for tool in body["tools"].get("tools", [])
+                for decl in tool.get("functionDeclarations", [])
+                if decl.get("name")
+            )
 
     # -- replies --------------------------------------------------------------------------------------------
 
@@ -264,7 +254,8 @@ class ServerSession(TurnsMixin):
     def _issue_handle(self, now: float) -> None:
         assert self.setup is not None
         elapsed = self.session_elapsed_before + (now - self.opened_at)
-        handle = self.store.issue(Snapshot(self.turn, tuple(self.history), elapsed), now)
+        snapshot = Snapshot(self.turn, self.history, len(self.history), elapsed, self.session_id)
+        handle = self.store.issue(snapshot, now)
         index = self.consumed_index if self.setup.transparent else None
         self._send(now, sm.resumption_update(handle, True, index), "sessionResumptionUpdate")
 
@@ -275,6 +266,10 @@ class ServerSession(TurnsMixin):
     def schedule_reply(self, now: float, turn: int, spec: TurnSpec, reply: Reply) -> None:
         """Queue one model turn, streamed at real-time pace after whatever is already queued."""
         assert self.setup is not None
+        if len(self.pending_replies) + len(self.pending_tools) >= MAX_PENDING:
+            self.log.warning("more than %d replies queued: closing with 1011", MAX_PENDING)
+            self.close_now(now, 1011, OVERLOAD_REASON)
+            return
         reply = self._apply_spec(spec, reply)
         tag = next(self._reply_ids)
         self.pending_replies.add(tag)
@@ -349,15 +344,17 @@ class ServerSession(TurnsMixin):
             self._at(now, self._issue_handle)
 
     def user_turn(
-        self, now: float, *, audio: bytes | None = None, rate: int = 16000, text: str | None = None
+        self, now: float, *, audio: bytes | None = None, heard_s: float | None = None, text: str | None = None
     ) -> None:
-        """A user turn ended: answer it as the scenario says."""
+        """A user turn ended (16 kHz `audio` lasting `heard_s`, or `text`): answer it as the scenario says."""
         assert self.setup is not None
         self.turn += 1
         self.connection_turns += 1
         self.consumed_index = self.message_index
         turn = self.turn
-        described = text if text is not None else f"{len(audio or b'') / 2 / rate:.2f} s of audio"
+        if text is None and heard_s is None:
+            heard_s = len(audio or b"") / 2 / INPUT_RATE
+        described = clip_text(text) if text is not None else f"{heard_s:.2f} s of audio"
         self.history.append({"role": "user", "turn": turn, "content": described})
         spec = self.scenario.turn(self.connection_turns)
         self.log.info("turn %d: %s", turn, described)
@@ -371,7 +368,7 @@ class ServerSession(TurnsMixin):
         text_modality = "TEXT" in self.setup.modalities
 
         def build(extra: str = "") -> Reply:
-            reply = echo_reply(turn, audio=audio, rate=rate, text=text, text_modality=text_modality)
+            reply = echo_reply(turn, audio=audio, text=text, text_modality=text_modality, heard_s=heard_s)
             if extra and reply.output_transcript:
                 reply.output_transcript += extra
             if extra and reply.texts:
@@ -382,7 +379,3 @@ class ServerSession(TurnsMixin):
             self.call_tool(now, turn, spec, build, described)
         else:
             self.schedule_reply(now, turn, spec, build())
-
-    def resample_in(self, pcm: bytes, rate: int) -> bytes:
-        """Input audio at 16 kHz (for the VAD)."""
-        return pcm if rate == 16000 else resample_pcm16(pcm, rate, 16000)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livecli.protocol import server_messages as sm
-from livecli.server.replies import Reply
+from livecli.server.replies import INPUT_RATE, MAX_TURN_AUDIO_S, InboundAudio, Reply
 from livecli.server.scenarios import TurnSpec
 from livecli.server.vad import EnergyVad
 from livecli.server.validate import INVALID_ARGUMENT, Refusal, SetupInfo, decode_audio_blob
@@ -28,19 +28,17 @@ class TurnsMixin:
     vad: EnergyVad | None
     activity_open: bool
     activity_audio: list[bytes]
-    activity_rate: int
+    activity_bytes: int
+    inbound: InboundAudio
     pending_tools: dict[str, tuple[int, Callable[[float, dict[str, Any]], None]]]
     log: logging.Logger
     scenario: Any
 
     def barge_in(self, now: float, *, always: bool = False) -> None: ...
     def user_turn(
-        self, now: float, *, audio: bytes | None = None, rate: int = 16000, text: str | None = None
+        self, now: float, *, audio: bytes | None = None, heard_s: float | None = None, text: str | None = None
     ) -> None: ...
     def schedule_reply(self, now: float, turn: int, spec: TurnSpec, reply: Reply) -> None: ...
-    def resample_in(self, pcm: bytes, rate: int) -> bytes:
-        raise NotImplementedError
-
     def close_now(self, now: float, code: int, reason: str) -> None: ...
     def _send(self, when: float, frame: bytes, kind: str, tag: int | None = None) -> None: ...
     def _not_resumable(self, when: float, tag: int | None) -> None: ...
@@ -58,27 +56,37 @@ class TurnsMixin:
                 raise Refusal(1007, INVALID_ARGUMENT)
             self.barge_in(now)
             self.activity_open = True
-            self.activity_audio = []
+            self.activity_audio, self.activity_bytes = [], 0
         if "activityEnd" in body:
             if self.setup.automatic_vad:
                 raise Refusal(1007, INVALID_ARGUMENT)
             if self.activity_open:
+                self._keep(self.inbound.flush())
                 self.activity_open = False
                 audio = b"".join(self.activity_audio)
-                self.activity_audio = []
-                self.user_turn(now, audio=audio, rate=self.activity_rate)
-        if "text" in body and isinstance(body["text"], str):
+                heard_s = self.activity_bytes / 2 / INPUT_RATE
+                self.activity_audio, self.activity_bytes = [], 0
+                self.user_turn(now, audio=audio, heard_s=heard_s)
+        if "text" in body:
             self.barge_in(now)
             self.user_turn(now, text=body["text"])
         if body.get("audioStreamEnd") is True and self.vad is not None and not self.scenario.stream_end_ignored:
-            self._vad_events(self.vad.end(), now)
+            self._vad_events(self.vad.feed(self.inbound.flush(), now) + self.vad.end(), now)
 
     def _on_audio(self, pcm: bytes, rate: int, now: float) -> None:
+        """Audio arrives at any declared rate and is heard at 16 kHz (resampled as it streams in)."""
         if self.vad is not None:
-            self._vad_events(self.vad.feed(self.resample_in(pcm, rate), now), now)
+            self._vad_events(self.vad.feed(self.inbound.convert(pcm, rate), now), now)
         elif self.activity_open:
-            self.activity_rate = rate
-            self.activity_audio.append(pcm)
+            self._keep(self.inbound.convert(pcm, rate))
+
+    def _keep(self, pcm: bytes) -> None:
+        """Add to the open activity's audio: at most MAX_TURN_AUDIO_S is stored, all of it is counted."""
+        cap = int(MAX_TURN_AUDIO_S * INPUT_RATE) * 2
+        room = cap - min(self.activity_bytes, cap)
+        if room > 0 and pcm:
+            self.activity_audio.append(pcm[:room])
+        self.activity_bytes += len(pcm)
 
     def _vad_events(self, events: list[str], now: float) -> None:
         assert self.vad is not None
@@ -86,7 +94,7 @@ class TurnsMixin:
             if event == "start":
                 self.barge_in(now)
             else:
-                self.user_turn(now, audio=self.vad.take_turn(), rate=16000)
+                self.user_turn(now, audio=self.vad.take_turn(), heard_s=self.vad.turn_s)
 
     def call_tool(self, now: float, turn: int, spec: TurnSpec, build: Callable[[str], Reply], heard: str) -> None:
         """Send a toolCall; the reply follows the matching toolResponse."""

@@ -16,6 +16,7 @@ import numpy as np
 __all__ = ["FRAME_MS", "EnergyVad", "VadParams", "level_dbfs"]
 
 FRAME_MS = 20
+MAX_PREFIX_MS = 10_000  # a larger prefixPaddingMs is taken as 10 s (the prefix is buffered until speech starts)
 # dBFS thresholds per sensitivity: a HIGH start sensitivity hears quieter speech; a HIGH end sensitivity ends
 # speech sooner (quieter frames already count as silence).
 _START_DBFS = {"START_SENSITIVITY_HIGH": -45.0, "START_SENSITIVITY_LOW": -30.0}
@@ -45,7 +46,9 @@ class VadParams:
         return cls(
             start_dbfs=_START_DBFS.get(str(detection.get("startOfSpeechSensitivity")), default.start_dbfs),
             end_dbfs=_END_DBFS.get(str(detection.get("endOfSpeechSensitivity")), default.end_dbfs),
-            prefix_padding_ms=max(FRAME_MS, int(detection.get("prefixPaddingMs", default.prefix_padding_ms))),
+            prefix_padding_ms=min(
+                MAX_PREFIX_MS, max(FRAME_MS, int(detection.get("prefixPaddingMs", default.prefix_padding_ms)))
+            ),
             silence_duration_ms=max(
                 FRAME_MS, int(detection.get("silenceDurationMs", default.silence_duration_ms))
             ),
@@ -56,17 +59,21 @@ class EnergyVad:
     """Feed 16 kHz s16le audio with the arrival time; it reports speech start and end.
 
     `feed` returns "start" / "end" events in order; after an "end", `take_turn()` gives the turn's audio (from
-    the speech start, prefix included, to the last speech frame).
+    the speech start, prefix included, to the last speech frame) and `turn_s` its full duration: audio past
+    `max_turn_s` is counted but not kept, so endless speech cannot grow memory.
     """
 
-    def __init__(self, params: VadParams, rate: int = 16000) -> None:
+    def __init__(self, params: VadParams, rate: int = 16000, max_turn_s: float = 120.0) -> None:
         self.params = params
         self.frame_bytes = rate * FRAME_MS // 1000 * 2
+        self.max_frames = int(max_turn_s * 1000 // FRAME_MS)
+        self.turn_s = 0.0
         self.in_speech = False
         self._pending = b""
         self._run: list[bytes] = []  # loud frames before the start is committed (the prefix)
-        self._turn: list[bytes] = []
-        self._turn_speech_len = 0  # frames in _turn up to the last speech frame
+        self._turn: list[bytes] = []  # at most max_frames
+        self._turn_frames = 0  # frames heard in this turn (kept or not)
+        self._turn_speech_len = 0  # frames heard up to the last speech frame
         self._silent_ms = 0
         self._silence_since: float | None = None
         self._finished: bytes | None = None
@@ -97,12 +104,14 @@ class EnergyVad:
             self.in_speech = True
             self._turn = self._run
             self._run = []
-            self._turn_speech_len = len(self._turn)
+            self._turn_frames = self._turn_speech_len = len(self._turn)
             self._silent_ms, self._silence_since = 0, None
             return ["start"]
-        self._turn.append(frame)
+        self._turn_frames += 1
+        if len(self._turn) < self.max_frames:
+            self._turn.append(frame)
         if level >= self.params.end_dbfs:
-            self._turn_speech_len = len(self._turn)
+            self._turn_speech_len = self._turn_frames
             self._silent_ms, self._silence_since = 0, None
             return []
         if self._silence_since is None:
@@ -133,6 +142,7 @@ class EnergyVad:
             return []
         self.in_speech = False
         self._finished = b"".join(self._turn[: self._turn_speech_len])
+        self.turn_s = self._turn_speech_len * FRAME_MS / 1000
         self._turn = []
         self._silent_ms, self._silence_since = 0, None
         return ["end"]
