@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
@@ -201,3 +203,57 @@ def test_start_server_in_a_running_loop_and_busy_port() -> None:
         await running.close()
 
     asyncio.run(go())
+
+
+def test_client_text_in_the_log_is_escaped(server: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
+    async def go() -> None:
+        probe = await Probe.open(server.url)
+        await probe.setup()
+        await probe.send({"realtimeInput": {"text": "\x1b]0;owned\x07\x1b[2J hi"}})
+        await probe.turn()
+        await probe.close()
+
+    with caplog.at_level(logging.INFO, logger="livecli.server"):
+        asyncio.run(go())
+    logged = [record.getMessage() for record in caplog.records if "owned" in record.getMessage()]
+    assert logged and all("\x1b" not in line and "\x07" not in line for line in logged)
+    assert "\\x1b[2J" in logged[0]
+
+
+def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
+    """No setup → 1011 after setup_timeout_s; a frame over max_message_bytes → 1009 (websockets' check)."""
+    config = ServerConfig(port=0, reply_speed=0, setup_timeout_s=0.2, max_message_bytes=4096)
+
+    async def go(url: str) -> list[tuple[int | None, str | None]]:
+        idle = await Probe.open(url)
+        huge = await Probe.open(url)
+        await huge.send("x" * 5000)
+        return [await idle.closed(), await huge.closed()]
+
+    with ServerThread(config) as thread:
+        (idle_code, idle_reason), (huge_code, _) = asyncio.run(go(thread.url))
+    assert idle_code == 1011 and idle_reason is not None and "DEADLINE_EXCEEDED" in idle_reason
+    assert huge_code == 1009
+
+
+def test_a_failure_in_the_pump_closes_1011(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error while sending (here: the timer's flush) closes with 1011 instead of hanging the connection."""
+    from livecli.server.app import RunningServer
+
+    original = RunningServer._flush
+
+    async def flaky(self: RunningServer, ws: Any, session: Any, lock: Any, conn: int) -> None:
+        if session.turn >= 1:
+            raise RuntimeError("bug in the pump")
+        await original(self, ws, session, lock, conn)
+
+    monkeypatch.setattr(RunningServer, "_flush", flaky)
+
+    async def go(url: str) -> tuple[int | None, str | None]:
+        probe = await Probe.open(url)
+        await probe.setup()
+        await probe.send({"realtimeInput": {"text": "hi"}})
+        return await probe.closed()
+
+    with ServerThread(ServerConfig(port=0, reply_speed=0)) as thread:
+        assert asyncio.run(go(thread.url)) == (1011, "Internal error encountered.")

@@ -7,6 +7,7 @@ import numpy as np
 from livecli.server.probe import speechlike
 from livecli.server.replies import (
     OUTPUT_RATE,
+    InboundAudio,
     audio_seconds,
     chime,
     echo_reply,
@@ -54,3 +55,26 @@ def test_text_modality_answers_with_a_text_part() -> None:
     assert reply.audio == b""
     assert reply.texts == ['turn 3: heard "hi"']
     assert reply.usage is not None and reply.usage["responseTokensDetails"][0]["modality"] == "TEXT"
+
+
+def test_echo_is_band_limited() -> None:
+    """A 6 kHz tone upsampled to 24 kHz leaves no image at 16 - 6 = 10 kHz (linear interpolation did)."""
+    t = np.arange(16000) / 16000
+    tone = (np.sin(2 * np.pi * 6000 * t) * 10000).astype("<i2").tobytes()
+    out = np.frombuffer(resample_pcm16(tone, 16000), dtype="<i2").astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(out * np.hanning(out.size)))
+    freqs = np.fft.rfftfreq(out.size, 1 / OUTPUT_RATE)
+    image = spectrum[(freqs > 9800) & (freqs < 10200)].max()
+    assert image < spectrum.max() * 1e-3
+
+
+def test_inbound_audio_streams_chunk_by_chunk_like_one_pass() -> None:
+    pcm8k = speechlike(1.0, rate=8000)
+    inbound = InboundAudio()
+    streamed = b"".join(inbound.convert(pcm8k[i : i + 640], 8000) for i in range(0, len(pcm8k), 640))
+    streamed += inbound.flush()
+    whole = resample_pcm16(pcm8k, 8000, 16000)
+    assert len(streamed) == len(whole) == 32000
+    difference = np.frombuffer(streamed, "<i2").astype(int) - np.frombuffer(whole, "<i2")
+    assert np.abs(difference).max() <= 1  # float rounding only
+    assert inbound.convert(b"\x01\x00", 16000) == b"\x01\x00"  # 16 kHz passes through untouched

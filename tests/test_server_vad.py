@@ -128,3 +128,11 @@ def test_pause_over_real_sockets_paced_vs_burst(server: ServerThread) -> None:
 
     assert asyncio.run(go(paced=True)) == ["[0.30 s of audio]", "[0.30 s of audio]"]
     assert asyncio.run(go(paced=False)) == ["[1.10 s of audio]"]
+
+
+def test_endless_speech_is_counted_but_only_max_turn_s_is_kept() -> None:
+    vad = EnergyVad(VadParams(), max_turn_s=1.0)
+    events = vad.feed(speechlike(3.0), 0.0) + vad.end()
+    assert events == ["start", "end"]
+    assert len(vad.take_turn()) == 32000 and vad.turn_s == pytest.approx(3.0, abs=0.05)
+    assert VadParams.from_setup({"prefixPaddingMs": 2**31 - 1}).prefix_padding_ms == 10_000
