@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 
 from livecli.errors import ConnectError
 from livecli.server import ServerConfig, ServerThread, start_server
-from livecli.server.probe import GEMINI_PATH, Probe, speechlike
+from livecli.server.probe import GEMINI_PATH, Probe, ask, speechlike
 
 PATHS = [
     "/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent",
@@ -167,14 +167,7 @@ def test_sdk_38_setup_with_thinking_is_refused(server: ServerThread) -> None:
 
 
 def test_record_has_every_frame_without_base64(server: ServerThread) -> None:
-    async def go() -> None:
-        probe = await Probe.open(server.url + "")
-        await probe.setup()
-        await probe.send({"realtimeInput": {"text": "record me"}})
-        await probe.turn()
-        await probe.close()
-
-    asyncio.run(go())
+    asyncio.run(ask(server.url, "record me"))
     assert server.running is not None and server.running.recorder is not None
     path = Path(server.running.recorder._file.name)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
@@ -206,15 +199,8 @@ def test_start_server_in_a_running_loop_and_busy_port() -> None:
 
 
 def test_client_text_in_the_log_is_escaped(server: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
-    async def go() -> None:
-        probe = await Probe.open(server.url)
-        await probe.setup()
-        await probe.send({"realtimeInput": {"text": "\x1b]0;owned\x07\x1b[2J hi"}})
-        await probe.turn()
-        await probe.close()
-
     with caplog.at_level(logging.INFO, logger="livecli.server"):
-        asyncio.run(go())
+        asyncio.run(ask(server.url, "\x1b]0;owned\x07\x1b[2J hi"))
     logged = [record.getMessage() for record in caplog.records if "owned" in record.getMessage()]
     assert logged and all("\x1b" not in line and "\x07" not in line for line in logged)
     assert "\\x1b[2J" in logged[0]

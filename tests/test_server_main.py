@@ -13,7 +13,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from livecli.cli import app
-from livecli.server.probe import Probe
+from livecli.server.probe import ask
 
 
 def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
@@ -43,15 +43,8 @@ def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) 
         url = proc.stdout.readline().strip()
         assert url.startswith("ws://127.0.0.1:")
 
-        async def go() -> list[str]:
-            probe = await Probe.open(url, headers={"x-goog-api-key": "SECRET-KEY-123"})
-            await probe.setup()
-            await probe.send({"realtimeInput": {"text": "over the cli"}})
-            turn = await probe.turn()
-            await probe.close()
-            return turn.input_transcripts
-
-        assert asyncio.run(go()) == ["over the cli"]
+        turn = asyncio.run(ask(url, "over the cli", headers={"x-goog-api-key": "SECRET-KEY-123"}))
+        assert turn.input_transcripts == ["over the cli"]
         time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)

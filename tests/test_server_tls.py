@@ -11,7 +11,7 @@ from cryptography import x509
 
 from livecli.errors import UsageError
 from livecli.server import ServerConfig, ServerThread
-from livecli.server.probe import Probe
+from livecli.server.probe import ask
 from livecli.server.tls import server_ssl_context, write_self_signed
 
 
@@ -29,15 +29,7 @@ def test_wss_with_a_self_signed_directory(tmp_path: Path) -> None:
         assert server.url.startswith("wss://127.0.0.1:")
         context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
 
-        async def go() -> list[str]:
-            probe = await Probe.open(server.url, ssl_context=context)
-            await probe.setup()
-            await probe.send({"realtimeInput": {"text": "secure"}})
-            turn = await probe.turn()
-            await probe.close()
-            return turn.input_transcripts
-
-        assert asyncio.run(go()) == ["secure"]
+        assert asyncio.run(ask(server.url, "secure", ssl_context=context)).input_transcripts == ["secure"]
 
 
 def test_cert_files_and_bad_files(tmp_path: Path) -> None:

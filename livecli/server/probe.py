@@ -12,7 +12,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-__all__ = ["GEMINI_PATH", "Probe", "Turn", "audio_frame"]
+__all__ = ["GEMINI_PATH", "Probe", "Turn", "ask", "audio_frame"]
 
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
@@ -125,6 +125,23 @@ class Probe:
     async def close(self) -> None:
         """Close normally."""
         await self.ws.close()
+
+
+async def ask(
+    url: str,
+    text: str,
+    *,
+    headers: dict[str, str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    **setup: Any,
+) -> Turn:
+    """One session: setup (extra fields merged in), a realtimeInput text turn, its reply, a normal close."""
+    probe = await Probe.open(url, headers=headers, ssl_context=ssl_context)
+    await probe.setup(**setup)
+    await probe.send({"realtimeInput": {"text": text}})
+    turn = await probe.turn()
+    await probe.close()
+    return turn
 
 
 def speechlike(seconds: float, *, level_dbfs: float = -20.0, rate: int = 16000, seed: int = 1) -> bytes:
