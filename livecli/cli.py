@@ -108,8 +108,17 @@ def _register() -> None:
 _register()
 
 
+# livecli's matrix products are small (a resampler's filter bank, 40 ms blocks): a BLAS thread pool only adds
+# worker threads that spin between calls, which cost `livecli serve` 4x the CPU per stream in bench_server_scale.
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    for name in _BLAS_THREAD_VARIABLES:  # before numpy is imported; a user's own setting wins
+        os.environ.setdefault(name, "1")
     invoked_app(sys.argv[1:])()
 
 

@@ -135,3 +135,23 @@ def test_closed_stdin_is_bad_input_not_a_crash() -> None:
     )
     assert proc.returncode == 6, proc.stderr
     assert "stdin" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_runs_without_a_blas_thread_pool() -> None:
+    """numpy's BLAS pool spins between the server's small matrix products: `livecli` runs single-threaded."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("ws://127.0.0.1:")
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        threads = int(status.split("Threads:")[1].split()[0])
+        assert threads == 1, status
+    finally:
+        proc.kill()
+        proc.wait()
