@@ -11,48 +11,52 @@ must never be printed, and whether proxies from the environment apply. Backends 
 - vertex-express  Vertex with an API key; host aiplatform.googleapis.com; model `publishers/google/models/<id>`
 - local           livecli's in-process server (`--local`); no credentials needed
 
-The command modules declare these options (names and types the CLI uses, see `CREDENTIAL_OPTIONS`):
-`--model TEXT`, `--api-key TEXT`, `--token TEXT`, `--vertex/--no-vertex` (default None = from env),
-`--project TEXT`, `--location TEXT`, `--api-version TEXT`, `--endpoint URL`, `--local`, `--key-in-query`,
-`--token-in-header`; they build `ConnectOptions(**those values)` and call `resolve_target(opts, env.environ)`.
+Hosts, paths and the `--endpoint` rule live in livecli.endpoints; this module decides which of them apply.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
 
+from livecli.endpoints import (
+    EPHEMERAL_VERSION,
+    GEMINI_HOST,
+    GEMINI_VERSIONS,
+    LOCAL_PLACEHOLDER_URL,
+    VERTEX_GLOBAL_HOST,
+    VERTEX_VERSIONS,
+    endpoint_url,
+    gemini_path,
+    is_loopback,
+    vertex_host,
+    vertex_path,
+    with_query,
+)
 from livecli.errors import CredentialsError, UsageError
 from livecli.protocol.models import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from livecli.auth import AdcCredentials
 
+# LOCAL_PLACEHOLDER_URL, is_loopback, gemini_path and vertex_path are re-exported for the modules that connect.
 __all__ = [
-    "CREDENTIAL_OPTIONS",
     "ENVIRONMENT_VARIABLES",
     "LOCAL_PLACEHOLDER_URL",
     "ConnectOptions",
     "Target",
     "api_key_from",
+    "env_secrets",
     "gemini_path",
     "is_loopback",
     "resolve_target",
     "vertex_path",
 ]
 
-GEMINI_HOST = "generativelanguage.googleapis.com"
-VERTEX_GLOBAL_HOST = "aiplatform.googleapis.com"
-MULTI_REGION_HOSTS = {"us": "aiplatform.us.rep.googleapis.com", "eu": "aiplatform.eu.rep.googleapis.com"}
-GEMINI_VERSIONS = ("v1beta", "v1", "v1alpha")
-VERTEX_VERSIONS = ("v1", "v1beta1")
-EPHEMERAL_VERSION = "v1alpha"
 TOKEN_PREFIX = "auth_tokens/"
-# Shown by --dry-run with --local: the real port is only known once the in-process server has started.
-LOCAL_PLACEHOLDER_URL = "ws://127.0.0.1:0"
+_LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 # Every environment variable livecli reads for a connection, in the order the README lists them.
 ENVIRONMENT_VARIABLES: dict[str, str] = {
@@ -68,21 +72,6 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "SSL_CERT_FILE": "extra CA bundle trusted for wss:// and livecli token",
     "REQUESTS_CA_BUNDLE": "CA bundle google-auth's token refresh trusts",
     "HTTPS_PROXY": "proxy for non-loopback endpoints (also HTTP_PROXY, ALL_PROXY, NO_PROXY)",
-}
-
-# Option name → (ConnectOptions field, type, help) for the command modules that connect.
-CREDENTIAL_OPTIONS: dict[str, tuple[str, str, str]] = {
-    "--model": ("model", "str|None", "Live model id [env LIVECLI_MODEL; default gemini-3.8-live]"),
-    "--api-key": ("api_key", "str|None", "API key [env GEMINI_API_KEY, GOOGLE_API_KEY]"),
-    "--token": ("token", "str|None", "ephemeral token auth_tokens/... [env LIVECLI_EPHEMERAL_TOKEN]"),
-    "--vertex/--no-vertex": ("vertex", "bool|None", "use Vertex AI [env GOOGLE_GENAI_USE_VERTEXAI]"),
-    "--project": ("project", "str|None", "Vertex AI project [env GOOGLE_CLOUD_PROJECT; else ADC project]"),
-    "--location": ("location", "str|None", "Vertex AI location [env GOOGLE_CLOUD_LOCATION; default global]"),
-    "--api-version": ("api_version", "str|None", "v1beta (Gemini), v1alpha (tokens), v1 or v1beta1 (Vertex)"),
-    "--endpoint": ("endpoint", "str|None", "ws:// or wss:// URL; without a path the backend's path is added"),
-    "--local": ("local", "bool", "start livecli's local server in-process and talk to it"),
-    "--key-in-query": ("key_in_query", "bool", "send the API key as ?key= instead of x-goog-api-key"),
-    "--token-in-header": ("token_in_header", "bool", "send the token as Authorization: Token, not ?access_token="),
 }
 
 
@@ -130,20 +119,23 @@ class Target:
 
 @dataclass
 class _Picked:
-    """A value and where it came from."""
+    """A value and where it came from ("--flag", "env NAME" or "default"; "" when nothing was found)."""
 
     value: str | None
     source: str
 
 
-def _pick(flag: str | None, flag_name: str, environ: Mapping[str, str], *env_names: str) -> _Picked:
-    """The one precedence rule: the flag, then each environment variable in order, then nothing."""
+def _pick(
+    flag: str | None, flag_name: str, environ: Mapping[str, str], *env_names: str, default: str | None = None
+) -> _Picked:
+    """The one precedence rule for every setting: the flag, then each environment variable in order, then
+    the default. Empty values count as not given (an exported but empty variable must not hide the next one)."""
     if flag:
         return _Picked(flag, flag_name)
     for name in env_names:
         if environ.get(name):
             return _Picked(environ[name], f"env {name}")
-    return _Picked(None, "")
+    return _Picked(default, "default" if default is not None else "")
 
 
 def api_key_from(flag: str | None, environ: Mapping[str, str]) -> tuple[str | None, str]:
@@ -152,45 +144,31 @@ def api_key_from(flag: str | None, environ: Mapping[str, str]) -> tuple[str | No
     return picked.value, picked.source
 
 
-def _env_true(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+def env_secrets(opts: ConnectOptions, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Every credential the options and environment hold, for redacting errors raised before a Target exists."""
+    names = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "LIVECLI_EPHEMERAL_TOKEN")
+    return tuple(s for s in (opts.api_key, opts.token, *(environ.get(n) for n in names)) if s)
 
 
-def gemini_path(api_version: str, *, constrained: bool = False) -> str:
-    """The Gemini API WebSocket path for one API version."""
-    method = "BidiGenerateContentConstrained" if constrained else "BidiGenerateContent"
-    return f"/ws/google.ai.generativelanguage.{api_version}.GenerativeService.{method}"
+# The values google-genai understands (it lower-cases and accepts only "true"/"1"); anything else is refused
+# rather than silently read as false, so that livecli and the SDK never pick different backends for one shell.
+_TRUE, _FALSE = ("true", "1"), ("false", "0", "")
 
 
-def vertex_path(api_version: str) -> str:
-    """The Vertex AI WebSocket path for one API version."""
-    return f"/ws/google.cloud.aiplatform.{api_version}.LlmBidiService/BidiGenerateContent"
-
-
-def vertex_host(location: str) -> str:
-    """The Vertex AI host for a location: global, multi-region (us, eu) or regional."""
-    if location == "global":
-        return VERTEX_GLOBAL_HOST
-    if location in MULTI_REGION_HOSTS:
-        return MULTI_REGION_HOSTS[location]
-    return f"{location}-aiplatform.googleapis.com"
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether a host name is this machine (localhost, 127.0.0.0/8, ::1)."""
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _use_vertex(opts: ConnectOptions, environ: Mapping[str, str]) -> _Picked:
+    if opts.vertex is not None:
+        return _Picked("true" if opts.vertex else "", "--vertex" if opts.vertex else "--no-vertex")
+    raw = environ.get("GOOGLE_GENAI_USE_VERTEXAI")
+    if raw is None:
+        return _Picked("", "default")
+    value = raw.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise UsageError(f"GOOGLE_GENAI_USE_VERTEXAI must be true/1 or false/0, got {raw[:20]!r}")
+    return _Picked("true" if value in _TRUE else "", "env GOOGLE_GENAI_USE_VERTEXAI")
 
 
 def _model_id(opts: ConnectOptions, environ: Mapping[str, str]) -> tuple[str, str]:
-    picked = _pick(opts.model, "--model", environ, "LIVECLI_MODEL")
+    picked = _pick(opts.model, "--model", environ, "LIVECLI_MODEL", default=DEFAULT_MODEL)
     model = picked.value or DEFAULT_MODEL
     # Accept the wire forms too, so `--model models/x` or a Vertex resource name is not doubled.
     for prefix in ("models/", "publishers/google/models/"):
@@ -200,7 +178,7 @@ def _model_id(opts: ConnectOptions, environ: Mapping[str, str]) -> tuple[str, st
         model = model.rsplit("/", 1)[1]
     if not model or any(ch.isspace() for ch in model):
         raise UsageError(f"bad model name {model!r}")
-    return model, picked.source or "default"
+    return model, picked.source
 
 
 def _version(opts: ConnectOptions, default: str, allowed: tuple[str, ...], backend: str) -> str:
@@ -211,33 +189,9 @@ def _version(opts: ConnectOptions, default: str, allowed: tuple[str, ...], backe
 
 
 def _base_url(opts: ConnectOptions, local_url: str | None, host: str, path: str) -> tuple[str, str | None]:
-    """The URL for a backend's standard path under the one --endpoint rule; also the host name."""
+    """The URL for a backend's standard host and path, under the one --endpoint rule; also the host name."""
     given = local_url or opts.endpoint or (LOCAL_PLACEHOLDER_URL if opts.local else None)
-    if given is None:
-        return f"wss://{host}{path}", host
-    try:
-        parts = urlsplit(given.strip())
-        parts.port  # noqa: B018 -- parsing the port is the check
-    except ValueError as exc:
-        raise UsageError(f"--endpoint {_shown(given)}: {exc}") from None
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise UsageError(f"--endpoint must be a ws:// or wss:// URL with a host, got {_shown(given)}")
-    if parts.fragment:
-        raise UsageError("--endpoint must not have a #fragment")
-    if parts.path in ("", "/"):
-        url = f"{parts.scheme}://{parts.netloc}{path}" + (f"?{parts.query}" if parts.query else "")
-    else:
-        url = given.strip()
-    return url, parts.hostname
-
-
-def _shown(url: str) -> str:
-    """A URL for an error message, with its query (which may hold a key) dropped."""
-    return url.split("?", 1)[0]
-
-
-def _with_query(url: str, name: str, value: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{name}={quote(value, safe='/')}"
+    return endpoint_url(given, host, path)
 
 
 def resolve_target(
@@ -257,10 +211,9 @@ def resolve_target(
         raise UsageError("--local and --endpoint cannot be used together")
     model_id, model_source = _model_id(opts, environ)
     sources = {"model": model_source}
-    vertex = opts.vertex if opts.vertex is not None else _env_true(environ.get("GOOGLE_GENAI_USE_VERTEXAI"))
-    sources["vertex"] = (
-        "--vertex" if opts.vertex is not None else ("env GOOGLE_GENAI_USE_VERTEXAI" if vertex else "default")
-    )
+    use_vertex = _use_vertex(opts, environ)
+    vertex = bool(use_vertex.value)
+    sources["vertex"] = use_vertex.source
     token = _pick(opts.token, "--token", environ, "LIVECLI_EPHEMERAL_TOKEN")
     key = _pick(opts.api_key, "--api-key", environ, "GEMINI_API_KEY", "GOOGLE_API_KEY")
     if opts.token and opts.api_key:
@@ -316,7 +269,7 @@ def _gemini(
     if key.value:
         sources["credentials"] = key.source
         if opts.key_in_query:
-            url = _with_query(url, "key", key.value)
+            url = with_query(url, "key", key.value)
         else:
             headers["x-goog-api-key"] = key.value
     elif not (local or is_loopback(host)):
@@ -343,7 +296,7 @@ def _ephemeral(
     if opts.token_in_header:
         headers["Authorization"] = f"Token {value}"
     else:
-        url = _with_query(url, "access_token", value)
+        url = with_query(url, "access_token", value)
     return _finish(url, host, headers, f"models/{model_id}", "ephemeral", (value,), sources, local)
 
 
@@ -361,17 +314,18 @@ def _vertex(
         raise UsageError("--token-in-header applies to ephemeral tokens, not Vertex AI")
     version = _version(opts, "v1", VERTEX_VERSIONS, "Vertex AI")
     project = _pick(opts.project, "--project", environ, "GOOGLE_CLOUD_PROJECT")
-    location = _pick(opts.location, "--location", environ, "GOOGLE_CLOUD_LOCATION")
+    location = _pick(opts.location, "--location", environ, "GOOGLE_CLOUD_LOCATION", default="global")
     # Express mode: an explicit key flag wins over project settings from the environment; a key from the
     # environment loses to a project or location given anywhere (as google-genai does).
     if opts.api_key and (opts.project or opts.location):
         raise UsageError("--api-key (Vertex AI express mode) and --project/--location cannot be used together")
-    express = bool(key.value) and (opts.api_key is not None or not (project.value or location.value))
+    location_given = location.source != "default"
+    express = bool(key.value) and (opts.api_key is not None or not (project.value or location_given))
     if express:
         url, host = _base_url(opts, local_url, VERTEX_GLOBAL_HOST, vertex_path(version))
         headers: dict[str, str] = {}
         if opts.key_in_query:
-            url = _with_query(url, "key", key.value or "")
+            url = with_query(url, "key", key.value or "")
         else:
             headers["x-goog-api-key"] = key.value or ""
         sources["credentials"] = key.source
@@ -380,7 +334,11 @@ def _vertex(
     if opts.key_in_query:
         raise UsageError("--key-in-query needs an API key (Vertex AI express mode)")
     loc = location.value or "global"
-    sources["location"] = location.source or "default"
+    # The location becomes part of the host name: anything but a plain region name could redirect the
+    # Bearer token to another host (e.g. "evil.example/x").
+    if not _LOCATION.fullmatch(loc):
+        raise UsageError(f"{location.source} must be a location such as global, us-central1 or eu, got {loc!r}")
+    sources["location"] = location.source
     url, host = _base_url(opts, local_url, vertex_host(loc), vertex_path(version))
     optional = local or is_loopback(host)
     creds = _adc(environ, fetch_credentials, optional=optional and bool(project.value))

@@ -14,14 +14,13 @@ from fake_google import (
     FAKE_TOKEN,
     FakeGoogle,
     fake_google,
+    write_authorized_user,
     write_service_account,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import livecli.auth
 import livecli.config
-from livecli.config import ENVIRONMENT_VARIABLES, ConnectOptions, Target, is_loopback, resolve_target
+from livecli.config import ENVIRONMENT_VARIABLES, ConnectOptions, Target, env_secrets, resolve_target
 from livecli.errors import CredentialsError, UsageError
 
 GEMINI = "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.{}.GenerativeService.{}"
@@ -90,9 +89,74 @@ def test_model_from_flag_env_and_wire_forms() -> None:
         resolve(env, model="two words")
 
 
-def test_bad_api_version_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="v1beta1 is not valid for the Gemini API"):
-        resolve({"GEMINI_API_KEY": FAKE_KEY}, api_version="v1beta1")
+@pytest.mark.parametrize(
+    ("options", "allowed"),
+    [
+        ({"api_key": FAKE_KEY, "api_version": "v1beta1"}, "v1beta, v1, v1alpha"),
+        ({"api_key": FAKE_KEY, "api_version": "v2"}, "v1beta, v1, v1alpha"),
+        ({"token": FAKE_TOKEN, "api_version": "v1"}, "v1alpha"),
+        ({"api_key": FAKE_KEY, "vertex": True, "api_version": "v1beta"}, "v1, v1beta1"),
+        ({"api_key": FAKE_KEY, "vertex": True, "api_version": "v1alpha"}, "v1, v1beta1"),
+    ],
+)
+def test_api_version_is_checked_per_backend(options: dict[str, object], allowed: str) -> None:
+    with pytest.raises(UsageError, match=f"^--api-version v[^ ]+ is not valid for .*: use one of {allowed}$"):
+        resolve(**options)
+
+
+@pytest.mark.parametrize(
+    ("version", "backend"), [("v1", "gemini"), ("v1alpha", "gemini"), ("v1beta1", "vertex-express")]
+)
+def test_every_allowed_api_version_lands_in_the_path(version: str, backend: str) -> None:
+    target = resolve(api_key=FAKE_KEY, vertex=backend != "gemini", api_version=version)
+    assert f".{version}." in target.url and target.backend == backend
+
+
+def test_sources_say_where_each_setting_came_from() -> None:
+    target = resolve({"GOOGLE_API_KEY": FAKE_KEY})
+    assert target.sources == {"model": "default", "vertex": "default", "credentials": "env GOOGLE_API_KEY"}
+    target = resolve({"LIVECLI_MODEL": "m", "GOOGLE_GENAI_USE_VERTEXAI": "0"}, api_key=FAKE_KEY)
+    assert target.sources == {
+        "model": "env LIVECLI_MODEL",
+        "vertex": "env GOOGLE_GENAI_USE_VERTEXAI",
+        "credentials": "--api-key",
+    }
+
+
+def test_empty_variables_count_as_unset() -> None:
+    """An exported but empty GEMINI_API_KEY must not hide GOOGLE_API_KEY (nor an empty flag the env)."""
+    target = resolve({"GEMINI_API_KEY": "", "GOOGLE_API_KEY": FAKE_KEY, "LIVECLI_MODEL": ""}, api_key="")
+    assert target.headers == {"x-goog-api-key": FAKE_KEY} and target.model == f"models/{MODEL}"
+
+
+@pytest.mark.parametrize(
+    ("value", "backend"),
+    [
+        ("true", "vertex-express"),
+        ("TRUE", "vertex-express"),
+        (" True ", "vertex-express"),
+        ("1", "vertex-express"),
+        ("false", "gemini"),
+        ("FALSE", "gemini"),
+        ("0", "gemini"),
+        ("", "gemini"),
+    ],
+)
+def test_use_vertexai_variable_is_parsed_like_google_genai(value: str, backend: str) -> None:
+    assert resolve({"GOOGLE_GENAI_USE_VERTEXAI": value, "GEMINI_API_KEY": FAKE_KEY}).backend == backend
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "flase", "2"])
+def test_unknown_use_vertexai_value_is_refused_not_read_as_false(value: str) -> None:
+    """google-genai reads these as false; livecli says so instead of silently picking a backend."""
+    with pytest.raises(UsageError, match=f"^GOOGLE_GENAI_USE_VERTEXAI must be true/1 or false/0, got '{value}'$"):
+        resolve({"GOOGLE_GENAI_USE_VERTEXAI": value, "GEMINI_API_KEY": FAKE_KEY})
+    assert resolve({"GOOGLE_GENAI_USE_VERTEXAI": value}, vertex=False, api_key=FAKE_KEY).backend == "gemini"
+
+
+def test_env_secrets_gathers_every_credential_for_early_errors() -> None:
+    env = {"GEMINI_API_KEY": "k1-xxxxxx", "GOOGLE_API_KEY": "", "LIVECLI_EPHEMERAL_TOKEN": FAKE_TOKEN}
+    assert env_secrets(ConnectOptions(api_key=FAKE_KEY), env) == (FAKE_KEY, "k1-xxxxxx", FAKE_TOKEN)
 
 
 # --- --endpoint: one rule ------------------------------------------------------------------------------------
@@ -145,32 +209,6 @@ def test_loopback_endpoint_still_sends_a_key_when_given() -> None:
 def test_remote_endpoint_without_key_is_refused() -> None:
     with pytest.raises(CredentialsError, match="no API key"):
         resolve(endpoint="wss://gw.example")
-
-
-def test_is_loopback() -> None:
-    assert [is_loopback(h) for h in ("::1", "127.0.0.1", "a.localhost", "10.0.0.1", "example.com", None)] == [
-        True,
-        True,
-        True,
-        False,
-        False,
-        False,
-    ]
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    path=st.lists(st.from_regex(r"[A-Za-z0-9._~-]{1,8}", fullmatch=True), min_size=1, max_size=4),
-    query=st.from_regex(r"([a-z]{1,5}=[A-Za-z0-9]{0,6})?", fullmatch=True),
-    port=st.integers(1, 65535),
-)
-def test_endpoint_rule_property(path: list[str], query: str, port: int) -> None:
-    """A URL with a path is used as given; the same URL without a path gets the standard path; query kept."""
-    given_url = f"ws://127.0.0.1:{port}/{'/'.join(path)}" + (f"?{query}" if query else "")
-    assert resolve(endpoint=given_url).url == given_url
-    bare = resolve(endpoint=f"ws://127.0.0.1:{port}" + (f"?{query}" if query else ""))
-    parts = urlsplit(bare.url)
-    assert parts.path.startswith("/ws/google.ai.generativelanguage.v1beta.") and parts.query == query
 
 
 # --- local ---------------------------------------------------------------------------------------------------
@@ -287,6 +325,25 @@ def test_vertex_refreshed_fetches_a_new_token(adc_env: dict[str, str], google: F
     assert len(google.jwt_claims) == before + 1
     assert again.headers == target.headers and again.url == target.url
     assert google.jwt_claims[-1]["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+
+
+@pytest.mark.parametrize("location", ["evil.example/x", "us-central1.evil.example", "US", "a b", "-x"])
+def test_vertex_location_cannot_change_the_host(location: str) -> None:
+    """The location is part of the host name: a crafted one must not send the Bearer token elsewhere."""
+    with pytest.raises(UsageError, match="must be a location such as global"):
+        resolve({"GOOGLE_CLOUD_LOCATION": location}, vertex=True, project="p", endpoint="ws://127.0.0.1:9")
+    with pytest.raises(UsageError, match=r"^--location must be"):
+        resolve(vertex=True, project="p", location=location)
+
+
+def test_vertex_without_project_anywhere_names_every_place_to_set_it(google: FakeGoogle, tmp_path: Path) -> None:
+    """Credentials that carry no project (authorized-user ADC): the error names --project and the variable."""
+    adc = write_authorized_user(google, tmp_path / "adc.json")
+    with pytest.raises(CredentialsError) as info:
+        resolve({"GOOGLE_APPLICATION_CREDENTIALS": str(adc)}, vertex=True)
+    assert str(info.value) == (
+        "no Vertex AI project: pass --project, set GOOGLE_CLOUD_PROJECT, or use credentials that name one"
+    )
 
 
 def test_vertex_without_credentials_names_what_is_missing() -> None:
