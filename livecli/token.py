@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from livecli.config import api_key_from, is_loopback
+from livecli.config import api_key_from
+from livecli.endpoints import is_loopback, shown_url, with_path
 from livecli.env import Env
 from livecli.errors import ConnectError, CredentialsError, UsageError, http_error
 from livecli.redact import redact
@@ -38,6 +39,11 @@ __all__ = [
 GEMINI_REST_BASE = "https://generativelanguage.googleapis.com"
 TOKEN_PATH = "/v1alpha/auth_tokens"
 MAX_LIFETIME = dt.timedelta(hours=20)
+# A token response is a few hundred bytes; anything this large is not one (and is not read further).
+MAX_RESPONSE_BYTES = 64 << 10
+# The name is printed as is on stdout: printable ASCII without spaces only, so a hostile server cannot put
+# terminal control sequences or extra lines into a shell variable or a terminal.
+_TOKEN_NAME = re.compile(r"auth_tokens/[\x21-\x7e]{1,2000}")
 # generationConfig fields (camelCase) that --lock-fields may name bare, as google-genai maps them.
 GENERATION_CONFIG_FIELDS = frozenset(
     "audioTimestamp candidateCount enableAffectiveDialog frequencyPenalty logprobs maxOutputTokens "
@@ -130,9 +136,7 @@ def token_url(endpoint: str | None) -> str:
     secure = parts.scheme == "https"
     if not parts.netloc or not (secure or (parts.scheme == "http" and is_loopback(parts.hostname))):
         raise UsageError("--endpoint for livecli token must be an https:// URL (http:// only for loopback hosts)")
-    if parts.path in ("", "/"):
-        return f"{parts.scheme}://{parts.netloc}{TOKEN_PATH}" + (f"?{parts.query}" if parts.query else "")
-    return endpoint.strip()
+    return with_path(endpoint, TOKEN_PATH)
 
 
 def mint_token(
@@ -151,16 +155,20 @@ def mint_token(
     http_request = urllib.request.Request(
         url, data=body, method="POST", headers={"x-goog-api-key": api_key, "Content-Type": "application/json"}
     )
+    if not 0 < timeout_s < float("inf"):
+        raise UsageError("--timeout must be a number of seconds more than 0")
     handlers: list[urllib.request.BaseHandler] = [
-        urllib.request.HTTPSHandler(context=ssl.create_default_context())
+        urllib.request.HTTPSHandler(context=ssl.create_default_context()),
+        _RefuseRedirects(),
     ]
     if is_loopback(urlsplit(url).hostname):
         handlers.append(urllib.request.ProxyHandler({}))  # loopback always connects directly
     opener = urllib.request.build_opener(*handlers)
-    shown = url.split("?", 1)[0]
+    shown = shown_url(url)
     try:
         with opener.open(http_request, timeout=timeout_s) as reply:
-            raw = reply.read(1 << 20)
+            # One byte more than the limit tells a complete answer from a cut one.
+            raw = reply.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as exc:
         detail = redact(_error_message(exc.read(4096)), [api_key])
         raise http_error(exc.code, detail) from None
@@ -168,13 +176,35 @@ def mint_token(
         reason = getattr(exc, "reason", exc)
         hint = " (a custom CA is trusted through SSL_CERT_FILE)" if isinstance(reason, ssl.SSLError) else ""
         raise ConnectError(f"could not reach {shown}: {redact(str(reason), [api_key])}{hint}") from None
+    return _token_response(raw, shown)
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib would resend the x-goog-api-key header to wherever it points."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> None:
+        key = req.get_header("X-goog-api-key") or ""
+        target = redact(shown_url(newurl), [key])[:200]
+        raise ConnectError(
+            f"{shown_url(req.full_url)} answered HTTP {code}, redirecting to {target}; livecli token does not "
+            "follow redirects (the API key would go along): pass the final URL as --endpoint"
+        )
+
+
+def _token_response(raw: bytes, shown: str) -> dict[str, Any]:
+    """The parsed auth_tokens answer; ConnectError for anything that is not a JSON object with a token name."""
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise ConnectError(f"{shown} answered with more than {MAX_RESPONSE_BYTES >> 10} KiB; not a token response")
     try:
         response = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        response = None
-    if not isinstance(response, dict) or not str(response.get("name", "")).startswith("auth_tokens/"):
-        raise ConnectError(f"{shown} answered without a token name (auth_tokens/...)")
-    return response
+        raise ConnectError(f"{shown} answered with something that is not JSON") from None
+    name = response.get("name") if isinstance(response, dict) else None
+    if not isinstance(name, str) or not _TOKEN_NAME.fullmatch(name):
+        raise ConnectError(f"{shown} answered without a valid token name (auth_tokens/...)")
+    return response  # type: ignore[no-any-return]
 
 
 def _error_message(body: bytes) -> str:

@@ -71,6 +71,7 @@ class FakeGoogle:
     jwt_claims: list[dict[str, Any]] = field(default_factory=list)
     auth_tokens_status: int = 200
     auth_tokens_body: bytes | None = None
+    auth_tokens_headers: dict[str, str] = field(default_factory=dict)
     token_status: int = 200
     private_key_pem: str = ""
 
@@ -104,9 +105,11 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output clean
             pass
 
-        def _reply(self, status: int, body: bytes) -> None:
+        def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -141,7 +144,8 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
 
         def _auth_tokens(self, body: bytes) -> None:
             if fake.auth_tokens_status != 200:
-                self._reply(fake.auth_tokens_status, fake.auth_tokens_body or b'{"error": {"message": "no"}}')
+                body = fake.auth_tokens_body or b'{"error": {"message": "no"}}'
+                self._reply(fake.auth_tokens_status, body, fake.auth_tokens_headers)
                 return
             request = json.loads(body)
             reply = {"name": FAKE_TOKEN, **{k: v for k, v in request.items() if k != "bidiGenerateContentSetup"}}

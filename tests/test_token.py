@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 
 import pytest
 from fake_google import FAKE_KEY, FAKE_TOKEN, FakeGoogle
@@ -144,7 +145,58 @@ def test_missing_key_exits_3_before_any_request(fake: FakeGoogle) -> None:
     assert fake.records == []
 
 
-def test_answer_without_a_token_name_is_a_connect_error(fake: FakeGoogle) -> None:
-    fake.auth_tokens_body = b'{"name": "not-a-token"}'
-    with pytest.raises(ConnectError, match="without a token name"):
-        mint_token(TokenRequest(), FAKE_KEY, endpoint=fake.base)
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"name": "not-a-token"}', "without a valid token name"),
+        (b'{"uses": 1}', "without a valid token name"),
+        (b'{"name": ["auth_tokens/x"]}', "without a valid token name"),
+        (b'{"name": "auth_tokens/ok\\u001b[2J\\nrm -rf"}', "without a valid token name"),
+        (b"<html>502 Bad Gateway</html>", "not JSON"),
+        (b"\xff\xfe garbage", "not JSON"),
+        (b'["auth_tokens/x"]', "without a valid token name"),
+        (b'{"name": "auth_tokens/x", "pad": "' + b"x" * (80 << 10) + b'"}', "more than 64 KiB"),
+    ],
+)
+def test_hostile_answers_are_one_line_errors_without_traceback(
+    fake: FakeGoogle, body: bytes, message: str
+) -> None:
+    """Whatever a server answers with 200, the command exits 4 with one line; nothing reaches stdout."""
+    fake.auth_tokens_body = body
+    result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_redirect_is_not_followed_so_the_key_stays_home(fake: FakeGoogle, status: int) -> None:
+    """urllib follows a POST's 301-303 as a GET that keeps x-goog-api-key: the other listener must see nothing."""
+    with socket.create_server(("127.0.0.1", 0)) as elsewhere:
+        elsewhere.setblocking(False)
+        port = elsewhere.getsockname()[1]
+        fake.auth_tokens_status = status
+        fake.auth_tokens_headers = {"Location": f"http://127.0.0.1:{port}/steal?k={FAKE_KEY}"}
+        result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
+        with pytest.raises(BlockingIOError):
+            elsewhere.accept()
+    assert result.exit_code == 4 and "does not follow redirects" in result.stderr
+    assert f"127.0.0.1:{port}/steal" in result.stderr and FAKE_KEY not in result.stderr
+    assert len(fake.records) == 1
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "inf", "nan"])
+def test_bad_timeout_is_a_usage_error_before_any_request(fake: FakeGoogle, timeout: str) -> None:
+    result = CliRunner().invoke(
+        app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY, "--timeout", timeout]
+    )
+    assert result.exit_code == 2 and "--timeout" in result.stderr and "internal error" not in result.stderr
+    assert fake.records == []
+
+
+def test_silent_server_times_out_with_exit_4() -> None:
+    """A server that accepts and never answers: the --timeout bounds the wait."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        with pytest.raises(ConnectError, match=r"could not reach http://127\.0\.0\.1"):
+            mint_token(TokenRequest(), FAKE_KEY, endpoint=f"http://127.0.0.1:{port}", timeout_s=0.2)
