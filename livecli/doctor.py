@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import shutil
 import ssl
 import sys
 from collections.abc import Iterator
@@ -12,20 +14,29 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from livecli import __version__
-from livecli.config import ConnectOptions, Target, resolve_target
+from livecli.config import ConnectOptions, Target, env_secrets, resolve_target
 from livecli.env import Env
 from livecli.errors import ConnectError, ExitStatus, LivecliError, ProtocolError, ServerClosed, http_error
 from livecli.redact import mask, redact, redact_url
 
 __all__ = ["Check", "check_endpoint", "run_doctor", "setup_for"]
 
+# One hint for every exit status a check can fail with; a failed check always says what to try next.
 _HINTS = {
-    ExitStatus.USAGE: "fix the flags shown above",
+    ExitStatus.USAGE: "fix the option or environment variable named in the detail",
     ExitStatus.CREDENTIALS: "set GEMINI_API_KEY, pass --api-key/--token, or for Vertex AI run "
-    "`gcloud auth application-default login` (see livecli --help for the environment variables)",
-    ExitStatus.CONNECTION: "check the URL, network and proxy; for a custom CA set SSL_CERT_FILE",
+    "`gcloud auth application-default login` (livecli --help lists the environment variables)",
+    ExitStatus.CONNECTION: "check the URL, network and proxy; a custom CA goes in SSL_CERT_FILE "
+    "(REQUESTS_CA_BUNDLE for google-auth's token endpoint)",
     ExitStatus.QUOTA: "wait, or check the project's quota",
+    ExitStatus.INTERNAL_ERROR: "reinstall livecli's dependencies (pip install --force-reinstall livecli)",
 }
+# The endpoint answered: the credentials were read fine, so the hint is about what the server disliked.
+_ENDPOINT_HINTS = {
+    ExitStatus.CREDENTIALS: "the endpoint refused the credentials or the setup: check the key, token or ADC "
+    "account, the project, and that the model exists on this backend",
+}
+_FALLBACK_HINT = "run `livecli doctor --json` and see the detail"
 
 
 @dataclass
@@ -41,7 +52,8 @@ class Check:
 
 def _failed(name: str, exc: LivecliError, secrets: tuple[str, ...]) -> Check:
     status = exc.exit_status
-    return Check(name, "fail", redact(str(exc), secrets), _HINTS.get(status, ""), int(status))
+    hint = (_ENDPOINT_HINTS if name == "endpoint" else {}).get(status) or _HINTS.get(status, _FALLBACK_HINT)
+    return Check(name, "fail", redact(str(exc), secrets), hint, int(status))
 
 
 def setup_for(target: Target) -> dict[str, object]:
@@ -96,6 +108,8 @@ def _credential_detail(target: Target) -> str:
     if "Authorization" in target.headers:
         scheme, _, value = target.headers["Authorization"].partition(" ")
         extra = " (access token fetched)" if scheme == "Bearer" else ""
+        quota = target.headers.get("x-goog-user-project")
+        extra += f", quota project {quota} in x-goog-user-project" if quota else ""
         return f"{scheme} {mask(value)} in Authorization, from {source}{extra}"
     for name in ("key", "access_token"):
         if f"{name}=" in target.url and target.secrets:
@@ -120,29 +134,25 @@ def _audio_checks() -> Iterator[Check]:
 
 
 @contextmanager
-def _local_server() -> Iterator[str]:
-    """livecli's own server in a thread, unpaced, for --local."""
-    import importlib
+def _local_server(opts: ConnectOptions) -> Iterator[str | None]:
+    """With --local, livecli's own server in a thread (unpaced) and its URL; otherwise None."""
+    if not opts.local:
+        yield None
+        return
+    from livecli.server import ServerConfig, ServerThread
 
-    # Looked up by name: the server package is optional for doctor (and may not export these yet).
-    server_module = importlib.import_module("livecli.server")
-    server_config = importlib.import_module("livecli.server.config").ServerConfig
-    thread = getattr(server_module, "ServerThread", None)
-    if thread is None:
-        raise ImportError("livecli.server has no ServerThread")
-    with thread(server_config(port=0, reply_speed=0)) as server:
-        yield str(server.url)
+    with ServerThread(ServerConfig(host="127.0.0.1", port=0, reply_speed=0)) as server:
+        yield server.url
 
 
 def collect_checks(env: Env, opts: ConnectOptions, timeout_s: float) -> list[Check]:
     """Run every check in order; later checks that depend on a failed one are skipped."""
     checks = [Check("livecli", "ok", f"{__version__} on Python {sys.version.split()[0]}")]
-    with _maybe_local(opts) as local_url:
+    with _local_server(opts) as local_url:
         try:
             target: Target | None = resolve_target(opts, env.environ, local_url=local_url)
         except LivecliError as exc:
-            secrets = tuple(s for s in (opts.api_key, opts.token) if s)
-            checks.append(_failed("backend", exc, secrets))
+            checks.append(_failed("backend", exc, env_secrets(opts, env.environ)))
             checks.append(Check("credentials", "skip", "backend did not resolve"))
             target = None
         if target is not None:
@@ -161,23 +171,6 @@ def collect_checks(env: Env, opts: ConnectOptions, timeout_s: float) -> list[Che
             except LivecliError as exc:
                 checks.append(_failed("endpoint", exc, target.secrets))
     return checks
-
-
-@contextmanager
-def _maybe_local(opts: ConnectOptions) -> Iterator[str | None]:
-    if not opts.local:
-        yield None
-        return
-    try:
-        manager = _local_server()
-        url = manager.__enter__()
-    except ImportError:
-        yield None  # resolve_target shows the placeholder; the endpoint check then fails to connect
-        return
-    try:
-        yield url
-    finally:
-        manager.__exit__(None, None, None)
 
 
 def run_doctor(env: Env, opts: ConnectOptions, *, json_output: bool, timeout_s: float) -> int:
@@ -210,8 +203,13 @@ def _print_table(env: Env, checks: list[Check]) -> None:
             Text(_printable(check.detail)),
             Text(_printable(check.hint)),
         )
-    console = Console(file=env.stderr, highlight=False, markup=False, width=None if env.stderr_isatty else 120)
-    console.print(table)
+    # The report is the command's output, so it goes to stdout (`livecli doctor | grep fail` works); a pipe
+    # gets a fixed width and no colour codes.
+    text = io.StringIO()
+    width = shutil.get_terminal_size((120, 24)).columns if env.stdout_isatty else 120
+    Console(file=text, highlight=False, markup=False, width=width, force_terminal=env.stdout_isatty).print(table)
+    env.stdout.write(text.getvalue().encode())
+    env.stdout.flush()
 
 
 def _printable(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -169,8 +170,20 @@ def test_wrong_key_is_refused_with_1007_and_exit_3() -> None:
     assert (info.value.code, int(info.value.exit_status)) == (1007, 3)
 
 
-def doctor(*args: str) -> Any:
-    return CliRunner().invoke(app, ["doctor", *args])
+def unfolded(result: Any) -> str:
+    """stdout + stderr, then each table column's cells joined without whitespace, so that a secret the table
+    folded over two lines is still found (compare against secrets, which hold no spaces)."""
+    text = result.stdout + result.stderr
+    columns: list[str] = ["", "", "", ""]
+    for line in text.splitlines():
+        cells = line.strip().strip("│").split("│")
+        if len(cells) == 4:
+            columns = [column + "".join(cell.split()) for column, cell in zip(columns, cells, strict=True)]
+    return text + "\n" + "\n".join(columns)
+
+
+def doctor(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, ["doctor", *args], env=env)
 
 
 def test_doctor_json_without_credentials_fails_with_exit_3_and_a_hint() -> None:
@@ -205,12 +218,12 @@ def test_doctor_table_masks_the_key_on_success_and_on_failure(monkeypatch: pytes
         ok = doctor("--endpoint", server.url)
         bad = doctor("--endpoint", server.url, "--api-key", "AIza-wrong-key-000000")
         query = doctor("--endpoint", server.url, "--key-in-query", "--json")
-    assert ok.exit_code == 0 and "setupComplete received" in ok.stderr
-    assert "AIza…(40 chars)" in ok.stderr and "env GEMINI_API_KEY" in ok.stderr
-    assert bad.exit_code == 3 and "1007" in bad.stderr
+    assert ok.exit_code == 0 and "setupComplete received" in ok.stdout
+    assert "AIza…(40 chars)" in ok.stdout and "env GEMINI_API_KEY" in ok.stdout
+    assert bad.exit_code == 3 and "1007" in bad.stdout
     assert query.exit_code == 0 and "key=***" in query.stdout
     for result in (ok, bad, query):
-        assert not any(s in result.stdout + result.stderr for s in (*SECRETS, "AIza-wrong-key-000000"))
+        assert not any(s in unfolded(result) for s in (*SECRETS, "AIza-wrong-key-000000"))
 
 
 def test_doctor_vertex_reports_fetched_bearer(fake: FakeGoogle) -> None:
@@ -219,6 +232,10 @@ def test_doctor_vertex_reports_fetched_bearer(fake: FakeGoogle) -> None:
     assert result.exit_code == 0
     assert checks["credentials"]["detail"].startswith("Bearer ya29")
     assert "access token fetched" in checks["credentials"]["detail"]
+    assert "quota project" not in checks["credentials"]["detail"]
+    quota = doctor("--vertex", "--json", env={"GOOGLE_CLOUD_QUOTA_PROJECT": "billing-proj"})
+    detail = {c["name"]: c for c in json.loads(quota.stdout)["checks"]}["credentials"]["detail"]
+    assert detail.endswith(", quota project billing-proj in x-goog-user-project")
     assert FAKE_ACCESS_TOKEN not in result.stdout
 
 
@@ -226,4 +243,51 @@ def test_doctor_escapes_server_text(capture: Capture, monkeypatch: pytest.Monkey
     monkeypatch.setattr(capture, "close_reason", "bad \x1b[31mred\x07")
     result = doctor("--endpoint", capture.url)
     assert result.exit_code == 3
-    assert "\x1b" not in result.stderr and "\x07" not in result.stderr and "\\x1b[31mred" in result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\\x1b[31mred" in result.stdout
+
+
+@pytest.mark.parametrize("echoed", SECRETS)
+def test_doctor_masks_a_secret_the_server_echoes_in_its_close_reason(
+    capture: Capture, fake: FakeGoogle, monkeypatch: pytest.MonkeyPatch, echoed: str
+) -> None:
+    """The server closes 1007 quoting the credential back: neither the table nor --json may show it."""
+    monkeypatch.setattr(capture, "close_reason", f"invalid credential {echoed}")
+    options = {
+        FAKE_KEY: ["--api-key", FAKE_KEY],
+        FAKE_TOKEN: ["--token", FAKE_TOKEN],
+        FAKE_ACCESS_TOKEN: ["--vertex"],
+    }
+    for extra in ([], ["--json"]):
+        result = doctor("--endpoint", capture.url, *options[echoed], *extra)
+        assert result.exit_code == 3 and "invalidcredential***" in "".join(unfolded(result).split())
+        assert not any(secret in unfolded(result) for secret in SECRETS)
+
+
+def test_doctor_dead_endpoint_fails_with_a_hint_and_exit_4() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, never listening: connections are refused
+        result = doctor("--endpoint", f"ws://127.0.0.1:{port}", "--json", "--timeout", "5")
+    report = json.loads(result.stdout)
+    endpoint = next(c for c in report["checks"] if c["name"] == "endpoint")
+    assert (result.exit_code, report["exit_status"]) == (4, 4)
+    assert endpoint["status"] == "fail" and "could not connect" in endpoint["detail"]
+    assert "check the URL, network and proxy" in endpoint["hint"]
+
+
+def test_every_failed_check_has_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Usage errors from the environment get a hint too (it was empty), and the table goes to stdout."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "yes")
+    result = doctor("--json")
+    failed = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
+    assert result.exit_code == 2 and failed and all(c["hint"] for c in failed)
+    table = doctor()
+    assert table.exit_code == 2 and "GOOGLE_GENAI_USE_VERTEXAI" in table.stdout and "fail" in table.stdout
+
+
+def test_doctor_backend_error_never_shows_an_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolve failure is redacted with the environment's secrets too, not only the flags'."""
+    monkeypatch.setenv("LIVECLI_EPHEMERAL_TOKEN", FAKE_TOKEN)
+    result = doctor("--json", "--vertex")
+    assert result.exit_code == 2 and "ephemeral tokens (env LIVECLI_EPHEMERAL_TOKEN)" in result.stdout
+    assert FAKE_TOKEN not in result.stdout
