@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from fake_google import (
     FakeGoogle,
     write_service_account,
 )
+from typer.testing import CliRunner
 
+from livecli.cli import app
 from livecli.config import ConnectOptions, Target, resolve_target
 from livecli.dry_run import dry_run, dry_run_report, redacted_headers
 from livecli.env import Env
@@ -124,3 +127,36 @@ def test_plain_list_plan_and_exact_string_setup() -> None:
     report = dry_run_report(target, frame, [])
     assert report["setup_frame"] == frame
     assert report["chunk_plan"] == [{"input": "input", "chunks": 0, "bytes": 0, "duration_s": 0.0, "sizes": []}]
+
+
+@pytest.mark.parametrize(
+    ("credentials", "backend"),
+    [
+        (["--api-key", FAKE_KEY], "gemini"),
+        (["--api-key", FAKE_KEY, "--key-in-query"], "gemini"),
+        (["--token", FAKE_TOKEN], "ephemeral"),
+        (["--token", FAKE_TOKEN, "--token-in-header"], "ephemeral"),
+        (["--vertex", "--api-key", FAKE_KEY], "vertex-express"),
+        (["--vertex", "--location", "europe-west4"], "vertex"),
+    ],
+)
+def test_cli_dry_run_opens_no_socket_for_any_backend(
+    fake: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, credentials: list[str], backend: str
+) -> None:
+    """--endpoint names a listening socket that must accept nothing; no access token is fetched either."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(write_service_account(fake, tmp_path / "sa.json")))
+    sample = Path(__file__).parent.parent / "samples" / "hello_16k.wav"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        endpoint = f"ws://127.0.0.1:{listener.getsockname()[1]}/live"
+        for command in (["send", str(sample)], ["text", "hi"]):
+            for extra in ([], ["--json"]):
+                result = CliRunner().invoke(
+                    app, [*command, "--dry-run", "--endpoint", endpoint, *credentials, *extra]
+                )
+                assert result.exit_code == 0, result.output
+                assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
+                assert endpoint in result.stdout and backend in result.stdout
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert fake.records == []
