@@ -96,6 +96,9 @@ class Resumer:
         while True:
             self._arm()
             try:
+                # A connection that ended after the previous reply (a close during its settle wait, or right
+                # after its turnComplete) fails this input like a close while sending it would.
+                self.conv.raise_if_failed()
                 await attempt()
                 self._failures = 0
                 return

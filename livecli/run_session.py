@@ -129,10 +129,14 @@ class Conversation:
         if due is not None and now >= due:
             raise ReconnectNow()
 
-    async def send(self, frames: list[str] | str) -> None:
-        """Send frames in order; a connection already failed raises its error."""
+    def raise_if_failed(self) -> None:
+        """Raise the error that ended this connection, if it ended."""
         if self.error is not None:
             raise self.error
+
+    async def send(self, frames: list[str] | str) -> None:
+        """Send frames in order; a connection already failed raises its error."""
+        self.raise_if_failed()
         self._check_deadline(self.clock())
         assert self.link is not None
         try:
@@ -145,8 +149,11 @@ class Conversation:
     async def _settle_reader(self) -> None:
         """Give the reader a moment to record the close frame's code and reason."""
         if self._reader is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns normally when a cancellation (Ctrl-C)
+            # races with the awaited result, and the interrupted run would carry on.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await asyncio.shield(self._reader)
 
     async def _read(self) -> None:
         assert self.link is not None
@@ -220,8 +227,7 @@ class Conversation:
         """
         expected_since = self.clock()
         while True:
-            if self.error is not None:
-                raise self.error
+            self.raise_if_failed()
             now = self.clock()
             self._check_deadline(now)
             self._handle(self.session.tick(now))
@@ -242,8 +248,9 @@ class Conversation:
                 if due is not None:
                     wake = min(wake, due)
             self._changed.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), max(wake - now, 0.0) + 0.001)
+            with contextlib.suppress(TimeoutError):  # (not wait_for: see _settle_reader)
+                async with asyncio.timeout(max(wake - now, 0.0) + 0.001):
+                    await self._changed.wait()
 
     async def close(self) -> None:
         """Close the socket cleanly (1000) and stop the reader."""

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from livecli.config import Target
-from livecli.errors import ConnectError, CredentialsError, LivecliError, NoReplyError, ProtocolError, ServerClosed
+from livecli.config import ConnectOptions, Target
+from livecli.env import Env
+from livecli.errors import (
+    ConnectError,
+    CredentialsError,
+    LivecliError,
+    NoReplyError,
+    ProtocolError,
+    ServerClosed,
+    exit_status_for,
+)
+from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.render_base import Renderer
+from livecli.run import RunRequest, run
 from livecli.run_resume import Connection, Resumer, backoff_s, retryable
 from livecli.run_session import Conversation
 from tests.conftest import LocalServer
+from tests.helpers import SAMPLES, RawFrameServer
 
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 
@@ -86,3 +103,69 @@ def test_disabled_resumer_never_reconnects(live_server: LocalServer) -> None:
         assert resumer.max_reconnects == 0
 
     asyncio.run(go())
+
+
+class PerConnection(RawFrameServer):
+    """A real WebSocket server whose handler `script(ws, n)` runs after setup on its n-th connection."""
+
+    def __init__(self, script: Callable[[Any, int], None]) -> None:
+        super().__init__([])
+        self.script = script
+        self.connections = 0
+
+    def _handle(self, ws: Any) -> None:
+        self.connections += 1
+        ws.recv()  # setup
+        ws.send(sm.setup_complete())
+        with contextlib.suppress(Exception):
+            self.script(ws, self.connections)
+            while True:
+                ws.recv()
+
+
+def await_input_end(ws: Any) -> None:
+    """Read client frames until the input's end marker."""
+    while True:
+        frame = str(ws.recv())
+        if any(marker in frame for marker in RawFrameServer.END_MARKERS):
+            return
+
+
+def reply(ws: Any, pcm: bytes, *, complete: bool = True) -> None:
+    """One reply: `pcm` as a single chunk, then turnComplete unless told otherwise."""
+    ws.send(sm.audio_content(pcm))
+    if complete:
+        ws.send(sm.turn_complete())
+
+
+@pytest.mark.parametrize("budget", [0, 2])
+def test_a_connection_lost_between_inputs_is_resumed_or_reported(budget: int, tmp_path: Path) -> None:
+    """The server closes 1011 right after answering the first input: with a budget the second input goes out
+    on a new connection; without one the run fails with that close (exit 4), never an internal error."""
+    answer = b"\x01\x00" * 2400
+
+    def script(ws: Any, n: int) -> None:
+        await_input_end(ws)
+        reply(ws, answer)
+        if n == 1:
+            ws.close(1011, "Internal error encountered.")
+        else:
+            await_input_end(ws)
+            reply(ws, answer)
+
+    wav = str(SAMPLES / "hello_16k.wav")
+    with PerConnection(script) as server:
+        req = RunRequest(
+            connect=ConnectOptions(endpoint=server.url), inputs=[wav, wav], speed=0.0, turn_end="vad",
+            settle_ms=200, max_reconnects=budget, output=f"{tmp_path}/",
+        )  # fmt: skip
+        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
+        if budget:
+            assert run(req, env) == 0
+            assert (tmp_path / "hello_16k-2.wav").stat().st_size == 44 + len(answer)
+        else:
+            with pytest.raises(ServerClosed, match="1011 Internal error") as failure:
+                run(req, env)
+            assert exit_status_for(failure.value) == 4
+    assert (tmp_path / "hello_16k.wav").stat().st_size == 44 + len(answer)
+    assert server.connections == 1 + bool(budget)
