@@ -17,7 +17,7 @@ from livecli import __version__
 from livecli.config import ConnectOptions, Target, env_secrets, resolve_target
 from livecli.env import Env
 from livecli.errors import ConnectError, ExitStatus, LivecliError, ProtocolError, ServerClosed, http_error
-from livecli.redact import mask, redact, redact_url
+from livecli.redact import mask, printable, redact, redact_url
 
 __all__ = ["Check", "check_endpoint", "run_doctor", "setup_for"]
 
@@ -196,12 +196,12 @@ def _print_table(env: Env, checks: list[Check]) -> None:
         table.add_column(column, overflow="fold")
     style = {"ok": "green", "fail": "bold red", "skip": "dim"}
     for check in checks:
-        # Text() never interprets markup; _printable drops control characters a server might have sent.
+        # Text() never interprets markup; printable() escapes control characters a server might have sent.
         table.add_row(
             check.name,
             Text(check.status, style=style[check.status]),
-            Text(_printable(check.detail)),
-            Text(_printable(check.hint)),
+            Text(printable(check.detail)),
+            Text(printable(check.hint)),
         )
     # The report is the command's output, so it goes to stdout (`livecli doctor | grep fail` works); a pipe
     # gets a fixed width and no colour codes.
@@ -210,7 +210,3 @@ def _print_table(env: Env, checks: list[Check]) -> None:
     Console(file=text, highlight=False, markup=False, width=width, force_terminal=env.stdout_isatty).print(table)
     env.stdout.write(text.getvalue().encode())
     env.stdout.flush()
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

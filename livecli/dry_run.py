@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from livecli.config import Target
 from livecli.env import Env
-from livecli.redact import MASK, redact, redact_url
+from livecli.redact import MASK, printable, redact, redact_url
 
 __all__ = ["dry_run", "dry_run_report", "redacted_headers"]
 
@@ -120,11 +120,7 @@ def _as_text(report: Mapping[str, Any]) -> str:
     if sources:
         lines.append("from: " + ", ".join(f"{k}={v}" for k, v in sources.items()))
     lines.append("dry run: nothing was sent")
-    return "".join(_printable(line) + "\n" for line in lines)
-
-
-def _printable(text: str) -> str:
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return "".join(printable(line) + "\n" for line in lines)
 
 
 def _write(stream: BinaryIO, text: str) -> None:

@@ -1,11 +1,12 @@
-"""Keep secrets out of everything livecli prints: `redact` for text, `mask` for showing which secret is used."""
+"""Keep secrets out of everything livecli prints: `redact` for text, `mask` for showing which secret is used,
+`printable` for text a server wrote (its control characters could drive the terminal)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from urllib.parse import quote
 
-__all__ = ["MASK", "mask", "redact", "redact_url"]
+__all__ = ["MASK", "mask", "printable", "redact", "redact_url"]
 
 MASK = "***"
 # Secrets shorter than this are not redacted inside text: replacing e.g. "a" everywhere would garble output
@@ -52,3 +53,8 @@ def redact_url(url: str, secrets: Iterable[str]) -> str:
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
     )
     return urlunsplit(parts._replace(query=query))
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character (ESC, C1 controls, bidi overrides, newlines) shown escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livecli.endpoints import endpoint_url, is_loopback, vertex_host, with_path, with_query
+from livecli.endpoints import endpoint_url, is_loopback, with_path, with_query
 from livecli.errors import UsageError
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
@@ -28,19 +28,6 @@ def test_is_loopback() -> None:
         None,
     )
     assert [is_loopback(h) for h in hosts] == [True, True, True, True, True, True, False, False, False, False]
-
-
-@pytest.mark.parametrize(
-    ("location", "host"),
-    [
-        ("global", "aiplatform.googleapis.com"),
-        ("us-central1", "us-central1-aiplatform.googleapis.com"),
-        ("us", "aiplatform.us.rep.googleapis.com"),
-        ("eu", "aiplatform.eu.rep.googleapis.com"),
-    ],
-)
-def test_vertex_hosts(location: str, host: str) -> None:
-    assert vertex_host(location) == host
 
 
 def test_no_endpoint_means_the_backend_host_over_tls() -> None:

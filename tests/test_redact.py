@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from websockets.sync.server import ServerConnection, serve
 
 from livecli.cli import app
-from livecli.redact import MASK, mask, redact, redact_url
+from livecli.redact import MASK, mask, printable, redact, redact_url
 
 SAMPLE = Path(__file__).parent.parent / "samples" / "hello_16k.wav"
 
@@ -125,3 +125,8 @@ def test_echoed_credentials_never_reach_any_output(
             assert result.exit_code == 3, output
             assert "bad credential ***" in output
             assert not any(secret in output for secret in (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN))
+
+
+def test_printable_escapes_terminal_controls_and_keeps_text() -> None:
+    assert printable("ok é 日本 [b]x[/b]") == "ok é 日本 [b]x[/b]"
+    assert printable("a\x1b[2Jb\x9b\u202ec\nd") == "a\\x1b[2Jb\\x9b\\u202ec\\nd"
