@@ -44,7 +44,7 @@ def test_flac_send_writes_a_24k_reply(live_server: LocalServer, tmp_path: Path) 
     info = sf.info(out)
     assert (info.samplerate, info.channels, info.subtype) == (24000, 1, "PCM_16")
     assert info.frames > 24000  # a chime plus ~1.9 s of echoed speech
-    assert "turn complete" in result.stderr and "reply written to" in result.stderr
+    assert "turn 1 complete" in result.stderr and "reply written to" in result.stderr
     assert result.stdout == ""
 
 
@@ -381,7 +381,7 @@ def test_output_dash_pipes_a_wav(live_server: LocalServer) -> None:
     assert result.stdout_bytes[:4] == b"RIFF"
     samples, rate = sf.read(io.BytesIO(result.stdout_bytes), dtype="int16")
     assert rate == 24000 and len(samples) > 0
-    assert "turn complete" in result.stderr
+    assert "turn 1 complete" in result.stderr
 
 
 def test_ctrl_c_writes_the_reply_so_far_and_exits_130(live_server: LocalServer, tmp_path: Path) -> None:

@@ -10,11 +10,21 @@ from hypothesis import strategies as st
 
 from livecli.env import Env
 from livecli.errors import ServerClosed
-from livecli.protocol.events import AudioChunk, InputTranscription, OutputTranscription, TextPart, Usage
+from livecli.protocol.events import (
+    AudioChunk,
+    FunctionCall,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    TextPart,
+    ToolCall,
+    Usage,
+)
 from livecli.protocol.session import Turn
 from livecli.render import JsonLinesRenderer, NullRenderer, RichRenderer, make_renderer
 from livecli.render_base import InputInfo, TurnReport, printable
 from livecli.render_json import terminal_safe_json
+from livecli.run_metrics import TurnMetrics
 
 EVIL = "hi \x1b[31mred\x1b[0m [bold]not markup[/bold] \x07bell"
 
@@ -65,22 +75,105 @@ def test_reply_chunks_only_with_verbose() -> None:
 
 
 def test_turn_complete_line_has_timings_and_flags_near_silence() -> None:
-    """Setup time, end of input → first byte and reply duration are shown; a quiet reply is flagged."""
+    """The turn line says what came back; the timings line TTFB; a quiet reply is flagged; no repeated setup."""
     renderer, out = rich()
     renderer.turn_complete(TurnReport(finished_turn(), "a.wav", 0.05, -70.0))
-    line = out.getvalue()
-    assert "setup 50 ms" in line and "first reply byte 250 ms" in line and "reply 0.10 s" in line
-    assert "near-silent" in line and "a.wav" in line
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "turn 1 complete: 0.10 s of audio"
+    assert lines[1] == "  TTFB 250 ms"
+    assert "near-silent (-70 dBFS)" in lines[2] and "a.wav" in lines[2]
+    assert "setup" not in out.getvalue()  # "setup complete in …" already said it
 
 
-def test_progress_bar_only_on_a_terminal() -> None:
-    """Not a TTY: no progress bar is created even for a long input."""
-    renderer, out = rich(tty=False)
-    info = InputInfo("long.wav", 1, 1, 60.0, 60 * 32000)
-    renderer.input_started(info)
-    assert renderer._progress is None
-    renderer.input_ended(info, 1500, 60 * 32000)
-    assert "sent 1500 chunks" in out.getvalue()
+def test_turn_lines_fit_80_columns_and_name_how_the_turn_ended() -> None:
+    """A busy turn (slow service, text, usage) still prints lines of at most 80 columns; endings are worded."""
+    turn = finished_turn(audio=b"\x10\x00" * 24000 * 12, text="x" * 120)
+    turn.usage = Usage(1234, 5678, 6912, {})
+    metrics = TurnMetrics(1.234, 1.5, 1.62, 13.9, 14.25, 0.98)
+    renderer, out = rich()
+    for _ in range(25):  # chunk counts with 2 digits
+        renderer.server_event(AudioChunk(b"\x00\x00" * 960, 24000, "audio/pcm;rate=24000"), turn)
+    renderer.turn_complete(TurnReport(turn, "a.wav", 0.05, -20.0, metrics))
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "turn 1 complete: 12.00 s of audio (25 chunks), 120 chars of text, 6912 tokens",
+        "  transcript 1.23 s, TTFB 1.50 s, TTFA 1.62 s, complete 14.25 s, 1.0x real time",
+    ]
+    assert all(len(line) <= 80 for line in lines)
+    for end, words in [
+        ("interrupted", "turn 1 interrupted"),
+        ("generationComplete", "turn 1 ended at generationComplete (no turnComplete)"),
+        ("disconnected", "turn 1 cut off by the reconnect"),
+    ]:
+        renderer, out = rich()
+        renderer.turn_complete(_ended(end))
+        assert out.getvalue().startswith(words + ": no reply"), out.getvalue()
+
+
+def _ended(end: str) -> TurnReport:
+    turn = Turn(index=1, started_at=0.0, ended_at=1.0, end=end)
+    return TurnReport(turn, "a.wav", None, None)
+
+
+def test_digital_silence_is_named() -> None:
+    """A reply of zeros is "all samples zero", not "-inf dBFS"."""
+    renderer, out = rich()
+    renderer.turn_complete(TurnReport(finished_turn(b"\x00\x00" * 100), "a.wav", None, float("-inf")))
+    assert "near-silent (all samples zero)" in out.getvalue() and "inf" not in out.getvalue()
+
+
+def test_transcript_pieces_stream_on_one_line() -> None:
+    """The service sends transcripts in pieces: they join on one line per speaker, not a line per piece."""
+    renderer, out = rich()
+    for piece in ("Hel", "lo ", "there"):
+        renderer.server_event(OutputTranscription(piece), None)
+    renderer.server_event(InputTranscription("what", finished=True), None)
+    renderer.server_event(OutputTranscription("!"), None)
+    renderer.server_event(Interrupted(), None)
+    renderer.close()
+    assert out.getvalue().splitlines() == [
+        "  model: Hello there",
+        "  you: what",
+        "  model: !",
+        "  interrupted: the server cut the reply short",
+    ]
+
+
+def test_status_lines_are_short_and_full_detail_is_verbose() -> None:
+    """The URL shows as scheme://host:port (the path with -v); tool args are JSON; silence padding is said."""
+    url = "ws://127.0.0.1:4000/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+    renderer, out = rich()
+    renderer.connecting(url, "local")
+    renderer.server_event(ToolCall((FunctionCall("c1", "lookup", {"city": "Zürich"}),)), None)
+    info = InputInfo("a.wav", 1, 1, 1.0, 32000)
+    renderer.input_ended(info, 63, 32000 + 48000)
+    assert out.getvalue().splitlines() == [
+        "connecting to ws://127.0.0.1:4000 (local)",
+        '  tool call: lookup {"city": "Zürich"} (id c1)',
+        "  sent 2.50 s in 63 chunks, 1.50 s of it silence; waiting for the reply",
+    ]
+    renderer, out = rich(verbosity=1)
+    renderer.connecting(url, "local")
+    assert url in out.getvalue()
+
+
+def test_a_reconnect_is_announced_once() -> None:
+    """Reconnecting names attempt, cause and the input sent again; the new setup is reported by `resumed` only."""
+    renderer, out = rich()
+    renderer.setup_complete(0.01, None)
+    renderer.reconnecting(1, 3, "server closed the connection: 1011 Internal error.", 0.5, "b.wav")
+    renderer.setup_complete(0.02, None)
+    renderer.resumed(0.02, True)
+    renderer.reconnecting(2, 3, "connection dropped", 0.0, None)
+    renderer.resumed(0.03, False)
+    assert out.getvalue().splitlines() == [
+        "setup complete in 10 ms",
+        "reconnecting in 0.5 s (attempt 1 of 3) after: server closed the connection: 1011 Internal error.",
+        "  b.wav will be sent again from its start",
+        "session resumed (setup 20 ms)",
+        "reconnecting (attempt 2 of 3) after: connection dropped",
+        "new session (setup 30 ms): no resumable handle, earlier turns are forgotten",
+    ]
 
 
 def test_json_lines_are_typed_flushed_and_carry_no_audio() -> None:
@@ -141,4 +234,4 @@ def test_prompt_line_says_what_is_sent() -> None:
     """A text input is described as the prompt and its size, not as "text: text"."""
     renderer, out = rich()
     renderer.input_started(InputInfo("text", 1, 1, 0.0, 11, kind="text"))
-    assert out.getvalue().strip() == "sending the prompt (11 bytes of text)"
+    assert out.getvalue().strip() == "sending the prompt (11 bytes)"
