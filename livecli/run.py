@@ -114,23 +114,44 @@ class InputReply:
 
     name: str
     destination: str | None
-    first_turn: int | None = None  # of the latest attempt (an input is sent again after a reconnect)
-    earliest_turn: int | None = None  # of the first attempt
+    attempts: list[int] = field(default_factory=list)  # first turn of each attempt (resent after a reconnect)
     done: bool = False
+
+    @property
+    def first_turn(self) -> int | None:
+        """The first turn of the latest attempt."""
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def earliest_turn(self) -> int | None:
+        """The first turn of the first attempt."""
+        return self.attempts[0] if self.attempts else None
 
     def start_attempt(self, first_turn: int) -> None:
         """The input is being sent (again) and its reply starts at turn `first_turn`."""
-        self.first_turn = first_turn
-        if self.earliest_turn is None:
-            self.earliest_turn = first_turn
+        self.attempts.append(first_turn)
 
     def turns(self, conversation: Conversation | None, stop: int | None = None) -> list[Turn]:
-        """The reply (turns before `stop`): the answered attempt's; after a failure all turns of this input."""
-        start = self.first_turn if self.done else self.earliest_turn
-        if conversation is None or start is None:
+        """The reply (turns before `stop`): the answered attempt's; after a failure the latest partial one.
+
+        Only one attempt is ever kept: a resent input is answered from its start again, so joining the
+        attempts would repeat the reply's beginning in the file.
+        """
+        if conversation is None or not self.attempts:
             return []
-        turns = conversation.turns_since(start)
-        return [t for t in turns if (stop is None or t.index < stop) and (t.has_reply or t.end != "disconnected")]
+        ends: list[int | None] = [*self.attempts[1:], stop]
+        spans = [
+            [t for t in conversation.turns_since(start) if (end is None or t.index < end) and _kept(t)]
+            for start, end in zip(self.attempts, ends, strict=True)
+        ]
+        if self.done:
+            return spans[-1]
+        return next((span for span in reversed(spans) if any(t.has_reply for t in span)), spans[-1])
+
+
+def _kept(turn: Turn) -> bool:
+    """Whether a turn belongs in the reply (not an empty one cut by a reconnect)."""
+    return turn.has_reply or turn.end != "disconnected"
 
 
 @dataclass
@@ -297,9 +318,10 @@ async def _send_audio(
 
     session = conv.session
     conv.input_name = info.name
-    await conv.send(session.begin_input())
+    frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
     turn = session.current_turn
     reply.start_attempt(turn.index if turn is not None else len(session.turns) + 1)
+    await conv.send(frames)
     renderer.input_started(info)
     pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
     chunks = sent = 0

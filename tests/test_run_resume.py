@@ -169,3 +169,26 @@ def test_a_connection_lost_between_inputs_is_resumed_or_reported(budget: int, tm
             assert exit_status_for(failure.value) == 4
     assert (tmp_path / "hello_16k.wav").stat().st_size == 44 + len(answer)
     assert server.connections == 1 + bool(budget)
+
+
+def test_a_reply_cut_on_every_attempt_is_written_once_not_once_per_attempt(tmp_path: Path) -> None:
+    """Each connection sends the start of the reply, then 1011: the partial file holds the latest attempt's
+    bytes exactly — the resent input's reply starts over, so earlier attempts' starts would repeat it."""
+    first, second = b"\x01\x00" * 2400, b"\x02\x00" * 1200
+
+    def script(ws: Any, n: int) -> None:
+        await_input_end(ws)
+        reply(ws, first if n == 1 else second, complete=False)
+        ws.close(1011, "Internal error encountered.")
+
+    out = tmp_path / "r.wav"
+    with PerConnection(script) as server:
+        req = RunRequest(
+            connect=ConnectOptions(endpoint=server.url), inputs=[str(SAMPLES / "hello_16k.wav")], speed=0.0,
+            max_reconnects=1, output=str(out),
+        )  # fmt: skip
+        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
+        with pytest.raises(ServerClosed):
+            run(req, env)
+    assert server.connections == 2
+    assert out.read_bytes()[44:] == second
