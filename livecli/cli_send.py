@@ -71,31 +71,57 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
     "output": (
         str | None,
         _opt(
-            None, "-o", "--output", help="Reply audio: FILE.wav|FILE.flac, - (WAV on stdout), or DIR/ per input."
+            None,
+            "-o",
+            "--output",
+            metavar="FILE|DIR/|-",
+            help="Save the reply audio: FILE.wav, FILE.flac, - (WAV on stdout) or DIR/ (a file per input). "
+            "Without -o the reply transcript goes to stdout.",
         ),
     ),
     "model": (
         str | None,
-        _opt(None, "--model", help="Live model id [env LIVECLI_MODEL; default gemini-3.8-live]."),
+        _opt(None, "--model", metavar="ID", help="Live model id [env LIVECLI_MODEL; default gemini-3.8-live]."),
     ),
-    "api_key": (str | None, _opt(None, "--api-key", help="API key [env GEMINI_API_KEY, then GOOGLE_API_KEY].")),
+    "api_key": (
+        str | None,
+        _opt(None, "--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, then GOOGLE_API_KEY]."),
+    ),
     "token": (
         str | None,
-        _opt(None, "--token", help="Ephemeral token auth_tokens/... [env LIVECLI_EPHEMERAL_TOKEN]."),
+        _opt(
+            None, "--token", metavar="TOKEN", help="Ephemeral token auth_tokens/... [env LIVECLI_EPHEMERAL_TOKEN]."
+        ),
     ),
     "vertex": (
         bool | None,
         _opt(None, "--vertex/--no-vertex", help="Use Vertex AI [env GOOGLE_GENAI_USE_VERTEXAI]."),
     ),
-    "project": (str | None, _opt(None, "--project", help="Vertex AI project [env GOOGLE_CLOUD_PROJECT].")),
-    "location": (str | None, _opt(None, "--location", help="Vertex AI location [env GOOGLE_CLOUD_LOCATION].")),
+    "project": (
+        str | None,
+        _opt(None, "--project", metavar="PROJECT", help="Vertex AI project [env GOOGLE_CLOUD_PROJECT]."),
+    ),
+    "location": (
+        str | None,
+        _opt(None, "--location", metavar="LOCATION", help="Vertex AI location [env GOOGLE_CLOUD_LOCATION]."),
+    ),
     "api_version": (
         str | None,
-        _opt(None, "--api-version", help="v1beta (default), v1alpha, v1; Vertex v1, v1beta1."),
+        _opt(
+            None,
+            "--api-version",
+            metavar="VERSION",
+            help="Gemini: v1beta (default), v1alpha, v1. Vertex: v1 (default), v1beta1.",
+        ),
     ),
     "endpoint": (
         str | None,
-        _opt(None, "--endpoint", help="ws:// or wss:// URL; without a path the backend's standard path is added."),
+        _opt(
+            None,
+            "--endpoint",
+            metavar="URL",
+            help="ws:// or wss:// URL; without a path the backend's standard path is added.",
+        ),
     ),
     "local": (
         bool,
@@ -106,56 +132,104 @@ COMMON_OPTIONS: dict[str, tuple[Any, Any]] = {
         bool,
         _opt(False, "--token-in-header", help="Send the token as Authorization: Token, not ?access_token=."),
     ),
-    "system": (str | None, _opt(None, "--system", help="System instruction.")),
-    "system_file": (str | None, _opt(None, "--system-file", help="Read the system instruction from a file.")),
-    "voice": (str | None, _opt(None, "--voice", help="Prebuilt voice, e.g. Kore, Puck, Zephyr.")),
-    "language": (str | None, _opt(None, "--language", help="Reply language code, e.g. en-US.")),
+    "system": (str | None, _opt(None, "--system", metavar="TEXT", help="System instruction.")),
+    "system_file": (
+        str | None,
+        _opt(None, "--system-file", metavar="FILE", help="Read the system instruction from a file."),
+    ),
+    "voice": (str | None, _opt(None, "--voice", metavar="NAME", help="Prebuilt voice, e.g. Kore, Puck, Zephyr.")),
+    "language": (str | None, _opt(None, "--language", metavar="CODE", help="Reply language code, e.g. en-US.")),
     "modality": (
         str,
-        _opt("audio", "--modality", help="Reply modality: audio or text (audio-only models: audio)."),
+        _opt(
+            "audio",
+            "--modality",
+            metavar="audio|text",
+            help="Reply modality: audio, or text on models that can answer in text.",
+        ),
     ),
     "transcribe": (bool, _opt(True, "--transcribe/--no-transcribe", help="Ask for input/output transcriptions.")),
     "speed": (
         float,
-        _opt(1.0, "--speed", min=0.0, help="Pacing factor: 1 = real time, 2 = twice as fast, 0 = no pacing."),
+        _opt(
+            1.0,
+            "--speed",
+            metavar="FACTOR",
+            min=0.0,
+            help="Pacing factor: 1 = real time, 2 = twice as fast, 0 = no pacing.",
+        ),
     ),
     "no_pace": (bool, _opt(False, "--no-pace", help="Send as fast as possible (same as --speed 0).")),
     "timeout": (
         float,
-        _opt(30.0, "--timeout", min=0.0, help="Longest server silence (s) while a reply is expected (exit 5)."),
+        _opt(
+            30.0,
+            "--timeout",
+            metavar="S",
+            min=0.0,
+            help="Longest server silence (s) while a reply is expected (exit 5).",
+        ),
     ),
     "connect_timeout": (
         float,
         _opt(
-            10.0, "--connect-timeout", min=0.0, help="Seconds allowed for connecting and setupComplete (exit 4)."
+            10.0,
+            "--connect-timeout",
+            metavar="S",
+            min=0.0,
+            help="Seconds allowed for connecting and setupComplete (exit 4).",
         ),
     ),
     "max_reconnects": (
         int,
-        _opt(3, "--max-reconnects", min=0, help="Reconnect (resuming the session) at most N times per input."),
+        _opt(
+            3,
+            "--max-reconnects",
+            metavar="N",
+            min=0,
+            help="Reconnect at most N times per input (0: never).",
+        ),
     ),
     "resume": (
         bool,
-        _opt(True, "--resume/--no-resume", help="Ask for resumption handles; reconnect on goAway, 1011, drops."),
+        _opt(
+            True,
+            "--resume/--no-resume",
+            help="After goAway, 1011 or a dropped connection, resume the session on a new one; "
+            "--no-resume fails instead.",
+        ),
     ),
     "expect_transcript": (
         str | None,
         _opt(
-            None, "--expect-transcript", help="CI: some reply transcript or text must match REGEX (else exit 5)."
+            None,
+            "--expect-transcript",
+            metavar="REGEX",
+            help="CI: some reply transcript or text must match REGEX (else exit 5).",
         ),
     ),
     "min_reply_seconds": (
         float | None,
         _opt(
-            None, "--min-reply-seconds", min=0.0, help="CI: each input's reply audio must last S s (else exit 5)."
+            None,
+            "--min-reply-seconds",
+            metavar="S",
+            min=0.0,
+            help="CI: each input's reply audio must last S s (else exit 5).",
         ),
     ),
     "json_output": (
         bool,
         _opt(False, "--json", help="One JSON object per event on stdout (audio only to -o FILE)."),
     ),
-    "verbose": (int, _opt(0, "-v", "--verbose", count=True, help="More detail: every reply chunk, usage.")),
-    "quiet": (int, _opt(0, "-q", "--quiet", count=True, help="Less: -q hides status, -qq everything but errors.")),
+    "verbose": (
+        int,
+        _opt(0, "-v", "--verbose", count=True, help="More detail: the full URL, every reply chunk, usage."),
+    ),
+    "quiet": (
+        int,
+        _opt(0, "-q", "--quiet", count=True, help="Less: -q shows only warnings and results, -qq only errors."),
+    ),
     "dry_run": (
         bool,
         _opt(False, "--dry-run", help="Print URL, headers (redacted), setup and chunk plan; no network."),
@@ -187,7 +261,9 @@ def with_common_options(func: Callable[..., None]) -> Callable[..., None]:
 
 def register(app: typer.Typer) -> None:
     """Add the `send` and `text` commands to the app."""
-    app.command("send")(with_common_options(send))
+    app.command("send", short_help="Stream audio files to a Live model; save or print the reply.")(
+        with_common_options(send)
+    )
     app.command("text")(with_common_options(text))
 
 
@@ -201,14 +277,23 @@ def send(
     turn_end: str = typer.Option(
         "activity",
         "--turn-end",
+        metavar="activity|silence|vad",
         help="activity: bracket each file with activityStart/End (VAD off); silence: server VAD + trailing "
         "silence; vad: server VAD + audioStreamEnd.",
     ),
-    silence_ms: int = typer.Option(1500, "--silence-ms", min=0, help="Silence appended with --turn-end silence."),
-    settle_ms: int = typer.Option(
-        1000, "--settle-ms", min=0, help="Under server VAD, finish once no new turn starts for this long."
+    silence_ms: int = typer.Option(
+        1500, "--silence-ms", metavar="MS", min=0, help="Silence appended with --turn-end silence."
     ),
-    chunk_ms: int = typer.Option(40, "--chunk-ms", min=10, max=1000, help="Audio per message, in ms."),
+    settle_ms: int = typer.Option(
+        1000,
+        "--settle-ms",
+        metavar="MS",
+        min=0,
+        help="Under server VAD, finish once no new turn starts for this long.",
+    ),
+    chunk_ms: int = typer.Option(
+        40, "--chunk-ms", metavar="MS", min=10, max=1000, help="Audio per message, in ms."
+    ),
     *,
     common: CommonOptions,
 ) -> None:

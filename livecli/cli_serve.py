@@ -7,10 +7,12 @@ import typer
 __all__ = ["register"]
 
 _HELP = (
-    "Run the local Live-compatible server. The first stdout line is its base URL (paste it into --endpoint); "
-    "the log goes to stderr; Ctrl-C stops it. Scenarios: echo (default), close-1007, close-1008, close-1011, "
-    "quota, drop, stall, generation-complete-only, goaway, interrupt, tool-call, http-401, http-429, "
-    "malformed-frame, stream-end-ignored, silent, or a TOML/JSON scenario file; per connection: ?scenario=NAME."
+    "Run the local Live-compatible server until Ctrl-C. The first stdout line is its base URL (paste it into "
+    "--endpoint); the log goes to stderr.\n\n"
+    "Scenarios, for the whole server with --scenario or per connection with ?scenario=NAME on the URL: "
+    "echo (default), close-1007, close-1008, close-1011, quota, drop, stall, generation-complete-only, goaway, "
+    "interrupt, tool-call, http-401, http-429, malformed-frame, stream-end-ignored, silent; or a TOML/JSON "
+    "scenario file."
 )
 
 
@@ -19,19 +21,29 @@ def register(app: typer.Typer) -> None:
 
     @app.command("serve", help=_HELP)
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-        port: int = typer.Option(8765, "--port", help="Port to listen on (0 picks a free port)."),
-        tls_cert: str | None = typer.Option(None, "--tls-cert", help="PEM certificate: serve wss."),
-        tls_key: str | None = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
+        host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on."),
+        port: int = typer.Option(8765, "--port", metavar="PORT", help="Port to listen on (0 picks a free port)."),
+        tls_cert: str | None = typer.Option(
+            None, "--tls-cert", metavar="FILE", help="PEM certificate: serve wss."
+        ),
+        tls_key: str | None = typer.Option(
+            None, "--tls-key", metavar="FILE", help="PEM private key for --tls-cert."
+        ),
         tls_self_signed: str | None = typer.Option(
             None,
             "--tls-self-signed",
             metavar="DIR",
             help="Write a fresh self-signed cert.pem/key.pem to DIR; serve wss.",
         ),
-        scenario: str = typer.Option("echo", "--scenario", help="Built-in scenario NAME or a TOML/JSON FILE."),
+        scenario: str = typer.Option(
+            "echo", "--scenario", metavar="NAME|FILE", help="Built-in scenario or a TOML/JSON scenario file."
+        ),
         reply_speed: float = typer.Option(
-            1.0, "--reply-speed", min=0.0, help="Reply pace: 1 = real time, 0 = as fast as possible."
+            1.0,
+            "--reply-speed",
+            metavar="FACTOR",
+            min=0.0,
+            help="Reply pace: 1 = real time, 0 = as fast as possible.",
         ),
         record: str | None = typer.Option(
             None, "--record", metavar="FILE.jsonl", help="Log every frame (audio summarized) to a JSONL file."
@@ -49,11 +61,12 @@ def register(app: typer.Typer) -> None:
             help="Require this ephemeral token on the Constrained path (?access_token= or Authorization: Token).",
         ),
         max_connection_s: float | None = typer.Option(
-            None, "--max-connection-s", help="goAway, then close 1008 when a connection is this old."
+            None, "--max-connection-s", metavar="S", help="goAway, then close 1008 when a connection is this old."
         ),
         max_session_s: float | None = typer.Option(
             None,
             "--max-session-s",
+            metavar="S",
             help="goAway, then close 1008 when a session (across resumptions) is this old.",
         ),
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Log more."),

@@ -464,3 +464,13 @@ def test_json_survives_lone_surrogates_and_escapes_controls() -> None:
     assert result.of_type("tool_call")[0]["calls"][0]["name"] == "f" + HOSTILE
     assert result.of_type("output_transcription")[0]["text"] == HOSTILE
     assert result.of_type("turn_complete")[0]["input_transcript"] == HOSTILE
+
+
+@pytest.mark.parametrize("command", ["send", "text", "serve"])
+def test_help_names_every_value_instead_of_its_python_type(command: str) -> None:
+    """--help shows value names (S, URL, FILE|DIR/|-), never Typer's <str>/<float range> placeholders."""
+    shown = run_cli(command, "--help").stdout
+    options = [line for line in shown.splitlines() if line.lstrip().startswith("-")]
+    assert options and not [line for line in options if "<" in line.split("  ")[1]], options
+    if command != "serve":
+        assert "-o, --output FILE|DIR/|-" in shown and "--timeout S" in shown
