@@ -248,7 +248,7 @@ class RichRenderer(Renderer):
         self._stop_progress()
         self._reconnecting = True
         wait = f" in {delay_s:g} s" if delay_s else ""
-        self._say(("reconnecting", "yellow"), f"{wait} (attempt {attempt} of {limit}) after: {cause}", level=-1)
+        self._say(("reconnecting", "yellow"), f"{wait} (attempt {attempt} of {limit}): {cause}", level=-1)
         if resend:
             self._say(f"  {resend} will be sent again from its start", level=-1)
 

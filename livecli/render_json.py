@@ -1,8 +1,8 @@
 """`--json`: one flushed JSON object per line on stdout, with a stable `type` and `t` (seconds since start).
 
 Types: connected, setup_complete, input_progress, input_transcription, output_transcription, reply_audio,
-text, tool_call, tool_response, usage, turn_complete, interrupted, go_away, reconnect, resumed, reply_written,
-warning, error, summary. Audio is described by sizes and durations, never base64.
+text, tool_call, tool_call_cancellation, tool_response, usage, interrupted, turn_complete, go_away, reconnect,
+resumed, reply_written, warning, error, summary. Audio is described by sizes and durations, never base64.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ class JsonLinesRenderer(Renderer):
             sent_s=_r(sent_bytes / 32000),
             done=done,
         )
+
+    def input_started(self, info: InputInfo) -> None:
+        self._progress_at[info.name] = 0  # an input sent again after a reconnect reports its progress again
 
     def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         step = int(PROGRESS_EVERY_S * 32000)

@@ -168,10 +168,10 @@ def test_a_reconnect_is_announced_once() -> None:
     renderer.resumed(0.03, False)
     assert out.getvalue().splitlines() == [
         "setup complete in 10 ms",
-        "reconnecting in 0.5 s (attempt 1 of 3) after: server closed the connection: 1011 Internal error.",
+        "reconnecting in 0.5 s (attempt 1 of 3): server closed the connection: 1011 Internal error.",
         "  b.wav will be sent again from its start",
         "session resumed (setup 20 ms)",
-        "reconnecting (attempt 2 of 3) after: connection dropped",
+        "reconnecting (attempt 2 of 3): connection dropped",
         "new session (setup 30 ms): no resumable handle, earlier turns are forgotten",
     ]
 
@@ -235,3 +235,16 @@ def test_prompt_line_says_what_is_sent() -> None:
     renderer, out = rich()
     renderer.input_started(InputInfo("text", 1, 1, 0.0, 11, kind="text"))
     assert out.getvalue().strip() == "sending the prompt (11 bytes)"
+
+
+def test_json_progress_starts_again_for_an_input_sent_again() -> None:
+    """After a reconnect the same input is sent from its start: its progress is reported again, once a second."""
+    out = io.BytesIO()
+    renderer = JsonLinesRenderer(out, lambda: 0.0)
+    info = InputInfo("a.wav", 1, 1, 3.0, 96000)
+    for _ in range(2):
+        renderer.input_started(info)
+        for sent in range(3200, 96001, 3200):
+            renderer.input_progress(info, sent // 1280, sent)
+    progress = [json.loads(line)["sent_s"] for line in out.getvalue().splitlines()]
+    assert progress == [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
