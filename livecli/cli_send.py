@@ -319,9 +319,11 @@ def _run(common: CommonOptions, **request: Any) -> None:
     def action() -> int:
         from livecli.config import ConnectOptions
         from livecli.env import Env
+        from livecli.output import check_stdout_audio
         from livecli.run import RunRequest, run
 
         env = Env.from_process()
+        check_stdout_audio(common.output, stdout_isatty=env.stdout_isatty)
         if "prompt" in request:
             request["prompt"] = _prompt(request["prompt"], env.stdin)
         connect = ConnectOptions(

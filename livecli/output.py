@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from livecli.errors import UsageError
 
-__all__ = ["REPLY_SUFFIXES", "OutputPlan", "plan_output", "write_text"]
+__all__ = ["REPLY_SUFFIXES", "OutputPlan", "check_stdout_audio", "plan_output", "write_text"]
 
 REPLY_SUFFIXES = (".wav", ".flac")
 
@@ -83,6 +83,18 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> Out
         problem = "is not a directory" if os.path.exists(parent) else "does not exist"
         raise UsageError(f"{output}: {parent} {problem}")
     return OutputPlan((output,))
+
+
+def check_stdout_audio(output: str | None, *, stdout_isatty: bool) -> None:
+    """Refuse `-o -` when stdout is a terminal: a WAV there is screenfuls of binary noise.
+
+    Raises:
+        UsageError: `-o -` with stdout on a terminal.
+    """
+    if output == "-" and stdout_isatty:
+        raise UsageError(
+            "-o - writes WAV audio to stdout, which is a terminal: redirect it (> reply.wav) or pipe it"
+        )
 
 
 def write_text(stdout: BinaryIO, text: str) -> None:

@@ -474,3 +474,24 @@ def test_help_names_every_value_instead_of_its_python_type(command: str) -> None
     assert options and not [line for line in options if "<" in line.split("  ")[1]], options
     if command != "serve":
         assert "-o, --output FILE|DIR/|-" in shown and "--timeout S" in shown
+
+
+def test_output_dash_refuses_a_terminal(tmp_path: Path) -> None:
+    """`-o -` with stdout on a terminal (a pty) is a usage error before connecting: no binary on the screen."""
+    import os
+
+    controller, terminal = os.openpty()
+    try:
+        proc = subprocess.run(
+            cli_command("send", HELLO_FLAC, "--local", "-o", "-"),
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            env=subprocess_env(),
+            timeout=30,
+        )
+    finally:
+        os.close(terminal)
+    os.close(controller)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.decode().splitlines()
+    assert line.startswith("livecli: error: -o - writes WAV audio to stdout, which is a terminal: redirect it")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from livecli.errors import UsageError
-from livecli.output import plan_output, write_text
+from livecli.output import check_stdout_audio, plan_output, write_text
 
 
 def test_no_output_prints_the_transcript_unless_json() -> None:
@@ -32,12 +32,16 @@ def test_single_file_by_suffix(tmp_path: Path) -> None:
 
 
 def test_stdout_audio_rules() -> None:
-    """-o - is WAV on stdout: refused with --json or several inputs."""
+    """-o - is WAV on stdout: refused with --json, several inputs, or stdout on a terminal."""
     assert plan_output("-", ["a.wav"], json=False).to_stdout_audio
     with pytest.raises(UsageError, match="--json"):
         plan_output("-", ["a.wav"], json=True)
     with pytest.raises(UsageError, match="one input"):
         plan_output("-", ["a.wav", "b.wav"], json=False)
+    with pytest.raises(UsageError, match="terminal"):
+        check_stdout_audio("-", stdout_isatty=True)
+    check_stdout_audio("-", stdout_isatty=False)
+    check_stdout_audio("reply.wav", stdout_isatty=True)
 
 
 def test_directory_gets_one_wav_per_input_stem(tmp_path: Path) -> None:
