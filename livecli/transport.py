@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import json
+import os
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,9 +29,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidMessage,
     InvalidProxy,
+    InvalidProxyStatus,
     InvalidStatus,
     InvalidURI,
+    ProxyError,
     WebSocketException,
 )
 
@@ -166,42 +173,100 @@ async def open_link(
             ssl=(ssl_context or tls_context(environ)) if secure else None,
         )
     except BaseException as exc:
-        mapped = connect_error(exc, url, timeout)
+        mapped = connect_error(exc, url, timeout, proxy=proxy)
         if mapped is None:
             raise
         raise mapped from exc
     return Link(ws, url)
 
 
-def connect_error(exc: BaseException, url: str, timeout: float) -> LivecliError | None:
-    """The LivecliError for a failure while connecting (None: not a connection failure, re-raise it)."""
+def connect_error(
+    exc: BaseException, url: str, timeout: float, *, proxy: str | None = None
+) -> LivecliError | None:
+    """The LivecliError for a failure while connecting (None: not a connection failure, re-raise it).
+
+    Messages name the host (never the path's query or a proxy's user:password) and what to check next.
+    """
     where = host_of(url)
+    secure = url.startswith("wss:")
     if isinstance(exc, LivecliError):
         return exc
     if isinstance(exc, InvalidStatus):
-        response = exc.response
-        body = response.body.decode("utf-8", "replace").strip() if response.body else ""
-        body = " ".join(body.split())[:_BODY_SHOWN]
-        return http_error(response.status_code, body)
+        return _refusal(exc.response.status_code, _body(exc.response.body), url)
     if isinstance(exc, InvalidURI):
         return UsageError(f"invalid endpoint URL: {exc.msg}")
     if isinstance(exc, InvalidProxy):
         return UsageError(f"invalid proxy in the environment: {exc.msg}")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return ConnectError(f"timed out after {timeout:g} s connecting to {where}")
+        via = f" through the proxy {host_of(proxy)}" if proxy else ""
+        return ConnectError(f"timed out after {timeout:g} s connecting to {where}{via}")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConnectError(f"TLS certificate of {where} not trusted: {exc.verify_message or exc.reason}")
+        return ConnectError(
+            f"TLS certificate of {where} not trusted: {exc.verify_message or exc.reason} "
+            "(a private CA or self-signed server: set SSL_CERT_FILE to a PEM bundle that holds its CA)"
+        )
     if isinstance(exc, ssl.SSLError):
-        return ConnectError(f"TLS handshake with {where} failed: {exc.reason or exc}")
+        hint = " (is it a plain ws:// server?)" if "WRONG_VERSION" in str(exc.reason) else ""
+        return ConnectError(f"TLS handshake with {where} failed: {exc.reason or exc}{hint}")
+    if isinstance(exc, InvalidProxyStatus):
+        status = exc.response.status_code
+        return ConnectError(f"the proxy {host_of(proxy or '')} refused the tunnel to {where}: HTTP {status}")
+    if isinstance(exc, ProxyError):
+        return ConnectError(f"cannot connect through the proxy {host_of(proxy or '')}: {exc}")
     if isinstance(exc, ConnectionClosed):
         return ConnectError(f"{where} closed the connection during the WebSocket handshake")
+    if isinstance(exc, InvalidMessage) and not secure:
+        return ConnectError(f"{where} did not answer the WebSocket upgrade with HTTP (a wss:// server?)")
     if isinstance(exc, InvalidHandshake):
         return ConnectError(f"WebSocket handshake with {where} failed: {exc}")
     if isinstance(exc, OSError):
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        return ConnectError(f"cannot connect to {where}: {reason}")
+        return _os_error(exc, where, secure, proxy)
     if isinstance(exc, ImportError):  # a socks:// proxy without python-socks installed
         return ConnectError(f"cannot use the proxy from the environment: {exc}")
     if isinstance(exc, WebSocketException):
         return ConnectError(f"connection to {where} failed: {exc}")
     return None
+
+
+def _os_error(exc: OSError, where: str, secure: bool, proxy: str | None) -> LivecliError:
+    """Refused, unreachable, unresolvable or reset: said in words, naming the proxy when it was the peer."""
+    # asyncio's "Connect call failed ('127.0.0.1', 1)" is the strerror; the errno's own text says more.
+    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else (exc.strerror or str(exc))
+    if not reason and _is_reset(exc):
+        reason = "connection reset by peer"
+    if isinstance(exc, socket.gaierror):
+        reason = exc.strerror or reason
+        problem = "cannot resolve"
+    else:
+        problem = "cannot connect to"
+    reason = reason or type(exc).__name__
+    if proxy:
+        return ConnectError(f"{problem} the proxy {host_of(proxy)} (from the environment): {reason}")
+    hint = " during the TLS handshake (is it a plain ws:// server?)" if secure and _is_reset(exc) else ""
+    return ConnectError(f"{problem} {where}: {reason}{hint}")
+
+
+def _is_reset(exc: OSError) -> bool:
+    return isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
+
+
+def _body(raw: bytes | bytearray | None) -> str:
+    """An HTTP error body for one line: a Google error's status and message, else the text, shortened."""
+    text = raw.decode("utf-8", "replace").strip() if raw else ""
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        error = json.loads(text)["error"]
+        message, status = error.get("message"), error.get("status")
+        if isinstance(message, str):
+            text = f"{status}: {message}" if isinstance(status, str) else message
+    return " ".join(text.split())[:_BODY_SHOWN]
+
+
+def _refusal(status: int, body: str, url: str) -> LivecliError:
+    """The error for an HTTP status instead of the upgrade; a 404 names the path (never the query)."""
+    if status == 404:
+        path = urlsplit(url).path or "/"
+        detail = f": {body}" if body and body.lower() != "not found" else ""
+        return ConnectError(
+            f"no Live API at {host_of(url)}{path} (HTTP 404{detail}): check --endpoint's path and --api-version"
+        )
+    return http_error(status, body)

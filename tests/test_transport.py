@@ -104,27 +104,48 @@ def test_abrupt_drop_is_1006() -> None:
 
 @pytest.mark.parametrize(
     ("scenario", "error", "needle"),
-    [("http-401", CredentialsError, "HTTP 401"), ("http-429", QuotaError, "RESOURCE_EXHAUSTED")],
+    [
+        (
+            "http-401",
+            CredentialsError,
+            "HTTP 401: UNAUTHENTICATED: API key not valid. Please pass a valid API key.",
+        ),
+        ("http-429", QuotaError, "HTTP 429: RESOURCE_EXHAUSTED: Resource has been exhausted"),
+    ],
 )
 def test_http_refusals_map_by_status(live_server: LocalServer, scenario: str, error: type, needle: str) -> None:
-    """An upgrade refused with an HTTP status maps to credentials / quota errors, with the body shown."""
+    """An upgrade refused with an HTTP status maps to credentials / quota errors; a Google JSON error body is
+    shown as its status and message (not as raw JSON)."""
     with pytest.raises(error) as info:
         asyncio.run(link_to(live_server.endpoint(scenario)))
-    assert needle in str(info.value)
+    assert needle in str(info.value) and "{" not in str(info.value)
 
 
-def test_unknown_path_is_a_connect_error(live_server: LocalServer) -> None:
-    """HTTP 404 at upgrade is a connection error (exit 4)."""
-    with pytest.raises(ConnectError, match="HTTP 404"):
-        asyncio.run(link_to(live_server.url + "/nowhere"))
+def test_unknown_path_names_the_path_not_the_query(live_server: LocalServer) -> None:
+    """HTTP 404 at upgrade is a connection error (exit 4) that shows which path was missing."""
+    with pytest.raises(ConnectError, match=r"no Live API at 127\.0\.0\.1:\d+/nowhere \(HTTP 404\)") as info:
+        asyncio.run(link_to(live_server.url + "/nowhere?key=SECRET"))
+    assert "SECRET" not in str(info.value) and "--endpoint" in str(info.value)
 
 
-def test_bad_scheme_and_dead_port() -> None:
-    """http:// is a usage error; a closed port is a connection error naming host:port only."""
+def test_bad_scheme_dead_port_and_unknown_host() -> None:
+    """http:// is a usage error; a closed port says "Connection refused" naming host:port only; a name that
+    does not resolve says so."""
     with pytest.raises(UsageError):
         asyncio.run(link_to("http://127.0.0.1:1/x"))
-    with pytest.raises(ConnectError, match=r"cannot connect to 127\.0\.0\.1:1\b"):
+    with pytest.raises(ConnectError, match=r"^cannot connect to 127\.0\.0\.1:1: Connection refused$"):
         asyncio.run(link_to("ws://127.0.0.1:1/x?key=SECRET"))
+    with pytest.raises(ConnectError, match=r"^cannot resolve no-such-host\.invalid: "):
+        asyncio.run(link_to("ws://no-such-host.invalid/x"))
+
+
+def test_wrong_scheme_for_the_server_says_which_to_try(live_server: LocalServer, tmp_path: Path) -> None:
+    """ws:// to a TLS server and wss:// to a plain one: the message suggests the other scheme."""
+    tls_config = ServerConfig(port=0, reply_speed=0, tls_self_signed_dir=str(tmp_path))
+    with ServerThread(tls_config) as tls, pytest.raises(ConnectError, match=r"a wss:// server\?"):
+        asyncio.run(link_to(tls.url.replace("wss://", "ws://") + "/x"))
+    with pytest.raises(ConnectError, match=r"plain ws:// server\?"):
+        asyncio.run(link_to(live_server.url.replace("ws://", "wss://") + "/x"))
 
 
 def test_tls_is_verified_and_ssl_cert_file_is_honoured(tmp_path: Path) -> None:
@@ -137,7 +158,7 @@ def test_tls_is_verified_and_ssl_cert_file_is_honoured(tmp_path: Path) -> None:
     with ServerThread(ServerConfig(host="127.0.0.1", port=0, reply_speed=0, ssl_context=server_ctx)) as server:
         url = server.url + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
         assert url.startswith("wss://")
-        with pytest.raises(ConnectError, match="not trusted"):
+        with pytest.raises(ConnectError, match=r"not trusted: .*set SSL_CERT_FILE to a PEM bundle"):
             asyncio.run(link_to(url))
 
         async def trusted() -> None:
@@ -186,5 +207,29 @@ def test_proxy_from_environment_is_used_only_when_allowed(live_server: LocalServ
             link = await link_to(live_server.endpoint(), environ, proxy=True)
             await link.close()
             assert tunnels and tunnels[0].startswith(b"CONNECT 127.0.0.1:")
+
+    asyncio.run(go())
+
+
+def test_proxy_failures_name_the_proxy_without_its_credentials() -> None:
+    """A proxy that refuses the tunnel (407) or is not listening: the error names the proxy's host:port, never
+    the user:password in its URL, and not the target as if it had refused."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> None:
+        server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            environ = {"HTTPS_PROXY": f"http://user:hunter2@127.0.0.1:{port}"}
+            with pytest.raises(ConnectError, match=rf"proxy 127\.0\.0\.1:{port} refused the tunnel to .*HTTP 407"):
+                await link_to("wss://example.test/x", environ, proxy=True)
+        with pytest.raises(ConnectError, match=r"cannot connect to the proxy 127\.0\.0\.1:1 .*refused") as info:
+            await link_to("wss://example.test/x", {"HTTPS_PROXY": "http://user:hunter2@127.0.0.1:1"}, proxy=True)
+        assert "hunter2" not in str(info.value) and "example.test" not in str(info.value)
 
     asyncio.run(go())
