@@ -130,6 +130,7 @@ class RichRenderer(Renderer):
             self._say(f"  session id: {session_id}", level=1)
 
     def input_started(self, info: InputInfo) -> None:
+        self._stop_progress()  # Rich allows one live display at a time
         if info.kind != "audio":
             self._say(f"sending the prompt ({info.total_bytes} bytes)", level=0)
             return
@@ -191,7 +192,7 @@ class RichRenderer(Renderer):
         elif isinstance(event, Interrupted):
             self._say(("  interrupted", "yellow"), ": the server cut the reply short", level=0)
         elif isinstance(event, GoAway):
-            left = f"in {event.time_left_s:g} s" if event.time_left_s is not None else "soon"
+            left = f"in {event.time_left_s:.1f} s" if event.time_left_s is not None else "soon"
             self._say(("server sent goAway", "yellow"), f": this connection closes {left}", level=-1)
 
     def _reply_chunk(self, event: AudioChunk, turn: Turn | None) -> None:
@@ -275,7 +276,6 @@ class RichRenderer(Renderer):
         self._say(f"{what} written to ", (where, "bold"), f" ({nbytes / (2 * rate):.2f} s, {rate} Hz)", level=-1)
 
     def warning(self, text: str) -> None:
-        self._stop_progress()
         self._say(("warning: ", "yellow"), text, level=-1)
 
     def error(self, exc: LivecliError, status: int) -> None:

@@ -13,6 +13,7 @@ from livecli.errors import ServerClosed
 from livecli.protocol.events import (
     AudioChunk,
     FunctionCall,
+    GoAway,
     InputTranscription,
     Interrupted,
     OutputTranscription,
@@ -248,3 +249,17 @@ def test_json_progress_starts_again_for_an_input_sent_again() -> None:
             renderer.input_progress(info, sent // 1280, sent)
     progress = [json.loads(line)["sent_s"] for line in out.getvalue().splitlines()]
     assert progress == [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+
+
+def test_go_away_and_warnings_keep_the_progress_bar() -> None:
+    """goAway and warnings print above a live progress bar instead of ending it; its time left is rounded."""
+    renderer, out = rich(tty=True)
+    info = InputInfo("long.wav", 1, 1, 60.0, 60 * 32000)
+    renderer.input_started(info)
+    renderer.server_event(GoAway(1.998), None)
+    renderer.warning("careful")
+    assert renderer._progress is not None
+    renderer.input_started(info)  # sent again after a reconnect: one live display at a time
+    renderer.close()
+    assert renderer._progress is None
+    assert "this connection closes in 2.0 s" in out.getvalue()
