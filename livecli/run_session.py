@@ -242,7 +242,9 @@ class Conversation:
                 wake = quiet_since + settle_s
             else:
                 if now - quiet_since >= timeout_s:
-                    raise NoReplyError(f"{name}: no reply: the server sent nothing for {timeout_s:g} s")
+                    received = sum(len(t.audio) for t in turns)
+                    what = f"the reply stalled after {received} bytes" if received else "no reply"
+                    raise NoReplyError(f"{name}: {what}: the server sent nothing for {timeout_s:g} s")
                 wake = quiet_since + timeout_s
             for due in (self.session.deadline(), self.reconnect_due_at()):
                 if due is not None:

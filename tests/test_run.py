@@ -17,11 +17,12 @@ import soundfile as sf
 from livecli.config import ConnectOptions
 from livecli.env import Env
 from livecli.errors import ConnectError, LivecliError, NoReplyError, UsageError, exit_status_for
+from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import setup_payload
 from livecli.run import RunRequest, build_setup, run
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
-from tests.helpers import SAMPLES, run_cli
+from tests.helpers import SAMPLES, RawFrameServer, run_cli
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
@@ -120,6 +121,21 @@ def test_reply_timeout_still_ends_with_a_summary(live_server: LocalServer, tmp_p
         run(req, env)
     summary = events(stdout)[-1]
     assert summary["type"] == "summary" and summary["exit_status"] == 5
+
+
+def test_reply_stalling_midway_exits_5_with_the_part_received_written(tmp_path: Path) -> None:
+    """The server streams part of a reply, then goes quiet (pings still answered): after --timeout of silence
+    the run fails with exit 5 and the bytes received so far are written, marked partial."""
+    part = bytes(range(256)) * 15
+    out = tmp_path / "r.wav"
+    with RawFrameServer([sm.audio_content(part)]) as server:
+        env, stdout, _ = make_env()
+        req = at(server.url, inputs=[HELLO_WAV], speed=0.0, timeout=0.3, output=str(out))
+        with pytest.raises(NoReplyError, match=r"the reply stalled after 3840 bytes: the server sent nothing"):
+            run(req, env)
+    assert out.read_bytes()[44:] == part
+    (written,) = [e for e in events(stdout) if e["type"] == "reply_written"]
+    assert written["partial"] is True and events(stdout)[-1]["exit_status"] == 5
 
 
 def test_close_after_setup_is_a_connect_error(live_server: LocalServer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from livecli.config import Target
+from livecli.errors import ConnectError
 from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.render_base import Renderer, TurnReport
@@ -176,5 +178,56 @@ def test_turn_report_carries_latency_milestones() -> None:
         assert metrics.turn_complete_s is not None and metrics.turn_complete_s >= metrics.ttfa_s
         assert metrics.realtime_factor is not None and metrics.realtime_factor > 0
         assert report.turn.usage is not None and report.turn.usage.raw == {"totalTokenCount": 7}
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(10)
+def test_setup_never_answered_times_out_within_the_connect_timeout_and_closes_the_socket() -> None:
+    """--connect-timeout covers setupComplete too: a server that upgrades but never answers the setup gives a
+    ConnectError naming that phase, and the socket is closed (not left open to the quota)."""
+    closed = asyncio.Event()
+
+    async def mute(ws: ServerConnection) -> None:
+        with contextlib.suppress(Exception):
+            async for _ in ws:
+                pass
+        closed.set()
+
+    async def go() -> None:
+        async with serve(mute, "127.0.0.1", 0) as server:
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            conv = Conversation(SETUP, Renderer(), asyncio.get_running_loop().time)
+            with pytest.raises(ConnectError, match=r"timed out after 0\.3 s waiting for setupComplete from 127"):
+                await conv.open(local_target(url), timeout=0.3, environ={})
+            async with asyncio.timeout(5):
+                await closed.wait()
+
+    asyncio.run(go())
+
+
+@pytest.mark.timeout(10)
+def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
+    """--timeout is the longest silence, not the reply's total time: 12 chunks 50 ms apart (0.6 s) complete
+    under a 0.5 s timeout."""
+
+    async def slow(ws: ServerConnection) -> None:
+        await ws.recv()
+        await ws.send(sm.setup_complete())
+        await ws.recv()  # the text turn
+        for _ in range(12):
+            await ws.send(sm.audio_content(b"\x01\x00" * 1200))
+            await asyncio.sleep(0.05)
+        await ws.send(sm.turn_complete())
+        await ws.wait_closed()
+
+    async def go() -> None:
+        async with serve(slow, "127.0.0.1", 0) as server:
+            conv = await opened(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+            await conv.send(conv.session.text("hello"))
+            started = asyncio.get_running_loop().time()
+            (turn,) = await conv.wait_reply(1, settle_s=0, timeout_s=0.5, name="text")
+            assert asyncio.get_running_loop().time() - started >= 0.5 and len(turn.audio) == 12 * 2400
+            await conv.close()
 
     asyncio.run(go())
