@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import signal
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +25,7 @@ from livecli.protocol.client_messages import setup_payload
 from livecli.run import RunRequest, build_setup, run
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
-from tests.helpers import SAMPLES, RawFrameServer, run_cli
+from tests.helpers import SAMPLES, RawFrameServer, cli_command, run_cli, subprocess_env
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
@@ -328,3 +331,43 @@ def test_rich_turn_line_shows_ttfa_and_the_cli_options_reach_the_runner(live_ser
     )  # fmt: skip
     assert "TTFB" in result.stderr and "TTFA" in result.stderr
     assert "matched no reply" in result.stderr
+
+
+class MuteAfterUpgrade(RawFrameServer):
+    """Upgrades, then never answers the setup (the socket stays open)."""
+
+    def _handle(self, ws: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                ws.recv()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("phase", ["setup", "waiting"])
+def test_ctrl_c_while_waiting_for_the_server_exits_130_and_keeps_the_reply_so_far(
+    phase: str, tmp_path: Path
+) -> None:
+    """SIGINT while waiting for setupComplete, or mid-reply while the server is quiet: exit 130 at once (not
+    after a timeout), the summary says 130, and the part of the reply received is written, marked partial."""
+    part = b"\x07\x00" * 1200
+    server = MuteAfterUpgrade([]) if phase == "setup" else RawFrameServer([sm.audio_content(part)])
+    out = tmp_path / "r.wav"
+    trigger = "connected" if phase == "setup" else "reply_audio"
+    with server:
+        args = ["send", HELLO_WAV, "--endpoint", server.url, "--speed", "0", "-o", str(out), "--json"]
+        proc = subprocess.Popen(cli_command(*args, "--timeout", "60", "--connect-timeout", "60"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env())  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if json.loads(line)["type"] == trigger:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, stderr = proc.communicate(timeout=15)
+    assert proc.returncode == 130, stderr
+    seen = [json.loads(line) for line in rest.splitlines()]
+    assert seen[-1]["type"] == "summary" and seen[-1]["exit_status"] == 130
+    if phase == "waiting":
+        assert out.read_bytes()[44:] == part
+        assert [e["partial"] for e in seen if e["type"] == "reply_written"] == [True]
+    else:
+        assert not out.exists()
