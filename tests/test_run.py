@@ -90,6 +90,23 @@ def test_silence_tail_counts_in_progress_totals_and_the_dry_run_plan(live_server
     assert f"{final['chunks']} chunks, {final['total_bytes']} B" in stdout.getvalue().decode()
 
 
+def test_server_vad_turns_within_one_file_all_land_in_its_reply(live_server: LocalServer, tmp_path: Path) -> None:
+    """--turn-end silence: two utterances 2 s apart in one file (paced at 2x) are two server-VAD turns; the
+    run waits for both and the reply file holds both replies in order."""
+    t = np.arange(4800) / 16000
+    blip = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    two = tmp_path / "two.wav"
+    sf.write(two, np.concatenate([blip, np.zeros(32000, np.float32), blip]), 16000, subtype="PCM_16")
+    env, stdout, _ = make_env()
+    req = request(live_server, inputs=[str(two)], json=True, turn_end="silence", silence_ms=2000, settle_ms=300,
+                  output=str(tmp_path / "r.wav"))  # fmt: skip
+    req.speed = 2.0
+    assert run(req, env) == 0
+    done = [e for e in events(stdout) if e["type"] == "turn_complete"]
+    assert [e["turn"] for e in done] == [1, 2] and all(e["input"] == str(two) for e in done)
+    assert (tmp_path / "r.wav").stat().st_size == 44 + sum(int(str(e["reply_bytes"])) for e in done)
+
+
 def test_generation_complete_without_turn_complete_still_ends_the_turn(live_server: LocalServer) -> None:
     """A server that never sends turnComplete: the turn ends after the grace, reply kept (inferred)."""
     env, stdout, _ = make_env()
