@@ -263,3 +263,19 @@ def test_go_away_and_warnings_keep_the_progress_bar() -> None:
     renderer.close()
     assert renderer._progress is None
     assert "this connection closes in 2.0 s" in out.getvalue()
+
+
+def test_readme_json_table_names_every_event_type() -> None:
+    """The README's --json table lists exactly the types JsonLinesRenderer emits (and the module docstring too)."""
+    import re
+    from pathlib import Path
+
+    import livecli.render_json as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    emitted = set(re.findall(r'emit\(\s*"(\w+)"', source)) | {"input_transcription", "output_transcription"}
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| type | fields besides `type` and `t` |")[1].split("\n\n")[0]
+    listed = {name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert listed == emitted
+    assert all(name in (module.__doc__ or "") for name in emitted)
