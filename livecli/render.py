@@ -101,6 +101,10 @@ class RichRenderer(Renderer):
         """
         if self.verbosity < 0:
             return
+        if not text:  # the service ends a transcript with an empty `finished` piece, often after turnComplete
+            if finished and self._open_line == label:
+                self._end_line()
+            return
         if self._progress is not None:  # a live progress bar owns the cursor: whole lines only
             self._say(f"  {label}: ", (text, style))
             return

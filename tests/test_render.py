@@ -131,6 +131,7 @@ def test_transcript_pieces_stream_on_one_line() -> None:
     renderer.server_event(InputTranscription("what", finished=True), None)
     renderer.server_event(OutputTranscription("!"), None)
     renderer.server_event(Interrupted(), None)
+    renderer.server_event(OutputTranscription("", finished=True), None)  # late, empty: no empty line
     renderer.close()
     assert out.getvalue().splitlines() == [
         "  model: Hello there",
