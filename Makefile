@@ -31,7 +31,6 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/livecli send samples/hello.flac --local -o reply.wav
-	@echo "reply written to reply.wav"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis reply.wav

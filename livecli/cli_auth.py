@@ -18,29 +18,42 @@ def register(app: typer.Typer) -> None:
 
 
 def token(
-    api_key: str | None = typer.Option(None, "--api-key", help="API key [env GEMINI_API_KEY, GOOGLE_API_KEY]."),
+    api_key: str | None = typer.Option(
+        None, "--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, GOOGLE_API_KEY]."
+    ),
     endpoint: str | None = typer.Option(
-        None, "--endpoint", help="https:// base URL; without a path /v1alpha/auth_tokens is added."
+        None, "--endpoint", metavar="URL", help="https:// base URL; without a path /v1alpha/auth_tokens is added."
     ),
-    uses: int = typer.Option(1, "--uses", help="Sessions the token may start (0 = unlimited)."),
-    expires: str = typer.Option("30m", "--expires", help="Token lifetime, e.g. 90s, 30m, 2h (< 20h)."),
+    uses: int = typer.Option(1, "--uses", metavar="N", help="Sessions the token may start (0 = unlimited)."),
+    expires: str = typer.Option(
+        "30m", "--expires", metavar="DURATION", help="Token lifetime, e.g. 90s, 30m, 2h (< 20h)."
+    ),
     new_session_expires: str = typer.Option(
-        "1m", "--new-session-expires", help="How long new sessions may be started with it (< 20h)."
+        "1m",
+        "--new-session-expires",
+        metavar="DURATION",
+        help="How long new sessions may be started with it (< 20h).",
     ),
-    lock_model: str | None = typer.Option(None, "--lock-model", help="Lock the session to this model."),
+    lock_model: str | None = typer.Option(
+        None, "--lock-model", metavar="MODEL", help="Lock the session to this model."
+    ),
     lock_config: str | None = typer.Option(
         None,
         "--lock-config",
+        metavar="JSON",
         help='Lock setup fields, as JSON, e.g. \'{"generationConfig":{"temperature":0.7}}\'.',
     ),
     lock_fields: str | None = typer.Option(
-        None, "--lock-fields", help="Also lock these fields (comma-separated, e.g. temperature,systemInstruction)."
+        None,
+        "--lock-fields",
+        metavar="FIELDS",
+        help="Also lock these fields (comma-separated, e.g. temperature,systemInstruction).",
     ),
     lock_whole_setup: bool = typer.Option(
         False, "--lock-whole-setup", help="Use the locked setup as is and ignore the client's setup."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the whole response as JSON."),
-    timeout: float = typer.Option(30.0, "--timeout", help="Seconds to wait for the server."),
+    timeout: float = typer.Option(30.0, "--timeout", metavar="S", help="Seconds to wait for the server."),
 ) -> None:
     """Mint an ephemeral token (auth_tokens/...) for clients that must not hold the API key; prints its name."""
     from livecli.cli import guarded
@@ -68,27 +81,37 @@ def token(
 
 
 def doctor(
-    model: str | None = typer.Option(None, "--model", help="Live model id [env LIVECLI_MODEL]."),
-    api_key: str | None = typer.Option(None, "--api-key", help="API key [env GEMINI_API_KEY, GOOGLE_API_KEY]."),
-    token_: str | None = typer.Option(None, "--token", help="Ephemeral token [env LIVECLI_EPHEMERAL_TOKEN]."),
+    model: str | None = typer.Option(None, "--model", metavar="MODEL", help="Live model id [env LIVECLI_MODEL]."),
+    api_key: str | None = typer.Option(
+        None, "--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, GOOGLE_API_KEY]."
+    ),
+    token_: str | None = typer.Option(
+        None, "--token", metavar="TOKEN", help="Ephemeral token [env LIVECLI_EPHEMERAL_TOKEN]."
+    ),
     vertex: bool | None = typer.Option(
         None, "--vertex/--no-vertex", help="Vertex AI [env GOOGLE_GENAI_USE_VERTEXAI]."
     ),
-    project: str | None = typer.Option(None, "--project", help="Vertex AI project [env GOOGLE_CLOUD_PROJECT]."),
+    project: str | None = typer.Option(
+        None, "--project", metavar="PROJECT", help="Vertex AI project [env GOOGLE_CLOUD_PROJECT]."
+    ),
     location: str | None = typer.Option(
-        None, "--location", help="Vertex AI location [env GOOGLE_CLOUD_LOCATION]."
+        None, "--location", metavar="LOCATION", help="Vertex AI location [env GOOGLE_CLOUD_LOCATION]."
     ),
     api_version: str | None = typer.Option(
-        None, "--api-version", help="API version (v1beta, v1alpha, v1, v1beta1)."
+        None, "--api-version", metavar="VERSION", help="API version (v1beta, v1alpha, v1, v1beta1)."
     ),
-    endpoint: str | None = typer.Option(None, "--endpoint", help="ws:// or wss:// URL to test the setup against."),
+    endpoint: str | None = typer.Option(
+        None, "--endpoint", metavar="URL", help="ws:// or wss:// URL to test the setup against."
+    ),
     local: bool = typer.Option(False, "--local", help="Test against livecli's own server, started in-process."),
     key_in_query: bool = typer.Option(False, "--key-in-query", help="Send the API key as ?key=."),
     token_in_header: bool = typer.Option(
         False, "--token-in-header", help="Send the token as Authorization: Token."
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON on stdout."),
-    timeout: float = typer.Option(10.0, "--timeout", help="Seconds for the connect + setupComplete check."),
+    timeout: float = typer.Option(
+        10.0, "--timeout", metavar="S", help="Seconds for the connect + setupComplete check."
+    ),
 ) -> None:
     """Check backend, credentials, audio libraries and (with --endpoint or --local) the endpoint's setup."""
     from livecli.cli import guarded

@@ -136,7 +136,11 @@ class ServerClosed(ConnectError):
         self.code = code
         self.reason = reason
         self.after_setup = after_setup
-        super().__init__(f"server closed the connection: {code} {reason}".rstrip())
+        if code == 1006:  # websockets' code for "no close frame": the TCP connection just ended
+            text = "connection dropped without a close frame (1006)"
+        else:
+            text = f"server closed the connection: {code} {reason}".rstrip()
+        super().__init__(text)
 
     @property
     def exit_status(self) -> ExitStatus:  # type: ignore[override]
