@@ -87,8 +87,8 @@ class Resumer:
     ) -> None:
         """Run `attempt` (send one input and wait for its reply) until it succeeds or cannot be retried.
 
-        `answered()` says whether the reply already completed (a close during the settle wait after it is
-        then no reason to send the input again).
+        `answered()` says whether the reply already completed (a close or the goAway deadline during the
+        settle wait after it is then no reason to send the input again).
         """
         self.used = 0
         if self.conv.go_away_pending and self.max_reconnects > 0:
@@ -103,6 +103,8 @@ class Resumer:
                 self._failures = 0
                 return
             except ReconnectNow:
+                if answered():  # the deadline fell in the settle wait: the next input reconnects first
+                    return
                 cause, failed = "goAway: the connection's time is nearly up", False
             except LivecliError as exc:
                 if answered():

@@ -192,3 +192,25 @@ def test_a_reply_cut_on_every_attempt_is_written_once_not_once_per_attempt(tmp_p
             run(req, env)
     assert server.connections == 2
     assert out.read_bytes()[44:] == second
+
+
+def test_go_away_deadline_after_the_reply_completed_does_not_send_the_input_again(tmp_path: Path) -> None:
+    """goAway with the reply: its deadline falls in the settle wait after the reply completed, so the input
+    is answered — it must not be sent (and paid for) again on a new connection."""
+    answer = b"\x03\x00" * 2400
+
+    def script(ws: Any, n: int) -> None:
+        await_input_end(ws)
+        ws.send(sm.go_away(0.2))
+        reply(ws, answer)
+
+    out = tmp_path / "r.wav"
+    with PerConnection(script) as server:
+        req = RunRequest(
+            connect=ConnectOptions(endpoint=server.url), inputs=[str(SAMPLES / "hello_16k.wav")], speed=0.0,
+            turn_end="vad", settle_ms=1000, output=str(out),
+        )  # fmt: skip
+        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
+        assert run(req, env) == 0
+    assert server.connections == 1
+    assert out.read_bytes()[44:] == answer
