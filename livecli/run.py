@@ -378,8 +378,8 @@ def _finish(
                 renderer.reply_written(reply.destination, len(pcm), rate, partial=failed and not reply.done)
             elif reply.destination is not None and reply.done:
                 renderer.warning(f"no reply audio for {reply.name}: nothing written to {reply.destination}")
-            if plan.transcript_to_stdout and turns:
-                text = "".join(t.text or t.output_transcript for t in turns)
+            # One line per turn: server VAD may answer one input with several replies, each its own sentence.
+            for text in (t.text or t.output_transcript for t in turns) if plan.transcript_to_stdout else ():
                 if text:
                     write_text(env.stdout, printable(text) if env.stdout_isatty else text)
     finally:

@@ -214,3 +214,24 @@ def test_go_away_deadline_after_the_reply_completed_does_not_send_the_input_agai
         assert run(req, env) == 0
     assert server.connections == 1
     assert out.read_bytes()[44:] == answer
+
+
+def test_each_turn_of_one_input_prints_its_own_transcript_line() -> None:
+    """Server VAD answers one file with two replies: without -o their transcripts are two lines on stdout,
+    not one run-together line."""
+
+    def script(ws: Any, n: int) -> None:
+        await_input_end(ws)
+        for said in ("First reply.", "Second reply."):
+            reply(ws, b"\x01\x00" * 240, complete=False)
+            ws.send(sm.output_transcription(said))
+            ws.send(sm.turn_complete())
+
+    with PerConnection(script) as server:
+        req = RunRequest(
+            connect=ConnectOptions(endpoint=server.url), inputs=[str(SAMPLES / "hello_16k.wav")], speed=0.0,
+            turn_end="vad", settle_ms=300,
+        )  # fmt: skip
+        stdout = io.BytesIO()
+        assert run(req, Env(stdin=io.BytesIO(), stdout=stdout, stderr=io.StringIO(), environ={})) == 0
+    assert stdout.getvalue().decode().splitlines() == ["First reply.", "Second reply."]
