@@ -32,6 +32,7 @@ from livecli.run_session import Conversation
 from tests.conftest import LocalServer
 from tests.helpers import SAMPLES, RawFrameServer
 
+HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 
 
@@ -131,6 +132,14 @@ def await_input_end(ws: Any) -> None:
             return
 
 
+def send_to(server: PerConnection, inputs: list[str] | None = None, **kw: Any) -> bytes:
+    """`run()` (unpaced) against the server; returns its stdout, raises what it raises."""
+    stdout = io.BytesIO()
+    req = RunRequest(connect=ConnectOptions(endpoint=server.url), inputs=inputs or [HELLO_WAV], speed=0.0, **kw)
+    assert run(req, Env(stdin=io.BytesIO(), stdout=stdout, stderr=io.StringIO(), environ={})) == 0
+    return stdout.getvalue()
+
+
 def reply(ws: Any, pcm: bytes, *, complete: bool = True) -> None:
     """One reply: `pcm` as a single chunk, then turnComplete unless told otherwise."""
     ws.send(sm.audio_content(pcm))
@@ -153,19 +162,14 @@ def test_a_connection_lost_between_inputs_is_resumed_or_reported(budget: int, tm
             await_input_end(ws)
             reply(ws, answer)
 
-    wav = str(SAMPLES / "hello_16k.wav")
+    options = {"turn_end": "vad", "settle_ms": 200, "max_reconnects": budget, "output": f"{tmp_path}/"}
     with PerConnection(script) as server:
-        req = RunRequest(
-            connect=ConnectOptions(endpoint=server.url), inputs=[wav, wav], speed=0.0, turn_end="vad",
-            settle_ms=200, max_reconnects=budget, output=f"{tmp_path}/",
-        )  # fmt: skip
-        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
         if budget:
-            assert run(req, env) == 0
+            send_to(server, [HELLO_WAV, HELLO_WAV], **options)
             assert (tmp_path / "hello_16k-2.wav").stat().st_size == 44 + len(answer)
         else:
             with pytest.raises(ServerClosed, match="1011 Internal error") as failure:
-                run(req, env)
+                send_to(server, [HELLO_WAV, HELLO_WAV], **options)
             assert exit_status_for(failure.value) == 4
     assert (tmp_path / "hello_16k.wav").stat().st_size == 44 + len(answer)
     assert server.connections == 1 + bool(budget)
@@ -182,14 +186,8 @@ def test_a_reply_cut_on_every_attempt_is_written_once_not_once_per_attempt(tmp_p
         ws.close(1011, "Internal error encountered.")
 
     out = tmp_path / "r.wav"
-    with PerConnection(script) as server:
-        req = RunRequest(
-            connect=ConnectOptions(endpoint=server.url), inputs=[str(SAMPLES / "hello_16k.wav")], speed=0.0,
-            max_reconnects=1, output=str(out),
-        )  # fmt: skip
-        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
-        with pytest.raises(ServerClosed):
-            run(req, env)
+    with PerConnection(script) as server, pytest.raises(ServerClosed):
+        send_to(server, max_reconnects=1, output=str(out))
     assert server.connections == 2
     assert out.read_bytes()[44:] == second
 
@@ -206,12 +204,7 @@ def test_go_away_deadline_after_the_reply_completed_does_not_send_the_input_agai
 
     out = tmp_path / "r.wav"
     with PerConnection(script) as server:
-        req = RunRequest(
-            connect=ConnectOptions(endpoint=server.url), inputs=[str(SAMPLES / "hello_16k.wav")], speed=0.0,
-            turn_end="vad", settle_ms=1000, output=str(out),
-        )  # fmt: skip
-        env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO(), environ={})
-        assert run(req, env) == 0
+        send_to(server, turn_end="vad", settle_ms=1000, output=str(out))
     assert server.connections == 1
     assert out.read_bytes()[44:] == answer
 
@@ -228,10 +221,5 @@ def test_each_turn_of_one_input_prints_its_own_transcript_line() -> None:
             ws.send(sm.turn_complete())
 
     with PerConnection(script) as server:
-        req = RunRequest(
-            connect=ConnectOptions(endpoint=server.url), inputs=[str(SAMPLES / "hello_16k.wav")], speed=0.0,
-            turn_end="vad", settle_ms=300,
-        )  # fmt: skip
-        stdout = io.BytesIO()
-        assert run(req, Env(stdin=io.BytesIO(), stdout=stdout, stderr=io.StringIO(), environ={})) == 0
-    assert stdout.getvalue().decode().splitlines() == ["First reply.", "Second reply."]
+        stdout = send_to(server, turn_end="vad", settle_ms=300)
+    assert stdout.decode().splitlines() == ["First reply.", "Second reply."]
