@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -202,6 +203,25 @@ def run(req: RunRequest, env: Env) -> int:
     return 0
 
 
+class _ToRenderer(logging.Handler):
+    """The in-process server's warnings, shown as the client's own warning lines (not bare log lines)."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        super().__init__(logging.WARNING)
+        self.renderer = renderer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.renderer.warning(f"local server: {record.getMessage()}")
+
+
+def _local_logger(renderer: Renderer) -> logging.Logger:
+    logger = logging.getLogger("livecli.local")
+    logger.handlers = [_ToRenderer(renderer)]
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    return logger
+
+
 def _open(name: str, env: Env) -> InputAudio:
     from livecli.audio import open_input
 
@@ -252,7 +272,8 @@ async def _converse(
             from livecli.server import ServerConfig, start_server
 
             # The in-process server paces its replies like the client paces its input (--speed 0: neither).
-            server = await start_server(ServerConfig(host="127.0.0.1", port=0, reply_speed=req.speed))
+            config = ServerConfig(host="127.0.0.1", port=0, reply_speed=req.speed, logger=_local_logger(renderer))
+            server = await start_server(config)
             target = resolve_target(req.connect, env.environ, local_url=server.url)
             state.secrets = target.secrets
         conversation = state.conversation = Conversation(setup, renderer, env.clock)

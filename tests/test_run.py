@@ -393,3 +393,9 @@ def test_ctrl_c_while_waiting_for_the_server_exits_130_and_keeps_the_reply_so_fa
         assert [e["partial"] for e in seen if e["type"] == "reply_written"] == [True]
     else:
         assert not out.exists()
+
+
+def test_local_server_warnings_are_the_clients_warning_lines() -> None:
+    """--local: the in-process server's log warnings reach stderr as "warning: local server: …" lines."""
+    result = run_cli("text", "hi", "--local", "--speed", "0", "--model", "my-test-model")
+    assert "warning: local server: unknown model 'my-test-model'" in result.stderr
