@@ -7,6 +7,7 @@ google-auth are imported where they are used, so `--help` and `--version` stay f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sys
 from collections.abc import Callable
@@ -65,6 +66,9 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
         sys.stderr.write("livecli: stdout was closed by its reader (broken pipe)\n")
         raise typer.Exit(int(ExitStatus.BROKEN_PIPE)) from None
     except KeyboardInterrupt:
+        if _terminated:
+            sys.stderr.write("livecli: terminated\n")
+            raise typer.Exit(int(ExitStatus.TERMINATED)) from None
         sys.stderr.write("livecli: interrupted\n")
         raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
     except (typer.Exit, typer.Abort, SystemExit):
@@ -119,7 +123,25 @@ def main() -> None:
 
     for name in _BLAS_THREAD_VARIABLES:  # before numpy is imported; a user's own setting wins
         os.environ.setdefault(name, "1")
+    _terminate_like_ctrl_c()
     invoked_app(sys.argv[1:])()
+
+
+_terminated = False
+
+
+def _terminate_like_ctrl_c() -> None:
+    """SIGTERM (what CI runners and `timeout` send) takes the Ctrl-C path: the socket is closed and the reply so
+    far written, then exit 143. It is re-raised as SIGINT so asyncio.run cancels the running task cleanly."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        global _terminated
+        _terminated = True
+        signal.raise_signal(signal.SIGINT)
+
+    with contextlib.suppress(ValueError, OSError):  # not the main thread, or no signals here
+        signal.signal(signal.SIGTERM, on_term)
 
 
 def invoked_app(args: list[str]) -> typer.Typer:

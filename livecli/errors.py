@@ -13,6 +13,7 @@
 
     KeyboardInterrupt                130
     BrokenPipeError on stdout        141
+    SIGTERM                          143  (handled like Ctrl-C)
     anything else                    1  internal error
 
 The server's close code and reason are carried verbatim and shown verbatim.
@@ -56,6 +57,7 @@ class ExitStatus(enum.IntEnum):
     QUOTA = 7
     INTERRUPTED = 130
     BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+    TERMINATED = 143  # 128 + SIGTERM, handled like Ctrl-C
 
 
 EXIT_STATUS_HELP: dict[ExitStatus, str] = {
@@ -74,6 +76,7 @@ EXIT_STATUS_HELP: dict[ExitStatus, str] = {
     ExitStatus.QUOTA: 'quota or rate limit: HTTP 429, RESOURCE_EXHAUSTED, "You exceeded..."',
     ExitStatus.INTERRUPTED: "interrupted (Ctrl-C); the reply so far is still written",
     ExitStatus.BROKEN_PIPE: "stdout closed by its reader (e.g. `-o - | head`); nothing more to write",
+    ExitStatus.TERMINATED: "terminated (SIGTERM, e.g. a CI timeout); handled like Ctrl-C",
 }
 
 

@@ -384,8 +384,14 @@ def test_output_dash_pipes_a_wav(live_server: LocalServer) -> None:
     assert "turn 1 complete" in result.stderr
 
 
-def test_ctrl_c_writes_the_reply_so_far_and_exits_130(live_server: LocalServer, tmp_path: Path) -> None:
-    """SIGINT while the second file streams: the first reply is written, the socket closed, exit 130."""
+@pytest.mark.parametrize(
+    ("signum", "status", "word"),
+    [(signal.SIGINT, 130, b"interrupted"), (signal.SIGTERM, 143, b"terminated")],
+)
+def test_ctrl_c_or_sigterm_writes_the_reply_so_far(
+    live_server: LocalServer, tmp_path: Path, signum: int, status: int, word: bytes
+) -> None:
+    """SIGINT (130) or SIGTERM (143) while the second file streams: the first reply is written, socket closed."""
     long = tone_wav(tmp_path / "long.wav", 20.0)
     out = tmp_path / "out"
     args = ["send", HELLO_WAV, long, "--endpoint", live_server.endpoint(), "-o", f"{out}/", "--json"]
@@ -399,10 +405,10 @@ def test_ctrl_c_writes_the_reply_so_far_and_exits_130(live_server: LocalServer, 
         if event["type"] == "input_progress" and event["index"] == 2:
             break
         assert time.monotonic() < deadline
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     rest, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 130, stderr
-    assert b"interrupted" in stderr
+    assert proc.returncode == status, stderr
+    assert word in stderr
     assert sf.info(out / "hello_16k.wav").frames > 0
     written = [json.loads(line) for line in rest.splitlines() if b"reply_written" in line]
     assert written and written[0]["partial"] is False
