@@ -94,7 +94,9 @@ def main() -> int:
         ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
         ca.cert_pem.write_to_path(str(folder / "ca.pem"))
         env = {**os.environ, "SSL_CERT_FILE": str(folder / "ca.pem")}
-        for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        # No proxies; and compiled bytecode may be cached, so start-up costs the same in every run (a shell
+        # with PYTHONDONTWRITEBYTECODE recompiles every module each time, which swamps the difference measured).
+        for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "PYTHONDONTWRITEBYTECODE"):
             env.pop(name, None)
         (folder / "sdk_client.py").write_text(SDK_CLIENT)
         long_wav, short_wav = (

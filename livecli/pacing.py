@@ -60,6 +60,10 @@ class Pacer:
         t0 = self._t0 if self._t0 is not None else self._clock()
         return t0 + i * self._step
 
+    def due(self, i: int) -> bool:
+        """Whether chunk i may be sent now without waiting (always, when unpaced)."""
+        return not self.speed or (self._t0 is not None and self._t0 + i * self._step <= self._clock())
+
     async def wait(self, i: int) -> float:
         """Wait until chunk i is due; returns how late the wake-up was, in seconds (0 when unpaced)."""
         if not self.speed:

@@ -38,6 +38,7 @@ __all__ = ["TURN_ENDS", "RunRequest", "build_setup", "run"]
 
 TURN_ENDS = ("activity", "silence", "vad")
 DEFAULT_REPLY_RATE = 24000
+_MAX_BATCH = 25  # audio messages per write when several are due at once
 
 
 @dataclass
@@ -349,11 +350,21 @@ async def _send_audio(
     pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
     if _tail_chunks(req):
         pieces = itertools.chain(pieces, [silence(req.chunk_ms)] * _tail_chunks(req))
+    batch: list[str] = []
     for chunk in pieces:
         await pacer.wait(chunks)
-        await conv.send(session.audio(chunk))
+        batch.append(session.audio(chunk))
         chunks += 1
         sent += len(chunk)
+        # Chunks already due (unpaced, or catching up) leave together in one write, at most a second's worth
+        # at a time so replies keep being read; each is still its own realtimeInput message. A paced chunk
+        # leaves at once, before the next one is even decoded.
+        if len(batch) >= _MAX_BATCH or not pacer.due(chunks):
+            await conv.send(batch)
+            renderer.input_progress(info, chunks, sent)
+            batch = []
+    if batch:
+        await conv.send(batch)
         renderer.input_progress(info, chunks, sent)
     await conv.send(session.end_input(stream_end=req.turn_end == "vad"))
     renderer.input_ended(info, chunks, sent)

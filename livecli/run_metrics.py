@@ -92,21 +92,6 @@ class TurnMetrics:
             "realtime_factor": _round(self.realtime_factor, 2),
         }
 
-    def describe(self) -> list[str]:
-        """The measurements that happened, for a human-readable line."""
-        parts = []
-        for label, value in (
-            ("first transcript", self.first_input_transcription_s),
-            ("TTFB", self.ttfb_s),
-            ("TTFA", self.ttfa_s),
-            ("complete", self.turn_complete_s),
-        ):
-            if value is not None:
-                parts.append(f"{label} {value * 1000:.0f} ms")
-        if self.realtime_factor is not None:
-            parts.append(f"{self.realtime_factor:.1f}x real time")
-        return parts
-
 
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)

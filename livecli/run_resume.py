@@ -92,7 +92,7 @@ class Resumer:
         """
         self.used = 0
         if self.conv.go_away_pending and self.max_reconnects > 0:
-            await self.reconnect("goAway: reconnecting before the next input", None, failed=False)
+            await self.reconnect("goAway received, resuming before the next input", None, failed=False)
         while True:
             self._arm()
             try:

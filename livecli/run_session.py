@@ -135,13 +135,12 @@ class Conversation:
             raise self.error
 
     async def send(self, frames: list[str] | str) -> None:
-        """Send frames in order; a connection already failed raises its error."""
+        """Send frames in order (a list leaves in one write); a connection already failed raises its error."""
         self.raise_if_failed()
         self._check_deadline(self.clock())
         assert self.link is not None
         try:
-            for frame in [frames] if isinstance(frames, str) else frames:
-                await self.link.send(frame)
+            await self.link.send(frames)
         except LinkClosed as exc:
             await self._settle_reader()
             raise self.error or self.session.closed(exc.closed.code, exc.closed.reason) from None

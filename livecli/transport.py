@@ -93,18 +93,54 @@ def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
+class _CoalescingConnection(ClientConnection):
+    """A connection whose pending frames leave in one transport write (one TLS pass, one syscall).
+
+    websockets writes each frame with its own `transport.write`; when several audio chunks are already due
+    (`--speed 0`, or catching up after a stall) that is one TLS record and one system call per 40 ms chunk.
+    Frames and messages on the wire are unchanged: only the writes are merged.
+    """
+
+    def send_data(self) -> None:
+        pending: list[bytes] = []
+        for data in self.protocol.data_to_send():
+            if data:
+                pending.append(data)
+                continue
+            self._write(pending)
+            pending = []
+            # The end-of-stream marker, handled as websockets' own send_data does: half-close, else close.
+            if self.transport.can_write_eof():
+                with contextlib.suppress(Exception):
+                    self.transport.write_eof()
+            else:
+                self.transport.close()
+        self._write(pending)
+
+    def _write(self, pending: list[bytes]) -> None:
+        if len(pending) == 1:
+            self.transport.write(pending[0])
+        elif pending:
+            self.transport.writelines(pending)
+
+
 class Link:
-    """One open WebSocket: `send(frame)`, `recv()`, `close()`; `closed` records how it ended."""
+    """One open WebSocket: `send(frames)`, `recv()`, `close()`; `closed` records how it ended."""
 
     def __init__(self, ws: ClientConnection, url: str) -> None:
         self._ws = ws
         self.url = url
         self.closed: Closed | None = None
 
-    async def send(self, frame: str) -> None:
-        """Send one text frame; a closed connection raises `LinkClosed`."""
+    async def send(self, frames: str | list[str]) -> None:
+        """Send one text message, or several in one write; a closed connection raises `LinkClosed`."""
         try:
-            await self._ws.send(frame)
+            if isinstance(frames, str):
+                await self._ws.send(frames)
+                return
+            async with self._ws.send_context():  # one context: the frames leave in one write
+                for frame in frames:
+                    self._ws.protocol.send_text(frame.encode())
         except ConnectionClosed as exc:
             raise self._closed_by(exc) from None
 
@@ -171,6 +207,7 @@ async def open_link(
             max_size=MAX_MESSAGE_BYTES,
             proxy=proxy,
             ssl=(ssl_context or tls_context(environ)) if secure else None,
+            create_connection=_CoalescingConnection,
         )
     except BaseException as exc:
         mapped = connect_error(exc, url, timeout, proxy=proxy)

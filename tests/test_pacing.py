@@ -128,3 +128,15 @@ def test_never_early_and_drift_bounded(
             clock.work(work)
 
     asyncio.run(go())
+
+
+def test_due_tells_whether_a_chunk_may_go_without_waiting() -> None:
+    """Unpaced: always due. Paced: chunk i is due once the clock reaches t0 + i*chunk_s/speed."""
+    clock = FakeClock()
+    assert Pacer(0.04, 0, clock=clock, sleep=clock.sleep).due(10**6)
+    pacer = Pacer(0.04, 1.0, clock=clock, sleep=clock.sleep)
+    assert not pacer.due(1)  # no t0 before the first wait
+    pace(pacer, clock, 1)
+    assert not pacer.due(1)
+    clock.work(0.04)
+    assert pacer.due(1) and not pacer.due(2)

@@ -63,6 +63,36 @@ def test_upgrade_headers_and_connection_settings() -> None:
     asyncio.run(go())
 
 
+def test_several_frames_leave_in_one_write_as_separate_messages() -> None:
+    """send([a, b, c]): three text messages in order, written with one transport call; close still works."""
+
+    async def collect(ws: ServerConnection) -> None:
+        got = [await ws.recv() for _ in range(3)]
+        await ws.send("|".join(str(m) for m in got))
+        await ws.wait_closed()
+
+    async def go() -> None:
+        async with ws_server(collect) as (url, _):
+            link = await link_to(url)
+            writes: list[int] = []
+            transport = link._ws.transport
+            original = transport.writelines
+
+            def counted(data: Any) -> None:
+                chunks = list(data)
+                writes.append(len(chunks))
+                original(chunks)
+
+            transport.writelines = counted  # type: ignore[method-assign]
+            await link.send(['{"a":1}', '{"b":2}', '{"c":3}'])
+            assert await link.recv() == '{"a":1}|{"b":2}|{"c":3}'
+            assert writes == [3]
+            await link.close()
+            assert link.closed is not None and link.closed.by_us
+
+    asyncio.run(go())
+
+
 @pytest.mark.parametrize(
     ("code", "reason"), [(4000, "weird reason ✓ with\ttab"), (1011, "Internal error encountered.")]
 )
