@@ -80,7 +80,7 @@ def make_wav(path: Path, seconds: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=120.0, help="long input duration (default 120)")
+    parser.add_argument("--seconds", type=float, default=600.0, help="long input duration (default 600)")
     parser.add_argument("--short", type=float, default=5.0, help="short input duration (default 5)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the minimum counts")
     parser.add_argument("--quick", action="store_true", help="30 s long input, 2 runs")
