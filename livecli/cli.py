@@ -98,7 +98,9 @@ def _silence_stdout() -> None:
 
 def _one_line(text: str) -> str:
     """Errors print on one line, with control characters escaped (text may come from a server)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text.replace("\n", " "))
+    from livecli.redact import printable
+
+    return printable(text.replace("\n", " "))
 
 
 def _register() -> None:

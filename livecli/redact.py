@@ -55,6 +55,8 @@ def redact_url(url: str, secrets: Iterable[str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def printable(text: str) -> str:
+def printable(text: str, *, keep_newlines: bool = False) -> str:
     """`text` with every non-printable character (ESC, C1 controls, bidi overrides, newlines) shown escaped."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n") else repr(ch)[1:-1] for ch in text)

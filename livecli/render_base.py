@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from livecli import redact
+
 if TYPE_CHECKING:
     from livecli.errors import LivecliError
     from livecli.protocol.events import ServerEvent
@@ -20,9 +22,7 @@ NEAR_SILENT_DBFS = -50.0
 
 def printable(text: str) -> str:
     """Server text made safe for a terminal: control characters (ESC, BEL, CR…) shown escaped, newlines kept."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() or ch == "\n" else repr(ch)[1:-1] for ch in text)
+    return redact.printable(text, keep_newlines=True)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from livecli.errors import ConnectError
+from livecli.redact import printable
 from livecli.server.config import ServerConfig
 from livecli.server.gate import decide
 from livecli.server.record import Recorder
@@ -38,7 +39,7 @@ class EscapeControls(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if not message.isprintable():
-            record.msg = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+            record.msg = printable(message)
             record.args = None
         return True
 
