@@ -27,12 +27,12 @@ import numpy.typing as npt
 import soundfile as sf
 
 from livecli.errors import AudioInputError, UsageError
+from livecli.protocol.wire import INPUT_RATE
 from livecli.resample import Resampler, resample
 
 __all__ = [
     "MAX_CHUNK_MS",
     "MIN_CHUNK_MS",
-    "WIRE_RATE",
     "InputAudio",
     "Resampler",
     "chunk_bytes",
@@ -48,7 +48,6 @@ __all__ = [
     "write_reply",
 ]
 
-WIRE_RATE = 16000
 MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
 MIN_CHUNK_MS, MAX_CHUNK_MS = 10, 1000
 BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
@@ -57,7 +56,7 @@ REPLY_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III"}
 
 
-def chunk_bytes(chunk_ms: int, rate: int = WIRE_RATE) -> int:
+def chunk_bytes(chunk_ms: int, rate: int = INPUT_RATE) -> int:
     """Bytes of s16le mono in one chunk of `chunk_ms` (10–1000 ms, else UsageError)."""
     if not MIN_CHUNK_MS <= chunk_ms <= MAX_CHUNK_MS:
         raise UsageError(f"chunk length must be {MIN_CHUNK_MS}–{MAX_CHUNK_MS} ms, got {chunk_ms} ms")
@@ -71,7 +70,7 @@ def chunk_plan(total_bytes: int, chunk_ms: int) -> list[int]:
     return [size] * full + ([rest] if rest else [])
 
 
-def silence(ms: int, rate: int = WIRE_RATE) -> bytes:
+def silence(ms: int, rate: int = INPUT_RATE) -> bytes:
     """`ms` milliseconds of s16le digital silence."""
     return bytes(max(0, rate * ms // 1000) * 2)
 
@@ -135,12 +134,12 @@ class InputAudio:
     @property
     def duration_s(self) -> float:
         """Duration of the 16 kHz output, in seconds."""
-        return math.ceil(self.frames * WIRE_RATE / self.samplerate) / WIRE_RATE
+        return math.ceil(self.frames * INPUT_RATE / self.samplerate) / INPUT_RATE
 
     @property
     def bypass(self) -> bool:
         """True when the file's int16 samples go to the wire untouched (16-bit 16 kHz mono)."""
-        return self.samplerate == WIRE_RATE and self.channels == 1 and self.subtype == "PCM_16"
+        return self.samplerate == INPUT_RATE and self.channels == 1 and self.subtype == "PCM_16"
 
     def pcm16(self, chunk_ms: int = 40) -> Iterator[bytes]:
         """Yield 16 kHz mono s16le chunks of `chunk_ms` (the last may be short); memory is bounded."""
@@ -163,7 +162,7 @@ class InputAudio:
             for raw in self._read_blocks(block, "int16"):
                 yield raw[:, 0].astype("<i2", copy=False)
             return
-        resampler = Resampler(self.samplerate, WIRE_RATE)
+        resampler = Resampler(self.samplerate, INPUT_RATE)
         needs_check = self.subtype in _FLOAT_SUBTYPES
         for raw in self._read_blocks(block, "float32"):
             mono = mix_to_mono(_finite(raw) if needs_check else raw)

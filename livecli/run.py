@@ -21,6 +21,7 @@ from livecli.output import OutputPlan, plan_output, write_text
 from livecli.pacing import Pacer
 from livecli.protocol.client_messages import SetupConfig, setup_payload
 from livecli.protocol.models import VOICES, ClientContentRule, lookup
+from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
 from livecli.redact import redact
 from livecli.render import make_renderer
 from livecli.render_base import InputInfo, Renderer, printable
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["TURN_ENDS", "RunRequest", "build_setup", "run"]
 
 TURN_ENDS = ("activity", "silence", "vad")
-DEFAULT_REPLY_RATE = 24000
 _MAX_BATCH = 25  # audio messages per write when several are due at once
 
 
@@ -233,7 +233,7 @@ def _send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
     """The sizes of the audio messages one input becomes, the silence tail of `--turn-end silence` included."""
     from livecli.audio import chunk_bytes, chunk_plan
 
-    plan = chunk_plan(round(audio.duration_s * 16000) * 2, req.chunk_ms)
+    plan = chunk_plan(round(audio.duration_s * INPUT_RATE) * 2, req.chunk_ms)
     return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
 
 
@@ -402,7 +402,7 @@ def _finish(
             usage_turns += sum(t.usage is not None for t in turns)
             pcm = b"".join(bytes(t.audio) for t in turns)
             total_bytes += len(pcm)
-            rate = next((t.audio_rate for t in turns if t.audio_rate), None) or DEFAULT_REPLY_RATE
+            rate = next((t.audio_rate for t in turns if t.audio_rate), None) or OUTPUT_RATE
             if reply.destination is not None and pcm:
                 from livecli.audio import write_reply
 

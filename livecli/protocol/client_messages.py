@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from livecli.protocol.wire import INPUT_RATE, b64encode
+
 __all__ = [
     "CLIENT_MESSAGE_KEYS",
     "SetupConfig",
@@ -148,7 +150,7 @@ def setup_message(cfg: SetupConfig) -> str:
 _AUDIO_TAIL: dict[int, str] = {}
 
 
-def audio_message(pcm: bytes, rate: int = 16000) -> str:
+def audio_message(pcm: bytes, rate: int = INPUT_RATE) -> str:
     """`{"realtimeInput":{"audio":{"data":…,"mimeType":"audio/pcm;rate=16000"}}}` built without json.dumps.
 
     Standard base64 needs no JSON escaping, so plain concatenation gives the same text as `encode`.
@@ -161,10 +163,6 @@ def audio_message(pcm: bytes, rate: int = 16000) -> str:
     return '{"realtimeInput":{"audio":{"data":"' + binascii.b2a_base64(pcm, newline=False).decode("ascii") + tail
 
 
-def _b64(data: bytes) -> str:
-    return binascii.b2a_base64(data, newline=False).decode("ascii")
-
-
 def text_message(text: str) -> str:
     """`realtimeInput.text`: a user text turn over the realtime channel."""
     return encode({"realtimeInput": {"text": text}})
@@ -172,7 +170,7 @@ def text_message(text: str) -> str:
 
 def video_message(data: bytes, mime: str) -> str:
     """`realtimeInput.video`: one image frame (e.g. `image/jpeg`)."""
-    return encode({"realtimeInput": {"video": {"data": _b64(data), "mimeType": mime}}})
+    return encode({"realtimeInput": {"video": {"data": b64encode(data), "mimeType": mime}}})
 
 
 def activity_start_message() -> str:

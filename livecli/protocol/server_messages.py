@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from livecli.protocol.wire import OUTPUT_RATE
+
 __all__ = [
     "audio_content",
     "encode",
@@ -46,7 +48,7 @@ def setup_complete(session_id: str | None = None) -> bytes:
     return encode({"setupComplete": {"sessionId": session_id} if session_id else {}})
 
 
-def audio_content(pcm: bytes, rate: int = 24000) -> bytes:
+def audio_content(pcm: bytes, rate: int = OUTPUT_RATE) -> bytes:
     """One modelTurn audio part: 16-bit mono PCM at `rate`, standard base64."""
     data = base64.b64encode(pcm)
     return (

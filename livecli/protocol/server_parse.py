@@ -37,11 +37,10 @@ from livecli.protocol.events import (
     TurnComplete,
     Usage,
 )
-from livecli.protocol.wire import b64decode, camel, loads_frame
+from livecli.protocol.wire import OUTPUT_RATE, b64decode, camel, loads_frame
 
-__all__ = ["DEFAULT_REPLY_RATE", "audio_rate", "parse_duration", "parse_server_message"]
+__all__ = ["audio_rate", "parse_duration", "parse_server_message"]
 
-DEFAULT_REPLY_RATE = 24000
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 _RATE_TEXT = re.compile(r"\s*[0-9]{1,7}\s*")  # ASCII digits only; int() of thousands of digits raises ValueError
 _DURATION_TEXT = re.compile(r"\s*([-+0-9.eE]{1,40})s\s*")  # protobuf Duration JSON ("-1.5s"), no nan/inf/1_0
@@ -121,7 +120,7 @@ def audio_rate(mime: str) -> int:
     else:
         if kind.lower() != "audio/pcm":
             raise ProtocolError(f"audio mimeType without a sample rate: {mime[:60]!r}")
-        rate = DEFAULT_REPLY_RATE
+        rate = OUTPUT_RATE
     if len(_RATE_CACHE) < 64:
         _RATE_CACHE[mime] = rate
     return rate

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from livecli.protocol.server_messages import usage_metadata
+from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
 from livecli.resample import Resampler, resample
 
 __all__ = [
@@ -36,8 +37,6 @@ __all__ = [
     "text_tones",
 ]
 
-INPUT_RATE = 16000
-OUTPUT_RATE = 24000
 MAX_TURN_AUDIO_S = 120  # audio kept (and echoed) per user turn; longer turns are counted, not stored
 MAX_ECHO_CHARS = 2000  # text echoed in transcripts and kept in the history, per turn
 MAX_TONE_WORDS = 64  # a text turn's reply has one tone per word, for the first 64 words (bounded CPU and memory)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from livecli.protocol.wire import INPUT_RATE
+
 __all__ = ["FRAME_MS", "EnergyVad", "VadParams", "level_dbfs"]
 
 FRAME_MS = 20
@@ -63,7 +65,7 @@ class EnergyVad:
     `max_turn_s` is counted but not kept, so endless speech cannot grow memory.
     """
 
-    def __init__(self, params: VadParams, rate: int = 16000, max_turn_s: float = 120.0) -> None:
+    def __init__(self, params: VadParams, rate: int = INPUT_RATE, max_turn_s: float = 120.0) -> None:
         self.params = params
         self.frame_bytes = rate * FRAME_MS // 1000 * 2
         self.max_frames = int(max_turn_s * 1000 // FRAME_MS)

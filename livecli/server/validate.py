@@ -14,7 +14,7 @@ from typing import Any
 
 from livecli.errors import ProtocolError
 from livecli.protocol.models import VOICES, ModelInfo, Thinking, bare_model_id, lookup
-from livecli.protocol.wire import b64decode, camel, snake
+from livecli.protocol.wire import INPUT_RATE, b64decode, camel, snake
 from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Scalar, Spec
 
 __all__ = [
@@ -171,7 +171,7 @@ def decode_audio_blob(blob: dict[str, Any], path: str) -> tuple[bytes, int]:
     if base.strip().lower() != "audio/pcm":
         raise Refusal(1007, f"Unsupported audio mime type {mime!r}: the local server takes audio/pcm")
     match = _RATE.search(params)
-    rate = int(match.group(1)) if match else 16000
+    rate = int(match.group(1)) if match else INPUT_RATE
     if not MIN_RATE <= rate <= MAX_RATE:
         raise _invalid(f"{path}.mime_type", mime, "TYPE_STRING")
     return pcm, rate
