@@ -28,7 +28,7 @@ import soundfile as sf
 
 from livecli.errors import AudioInputError, UsageError
 from livecli.protocol.wire import INPUT_RATE
-from livecli.resample import Resampler, resample
+from livecli.resample import Resampler, resample, to_int16
 
 __all__ = [
     "MAX_CHUNK_MS",
@@ -86,14 +86,6 @@ def mix_to_mono(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         return block[:, 0]
     weights = np.full(block.shape[1], 1.0 / block.shape[1], np.float32)
     return block @ weights
-
-
-def to_int16(y: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
-    """Float [-1, 1) → little-endian int16: scale 32768, round to nearest, clip (no dither)."""
-    scaled = np.multiply(y, np.float32(32768.0), dtype=np.float32)
-    np.rint(scaled, out=scaled)
-    np.clip(scaled, -32768.0, 32767.0, out=scaled)
-    return scaled.astype("<i2")
 
 
 FLOAT_LIMIT = 16.0  # float samples are clipped to ±this before filtering: 3e38 in a corrupt file must not overflow

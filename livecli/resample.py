@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["Resampler", "resample"]
+__all__ = ["Resampler", "from_pcm16", "resample", "to_int16"]
 
 Float32Array = npt.NDArray[np.float32]
 
@@ -248,3 +248,18 @@ def resample(x: npt.ArrayLike, sr_in: int, sr_out: int) -> Float32Array:
 
 
 resample.stream = Resampler  # type: ignore[attr-defined]  # the shared bench's streaming hook
+
+
+def to_int16(y: npt.NDArray[np.float32]) -> npt.NDArray[np.int16]:
+    """Float [-1, 1) → little-endian int16: scale 32768, round to nearest, clip (no dither)."""
+    scaled = np.multiply(y, np.float32(32768.0), dtype=np.float32)
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    return scaled.astype("<i2")
+
+
+def from_pcm16(pcm: bytes) -> npt.NDArray[np.float32]:
+    """s16le bytes (a trailing odd byte ignored) → float32 in [-1, 1), the inverse of `to_int16`."""
+    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2).astype(np.float32)
+    samples *= np.float32(1 / 32768)
+    return samples

@@ -17,7 +17,7 @@ import numpy as np
 
 from livecli.protocol.server_messages import usage_metadata
 from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
-from livecli.resample import Resampler, resample
+from livecli.resample import Resampler, from_pcm16, resample, to_int16
 
 __all__ = [
     "INPUT_RATE",
@@ -60,11 +60,7 @@ def audio_seconds(pcm: bytes, rate: int = OUTPUT_RATE) -> float:
 
 
 def _to_pcm16(samples: np.ndarray) -> bytes:
-    return bytes(np.clip(np.rint(samples * 32767.0), -32768, 32767).astype("<i2").tobytes())
-
-
-def _from_pcm16(pcm: bytes) -> np.ndarray:
-    return np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32767.0
+    return to_int16(samples).tobytes()
 
 
 def _tone(freq: float, seconds: float, level: float = 0.3) -> np.ndarray:
@@ -100,7 +96,7 @@ def resample_pcm16(pcm: bytes, rate_in: int, rate_out: int = OUTPUT_RATE) -> byt
     """16-bit mono PCM at `rate_in` → `rate_out` (band-limited, exactly ceil(n * rate_out / rate_in) samples)."""
     if rate_in == rate_out:
         return pcm[: len(pcm) // 2 * 2]
-    return _to_pcm16(resample(_from_pcm16(pcm), rate_in, rate_out))
+    return _to_pcm16(resample(from_pcm16(pcm), rate_in, rate_out))
 
 
 class InboundAudio:
@@ -119,7 +115,7 @@ class InboundAudio:
             self._resampler = None if rate == INPUT_RATE else Resampler(rate, INPUT_RATE)
         if self._resampler is None:
             return head + pcm
-        return head + _to_pcm16(self._resampler.process(_from_pcm16(pcm)))
+        return head + _to_pcm16(self._resampler.process(from_pcm16(pcm)))
 
     def flush(self) -> bytes:
         """The resampler's tail (end of a turn or of the stream); it then starts afresh."""
