@@ -11,13 +11,13 @@ from typing import Any, BinaryIO
 
 from livecli.config import Target
 from livecli.env import Env
+from livecli.protocol.wire import INPUT_BYTES_PER_S
 from livecli.redact import MASK, printable, redact, redact_url
 
 __all__ = ["dry_run", "dry_run_report", "redacted_headers"]
 
 # Headers whose whole value is a credential, whatever the secrets list says.
 SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization", "proxy-authorization", "cookie"})
-PCM_BYTES_PER_S = 32000  # 16 kHz mono s16le
 
 ChunkPlan = Sequence[int] | Mapping[str, Sequence[int]]
 
@@ -52,7 +52,7 @@ def _plans(chunk_plan: ChunkPlan) -> list[dict[str, Any]]:
             "input": name,
             "chunks": len(sizes),
             "bytes": sum(sizes),
-            "duration_s": round(sum(sizes) / PCM_BYTES_PER_S, 3),
+            "duration_s": round(sum(sizes) / INPUT_BYTES_PER_S, 3),
             "sizes": _runs(sizes),
         }
         for name, sizes in items

@@ -30,6 +30,7 @@ from livecli.protocol.events import (
     ToolCallCancellation,
     Usage,
 )
+from livecli.protocol.wire import INPUT_BYTES_PER_S
 from livecli.render_base import InputInfo, NullRenderer, Renderer, TurnReport, printable
 from livecli.render_json import JsonLinesRenderer
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["JsonLinesRenderer", "NullRenderer", "Renderer", "RichRenderer", "make_renderer"]
 
 PROGRESS_MIN_S = 2.0  # inputs shorter than this get no progress bar
-INPUT_BYTES_PER_S = 32000  # 16 kHz 16-bit mono
 STYLE = str | None
 
 # How a turn that did not end with turnComplete is announced (Turn.end values).

@@ -25,6 +25,7 @@ from livecli.protocol.events import (
     Usage,
 )
 from livecli.protocol.session import Turn
+from livecli.protocol.wire import INPUT_BYTES_PER_S
 from livecli.render_base import InputInfo, Renderer, TurnReport
 
 __all__ = ["JsonLinesRenderer"]
@@ -96,7 +97,7 @@ class JsonLinesRenderer(Renderer):
             chunks=chunks,
             bytes=sent_bytes,
             total_bytes=info.total_bytes,
-            sent_s=_r(sent_bytes / 32000),
+            sent_s=_r(sent_bytes / INPUT_BYTES_PER_S),
             done=done,
         )
 
@@ -104,7 +105,7 @@ class JsonLinesRenderer(Renderer):
         self._progress_at[info.name] = 0  # an input sent again after a reconnect reports its progress again
 
     def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
-        step = int(PROGRESS_EVERY_S * 32000)
+        step = int(PROGRESS_EVERY_S * INPUT_BYTES_PER_S)
         if sent_bytes // step > self._progress_at.get(info.name, 0):
             self._progress_at[info.name] = sent_bytes // step
             self._progress(info, chunks, sent_bytes, False)

@@ -14,10 +14,20 @@ from typing import Any
 
 from livecli.errors import ProtocolError
 
-__all__ = ["INPUT_RATE", "OUTPUT_RATE", "b64decode", "b64encode", "camel", "loads_frame", "snake"]
+__all__ = [
+    "INPUT_BYTES_PER_S",
+    "INPUT_RATE",
+    "OUTPUT_RATE",
+    "b64decode",
+    "b64encode",
+    "camel",
+    "loads_frame",
+    "snake",
+]
 
 INPUT_RATE = 16000  # realtimeInput audio: 16 kHz mono s16le
 OUTPUT_RATE = 24000  # reply audio, and the rate a bare `audio/pcm` mimeType means
+INPUT_BYTES_PER_S = INPUT_RATE * 2
 
 _SNAKE_PART = re.compile(r"_([a-z0-9])")
 _CAMEL_PART = re.compile(r"(?<!^)([A-Z])")
