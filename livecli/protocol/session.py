@@ -167,11 +167,6 @@ class ClientSession:
         return self._media_ok
 
     @property
-    def input_open(self) -> bool:
-        """True between `begin_input()` and `end_input()`."""
-        return self._input_open
-
-    @property
     def current_turn(self) -> Turn | None:
         """The latest turn, over or not."""
         return self.turns[-1] if self.turns else None

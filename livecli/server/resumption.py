@@ -92,8 +92,3 @@ class HandleStore:
             del self._valid_until[session_id]
             for handle in self._by_session.pop(session_id, []):
                 self._handles.pop(handle, None)
-
-    @property
-    def live_handles(self) -> int:
-        """How many handles are currently valid."""
-        return len(self._handles)
