@@ -36,7 +36,7 @@ from livecli.endpoints import (
     with_query,
 )
 from livecli.errors import CredentialsError, UsageError
-from livecli.protocol.models import DEFAULT_MODEL
+from livecli.protocol.models import DEFAULT_MODEL, bare_model_id
 
 if TYPE_CHECKING:
     from livecli.auth import AdcCredentials
@@ -171,11 +171,8 @@ def _model_id(opts: ConnectOptions, environ: Mapping[str, str]) -> tuple[str, st
     picked = _pick(opts.model, "--model", environ, "LIVECLI_MODEL", default=DEFAULT_MODEL)
     model = picked.value or DEFAULT_MODEL
     # Accept the wire forms too, so `--model models/x` or a Vertex resource name is not doubled.
-    for prefix in ("models/", "publishers/google/models/"):
-        if model.startswith(prefix):
-            model = model[len(prefix) :]
-    if "/" in model and model.startswith("projects/"):
-        model = model.rsplit("/", 1)[1]
+    if model.startswith(("models/", "publishers/google/models/", "projects/")):
+        model = bare_model_id(model)
     if not model or any(ch.isspace() for ch in model):
         raise UsageError(f"bad model name {model!r}")
     return model, picked.source
