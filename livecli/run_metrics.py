@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livecli.protocol.events import AudioChunk, GenerationComplete, InputTranscription, ServerEvent
+from livecli.render_base import NEAR_SILENT_DBFS  # a sample at or above it counts as audible
 
 if TYPE_CHECKING:
     from livecli.protocol.session import Turn
 
 __all__ = ["TurnMetrics", "TurnTimes"]
-
-# A sample at or above this level counts as audible (the same threshold as the near-silent flag).
-AUDIBLE_DBFS = -50.0
 
 
 @dataclass(slots=True)
@@ -38,7 +36,7 @@ class TurnTimes:
             if self.first_audible_at is None and event.data:
                 from livecli.audio import first_audible_offset
 
-                if first_audible_offset(event.data, AUDIBLE_DBFS) is not None:
+                if first_audible_offset(event.data, NEAR_SILENT_DBFS) is not None:
                     self.first_audible_at = now
         elif isinstance(event, InputTranscription):
             if self.first_input_transcription_at is None and event.text:
