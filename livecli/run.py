@@ -19,7 +19,7 @@ from livecli.config import LOCAL_PLACEHOLDER_URL, ConnectOptions, Target, resolv
 from livecli.errors import ExitStatus, LivecliError, ServerClosed, UsageError, exit_status_for
 from livecli.output import OutputPlan, plan_output, write_text
 from livecli.pacing import Pacer
-from livecli.protocol.client_messages import SetupConfig, setup_payload
+from livecli.protocol.client_messages import SetupConfig, setup_message
 from livecli.protocol.models import VOICES, ClientContentRule, lookup
 from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
 from livecli.redact import redact
@@ -180,7 +180,7 @@ def run(req: RunRequest, env: Env) -> int:
             from livecli.dry_run import dry_run
 
             plans = {a.name: _send_plan(a, req) for a in audio}
-            return dry_run(preview, setup_payload(setup), plans, env, req.json)
+            return dry_run(preview, setup_message(setup), plans, env, req.json)
         renderer = make_renderer(env, json=req.json, verbosity=req.verbosity)
         state = RunState([InputReply(name, plan.destination(i)) for i, name in enumerate(names)])
         state.secrets = preview.secrets

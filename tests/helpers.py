@@ -100,12 +100,13 @@ class RawFrameServer:
         from websockets.sync.server import serve
 
         self.frames = frames
+        self.received_setup: str | bytes | None = None  # the first frame of the latest connection, verbatim
         self._server = serve(self._handle, "127.0.0.1", 0)
         self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def _handle(self, ws: Any) -> None:
-        ws.recv()  # setup
+        self.received_setup = ws.recv()
         ws.send(b'{"setupComplete": {}}')
         while True:
             message = str(ws.recv())

@@ -399,3 +399,12 @@ def test_local_server_warnings_are_the_clients_warning_lines() -> None:
     """--local: the in-process server's log warnings reach stderr as "warning: local server: …" lines."""
     result = run_cli("text", "hi", "--local", "--speed", "0", "--model", "my-test-model")
     assert "warning: local server: unknown model 'my-test-model'" in result.stderr
+
+
+def test_dry_run_prints_the_setup_frame_exactly_as_sent() -> None:
+    """The dry run's setup is the very text the server receives first (non-ASCII kept as UTF-8, not escaped)."""
+    args = ["text", "hi", "--system", "Réponds en français ✓", "--speed", "0"]
+    with RawFrameServer([b'{"serverContent":{"turnComplete":true}}']) as server:
+        dry = run_cli(*args, "--endpoint", server.url, "--dry-run", "--json").json_lines[0]
+        run_cli(*args, "--endpoint", server.url, expect=None)
+        assert server.received_setup == dry["setup_frame"]
