@@ -21,6 +21,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check livecli tests bench scripts
 	$(BIN)/ruff check livecli tests bench scripts
 	$(BIN)/mypy --strict livecli
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff format livecli tests bench scripts

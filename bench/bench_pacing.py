@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from livecli.pacing import Pacer
+from livecli.audio.pacing import Pacer
 from livecli.protocol.client_messages import audio_message
 
 DRIFT_TARGET_MS = 2.0

@@ -16,11 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-HEAVY = ("numpy", "soundfile", "websockets", "google.auth", "livecli.audio")
+HEAVY = ("numpy", "soundfile", "websockets", "google.auth", "livecli.audio.decode")
 PROBE = """
 import sys
 sys.argv = ["livecli", "--help"]
-from livecli.cli import main
+from livecli.cli.app import main
 try:
     main()
 except SystemExit:

@@ -1,6 +1,6 @@
 """`python -m livecli`."""
 
-from livecli.cli import main
+from livecli.cli.app import main
 
 if __name__ == "__main__":
     main()

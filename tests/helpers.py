@@ -55,7 +55,7 @@ def run_cli(
     *args: str, input: bytes = b"", env: Mapping[str, str] | None = None, expect: int | None = 0
 ) -> Result:
     """Run livecli in-process; raises unless it exits with `expect` (None: any status)."""
-    from livecli.cli import app
+    from livecli.cli.app import app
 
     runner = CliRunner()
     out = runner.invoke(app, list(args), input=input, env=dict(env or {}), catch_exceptions=False)

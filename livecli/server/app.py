@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from livecli.errors import ConnectError
-from livecli.redact import printable
+from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
 from livecli.server.gate import decide
 from livecli.server.record import Recorder

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from livecli.audio.resample import Resampler, from_pcm16, resample, to_int16
 from livecli.protocol.server_messages import usage_metadata
 from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
-from livecli.resample import Resampler, from_pcm16, resample, to_int16
 
 __all__ = [
     "INPUT_RATE",

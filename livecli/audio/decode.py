@@ -1,0 +1,344 @@
+"""Audio in and out: any file soundfile reads → 16 kHz mono s16le chunks (streamed), and replies → WAV/FLAC.
+
+Imported lazily by the commands that need it (numpy and soundfile load here, never at `livecli --help`).
+Every problem with the input becomes one AudioInputError("<name>: <problem>"), also mid-stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import re
+import secrets
+import shutil
+import stat
+import struct
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+from livecli.audio.resample import Resampler, resample, to_int16
+from livecli.errors import AudioInputError, UsageError
+from livecli.protocol.wire import INPUT_RATE
+
+__all__ = [
+    "MAX_CHUNK_MS",
+    "MIN_CHUNK_MS",
+    "InputAudio",
+    "Resampler",
+    "chunk_bytes",
+    "chunk_plan",
+    "decode_block",
+    "first_audible_offset",
+    "level_dbfs",
+    "mix_to_mono",
+    "open_input",
+    "resample",
+    "silence",
+    "to_int16",
+    "write_reply",
+]
+
+MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
+MIN_CHUNK_MS, MAX_CHUNK_MS = 10, 1000
+BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
+SPOOL_BYTES = 1 << 20  # stdin is copied to a temp file in pieces of this size
+REPLY_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III"}
+
+
+def chunk_bytes(chunk_ms: int, rate: int = INPUT_RATE) -> int:
+    """Bytes of s16le mono in one chunk of `chunk_ms` (10–1000 ms, else UsageError)."""
+    if not MIN_CHUNK_MS <= chunk_ms <= MAX_CHUNK_MS:
+        raise UsageError(f"chunk length must be {MIN_CHUNK_MS}–{MAX_CHUNK_MS} ms, got {chunk_ms} ms")
+    return max(1, rate * chunk_ms // 1000) * 2
+
+
+def chunk_plan(total_bytes: int, chunk_ms: int) -> list[int]:
+    """Chunk sizes for `total_bytes` of 16 kHz s16le: full chunks, then a short last one; they sum to the total."""
+    size = chunk_bytes(chunk_ms)
+    full, rest = divmod(max(0, total_bytes), size)
+    return [size] * full + ([rest] if rest else [])
+
+
+def silence(ms: int, rate: int = INPUT_RATE) -> bytes:
+    """`ms` milliseconds of s16le digital silence."""
+    return bytes(max(0, rate * ms // 1000) * 2)
+
+
+def decode_block(samplerate: int, channels: int) -> int:
+    """Frames per decoded block: at most ~1 s and BLOCK_BYTES of float32, so memory is bounded for any file."""
+    return max(1, min(samplerate, BLOCK_BYTES // (4 * channels)))
+
+
+def mix_to_mono(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Average the channels of a (frames, channels) block with one matrix product."""
+    if block.shape[1] == 1:
+        return block[:, 0]
+    weights = np.full(block.shape[1], 1.0 / block.shape[1], np.float32)
+    return block @ weights
+
+
+FLOAT_LIMIT = 16.0  # float samples are clipped to ±this before filtering: 3e38 in a corrupt file must not overflow
+
+
+def _finite(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Replace NaN by 0 and ±inf by ±1, clip absurd values (float files can hold anything)."""
+    if not np.isfinite(block).all():
+        np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(block, -FLOAT_LIMIT, FLOAT_LIMIT, out=block)
+
+
+class InputAudio:
+    """An opened input; `.pcm16(chunk_ms)` streams it as 16 kHz mono s16le chunks, block by block."""
+
+    def __init__(self, name: str, source: str | IO[bytes], spool: IO[bytes] | None = None) -> None:
+        self.name = name
+        self._spool = spool
+        try:
+            self._file = sf.SoundFile(source)
+        except (sf.SoundFileError, RuntimeError, TypeError, ValueError) as exc:
+            self.close()
+            raise AudioInputError(f"{name}: not a readable audio file ({_reason(exc)})") from None
+        self.samplerate: int = self._file.samplerate
+        self.channels: int = self._file.channels
+        self.frames: int = self._file.frames
+        self.format: str = self._file.format
+        self.subtype: str = self._file.subtype
+        if self.frames <= 0 or self.samplerate <= 0 or self.channels <= 0:
+            self.close()
+            raise AudioInputError(f"{name}: no audio frames (empty file)")
+        if self.samplerate > MAX_INPUT_RATE:
+            self.close()
+            raise AudioInputError(
+                f"{name}: unsupported sample rate {self.samplerate} Hz (at most {MAX_INPUT_RATE})"
+            )
+
+    @property
+    def duration_s(self) -> float:
+        """Duration of the 16 kHz output, in seconds."""
+        return math.ceil(self.frames * INPUT_RATE / self.samplerate) / INPUT_RATE
+
+    @property
+    def bypass(self) -> bool:
+        """True when the file's int16 samples go to the wire untouched (16-bit 16 kHz mono)."""
+        return self.samplerate == INPUT_RATE and self.channels == 1 and self.subtype == "PCM_16"
+
+    def pcm16(self, chunk_ms: int = 40) -> Iterator[bytes]:
+        """Yield 16 kHz mono s16le chunks of `chunk_ms` (the last may be short); memory is bounded."""
+        size = chunk_bytes(chunk_ms)
+        pending = b""
+        for samples in self._blocks16():
+            data = pending + samples.tobytes() if pending else samples.tobytes()
+            end = len(data) - len(data) % size
+            for i in range(0, end, size):
+                yield data[i : i + size]
+            pending = data[end:]
+        if pending:
+            yield pending
+
+    def _blocks16(self) -> Iterator[npt.NDArray[np.int16]]:
+        """The whole input as int16 16 kHz mono blocks (one per decoded block)."""
+        block = decode_block(self.samplerate, self.channels)
+        self._seek_start()
+        if self.bypass:
+            for raw in self._read_blocks(block, "int16"):
+                yield raw[:, 0].astype("<i2", copy=False)
+            return
+        resampler = Resampler(self.samplerate, INPUT_RATE)
+        needs_check = self.subtype in _FLOAT_SUBTYPES
+        for raw in self._read_blocks(block, "float32"):
+            mono = mix_to_mono(_finite(raw) if needs_check else raw)
+            yield to_int16(resampler.process(mono))
+        yield to_int16(resampler.flush())
+
+    def _read_blocks(self, block: int, dtype: str) -> Iterator[npt.NDArray[Any]]:
+        done = 0
+        while True:
+            try:
+                data: npt.NDArray[Any] = self._file.read(block, dtype=dtype, always_2d=True)
+            except (sf.SoundFileError, RuntimeError) as exc:
+                when = done / self.samplerate
+                raise AudioInputError(
+                    f"{self.name}: corrupt or truncated audio after {when:.2f} s ({_reason(exc)})"
+                ) from None
+            if len(data) == 0:
+                break
+            done += len(data)
+            yield data
+        if done < self.frames and self.format in ("FLAC", "WAV", "WAVEX", "AIFF"):
+            raise AudioInputError(
+                f"{self.name}: truncated: decoding stopped after {done / self.samplerate:.2f} s "
+                f"of {self.frames / self.samplerate:.2f} s"
+            )
+
+    def _seek_start(self) -> None:
+        try:
+            self._file.seek(0)
+        except (sf.SoundFileError, RuntimeError) as exc:
+            raise AudioInputError(f"{self.name}: cannot rewind ({_reason(exc)})") from None
+
+    def close(self) -> None:
+        """Close the file and remove the stdin spool, if any."""
+        if getattr(self, "_file", None) is not None:
+            self._file.close()
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def __enter__(self) -> InputAudio:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_input(path: str, stdin: BinaryIO | None = None) -> InputAudio:
+    """Open an audio file, or "-" for stdin (spooled to a temp file: libsndfile cannot decode from a pipe)."""
+    if path == "-":
+        source = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)  # None when fd 0 is closed
+        if source is None:
+            raise AudioInputError("stdin: not available (closed)")
+        spool = _spool_stdin(source)
+        return InputAudio("stdin", spool, spool=spool)
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise AudioInputError(f"{path}: is a directory, not an audio file")
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(mode):  # a pipe such as <(sox ...): spool it like stdin
+                spool = _spool_stdin(handle, path)
+                return InputAudio(path, spool, spool=spool)
+            _check_wav_length(path, handle)
+    except FileNotFoundError:
+        raise AudioInputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise AudioInputError(f"{path}: cannot open: {exc.strerror or exc}") from None
+    except ValueError:  # an embedded NUL byte
+        raise AudioInputError(f"{path!r}: not a valid file name") from None
+    return InputAudio(path, path)
+
+
+def _spool_stdin(stdin: IO[bytes], name: str = "stdin") -> IO[bytes]:
+    try:
+        is_tty = stdin.isatty()
+    except (OSError, ValueError):
+        is_tty = False
+    if is_tty:
+        raise AudioInputError(f"{name}: is a terminal; pipe audio in (e.g. `< speech.wav`) or give a file path")
+    spool = tempfile.TemporaryFile(prefix="livecli-stdin-")  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        shutil.copyfileobj(stdin, spool, SPOOL_BYTES)
+        size = spool.tell()
+        spool.seek(0)
+        _check_wav_length(name, spool)
+        spool.seek(0)
+    except (OSError, ValueError) as exc:
+        spool.close()
+        raise AudioInputError(f"{name}: cannot read: {_reason(exc)}") from None
+    except AudioInputError:
+        spool.close()
+        raise
+    if size == 0:
+        spool.close()
+        raise AudioInputError(f"{name}: no data (empty input)")
+    return spool
+
+
+def _check_wav_length(name: str, handle: IO[bytes]) -> None:
+    """libsndfile silently shortens a cut-off WAV: compare the data chunk's declared size with the file."""
+    head = handle.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    total = os.fstat(handle.fileno()).st_size
+    pos = 12
+    while pos + 8 <= total:
+        handle.seek(pos)
+        chunk_id, size = struct.unpack("<4sI", handle.read(8))
+        if chunk_id == b"data":
+            if 0 < size < 0xFFFFFFF0 and pos + 8 + size > total:  # streaming writers put 0 or ~4 GiB here
+                have, want = total - pos - 8, size
+                raise AudioInputError(f"{name}: truncated WAV: data chunk holds {have} of {want} bytes")
+            return
+        pos += 8 + size + (size & 1)
+
+
+def _reason(exc: BaseException) -> str:
+    """libsndfile's message without its "Error opening 'path': " prefix (the name is already in front)."""
+    text = str(exc).strip() or type(exc).__name__
+    text = re.sub(r"^Error opening .*?: ", "", text).removeprefix("Error : ")
+    return text.replace("\n", " ").rstrip(".")
+
+
+def write_reply(dest: str, pcm: bytes, rate: int, stdout: BinaryIO | None = None) -> None:
+    """Write s16le mono as WAV or FLAC (by suffix) atomically; "-" writes WAV to stdout."""
+    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
+    if dest == "-":
+        buffer = io.BytesIO()
+        sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
+        out = stdout if stdout is not None else sys.stdout.buffer
+        out.write(buffer.getvalue())
+        out.flush()
+        return
+    kind = REPLY_FORMATS.get(Path(dest).suffix.lower())
+    if kind is None:
+        raise UsageError(f"{dest}: unknown output format; use a .wav or .flac file name, or - for stdout")
+    directory, base = os.path.split(dest)
+    temp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.part")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
+        with os.fdopen(fd, "wb") as handle:
+            sf.write(handle, samples, rate, format=kind, subtype="PCM_16")
+        os.replace(temp, dest)
+    except OSError as exc:
+        _remove_quietly(temp)
+        raise UsageError(f"{dest}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        _remove_quietly(temp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+_LEVEL_BLOCK = 1 << 16  # samples per step: long replies are measured without a full-length float64 copy
+
+
+def _sample_blocks(pcm: bytes) -> Iterator[npt.NDArray[np.int16]]:
+    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
+    for start in range(0, samples.size, _LEVEL_BLOCK):
+        yield samples[start : start + _LEVEL_BLOCK]
+
+
+def level_dbfs(pcm: bytes) -> float:
+    """RMS level of s16le audio in dBFS (full-scale square wave = 0 dBFS); -inf for silence or no audio."""
+    count, energy = len(pcm) // 2, 0.0
+    for block in _sample_blocks(pcm):
+        wide = block.astype(np.float64)
+        energy += float(np.dot(wide, wide))
+    if energy == 0.0:
+        return -math.inf
+    return 20.0 * math.log10(math.sqrt(energy / count) / 32768.0)
+
+
+def first_audible_offset(pcm: bytes, threshold_dbfs: float = -50.0) -> int | None:
+    """Byte offset of the first s16le sample whose magnitude reaches `threshold_dbfs`; None if there is none."""
+    limit = 32768.0 * 10.0 ** (threshold_dbfs / 20.0)
+    for index, block in enumerate(_sample_blocks(pcm)):
+        loud = np.flatnonzero(np.abs(block.astype(np.int32)) >= limit)
+        if loud.size:
+            return (index * _LEVEL_BLOCK + int(loud[0])) * 2
+    return None

@@ -1,0 +1,98 @@
+"""`livecli serve`: options only; the server is imported when the command runs."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register"]
+
+_HELP = (
+    "Run the local Live-compatible server until Ctrl-C. The first stdout line is its base URL (paste it into "
+    "--endpoint); the log goes to stderr.\n\n"
+    "Scenarios, for the whole server with --scenario or per connection with ?scenario=NAME on the URL: "
+    "echo (default), close-1007, close-1008, close-1011, quota, drop, stall, generation-complete-only, goaway, "
+    "interrupt, tool-call, http-401, http-429, malformed-frame, stream-end-ignored, silent; or a TOML/JSON "
+    "scenario file."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `serve` command to the app."""
+
+    @app.command("serve", help=_HELP)
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on."),
+        port: int = typer.Option(8765, "--port", metavar="PORT", help="Port to listen on (0 picks a free port)."),
+        tls_cert: str | None = typer.Option(
+            None, "--tls-cert", metavar="FILE", help="PEM certificate: serve wss."
+        ),
+        tls_key: str | None = typer.Option(
+            None, "--tls-key", metavar="FILE", help="PEM private key for --tls-cert."
+        ),
+        tls_self_signed: str | None = typer.Option(
+            None,
+            "--tls-self-signed",
+            metavar="DIR",
+            help="Write a fresh self-signed cert.pem/key.pem to DIR; serve wss.",
+        ),
+        scenario: str = typer.Option(
+            "echo", "--scenario", metavar="NAME|FILE", help="Built-in scenario or a TOML/JSON scenario file."
+        ),
+        reply_speed: float = typer.Option(
+            1.0,
+            "--reply-speed",
+            metavar="FACTOR",
+            min=0.0,
+            help="Reply pace: 1 = real time, 0 = as fast as possible.",
+        ),
+        record: str | None = typer.Option(
+            None, "--record", metavar="FILE.jsonl", help="Log every frame (audio summarized) to a JSONL file."
+        ),
+        require_key: str | None = typer.Option(
+            None, "--require-key", metavar="KEY", help="Require this API key (x-goog-api-key or ?key=)."
+        ),
+        require_bearer: str | None = typer.Option(
+            None, "--require-bearer", metavar="TOKEN", help="Require this bearer token (Authorization: Bearer)."
+        ),
+        require_ephemeral: str | None = typer.Option(
+            None,
+            "--require-ephemeral",
+            metavar="TOKEN",
+            help="Require this ephemeral token on the Constrained path (?access_token= or Authorization: Token).",
+        ),
+        max_connection_s: float | None = typer.Option(
+            None, "--max-connection-s", metavar="S", help="goAway, then close 1008 when a connection is this old."
+        ),
+        max_session_s: float | None = typer.Option(
+            None,
+            "--max-session-s",
+            metavar="S",
+            help="goAway, then close 1008 when a session (across resumptions) is this old.",
+        ),
+        verbose: bool = typer.Option(False, "-v", "--verbose", help="Log more."),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="Log only warnings and errors."),
+    ) -> None:
+        from livecli.cli.app import guarded
+
+        def action() -> int:
+            from livecli.server.config import ServerConfig
+            from livecli.server.main import serve_forever
+
+            config = ServerConfig(
+                host=host,
+                port=port,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                tls_self_signed_dir=tls_self_signed,
+                scenario=scenario,
+                reply_speed=reply_speed,
+                record=record,
+                require_key=require_key,
+                require_bearer=require_bearer,
+                require_ephemeral=require_ephemeral,
+                max_connection_s=max_connection_s,
+                max_session_s=max_session_s,
+            )
+            return serve_forever(config, verbosity=1 if verbose else -1 if quiet else 0)
+
+        guarded(action)

@@ -1,0 +1,264 @@
+"""One connection driven by the sans-I/O ClientSession: connect + setup, a reader task, and waiting for replies.
+
+The reader task feeds every frame to the session and hands the events to the renderer; it answers tool calls
+with an error so a turn never stalls on a function livecli cannot run (peers.md §B13). The sending side (the
+runner) calls `send()` and `wait_reply()`; a close or a bad frame seen by the reader surfaces there as the
+LivecliError the session maps it to.
+
+`reconnect()` swaps the socket (old one closed first, peers.md §B3) and resumes with the newest resumable
+handle. After a goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly
+up — a timer on the session clock, not the arrival of another server message (peers.md §B2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+
+from livecli.client.metrics import TurnTimes, measure
+from livecli.client.transport import Link, LinkClosed, host_of, open_link
+from livecli.errors import ConnectError, LivecliError, NoReplyError
+from livecli.protocol.client_messages import SetupConfig
+from livecli.protocol.endpoints import Target
+from livecli.protocol.events import GoAway, ServerEvent, ToolCall
+from livecli.protocol.redact import redact_url
+from livecli.protocol.report import Reporter, TurnReport
+from livecli.protocol.session import ClientSession, Turn
+
+__all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
+
+# A goAway without timeLeft: assume the service's usual minute (protocol.md §7).
+DEFAULT_GO_AWAY_S = 60.0
+
+
+def go_away_margin(time_left_s: float) -> float:
+    """How long before the announced close to reconnect at the latest (room for connect + setup)."""
+    return min(5.0, time_left_s / 4)
+
+
+class ReconnectNow(Exception):
+    """The connection's goAway time is nearly up while it is busy: reconnect now (not a LivecliError)."""
+
+
+class Conversation:
+    """A Live session over one WebSocket, reporting to a renderer."""
+
+    def __init__(self, setup: SetupConfig, renderer: Reporter, clock: Callable[[], float]) -> None:
+        self.session = ClientSession(setup, clock=clock)
+        self.renderer = renderer
+        self.clock = clock
+        self.link: Link | None = None
+        self.error: LivecliError | None = None
+        self.setup_s: float | None = None
+        self.input_name = ""
+        self.turn_inputs: dict[int, str] = {}
+        self.last_frame_at = clock()
+        self._changed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
+        self._reported: set[int] = set()
+        self.times: dict[int, TurnTimes] = {}
+        self.go_away_at: float | None = None  # when this connection's goAway arrived
+        self.go_away_deadline: float | None = None  # when the server said it will close
+        self.force_reconnect = False  # the runner allows ReconnectNow (reconnect budget left)
+        self.connections = 0
+
+    async def open(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
+        """Connect and complete the setup within `timeout` seconds, then start the reader."""
+        self.renderer.connecting(redact_url(target.url, target.secrets), target.backend)
+        await self._connect(target, self.session.start(), timeout, environ)
+
+    async def reconnect(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
+        """Close the current socket, then connect again resuming with the newest resumable handle."""
+        await self.close()
+        self.error = None
+        frames = self.session.reconnect_setup()
+        self._report_turns()  # a reply cut by the reconnect ends as "disconnected"
+        await self._connect(target, frames, timeout, environ)
+
+    async def _connect(
+        self, target: Target, setup_frames: list[str], timeout: float, environ: Mapping[str, str]
+    ) -> None:
+        url = target.url
+        started = self.clock()
+        self.link = None
+        self.go_away_at = self.go_away_deadline = None
+        self.connections += 1
+        try:
+            async with asyncio.timeout(timeout):
+                self.link = await open_link(
+                    url, target.headers, timeout=timeout, environ=environ, use_env_proxy=target.use_env_proxy
+                )
+                self.renderer.connected(redact_url(url, target.secrets), target.backend)
+                for setup in setup_frames:
+                    await self.link.send(setup)
+                while not self.session.can_send_media:
+                    self._handle(self.session.receive(await self.link.recv()))
+        except TimeoutError:
+            phase = "setupComplete from" if self.link is not None else "connecting to"
+            await self._abandon()
+            raise ConnectError(f"timed out after {timeout:g} s waiting for {phase} {host_of(url)}") from None
+        except LinkClosed as exc:
+            raise self.session.closed(exc.closed.code, exc.closed.reason) from None
+        except BaseException:
+            await self._abandon()
+            raise
+        self.setup_s = self.clock() - started
+        self.renderer.setup_complete(self.setup_s, self.session.session_id)
+        self.last_frame_at = self.clock()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _abandon(self) -> None:
+        """Drop a connection that never completed its setup."""
+        if self.link is not None:
+            await self.link.close(1000)
+
+    @property
+    def go_away_pending(self) -> bool:
+        """Whether this connection announced its end (goAway)."""
+        return self.go_away_at is not None
+
+    def reconnect_due_at(self) -> float | None:
+        """When a busy connection must be given up (goAway deadline less a margin), if it must."""
+        if self.go_away_deadline is None or self.go_away_at is None or not self.force_reconnect:
+            return None
+        return self.go_away_deadline - go_away_margin(self.go_away_deadline - self.go_away_at)
+
+    def _check_deadline(self, now: float) -> None:
+        due = self.reconnect_due_at()
+        if due is not None and now >= due:
+            raise ReconnectNow()
+
+    def raise_if_failed(self) -> None:
+        """Raise the error that ended this connection, if it ended."""
+        if self.error is not None:
+            raise self.error
+
+    async def send(self, frames: list[str] | str) -> None:
+        """Send frames in order (a list leaves in one write); a connection already failed raises its error."""
+        self.raise_if_failed()
+        self._check_deadline(self.clock())
+        assert self.link is not None
+        try:
+            await self.link.send(frames)
+        except LinkClosed as exc:
+            await self._settle_reader()
+            raise self.error or self.session.closed(exc.closed.code, exc.closed.reason) from None
+
+    async def _settle_reader(self) -> None:
+        """Give the reader a moment to record the close frame's code and reason."""
+        if self._reader is not None:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns normally when a cancellation (Ctrl-C)
+            # races with the awaited result, and the interrupted run would carry on.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await asyncio.shield(self._reader)
+
+    async def _read(self) -> None:
+        assert self.link is not None
+        try:
+            while True:
+                frame = await self.link.recv()
+                self.last_frame_at = self.clock()
+                self._handle(self.session.receive(frame))
+                self._changed.set()
+        except LinkClosed as exc:
+            if not exc.closed.by_us:
+                self.error = self.session.closed(exc.closed.code, exc.closed.reason)
+        except LivecliError as exc:
+            self.error = exc
+        self._changed.set()
+
+    def _handle(self, events: list[ServerEvent]) -> None:
+        now = self.clock()
+        for event in events:
+            turn = self.session.current_turn
+            if turn is not None:
+                self.turn_inputs.setdefault(turn.index, self.input_name)
+                self.times.setdefault(turn.index, TurnTimes()).observe(event, now)
+            if isinstance(event, GoAway) and self.go_away_at is None:
+                self.go_away_at = now
+                left = event.time_left_s if event.time_left_s is not None else DEFAULT_GO_AWAY_S
+                self.go_away_deadline = now + left
+            self.renderer.server_event(event, turn)
+            if isinstance(event, ToolCall):
+                self._answer_tools(event)
+        self._report_turns()
+
+    def _answer_tools(self, event: ToolCall) -> None:
+        responses = []
+        for call in event.calls:
+            message = f"livecli cannot run functions: {call.name} is not available"
+            response: dict[str, object] = {"name": call.name, "response": {"error": message}}
+            if call.id is not None:
+                response["id"] = call.id
+            responses.append(response)
+            self.renderer.tool_answered(call.id, call.name)
+        frames = self.session.tool_response(responses)
+        task = asyncio.get_running_loop().create_task(self.send(frames))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def _report_turns(self) -> None:
+        for turn in self.session.turns:
+            if turn.over and turn.index not in self._reported:
+                self._reported.add(turn.index)
+                if turn.end in ("superseded", "disconnected") and not turn.has_reply:
+                    continue  # a stray transcription, not a turn the user needs to see
+                level = None
+                if turn.audio:
+                    from livecli.audio.decode import level_dbfs
+
+                    level = level_dbfs(bytes(turn.audio))
+                name = self.turn_inputs.get(turn.index, self.input_name)
+                metrics = measure(turn, self.times.get(turn.index))
+                self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level, metrics))
+
+    def turns_since(self, first_index: int) -> list[Turn]:
+        """The turns numbered `first_index` and later."""
+        return [t for t in self.session.turns if t.index >= first_index]
+
+    async def wait_reply(self, first_index: int, *, settle_s: float, timeout_s: float, name: str) -> list[Turn]:
+        """Wait until the reply to an input is complete; returns its turns.
+
+        Done once a turn since `first_index` has ended, none is open, and the server stayed quiet for
+        `settle_s` (server VAD may start another turn). While a reply is expected, `timeout_s` of server
+        silence raises NoReplyError; so does a reply with no audio and no text.
+        """
+        expected_since = self.clock()
+        while True:
+            self.raise_if_failed()
+            now = self.clock()
+            self._check_deadline(now)
+            self._handle(self.session.tick(now))
+            turns = self.turns_since(first_index)
+            quiet_since = max(self.last_frame_at, expected_since)
+            ended = [t for t in turns if t.over]
+            if ended and all(t.over for t in turns):
+                if now - quiet_since >= settle_s:
+                    if not any(t.has_reply for t in ended):
+                        raise NoReplyError(f"{name}: the turn completed with no audio or text")
+                    return turns
+                wake = quiet_since + settle_s
+            else:
+                if now - quiet_since >= timeout_s:
+                    received = sum(len(t.audio) for t in turns)
+                    what = f"the reply stalled after {received} bytes" if received else "no reply"
+                    raise NoReplyError(f"{name}: {what}: the server sent nothing for {timeout_s:g} s")
+                wake = quiet_since + timeout_s
+            for due in (self.session.deadline(), self.reconnect_due_at()):
+                if due is not None:
+                    wake = min(wake, due)
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):  # (not wait_for: see _settle_reader)
+                async with asyncio.timeout(max(wake - now, 0.0) + 0.001):
+                    await self._changed.wait()
+
+    async def close(self) -> None:
+        """Close the socket cleanly (1000) and stop the reader."""
+        if self.link is not None:
+            await self.link.close(1000)
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+            self._reader = None

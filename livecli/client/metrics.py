@@ -1,0 +1,68 @@
+"""Per-turn latency and quality (peers.md §B9, §B14, §C3): when each milestone of a reply arrived.
+
+All offsets are seconds from the end of the user's input (activityEnd / the text turn) on the session clock:
+first input transcription → first reply byte (TTFB) → first audible sample (TTFA, not the same as TTFB: a
+reply may open with silence) → generationComplete → turn complete. The output real-time factor is seconds of
+reply audio received per wall-clock second of receiving it (< 1: a live player would stutter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from livecli.protocol.events import AudioChunk, GenerationComplete, InputTranscription, ServerEvent
+from livecli.protocol.report import NEAR_SILENT_DBFS, TurnMetrics
+
+if TYPE_CHECKING:
+    from livecli.protocol.session import Turn
+
+__all__ = ["TurnTimes", "measure"]
+
+
+@dataclass(slots=True)
+class TurnTimes:
+    """Arrival times the session's Turn does not keep, recorded as events arrive."""
+
+    first_input_transcription_at: float | None = None
+    first_audible_at: float | None = None
+    generation_complete_at: float | None = None
+    last_audio_at: float | None = None
+
+    def observe(self, event: ServerEvent, now: float) -> None:
+        """Note the arrival of one event of this turn."""
+        if isinstance(event, AudioChunk):
+            self.last_audio_at = now
+            if self.first_audible_at is None and event.data:
+                from livecli.audio.decode import first_audible_offset
+
+                if first_audible_offset(event.data, NEAR_SILENT_DBFS) is not None:
+                    self.first_audible_at = now
+        elif isinstance(event, InputTranscription):
+            if self.first_input_transcription_at is None and event.text:
+                self.first_input_transcription_at = now
+        elif isinstance(event, GenerationComplete) and self.generation_complete_at is None:
+            self.generation_complete_at = now
+
+
+def _since(start: float | None, at: float | None) -> float | None:
+    return None if start is None or at is None else max(0.0, at - start)
+
+
+def measure(turn: Turn, times: TurnTimes | None) -> TurnMetrics:
+    """Measure a finished turn."""
+    times = times or TurnTimes()
+    end = turn.input_ended_at
+    rtf = None
+    if turn.first_reply_at is not None and times.last_audio_at is not None:
+        span = times.last_audio_at - turn.first_reply_at
+        # One chunk (or an unpaced burst) has no measurable span: no factor rather than a huge one.
+        rtf = turn.audio_duration_s / span if span >= 0.001 else None
+    return TurnMetrics(
+        first_input_transcription_s=_since(end, times.first_input_transcription_at),
+        ttfb_s=_since(end, turn.first_reply_at),
+        ttfa_s=_since(end, times.first_audible_at),
+        generation_complete_s=_since(end, times.generation_complete_at),
+        turn_complete_s=_since(end, turn.ended_at),
+        realtime_factor=rtf,
+    )

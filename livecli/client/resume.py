@@ -1,0 +1,143 @@
+"""Surviving a connection's end: resume the session on a new socket and send the unanswered input again.
+
+When (peers.md §B1–§B3, §B5): after a goAway, at the first idle moment before the next input, or — when the
+connection is busy — once its time is nearly up (ReconnectNow, a timer); after a close 1011, an abnormal drop,
+a 1008 that follows a goAway, or any other transient close (1000/1001/1012–1014) while a reply is expected.
+Never after 1007, quota, credentials, 1008 without a goAway, a protocol error or a reply timeout: those would
+fail the same way again. The input in flight is sent again from its start: the newest resumable handle
+predates it (the service marks handles unresumable mid-turn), so the resumed session has not heard it.
+Answered inputs are never sent again. At most `max_reconnects` reconnects per input (the count starts again
+after each answered input), waiting 0.5, 1, 2, 4, 4… s before each one that follows a failure; planned
+reconnects (goAway) do not wait. Credentials are refreshed (Vertex Bearer tokens) before every reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from livecli.client.conversation import Conversation, ReconnectNow
+from livecli.errors import ConnectError, LivecliError, ProtocolError, QuotaError, ServerClosed
+from livecli.protocol.endpoints import Target
+from livecli.protocol.report import Reporter
+
+__all__ = ["BACKOFF_MAX_S", "BACKOFF_START_S", "Resumer", "backoff_s", "retryable"]
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 4.0
+# Close codes after which the same session may well work on a new connection.
+_TRANSIENT_CODES = frozenset({1000, 1001, 1006, 1011, 1012, 1013, 1014})
+
+
+def backoff_s(failures: int) -> float:
+    """The wait before the reconnect that follows the `failures`-th consecutive failure (1-based)."""
+    return float(min(BACKOFF_MAX_S, BACKOFF_START_S * 2.0 ** max(0, failures - 1)))
+
+
+def retryable(exc: LivecliError, *, after_go_away: bool) -> bool:
+    """Whether a new connection may cure this error (see the module docstring)."""
+    if isinstance(exc, QuotaError | ProtocolError):
+        return False
+    if isinstance(exc, ServerClosed):
+        if exc.quota:
+            return False
+        if exc.code == 1008:
+            return after_go_away and exc.after_setup
+        return exc.code in _TRANSIENT_CODES
+    return type(exc) is ConnectError  # refused, reset, timed out, TLS hiccup — not credentials or usage
+
+
+@dataclass
+class Connection:
+    """How to (re)connect: the target and the options `Conversation.open` takes."""
+
+    target: Target
+    timeout: float
+    environ: Mapping[str, str]
+
+
+class Resumer:
+    """Delivers inputs over a Conversation, reconnecting within a budget when the connection ends."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        connection: Connection,
+        renderer: Reporter,
+        *,
+        max_reconnects: int,
+        enabled: bool,
+        on_secrets: Callable[[tuple[str, ...]], None] = lambda secrets: None,
+    ) -> None:
+        self.conv = conversation
+        self.connection = connection
+        self.renderer = renderer
+        self.max_reconnects = max_reconnects if enabled else 0
+        self.on_secrets = on_secrets
+        self.used = 0  # reconnects for the current input
+        self.total = 0  # reconnects in the whole run
+        self._failures = 0
+
+    def _arm(self) -> None:
+        self.conv.force_reconnect = self.used < self.max_reconnects
+
+    async def deliver(
+        self, attempt: Callable[[], Awaitable[None]], name: str, answered: Callable[[], bool]
+    ) -> None:
+        """Run `attempt` (send one input and wait for its reply) until it succeeds or cannot be retried.
+
+        `answered()` says whether the reply already completed (a close or the goAway deadline during the
+        settle wait after it is then no reason to send the input again).
+        """
+        self.used = 0
+        if self.conv.go_away_pending and self.max_reconnects > 0:
+            await self.reconnect("goAway received, resuming before the next input", None, failed=False)
+        while True:
+            self._arm()
+            try:
+                # A connection that ended after the previous reply (a close during its settle wait, or right
+                # after its turnComplete) fails this input like a close while sending it would.
+                self.conv.raise_if_failed()
+                await attempt()
+                self._failures = 0
+                return
+            except ReconnectNow:
+                if answered():  # the deadline fell in the settle wait: the next input reconnects first
+                    return
+                cause, failed = "goAway: the connection's time is nearly up", False
+            except LivecliError as exc:
+                if answered():
+                    return
+                if self.used >= self.max_reconnects or not retryable(exc, after_go_away=self.conv.go_away_pending):
+                    raise
+                cause, failed = str(exc), True
+            await self.reconnect(cause, name, failed=failed)
+
+    async def reconnect(self, cause: str, resend: str | None, *, failed: bool) -> None:
+        """Replace the connection, retrying failed connects within the budget; raises the last error."""
+        while True:
+            self.used += 1
+            self.total += 1
+            if failed:
+                self._failures += 1
+            delay = backoff_s(self._failures) if failed else 0.0
+            self.renderer.reconnecting(self.used, self.max_reconnects, cause, delay, resend)
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await self._connect()
+                return
+            except LivecliError as exc:
+                if self.used >= self.max_reconnects or not retryable(exc, after_go_away=False):
+                    raise
+                cause, failed = str(exc), True
+
+    async def _connect(self) -> None:
+        # Vertex Bearer tokens expire: refresh before every reconnect (a blocking HTTP call, so in a thread).
+        target = await asyncio.to_thread(self.connection.target.refreshed)
+        self.connection.target = target
+        self.on_secrets(target.secrets)
+        handle = self.conv.session.resume_handle is not None
+        await self.conv.reconnect(target, timeout=self.connection.timeout, environ=self.connection.environ)
+        self.renderer.resumed(self.conv.setup_s or 0.0, handle)

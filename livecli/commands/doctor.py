@@ -1,0 +1,235 @@
+"""`livecli doctor`: which backend and credentials would be used, whether they resolve, audio libraries, and
+(with --endpoint or --local) whether the endpoint accepts the setup. Each check is ok/fail/skip with a hint."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import ssl
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from livecli import __version__
+from livecli.auth.target import ConnectOptions, env_secrets, resolve_target
+from livecli.env import Env
+from livecli.errors import (
+    ConnectError,
+    CredentialsError,
+    LivecliError,
+    ProtocolError,
+    QuotaError,
+    ServerClosed,
+    UsageError,
+    http_error,
+)
+from livecli.protocol.endpoints import Target
+from livecli.protocol.redact import mask, printable, redact, redact_url
+
+__all__ = ["Check", "check_endpoint", "run_doctor", "setup_for"]
+
+# The CLI's exit-status table, passed in: a check's status is the one `livecli send` would exit with.
+StatusOf = Callable[[BaseException], int]
+
+# One hint for every exit status a check can fail with; a failed check always says what to try next.
+_HINTS: dict[type[LivecliError], str] = {
+    UsageError: "fix the option or environment variable named in the detail",
+    CredentialsError: "set GEMINI_API_KEY, pass --api-key/--token, or for Vertex AI run "
+    "`gcloud auth application-default login` (livecli --help lists the environment variables)",
+    ConnectError: "check the URL, network and proxy; a custom CA goes in SSL_CERT_FILE "
+    "(REQUESTS_CA_BUNDLE for google-auth's token endpoint)",
+    QuotaError: "wait, or check the project's quota",
+}
+# The endpoint answered: the credentials were read fine, so the hint is about what the server disliked.
+_ENDPOINT_HINTS: dict[type[LivecliError], str] = {
+    CredentialsError: "the endpoint refused the credentials or the setup: check the key, token or ADC "
+    "account, the project, and that the model exists on this backend",
+}
+_FALLBACK_HINT = "run `livecli doctor --json` and see the detail"
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    status: str  # "ok" | "fail" | "skip"
+    detail: str
+    hint: str = ""
+    exit_status: int = 0
+
+
+def _hint(name: str, exc: LivecliError) -> str:
+    if isinstance(exc, ServerClosed) and exc.quota:
+        return _HINTS[QuotaError]
+    if isinstance(exc, ServerClosed) and (exc.code == 1007 or (exc.code == 1008 and not exc.after_setup)):
+        return _ENDPOINT_HINTS[CredentialsError] if name == "endpoint" else _HINTS[CredentialsError]
+    tables = (_ENDPOINT_HINTS, _HINTS) if name == "endpoint" else (_HINTS,)
+    for table in tables:
+        for cls, hint in table.items():
+            if isinstance(exc, cls):
+                return hint
+    return _FALLBACK_HINT
+
+
+def _failed(name: str, exc: LivecliError, secrets: tuple[str, ...], status_of: StatusOf) -> Check:
+    return Check(name, "fail", redact(str(exc), secrets), _hint(name, exc), status_of(exc))
+
+
+def setup_for(target: Target) -> dict[str, object]:
+    """The smallest setup the model accepts: its model string and a modality from the model table."""
+    from livecli.protocol.models import lookup
+
+    info = lookup(target.model)
+    modality = "AUDIO" if info is None or "AUDIO" in info.modalities else sorted(info.modalities)[0]
+    return {"setup": {"model": target.model, "generationConfig": {"responseModalities": [modality]}}}
+
+
+async def check_endpoint(target: Target, timeout_s: float) -> str:
+    """Connect, send the setup, wait for setupComplete; return a summary or raise the matching LivecliError."""
+    import websockets
+    from websockets.asyncio.client import connect
+
+    context = ssl.create_default_context() if target.url.startswith("wss:") else None
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with connect(
+                target.url,
+                additional_headers=target.headers,
+                ssl=context,
+                proxy=True if target.use_env_proxy else None,
+                compression=None,
+                open_timeout=None,
+            ) as ws:
+                await ws.send(json.dumps(setup_for(target)))
+                frame = await ws.recv()
+    except TimeoutError:
+        raise ConnectError(f"no setupComplete within {timeout_s:g} s") from None
+    except websockets.InvalidStatus as exc:
+        raise http_error(exc.response.status_code, exc.response.reason_phrase) from None
+    except websockets.ConnectionClosed as exc:
+        code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (1006, "")
+        raise ServerClosed(code, reason, after_setup=False) from None
+    except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+        raise ConnectError(f"could not connect: {exc}") from None
+    try:
+        message = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("the first frame is not JSON") from None
+    if not isinstance(message, dict) or not ({"setupComplete", "setup_complete"} & message.keys()):
+        raise ProtocolError("the first message is not setupComplete")
+    return "setupComplete received"
+
+
+def _credential_detail(target: Target) -> str:
+    source = target.sources.get("credentials", "none")
+    if "x-goog-api-key" in target.headers:
+        return f"API key {mask(target.headers['x-goog-api-key'])} in x-goog-api-key, from {source}"
+    if "Authorization" in target.headers:
+        scheme, _, value = target.headers["Authorization"].partition(" ")
+        extra = " (access token fetched)" if scheme == "Bearer" else ""
+        quota = target.headers.get("x-goog-user-project")
+        extra += f", quota project {quota} in x-goog-user-project" if quota else ""
+        return f"{scheme} {mask(value)} in Authorization, from {source}{extra}"
+    for name in ("key", "access_token"):
+        if f"{name}=" in target.url and target.secrets:
+            return f"{mask(target.secrets[0])} in ?{name}=, from {source}"
+    return "none (not needed for this endpoint)"
+
+
+def _audio_checks(status_of: StatusOf) -> Iterator[Check]:
+    try:
+        import numpy
+
+        yield Check("numpy", "ok", numpy.__version__)
+    except ImportError as exc:
+        yield Check("numpy", "fail", str(exc), "pip install numpy", status_of(exc))
+    try:
+        import soundfile
+
+        yield Check("soundfile", "ok", f"{soundfile.__version__} (libsndfile {soundfile.__libsndfile_version__})")
+    except (ImportError, OSError) as exc:
+        hint = "pip install soundfile (it bundles libsndfile; on Linux without wheels: apt install libsndfile1)"
+        yield Check("soundfile", "fail", str(exc), hint, status_of(exc))
+
+
+@contextmanager
+def _local_server(opts: ConnectOptions) -> Iterator[str | None]:
+    """With --local, livecli's own server in a thread (unpaced) and its URL; otherwise None."""
+    if not opts.local:
+        yield None
+        return
+    from livecli.server import ServerConfig, ServerThread
+
+    with ServerThread(ServerConfig(host="127.0.0.1", port=0, reply_speed=0)) as server:
+        yield server.url
+
+
+def collect_checks(env: Env, opts: ConnectOptions, timeout_s: float, status_of: StatusOf) -> list[Check]:
+    """Run every check in order; later checks that depend on a failed one are skipped."""
+    checks = [Check("livecli", "ok", f"{__version__} on Python {sys.version.split()[0]}")]
+    with _local_server(opts) as local_url:
+        try:
+            target: Target | None = resolve_target(opts, env.environ, local_url=local_url)
+        except LivecliError as exc:
+            checks.append(_failed("backend", exc, env_secrets(opts, env.environ), status_of))
+            checks.append(Check("credentials", "skip", "backend did not resolve"))
+            target = None
+        if target is not None:
+            checks.append(Check("backend", "ok", f"{target.backend}: {redact_url(target.url, target.secrets)}"))
+            checks.append(Check("model", "ok", target.model))
+            checks.append(Check("credentials", "ok", _credential_detail(target)))
+        checks.extend(_audio_checks(status_of))
+        if target is None:
+            checks.append(Check("endpoint", "skip", "backend did not resolve"))
+        elif not (opts.endpoint or local_url):
+            checks.append(Check("endpoint", "skip", "pass --endpoint URL or --local to test a setup"))
+        else:
+            try:
+                detail = asyncio.run(check_endpoint(target, timeout_s))
+                checks.append(Check("endpoint", "ok", detail))
+            except LivecliError as exc:
+                checks.append(_failed("endpoint", exc, target.secrets, status_of))
+    return checks
+
+
+def run_doctor(env: Env, opts: ConnectOptions, status_of: StatusOf, *, json_output: bool, timeout_s: float) -> int:
+    """The `livecli doctor` command; exit status is the first failed check's."""
+    checks = collect_checks(env, opts, timeout_s, status_of)
+    status = next((c.exit_status for c in checks if c.status == "fail"), 0)
+    if json_output:
+        report = {"checks": [asdict(c) for c in checks], "exit_status": status}
+        env.stdout.write(json.dumps(report).encode() + b"\n")
+        env.stdout.flush()
+    else:
+        _print_table(env, checks)
+    return status
+
+
+def _print_table(env: Env, checks: list[Check]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="livecli doctor", show_lines=False)
+    for column in ("check", "status", "detail", "hint"):
+        table.add_column(column, overflow="fold")
+    style = {"ok": "green", "fail": "bold red", "skip": "dim"}
+    for check in checks:
+        # Text() never interprets markup; printable() escapes control characters a server might have sent.
+        table.add_row(
+            check.name,
+            Text(check.status, style=style[check.status]),
+            Text(printable(check.detail)),
+            Text(printable(check.hint)),
+        )
+    # The report is the command's output, so it goes to stdout (`livecli doctor | grep fail` works); a pipe
+    # gets a fixed width and no colour codes.
+    text = io.StringIO()
+    width = shutil.get_terminal_size((120, 24)).columns if env.stdout_isatty else 120
+    Console(file=text, highlight=False, markup=False, width=width, force_terminal=env.stdout_isatty).print(table)
+    env.stdout.write(text.getvalue().encode())
+    env.stdout.flush()

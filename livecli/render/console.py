@@ -1,0 +1,300 @@
+"""Displays: RichRenderer (people, on stderr), JsonLinesRenderer (`--json`, stdout), Reporter (`-qq`).
+
+Server text reaches the terminal through `printable()` and Rich `Text` objects (markup and highlighting off),
+so a transcript cannot inject escape sequences or Rich markup. The progress bar appears only when stderr is a
+terminal. Verbosity: -q hides status, transcripts and progress, -qq everything but errors; -v adds every reply
+chunk, usage and the full URL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from livecli.errors import LivecliError
+from livecli.protocol.events import (
+    AudioChunk,
+    GoAway,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    ServerEvent,
+    TextPart,
+    ToolCall,
+    ToolCallCancellation,
+    Usage,
+)
+from livecli.protocol.redact import printable
+from livecli.protocol.report import InputInfo, Reporter, TurnReport
+from livecli.protocol.wire import INPUT_BYTES_PER_S
+from livecli.render.json_lines import JsonLinesRenderer
+
+if TYPE_CHECKING:
+    from livecli.env import Env
+    from livecli.protocol.session import Turn
+
+__all__ = ["JsonLinesRenderer", "RichRenderer", "make_renderer"]
+
+PROGRESS_MIN_S = 2.0  # inputs shorter than this get no progress bar
+STYLE = str | None
+
+# How a turn that did not end with turnComplete is announced (Turn.end values).
+TURN_ENDINGS = {
+    "turnComplete": "complete",
+    "generationComplete": "ended at generationComplete (no turnComplete)",
+    "interrupted": "interrupted",
+    "superseded": "cut short by the next turn",
+    "disconnected": "cut off by the reconnect",
+}
+
+
+def seconds(value: float) -> str:
+    """A duration for people: milliseconds below one second, else seconds."""
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+class RichRenderer(Reporter):
+    """Human-readable status, transcripts and timings on stderr."""
+
+    def __init__(self, stderr: TextIO, *, is_tty: bool, verbosity: int = 0) -> None:
+        self.console = Console(
+            file=stderr,
+            markup=False,
+            highlight=False,
+            emoji=False,
+            force_terminal=is_tty,
+            no_color=not is_tty,
+            # A terminal wraps at words; a log or a pipe keeps one event per line for grep.
+            soft_wrap=not is_tty,
+        )
+        self.is_tty = is_tty
+        self.verbosity = verbosity
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._open_line: str | None = None  # the label of a streamed transcript line not yet ended
+        self._chunks: dict[int, int] = {}  # reply chunks per turn
+        self._reconnecting = False
+
+    def _say(self, *parts: str | tuple[str, STYLE], level: int = 0) -> None:
+        """One line; plain strings are livecli's own text, (text, style) pairs are styled."""
+        if self.verbosity < level:
+            return
+        self._end_line()
+        self.console.print(self._text(*parts))
+
+    def _text(self, *parts: str | tuple[str, STYLE]) -> Text:
+        line = Text()
+        for part in parts:
+            text, style = part if isinstance(part, tuple) else (part, None)
+            line.append(printable(text, keep_newlines=True), style=style if self.is_tty else None)
+        return line
+
+    def _stream(self, label: str, text: str, style: str, finished: bool = False) -> None:
+        """A transcript or text delta: appended to its open line, which ends when something else is printed.
+
+        The service sends transcripts in small pieces; one line per piece would be unreadable.
+        """
+        if self.verbosity < 0:
+            return
+        if not text:  # the service ends a transcript with an empty `finished` piece, often after turnComplete
+            if finished and self._open_line == label:
+                self._end_line()
+            return
+        if self._progress is not None:  # a live progress bar owns the cursor: whole lines only
+            self._say(f"  {label}: ", (text, style))
+            return
+        if self._open_line != label:
+            self._end_line()
+            self.console.print(self._text(f"  {label}: "), end="", soft_wrap=True)
+            self._open_line = label
+        self.console.print(self._text((text, style)), end="", soft_wrap=True)
+        if finished:
+            self._end_line()
+
+    def _end_line(self) -> None:
+        if self._open_line is not None:
+            self._open_line = None
+            self.console.print()
+
+    def connecting(self, url: str, backend: str) -> None:
+        parts = urlsplit(url)
+        self._say("connecting to ", (f"{parts.scheme}://{parts.netloc}", "bold"), f" ({backend})", level=0)
+        self._say(f"  url: {url}", level=1)
+
+    def setup_complete(self, setup_s: float, session_id: str | None) -> None:
+        if self._reconnecting:
+            return  # `resumed` reports the new connection's setup
+        self._say(("setup complete", "green"), f" in {seconds(setup_s)}", level=0)
+        if session_id:
+            self._say(f"  session id: {session_id}", level=1)
+
+    def input_started(self, info: InputInfo) -> None:
+        self._stop_progress()  # Rich allows one live display at a time
+        if info.kind != "audio":
+            self._say(f"sending the prompt ({info.total_bytes} bytes)", level=0)
+            return
+        count = f" [{info.index}/{info.count}]" if info.count > 1 else ""
+        self._say("sending ", (info.name, "bold"), f"{count}: {info.duration_s:.2f} s of audio", level=0)
+        if self.is_tty and self.verbosity >= 0 and info.duration_s >= PROGRESS_MIN_S:
+            self._end_line()
+            self._progress = Progress(
+                TextColumn("  "),
+                BarColumn(),
+                TextColumn("{task.completed:.1f}/{task.total:.1f} s sent,"),
+                TimeRemainingColumn(),
+                TextColumn("left"),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("send", total=info.total_bytes / INPUT_BYTES_PER_S)
+
+    def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, completed=sent_bytes / INPUT_BYTES_PER_S)
+
+    def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        self._stop_progress()
+        if info.kind != "audio":
+            return
+        sent_s = sent_bytes / INPUT_BYTES_PER_S
+        padding = sent_s - info.duration_s
+        tail = f", {padding:.2f} s of it silence" if padding >= 0.01 else ""
+        self._say(f"  sent {sent_s:.2f} s in {chunks} chunks{tail}; waiting for the reply", level=0)
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = self._task = None
+
+    def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
+        if isinstance(event, AudioChunk):
+            self._reply_chunk(event, turn)
+        elif isinstance(event, InputTranscription):
+            self._stream("you", event.text, "cyan", event.finished)
+        elif isinstance(event, OutputTranscription):
+            self._stream("model", event.text, "magenta", event.finished)
+        elif isinstance(event, TextPart):
+            self._stream("thought" if event.thought else "text", event.text, "magenta")
+        elif isinstance(event, ToolCall):
+            for call in event.calls:
+                args = json.dumps(call.args, ensure_ascii=False)
+                self._say("  tool call: ", (call.name, "yellow"), f" {args} (id {call.id})", level=0)
+        elif isinstance(event, ToolCallCancellation):
+            self._say(f"  tool calls cancelled: {', '.join(event.ids)}", level=0)
+        elif isinstance(event, Usage):
+            self._say(
+                f"  usage: prompt {event.prompt_tokens}, response {event.response_tokens}, "
+                f"total {event.total_tokens} tokens",
+                level=1,
+            )
+        elif isinstance(event, Interrupted):
+            self._say(("  interrupted", "yellow"), ": the server cut the reply short", level=0)
+        elif isinstance(event, GoAway):
+            left = f"in {event.time_left_s:.1f} s" if event.time_left_s is not None else "soon"
+            self._say(("server sent goAway", "yellow"), f": this connection closes {left}", level=-1)
+
+    def _reply_chunk(self, event: AudioChunk, turn: Turn | None) -> None:
+        index = turn.index if turn is not None else 0
+        self._chunks[index] = self._chunks.get(index, 0) + 1
+        so_far = f", {turn.audio_duration_s:.2f} s so far" if turn is not None else ""
+        self._say(f"  reply audio: {len(event.data)} bytes ({event.duration_s * 1000:.0f} ms){so_far}", level=1)
+
+    def turn_complete(self, report: TurnReport) -> None:
+        turn = report.turn
+        reply = []
+        if turn.audio:
+            chunks = self._chunks.get(turn.index, 0)
+            reply.append(f"{turn.audio_duration_s:.2f} s of audio" + (f" ({chunks} chunks)" if chunks else ""))
+        if turn.text:
+            reply.append(f"{len(turn.text)} chars of text")
+        if turn.usage is not None and turn.usage.total_tokens is not None:
+            reply.append(f"{turn.usage.total_tokens} tokens")
+        ending = TURN_ENDINGS.get(turn.end or "turnComplete", turn.end or "complete")
+        style = "green" if turn.end in (None, "turnComplete", "generationComplete") else "yellow"
+        self._say((f"turn {turn.index} {ending}", style), ": " + (", ".join(reply) or "no reply"), level=0)
+        timings = self._timings(report)
+        if timings:
+            self._say("  " + ", ".join(timings), level=0)
+        if report.near_silent:
+            loudness = "all samples zero" if report.level_dbfs == -math.inf else f"{report.level_dbfs:.0f} dBFS"
+            self.warning(f"the reply to {report.input_name} is near-silent ({loudness})")
+
+    @staticmethod
+    def _timings(report: TurnReport) -> list[str]:
+        """Milestones after the end of input (TTFB: first reply byte; TTFA: first audible sample)."""
+        metrics = report.metrics
+        if metrics is None:
+            latency = report.turn.reply_latency_s
+            return [] if latency is None else [f"TTFB {seconds(latency)}"]
+        timings = [
+            f"{label} {seconds(value)}"
+            for label, value in (
+                ("transcript", metrics.first_input_transcription_s),
+                ("TTFB", metrics.ttfb_s),
+                ("TTFA", metrics.ttfa_s),
+                ("complete", metrics.turn_complete_s),
+            )
+            if value is not None
+        ]
+        if metrics.realtime_factor is not None:
+            timings.append(f"{metrics.realtime_factor:.1f}x real time")
+        return timings
+
+    def tool_answered(self, call_id: str | None, name: str) -> None:
+        self._say(f"  answered {name} (id {call_id}) with an error: livecli runs no tools", level=0)
+
+    def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
+        self._stop_progress()
+        self._reconnecting = True
+        wait = f" in {delay_s:g} s" if delay_s else ""
+        self._say(("reconnecting", "yellow"), f"{wait} (attempt {attempt} of {limit}): {cause}", level=-1)
+        if resend:
+            self._say(f"  {resend} will be sent again from its start", level=-1)
+
+    def resumed(self, setup_s: float, with_handle: bool) -> None:
+        self._reconnecting = False
+        if with_handle:
+            self._say(("session resumed", "green"), f" (setup {seconds(setup_s)})", level=-1)
+        else:
+            self._say(
+                ("new session", "yellow"),
+                f" (setup {seconds(setup_s)}): no resumable handle, earlier turns are forgotten",
+                level=-1,
+            )
+
+    def summary(
+        self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0
+    ) -> None:
+        if usage_turns:
+            self._say("token counts are per turn, as the server reported them (not summed)", level=1)
+
+    def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
+        where = "stdout" if dest == "-" else dest
+        what = "partial reply" if partial else "reply"
+        self._say(f"{what} written to ", (where, "bold"), f" ({nbytes / (2 * rate):.2f} s, {rate} Hz)", level=-1)
+
+    def warning(self, text: str) -> None:
+        self._say(("warning: ", "yellow"), text, level=-1)
+
+    def error(self, exc: LivecliError, status: int) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop_progress()
+        self._end_line()
+
+
+def make_renderer(env: Env, *, json: bool, verbosity: int) -> Reporter:
+    """The renderer the flags ask for: --json → JSON lines on stdout; -qq → nothing; else Rich on stderr."""
+    if json:
+        return JsonLinesRenderer(env.stdout, env.clock)
+    if verbosity <= -2:
+        return Reporter()
+    return RichRenderer(env.stderr, is_tty=env.stderr_isatty, verbosity=verbosity)

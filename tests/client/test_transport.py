@@ -1,0 +1,265 @@
+"""The WebSocket link against real sockets on 127.0.0.1: headers, TLS, proxies, close codes, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request
+
+from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
+from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
+from livecli.server import ServerConfig, ServerThread
+from tests.conftest import LocalServer
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+@asynccontextmanager
+async def ws_server(handler: Handler, **kw: Any) -> AsyncIterator[tuple[str, list[Request]]]:
+    """A throwaway websockets server on a free port; yields its URL and the upgrade requests it saw."""
+    requests: list[Request] = []
+
+    def record(connection: ServerConnection, request: Request) -> None:
+        requests.append(request)
+
+    async with serve(handler, "127.0.0.1", 0, process_request=record, **kw) as server:
+        port = server.sockets[0].getsockname()[1]
+        scheme = "wss" if kw.get("ssl") else "ws"
+        yield f"{scheme}://127.0.0.1:{port}/path", requests
+
+
+async def link_to(url: str, environ: dict[str, str] | None = None, proxy: bool = False, **kw: Any) -> Link:
+    return await open_link(url, {"x-test": "1"}, timeout=5, environ=environ or {}, use_env_proxy=proxy, **kw)
+
+
+def test_upgrade_headers_and_connection_settings() -> None:
+    """Our headers and user agent go out; no permessage-deflate is offered; the ping timeout is long."""
+
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async def go() -> None:
+        async with ws_server(echo) as (url, requests):
+            link = await link_to(url)
+            await link.send("hi")
+            assert await link.recv() == "hi"
+            assert link._ws.ping_timeout == PING_TIMEOUT_S
+            await link.close()
+            headers = requests[0].headers
+            assert headers["x-test"] == "1"
+            assert headers["User-Agent"].startswith("livecli/")
+            assert "Sec-WebSocket-Extensions" not in headers
+            assert link.closed is not None and link.closed.by_us
+
+    asyncio.run(go())
+
+
+def test_several_frames_leave_in_one_write_as_separate_messages() -> None:
+    """send([a, b, c]): three text messages in order, written with one transport call; close still works."""
+
+    async def collect(ws: ServerConnection) -> None:
+        got = [await ws.recv() for _ in range(3)]
+        await ws.send("|".join(str(m) for m in got))
+        await ws.wait_closed()
+
+    async def go() -> None:
+        async with ws_server(collect) as (url, _):
+            link = await link_to(url)
+            writes: list[int] = []
+            transport = link._ws.transport
+            original = transport.writelines
+
+            def counted(data: Any) -> None:
+                chunks = list(data)
+                writes.append(len(chunks))
+                original(chunks)
+
+            transport.writelines = counted  # type: ignore[method-assign]
+            await link.send(['{"a":1}', '{"b":2}', '{"c":3}'])
+            assert await link.recv() == '{"a":1}|{"b":2}|{"c":3}'
+            assert writes == [3]
+            await link.close()
+            assert link.closed is not None and link.closed.by_us
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"), [(4000, "weird reason ✓ with\ttab"), (1011, "Internal error encountered.")]
+)
+def test_close_code_and_reason_are_kept_verbatim(code: int, reason: str) -> None:
+    """The server's close code and reason reach the caller byte for byte."""
+
+    async def closer(ws: ServerConnection) -> None:
+        await ws.close(code, reason)
+
+    async def go() -> None:
+        async with ws_server(closer) as (url, _):
+            link = await link_to(url)
+            with pytest.raises(LinkClosed) as info:
+                await link.recv()
+            assert (info.value.closed.code, info.value.closed.reason, info.value.closed.by_us) == (
+                code,
+                reason,
+                False,
+            )
+
+    asyncio.run(go())
+
+
+def test_abrupt_drop_is_1006() -> None:
+    """A TCP drop without a close frame is reported as 1006 with an empty reason."""
+
+    async def dropper(ws: ServerConnection) -> None:
+        ws.transport.abort()
+
+    async def go() -> None:
+        async with ws_server(dropper) as (url, _):
+            link = await link_to(url)
+            with pytest.raises(LinkClosed) as info:
+                await link.recv()
+            assert (info.value.closed.code, info.value.closed.reason) == (1006, "")
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "error", "needle"),
+    [
+        (
+            "http-401",
+            CredentialsError,
+            "HTTP 401: UNAUTHENTICATED: API key not valid. Please pass a valid API key.",
+        ),
+        ("http-429", QuotaError, "HTTP 429: RESOURCE_EXHAUSTED: Resource has been exhausted"),
+    ],
+)
+def test_http_refusals_map_by_status(live_server: LocalServer, scenario: str, error: type, needle: str) -> None:
+    """An upgrade refused with an HTTP status maps to credentials / quota errors; a Google JSON error body is
+    shown as its status and message (not as raw JSON)."""
+    with pytest.raises(error) as info:
+        asyncio.run(link_to(live_server.endpoint(scenario)))
+    assert needle in str(info.value) and "{" not in str(info.value)
+
+
+def test_unknown_path_names_the_path_not_the_query(live_server: LocalServer) -> None:
+    """HTTP 404 at upgrade is a connection error (exit 4) that shows which path was missing."""
+    with pytest.raises(ConnectError, match=r"no Live API at 127\.0\.0\.1:\d+/nowhere \(HTTP 404\)") as info:
+        asyncio.run(link_to(live_server.url + "/nowhere?key=SECRET"))
+    assert "SECRET" not in str(info.value) and "--endpoint" in str(info.value)
+
+
+def test_bad_scheme_dead_port_and_unknown_host() -> None:
+    """http:// is a usage error; a closed port says "Connection refused" naming host:port only; a name that
+    does not resolve says so."""
+    with pytest.raises(UsageError):
+        asyncio.run(link_to("http://127.0.0.1:1/x"))
+    with pytest.raises(ConnectError, match=r"^cannot connect to 127\.0\.0\.1:1: Connection refused$"):
+        asyncio.run(link_to("ws://127.0.0.1:1/x?key=SECRET"))
+    with pytest.raises(ConnectError, match=r"^cannot resolve no-such-host\.invalid: "):
+        asyncio.run(link_to("ws://no-such-host.invalid/x"))
+
+
+def test_wrong_scheme_for_the_server_says_which_to_try(live_server: LocalServer, tmp_path: Path) -> None:
+    """ws:// to a TLS server and wss:// to a plain one: the message suggests the other scheme."""
+    tls_config = ServerConfig(port=0, reply_speed=0, tls_self_signed_dir=str(tmp_path))
+    with ServerThread(tls_config) as tls, pytest.raises(ConnectError, match=r"a wss:// server\?"):
+        asyncio.run(link_to(tls.url.replace("wss://", "ws://") + "/x"))
+    with pytest.raises(ConnectError, match=r"plain ws:// server\?"):
+        asyncio.run(link_to(live_server.url.replace("ws://", "wss://") + "/x"))
+
+
+def test_tls_is_verified_and_ssl_cert_file_is_honoured(tmp_path: Path) -> None:
+    """wss to a self-signed server fails verification, and works once SSL_CERT_FILE names its CA."""
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with ServerThread(ServerConfig(host="127.0.0.1", port=0, reply_speed=0, ssl_context=server_ctx)) as server:
+        url = server.url + "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        assert url.startswith("wss://")
+        with pytest.raises(ConnectError, match=r"not trusted: .*set SSL_CERT_FILE to a PEM bundle"):
+            asyncio.run(link_to(url))
+
+        async def trusted() -> None:
+            link = await link_to(url, environ={"SSL_CERT_FILE": str(ca_file)})
+            await link.close()
+
+        asyncio.run(trusted())
+
+
+def test_env_proxy_rules() -> None:
+    """HTTPS_PROXY for wss, HTTP_PROXY for ws, lower case first, NO_PROXY suffixes and * honoured."""
+    env = {"HTTPS_PROXY": "http://p:1", "http_proxy": "http://q:2", "HTTP_PROXY": "http://ignored:3"}
+    assert env_proxy("wss://a.example/x", env) == "http://p:1"
+    assert env_proxy("ws://a.example/x", env) == "http://q:2"
+    assert env_proxy("wss://a.example/x", {**env, "NO_PROXY": "b.example,.example"}) is None
+    assert env_proxy("wss://example/x", {**env, "no_proxy": "*"}) is None
+    assert env_proxy("wss://a.example/x", {"ALL_PROXY": "http://r:4"}) == "http://r:4"
+    assert env_proxy("wss://a.example/x", {}) is None
+
+
+def test_proxy_from_environment_is_used_only_when_allowed(live_server: LocalServer) -> None:
+    """With use_env_proxy the link tunnels through HTTP_PROXY (CONNECT); without it, it connects directly."""
+    tunnels: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        tunnels.append(head.split(b"\r\n", 1)[0])
+        host, port = head.split()[1].decode().rsplit(":", 1)
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            while data := await src.read(65536):
+                dst.write(data)
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer), return_exceptions=True)
+
+    async def go() -> None:
+        server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        environ = {"HTTP_PROXY": f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"}
+        async with server:
+            link = await link_to(live_server.endpoint(), environ, proxy=False)
+            await link.close()
+            assert tunnels == []
+            link = await link_to(live_server.endpoint(), environ, proxy=True)
+            await link.close()
+            assert tunnels and tunnels[0].startswith(b"CONNECT 127.0.0.1:")
+
+    asyncio.run(go())
+
+
+def test_proxy_failures_name_the_proxy_without_its_credentials() -> None:
+    """A proxy that refuses the tunnel (407) or is not listening: the error names the proxy's host:port, never
+    the user:password in its URL, and not the target as if it had refused."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> None:
+        server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            environ = {"HTTPS_PROXY": f"http://user:hunter2@127.0.0.1:{port}"}
+            with pytest.raises(ConnectError, match=rf"proxy 127\.0\.0\.1:{port} refused the tunnel to .*HTTP 407"):
+                await link_to("wss://example.test/x", environ, proxy=True)
+        with pytest.raises(ConnectError, match=r"cannot connect to the proxy 127\.0\.0\.1:1 .*refused") as info:
+            await link_to("wss://example.test/x", {"HTTPS_PROXY": "http://user:hunter2@127.0.0.1:1"}, proxy=True)
+        assert "hunter2" not in str(info.value) and "example.test" not in str(info.value)
+
+    asyncio.run(go())

@@ -1,0 +1,294 @@
+"""doctor, end to end: what arrives at a real local WebSocket server for every backend, and the report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_google import (
+    FAKE_ACCESS_TOKEN,
+    FAKE_KEY,
+    FAKE_TOKEN,
+    FakeGoogle,
+    write_service_account,
+)
+from typer.testing import CliRunner
+from websockets.sync.server import Server, ServerConnection, serve
+
+from livecli.auth.target import ConnectOptions, resolve_target
+from livecli.cli.app import app
+from livecli.cli.exit_status import exit_status_for
+from livecli.commands.doctor import check_endpoint
+from livecli.errors import ServerClosed
+from livecli.server import ServerConfig, ServerThread
+
+GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+CONSTRAINED_PATH = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained"
+VERTEX_PATH = "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent"
+SECRETS = (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN)
+
+
+pytestmark = pytest.mark.usefixtures("isolated_credentials")
+
+
+@pytest.fixture(name="fake")
+def fake_with_adc(fake: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeGoogle:
+    """The shared fake endpoint, with a service-account ADC file pointing at it."""
+    path = write_service_account(fake, tmp_path / "sa.json")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    return fake
+
+
+@dataclass
+class Capture:
+    """A WebSocket server that records each upgrade request and first frame, then answers setupComplete."""
+
+    url: str = ""
+    requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    close_reason: str | None = None
+
+
+@pytest.fixture(scope="module")
+def capture() -> Iterator[Capture]:
+    state = Capture()
+
+    def handler(connection: ServerConnection) -> None:
+        assert connection.request is not None
+        headers = {k.lower(): v for k, v in connection.request.headers.raw_items()}
+        first = json.loads(connection.recv(timeout=5))
+        state.requests.append((connection.request.path, headers, first))
+        if state.close_reason is not None:
+            connection.close(1007, state.close_reason)
+        else:
+            connection.send(b'{"setupComplete": {}}')
+
+    server: Server = serve(handler, "127.0.0.1", 0)
+    state.url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    thread.join(5)
+
+
+def arrival(
+    capture: Capture, options: ConnectOptions, environ: dict[str, str] | None = None
+) -> tuple[str, dict[str, str], str]:
+    """Connect through doctor's endpoint check; return path+query, auth headers and setup model that arrived."""
+    target = resolve_target(options, environ or {})
+    assert asyncio.run(check_endpoint(target, 5)) == "setupComplete received"
+    path, headers, first = capture.requests[-1]
+    wanted = ("x-goog-api-key", "authorization", "x-goog-user-project")
+    return path, {k: v for k, v in headers.items() if k in wanted}, first["setup"]["model"]
+
+
+def test_gemini_key_arrives_as_header(capture: Capture) -> None:
+    assert arrival(capture, ConnectOptions(api_key=FAKE_KEY, endpoint=capture.url)) == (
+        GEMINI_PATH,
+        {"x-goog-api-key": FAKE_KEY},
+        "models/gemini-3.8-live",
+    )
+
+
+def test_gemini_key_in_query_and_endpoint_path_kept(capture: Capture) -> None:
+    path, headers, _ = arrival(
+        capture, ConnectOptions(api_key=FAKE_KEY, key_in_query=True, endpoint=capture.url + "/custom/p?x=1")
+    )
+    assert (path, headers) == (f"/custom/p?x=1&key={FAKE_KEY}", {})
+
+
+def test_ephemeral_token_arrives_in_query_or_header(capture: Capture) -> None:
+    path, headers, model = arrival(capture, ConnectOptions(token=FAKE_TOKEN, endpoint=capture.url))
+    assert (path, headers, model) == (
+        f"{CONSTRAINED_PATH}?access_token={FAKE_TOKEN}",
+        {},
+        "models/gemini-3.8-live",
+    )
+    path, headers, _ = arrival(
+        capture, ConnectOptions(token=FAKE_TOKEN, token_in_header=True, endpoint=capture.url)
+    )
+    assert (path, headers) == (CONSTRAINED_PATH, {"authorization": f"Token {FAKE_TOKEN}"})
+
+
+def test_vertex_adc_bearer_and_quota_project_arrive(capture: Capture, fake: FakeGoogle) -> None:
+    options = ConnectOptions(vertex=True, location="us-central1", endpoint=capture.url)
+    assert arrival(capture, options, {"GOOGLE_CLOUD_QUOTA_PROJECT": "billing-proj"}) == (
+        VERTEX_PATH,
+        {"authorization": f"Bearer {FAKE_ACCESS_TOKEN}", "x-goog-user-project": "billing-proj"},
+        "projects/sa-project/locations/us-central1/publishers/google/models/gemini-3.8-live",
+    )
+    assert fake.jwt_claims, "the Bearer token came from a verified JWT exchange"
+
+
+def test_vertex_express_key_arrives(capture: Capture) -> None:
+    options = ConnectOptions(vertex=True, api_key=FAKE_KEY, api_version="v1beta1", endpoint=capture.url)
+    assert arrival(capture, options) == (
+        VERTEX_PATH.replace(".v1.", ".v1beta1."),
+        {"x-goog-api-key": FAKE_KEY},
+        "publishers/google/models/gemini-3.8-live",
+    )
+
+
+@pytest.mark.parametrize(
+    ("require", "options"),
+    [
+        ({"require_key": FAKE_KEY}, {"api_key": FAKE_KEY}),
+        ({"require_key": FAKE_KEY}, {"api_key": FAKE_KEY, "key_in_query": True}),
+        ({"require_ephemeral": FAKE_TOKEN}, {"token": FAKE_TOKEN}),
+        ({"require_ephemeral": FAKE_TOKEN}, {"token": FAKE_TOKEN, "token_in_header": True}),
+        ({"require_bearer": FAKE_ACCESS_TOKEN}, {"vertex": True, "location": "europe-west4"}),
+        ({"require_key": FAKE_KEY}, {"vertex": True, "api_key": FAKE_KEY}),
+    ],
+)
+def test_livecli_server_accepts_each_backend(
+    fake: FakeGoogle, tmp_path: Path, require: dict[str, str], options: dict[str, Any]
+) -> None:
+    """livecli's own server, requiring the credential, accepts the upgrade and the setup; its record agrees."""
+    record = tmp_path / "record.jsonl"
+    with ServerThread(ServerConfig(port=0, reply_speed=0, record=str(record), **require)) as server:  # type: ignore[arg-type]
+        target = resolve_target(ConnectOptions(endpoint=server.url, **options), {})
+        assert asyncio.run(check_endpoint(target, 5)) == "setupComplete received"
+    events = [json.loads(line) for line in record.read_text().splitlines()]
+    opened = next(e for e in events if e["kind"] == "open")
+    setup = next(e for e in events if e["dir"] == "in")["message"]["setup"]
+    assert opened["path"] == target.url.split("?")[0][len(server.url) :]
+    assert setup["model"] == target.model
+    assert not any(secret in record.read_text() for secret in SECRETS)
+
+
+def test_wrong_key_is_refused_with_1007_and_exit_3() -> None:
+    with ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY)) as server:
+        target = resolve_target(ConnectOptions(api_key="AIza-wrong-key-000000", endpoint=server.url), {})
+        with pytest.raises(ServerClosed) as info:
+            asyncio.run(check_endpoint(target, 5))
+    assert (info.value.code, int(exit_status_for(info.value))) == (1007, 3)
+
+
+def unfolded(result: Any) -> str:
+    """stdout + stderr, then each table column's cells joined without whitespace, so that a secret the table
+    folded over two lines is still found (compare against secrets, which hold no spaces)."""
+    text = result.stdout + result.stderr
+    columns: list[str] = ["", "", "", ""]
+    for line in text.splitlines():
+        cells = line.strip().strip("│").split("│")
+        if len(cells) == 4:
+            columns = [column + "".join(cell.split()) for column, cell in zip(columns, cells, strict=True)]
+    return text + "\n" + "\n".join(columns)
+
+
+def doctor(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(app, ["doctor", *args], env=env)
+
+
+def test_doctor_json_without_credentials_fails_with_exit_3_and_a_hint() -> None:
+    result = doctor("--json")
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["backend"]["status"] == "fail" and "GEMINI_API_KEY" in checks["backend"]["detail"]
+    assert checks["backend"]["hint"] and checks["endpoint"]["status"] == "skip"
+    assert checks["numpy"]["status"] == "ok" and checks["soundfile"]["status"] == "ok"
+    assert "libsndfile" in checks["soundfile"]["detail"] and report["exit_status"] == 3
+
+
+def test_doctor_local_accepts_the_setup() -> None:
+    result = doctor("--local", "--json")
+    report = json.loads(result.stdout)
+    assert result.exit_code == 0, report
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["endpoint"] == {
+        "name": "endpoint",
+        "status": "ok",
+        "detail": "setupComplete received",
+        "hint": "",
+        "exit_status": 0,
+    }
+    assert checks["backend"]["detail"].startswith("local: ws://127.0.0.1:")
+
+
+def test_doctor_table_masks_the_key_on_success_and_on_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
+    with ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY)) as server:
+        ok = doctor("--endpoint", server.url)
+        bad = doctor("--endpoint", server.url, "--api-key", "AIza-wrong-key-000000")
+        query = doctor("--endpoint", server.url, "--key-in-query", "--json")
+    assert ok.exit_code == 0 and "setupComplete received" in ok.stdout
+    assert "AIza…(40 chars)" in ok.stdout and "env GEMINI_API_KEY" in ok.stdout
+    assert bad.exit_code == 3 and "1007" in bad.stdout
+    assert query.exit_code == 0 and "key=***" in query.stdout
+    for result in (ok, bad, query):
+        assert not any(s in unfolded(result) for s in (*SECRETS, "AIza-wrong-key-000000"))
+
+
+def test_doctor_vertex_reports_fetched_bearer(fake: FakeGoogle) -> None:
+    result = doctor("--vertex", "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert result.exit_code == 0
+    assert checks["credentials"]["detail"].startswith("Bearer ya29")
+    assert "access token fetched" in checks["credentials"]["detail"]
+    assert "quota project" not in checks["credentials"]["detail"]
+    quota = doctor("--vertex", "--json", env={"GOOGLE_CLOUD_QUOTA_PROJECT": "billing-proj"})
+    detail = {c["name"]: c for c in json.loads(quota.stdout)["checks"]}["credentials"]["detail"]
+    assert detail.endswith(", quota project billing-proj in x-goog-user-project")
+    assert FAKE_ACCESS_TOKEN not in result.stdout
+
+
+def test_doctor_escapes_server_text(capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture, "close_reason", "bad \x1b[31mred\x07")
+    result = doctor("--endpoint", capture.url)
+    assert result.exit_code == 3
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\\x1b[31mred" in result.stdout
+
+
+@pytest.mark.parametrize("echoed", SECRETS)
+def test_doctor_masks_a_secret_the_server_echoes_in_its_close_reason(
+    capture: Capture, fake: FakeGoogle, monkeypatch: pytest.MonkeyPatch, echoed: str
+) -> None:
+    """The server closes 1007 quoting the credential back: neither the table nor --json may show it."""
+    monkeypatch.setattr(capture, "close_reason", f"invalid credential {echoed}")
+    options = {
+        FAKE_KEY: ["--api-key", FAKE_KEY],
+        FAKE_TOKEN: ["--token", FAKE_TOKEN],
+        FAKE_ACCESS_TOKEN: ["--vertex"],
+    }
+    for extra in ([], ["--json"]):
+        result = doctor("--endpoint", capture.url, *options[echoed], *extra)
+        assert result.exit_code == 3 and "invalidcredential***" in "".join(unfolded(result).split())
+        assert not any(secret in unfolded(result) for secret in SECRETS)
+
+
+def test_doctor_dead_endpoint_fails_with_a_hint_and_exit_4() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # bound, never listening: connections are refused
+        result = doctor("--endpoint", f"ws://127.0.0.1:{port}", "--json", "--timeout", "5")
+    report = json.loads(result.stdout)
+    endpoint = next(c for c in report["checks"] if c["name"] == "endpoint")
+    assert (result.exit_code, report["exit_status"]) == (4, 4)
+    assert endpoint["status"] == "fail" and "could not connect" in endpoint["detail"]
+    assert "check the URL, network and proxy" in endpoint["hint"]
+
+
+def test_every_failed_check_has_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Usage errors from the environment get a hint too (it was empty), and the table goes to stdout."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "yes")
+    result = doctor("--json")
+    failed = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
+    assert result.exit_code == 2 and failed and all(c["hint"] for c in failed)
+    table = doctor()
+    assert table.exit_code == 2 and "GOOGLE_GENAI_USE_VERTEXAI" in table.stdout and "fail" in table.stdout
+
+
+def test_doctor_backend_error_never_shows_an_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolve failure is redacted with the environment's secrets too, not only the flags'."""
+    monkeypatch.setenv("LIVECLI_EPHEMERAL_TOKEN", FAKE_TOKEN)
+    result = doctor("--json", "--vertex")
+    assert result.exit_code == 2 and "ephemeral tokens (env LIVECLI_EPHEMERAL_TOKEN)" in result.stdout
+    assert FAKE_TOKEN not in result.stdout

@@ -1,0 +1,418 @@
+"""The runner with an injected Env: preflight, turn ends, goAway and resumption, CI assertions, metrics, hints."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from livecli.auth.target import ConnectOptions
+from livecli.cli.exit_status import exit_status_for
+from livecli.commands.send import RunRequest, build_setup
+from livecli.commands.send import run as run_command
+from livecli.env import Env
+from livecli.errors import ConnectError, LivecliError, NoReplyError, UsageError
+from livecli.protocol import server_messages as sm
+from livecli.protocol.client_messages import setup_payload
+from livecli.server import ServerConfig, ServerThread
+from tests.conftest import LocalServer
+from tests.helpers import SAMPLES, RawFrameServer, cli_command, run_cli, subprocess_env
+
+
+def run(req: RunRequest, env: Env) -> int:
+    """The use case with the CLI's exit-status table, as `livecli send` calls it."""
+    return run_command(req, env, exit_status_for)
+
+
+HELLO_WAV = str(SAMPLES / "hello_16k.wav")
+
+
+def make_env() -> tuple[Env, io.BytesIO, io.StringIO]:
+    stdout, stderr = io.BytesIO(), io.StringIO()
+    return Env(stdin=io.BytesIO(), stdout=stdout, stderr=stderr, environ={}), stdout, stderr
+
+
+def request(server: LocalServer, scenario: str | None = None, **kw: object) -> RunRequest:
+    return RunRequest(connect=ConnectOptions(endpoint=server.endpoint(scenario)), speed=0.0, **kw)  # type: ignore[arg-type]
+
+
+def events(stdout: io.BytesIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+def test_build_setup_activity_mode_disables_server_vad() -> None:
+    """--turn-end activity turns automatic activity detection off; silence/vad keep it; text keeps it."""
+    req = RunRequest(connect=ConnectOptions(), inputs=["a.wav"])
+    assert build_setup(req, "models/gemini-3.8-live").automatic_activity_detection is False
+    req.turn_end = "vad"
+    assert build_setup(req, "models/gemini-3.8-live").automatic_activity_detection is True
+    text = build_setup(RunRequest(connect=ConnectOptions(), prompt="hi"), "models/gemini-3.8-live")
+    assert text.automatic_activity_detection and not text.input_transcription and text.output_transcription
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"modality": "text"}, "answers only in AUDIO"),
+        ({"voice": "Nobody"}, "unknown voice"),
+        ({"turn_end": "later"}, "--turn-end"),
+    ],
+)
+def test_preflight_refuses_what_the_model_table_refuses(changes: dict[str, str], needle: str) -> None:
+    """Setups the server would close with 1007 are refused before connecting."""
+    req = RunRequest(connect=ConnectOptions(), inputs=["a.wav"], **changes)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=needle):
+        build_setup(req, "models/gemini-3.8-live")
+
+
+def test_text_modality_on_an_unknown_model_prints_text_parts(live_server: LocalServer) -> None:
+    """Unknown models may answer TEXT: the text parts go to stdout (the env's, not the process's)."""
+    env, stdout, _ = make_env()
+    req = request(live_server, prompt="two words", modality="text")
+    req.connect.model = "my-test-model"
+    assert run(req, env) == 0
+    assert stdout.getvalue().strip()
+
+
+def test_silence_tail_counts_in_progress_totals_and_the_dry_run_plan(live_server: LocalServer) -> None:
+    """--turn-end silence: the appended silence is part of the input's total and of the dry run's chunk plan."""
+    env, stdout, _ = make_env()
+    req = request(live_server, inputs=[HELLO_WAV], json=True, turn_end="silence", silence_ms=1000, chunk_ms=40)
+    assert run(req, env) == 0
+    final = [e for e in events(stdout) if e["type"] == "input_progress"][-1]
+    assert final["done"] is True and final["bytes"] == final["total_bytes"]
+    env, stdout, _ = make_env()
+    req = request(live_server, inputs=[HELLO_WAV], turn_end="silence", silence_ms=1000, chunk_ms=40, dry_run=True)
+    assert run(req, env) == 0
+    assert f"{final['chunks']} chunks, {final['total_bytes']} B" in stdout.getvalue().decode()
+
+
+def test_server_vad_turns_within_one_file_all_land_in_its_reply(live_server: LocalServer, tmp_path: Path) -> None:
+    """--turn-end silence: two utterances 2 s apart in one file (paced at 2x) are two server-VAD turns; the
+    run waits for both and the reply file holds both replies in order."""
+    t = np.arange(4800) / 16000
+    blip = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    two = tmp_path / "two.wav"
+    sf.write(two, np.concatenate([blip, np.zeros(32000, np.float32), blip]), 16000, subtype="PCM_16")
+    env, stdout, _ = make_env()
+    req = request(live_server, inputs=[str(two)], json=True, turn_end="silence", silence_ms=2000, settle_ms=300,
+                  output=str(tmp_path / "r.wav"))  # fmt: skip
+    req.speed = 2.0
+    assert run(req, env) == 0
+    done = [e for e in events(stdout) if e["type"] == "turn_complete"]
+    assert [e["turn"] for e in done] == [1, 2] and all(e["input"] == str(two) for e in done)
+    assert (tmp_path / "r.wav").stat().st_size == 44 + sum(int(str(e["reply_bytes"])) for e in done)
+
+
+def test_generation_complete_without_turn_complete_still_ends_the_turn(live_server: LocalServer) -> None:
+    """A server that never sends turnComplete: the turn ends after the grace, reply kept (inferred)."""
+    env, stdout, _ = make_env()
+    assert run(request(live_server, "generation-complete-only", inputs=[HELLO_WAV], json=True), env) == 0
+    done = [e for e in events(stdout) if e["type"] == "turn_complete"]
+    assert done[0]["inferred"] is True and done[0]["end"] == "generationComplete"
+
+
+def test_interrupted_reply_is_kept(live_server: LocalServer, tmp_path: Path) -> None:
+    """An interrupted turn ends the reply; the audio received before it is written."""
+    env, stdout, _ = make_env()
+    out = tmp_path / "r.wav"
+    assert run(request(live_server, "interrupt", inputs=[HELLO_WAV], json=True, output=str(out)), env) == 0
+    types = [e["type"] for e in events(stdout)]
+    assert "interrupted" in types
+    assert sf.info(out).frames > 0
+
+
+def test_go_away_is_reported(live_server: LocalServer) -> None:
+    """goAway shows as an event with its time left."""
+    env, stdout, _ = make_env()
+    run(request(live_server, "goaway", inputs=[HELLO_WAV], json=True), env)
+    go_away = [e for e in events(stdout) if e["type"] == "go_away"]
+    assert go_away and go_away[0]["time_left_s"] == 1.0
+
+
+def test_reply_timeout_still_ends_with_a_summary(live_server: LocalServer, tmp_path: Path) -> None:
+    """A stalled reply raises NoReplyError after --timeout, and the JSON stream still ends with the summary."""
+    env, stdout, _ = make_env()
+    req = request(live_server, "stall", inputs=[HELLO_WAV], output=str(tmp_path / "r.wav"), timeout=0.2, json=True)
+    with pytest.raises(NoReplyError):
+        run(req, env)
+    summary = events(stdout)[-1]
+    assert summary["type"] == "summary" and summary["exit_status"] == 5
+
+
+def test_reply_stalling_midway_exits_5_with_the_part_received_written(tmp_path: Path) -> None:
+    """The server streams part of a reply, then goes quiet (pings still answered): after --timeout of silence
+    the run fails with exit 5 and the bytes received so far are written, marked partial."""
+    part = bytes(range(256)) * 15
+    out = tmp_path / "r.wav"
+    with RawFrameServer([sm.audio_content(part)]) as server:
+        env, stdout, _ = make_env()
+        req = at(server.url, inputs=[HELLO_WAV], speed=0.0, timeout=0.3, output=str(out))
+        with pytest.raises(NoReplyError, match=r"the reply stalled after 3840 bytes: the server sent nothing"):
+            run(req, env)
+    assert out.read_bytes()[44:] == part
+    (written,) = [e for e in events(stdout) if e["type"] == "reply_written"]
+    assert written["partial"] is True and events(stdout)[-1]["exit_status"] == 5
+
+
+def test_close_after_setup_is_a_connect_error(live_server: LocalServer) -> None:
+    """close-1011 during the reply maps to ServerClosed (a ConnectError) with the reason kept."""
+    env, _, _ = make_env()
+    with pytest.raises(ConnectError, match=r"1011 Internal error encountered\."):
+        run(request(live_server, "close-1011", inputs=[HELLO_WAV], resume=False), env)
+
+
+# --- resumption, CI assertions, metrics, hints ---------------------------------------------------------------
+
+
+class ConnectionLog(logging.Handler):
+    """Counts the connections a server opened, and how each one closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    @property
+    def opened(self) -> int:
+        return sum(" opened " in m for m in self.messages)
+
+    def closed(self, n: int) -> str:
+        return next(m for m in self.messages if m.startswith(f"connection {n} closed"))
+
+
+@contextmanager
+def own_server(**config: Any) -> Iterator[tuple[ServerThread, ConnectionLog]]:
+    """A server of our own (unpaced replies) whose connections are counted."""
+    log = ConnectionLog()
+    logger = logging.getLogger(f"test-run-{id(log)}")
+    logger.addHandler(log)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    with ServerThread(ServerConfig(port=0, reply_speed=0, logger=logger, **config)) as thread:
+        yield thread, log
+
+
+def tone(path: Path, seconds: float) -> str:
+    t = np.arange(int(seconds * 16000)) / 16000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000, subtype="PCM_16")
+    return str(path)
+
+
+def at(url: str, **kw: Any) -> RunRequest:
+    return RunRequest(connect=ConnectOptions(endpoint=url), json=True, **kw)
+
+
+@pytest.mark.timeout(20)
+def test_go_away_mid_send_resumes_at_the_idle_moment_and_history_continues(tmp_path: Path) -> None:
+    """Connections live 2 s (goAway at 1 s, then 1008): the first reply completes, then livecli reconnects
+    before the second file instead of being cut; the resumed session calls it turn 2."""
+    files = [tone(tmp_path / "a.wav", 2.8), tone(tmp_path / "b.wav", 2.8)]  # 1.4 s each at --speed 2
+    with own_server(max_connection_s=2.0) as (server, log):
+        env, stdout, _ = make_env()
+        assert run(at(server.url, inputs=files, speed=2.0), env) == 0
+    seen = events(stdout)
+    (reconnect,) = [e for e in seen if e["type"] == "reconnect"]
+    assert reconnect["resend"] is None and "before the next input" in str(reconnect["cause"])
+    assert [e["with_handle"] for e in seen if e["type"] == "resumed"] == [True]
+    done = [e for e in seen if e["type"] == "turn_complete"]
+    assert [str(e["output_transcript"])[:6] for e in done] == ["turn 1", "turn 2"]
+    assert log.opened == 2 and log.closed(1).endswith(": 1000 ")  # we left before the server's 1008
+    assert seen[-1]["reconnects"] == 1
+
+
+@pytest.mark.timeout(20)
+def test_go_away_deadline_mid_input_resends_that_input_from_its_start(tmp_path: Path) -> None:
+    """goAway lands while the second file streams and its time runs out before the file ends: livecli
+    reconnects on its timer, sends that file again whole, and the reply is the resumed session's turn 2."""
+    files = [tone(tmp_path / "a.wav", 1.6), tone(tmp_path / "b.wav", 3.2)]  # 0.8 s + 1.6 s at --speed 2
+    out = tmp_path / "replies"
+    with own_server(max_connection_s=2.4) as (server, log):
+        env, stdout, _ = make_env()
+        assert run(at(server.url, inputs=files, speed=2.0, output=f"{out}/"), env) == 0
+    seen = events(stdout)
+    (reconnect,) = [e for e in seen if e["type"] == "reconnect"]
+    assert reconnect["resend"] == files[1] and "nearly up" in str(reconnect["cause"])
+    done = [e for e in seen if e["type"] == "turn_complete"]
+    assert str(done[-1]["output_transcript"]).startswith("turn 2: heard 3.20 s")
+    assert log.opened == 2
+    # Each reply file holds exactly its input's answer, byte for byte what a session without goAway sends:
+    # nothing of the cut first attempt and nothing of the other input's reply.
+    with own_server() as (server, _):
+        for name in ("a", "b"):
+            alone = tmp_path / f"{name}-alone.wav"
+            assert run(at(server.url, inputs=[f"{tmp_path}/{name}.wav"], speed=0.0, output=str(alone)), env) == 0
+            assert (out / f"{name}.wav").read_bytes() == alone.read_bytes()
+    assert sf.info(out / "b.wav").duration == pytest.approx(3.4, abs=0.05)
+
+
+@pytest.mark.parametrize("scenario", ["close-1011", "drop"])
+def test_failing_every_connection_gives_one_plus_n_attempts_and_the_original_status(scenario: str) -> None:
+    """Each connection fails at its first turn: 1 + --max-reconnects connections, backoff 0.5 then 1 s, exit 4."""
+    with own_server(scenario=scenario) as (server, log):
+        env, stdout, _ = make_env()
+        with pytest.raises(ConnectError) as failure:
+            run(at(server.url, inputs=[HELLO_WAV], speed=0.0, max_reconnects=2), env)
+    assert exit_status_for(failure.value) == 4
+    assert log.opened == 3
+    seen = events(stdout)
+    assert [e["delay_s"] for e in seen if e["type"] == "reconnect"] == [0.5, 1.0]
+    assert [e["resend"] for e in seen if e["type"] == "reconnect"] == [HELLO_WAV, HELLO_WAV]
+    assert seen[-1]["exit_status"] == 4 and seen[-1]["reconnects"] == 2
+
+
+def test_no_resume_fails_at_once_and_asks_for_no_handles() -> None:
+    """--no-resume: one connection, the original 1011, and no sessionResumption in the setup."""
+    with own_server(scenario="close-1011") as (server, log):
+        env, stdout, _ = make_env()
+        req = at(server.url, inputs=[HELLO_WAV], speed=0.0, resume=False)
+        assert "sessionResumption" not in setup_payload(build_setup(req, "models/gemini-3.8-live"))["setup"]
+        with pytest.raises(ConnectError, match="1011"):
+            run(req, env)
+    assert log.opened == 1 and not [e for e in events(stdout) if e["type"] == "reconnect"]
+
+
+@pytest.mark.parametrize(
+    ("turn", "hint", "status"),
+    [
+        ('close = { code = 1007, reason = "Request contains an invalid argument." }', "setup field", 3),
+        ("quota = true", "quota exhausted", 7),
+        (
+            'close = { code = 1008, reason = "Operation is not implemented, or supported, or enabled." }',
+            "model",
+            4,
+        ),
+    ],
+)
+def test_refusals_are_never_retried(tmp_path: Path, turn: str, hint: str, status: int) -> None:
+    """1007, quota, and 1008 without a goAway would fail again: one connection, their own exit status, a hint."""
+    scenario = tmp_path / "refuse.toml"
+    scenario.write_text(f"[[turns]]\n{turn}\n")
+    with own_server(scenario=str(scenario)) as (server, log):
+        env, _, _ = make_env()
+        with pytest.raises(LivecliError) as failure:
+            run(at(server.url, inputs=[HELLO_WAV], speed=0.0), env)
+    assert log.opened == 1 and exit_status_for(failure.value) == status
+    reason, _, hinted = str(failure.value).partition(" (hint: ")
+    assert reason.endswith(failure.value.reason) and hint in hinted  # type: ignore[attr-defined]
+
+
+def test_expect_transcript_and_min_reply_seconds_pass(live_server: LocalServer) -> None:
+    """The echo reply says "turn 1: heard …" and lasts over a second."""
+    env, _, _ = make_env()
+    req = request(live_server, inputs=[HELLO_WAV], expect_transcript=r"turn \d+: heard", min_reply_s=1.0)
+    assert run(req, env) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"expect_transcript": "weather in Paris"}, r"--expect-transcript 'weather in Paris' matched no reply"),
+        ({"min_reply_s": 60.0}, r"--min-reply-seconds 60: the reply to .*hello_16k.wav is \d"),
+    ],
+)
+def test_ci_assertions_fail_with_exit_5(live_server: LocalServer, changes: dict[str, Any], needle: str) -> None:
+    """A transcript that does not match, or a reply shorter than asked: NoReplyError (exit 5), summary says 5."""
+    env, stdout, _ = make_env()
+    with pytest.raises(NoReplyError, match=needle):
+        run(request(live_server, inputs=[HELLO_WAV], json=True, **changes), env)
+    assert events(stdout)[-1]["exit_status"] == 5
+
+
+def test_bad_expect_transcript_is_a_usage_error(live_server: LocalServer) -> None:
+    """An invalid regex is refused before connecting."""
+    with pytest.raises(UsageError, match="not a valid regular expression"):
+        run(request(live_server, inputs=[HELLO_WAV], expect_transcript="(unclosed"), make_env()[0])
+
+
+def test_json_turn_complete_has_the_latency_breakdown_and_raw_usage(live_server: LocalServer) -> None:
+    """--json: TTFB, TTFA, first transcription, completion and real-time factor; usage raw, said per turn."""
+    env, stdout, _ = make_env()
+    assert run(request(live_server, inputs=[HELLO_WAV], json=True), env) == 0
+    seen = events(stdout)
+    (done,) = [e for e in seen if e["type"] == "turn_complete"]
+    for key in ("first_input_transcription_s", "ttfb_s", "ttfa_s", "generation_complete_s", "turn_complete_s"):
+        assert isinstance(done[key], float) and done[key] >= 0, key
+    assert "realtime_factor" in done
+    assert done["ttfa_s"] >= done["ttfb_s"]
+    usage = done["usage"]
+    assert isinstance(usage, dict) and usage["raw"]["totalTokenCount"] == usage["total_tokens"]
+    assert "per turn" in str(seen[-1]["usage"])
+
+
+def test_rich_turn_line_shows_ttfa_and_the_cli_options_reach_the_runner(live_server: LocalServer) -> None:
+    """The CLI: --expect-transcript failing exits 5 with its message; the turn line names TTFB and TTFA."""
+    result = run_cli(
+        "send", HELLO_WAV, "--endpoint", live_server.endpoint(), "--speed", "0", "--max-reconnects", "1",
+        "--no-resume", "--expect-transcript", "nothing like this", expect=5,
+    )  # fmt: skip
+    assert "TTFB" in result.stderr and "TTFA" in result.stderr
+    assert "matched no reply" in result.stderr
+
+
+class MuteAfterUpgrade(RawFrameServer):
+    """Upgrades, then never answers the setup (the socket stays open)."""
+
+    def _handle(self, ws: Any) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                ws.recv()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("phase", ["setup", "waiting"])
+def test_ctrl_c_while_waiting_for_the_server_exits_130_and_keeps_the_reply_so_far(
+    phase: str, tmp_path: Path
+) -> None:
+    """SIGINT while waiting for setupComplete, or mid-reply while the server is quiet: exit 130 at once (not
+    after a timeout), the summary says 130, and the part of the reply received is written, marked partial."""
+    part = b"\x07\x00" * 1200
+    server = MuteAfterUpgrade([]) if phase == "setup" else RawFrameServer([sm.audio_content(part)])
+    out = tmp_path / "r.wav"
+    trigger = "connected" if phase == "setup" else "reply_audio"
+    with server:
+        args = ["send", HELLO_WAV, "--endpoint", server.url, "--speed", "0", "-o", str(out), "--json"]
+        proc = subprocess.Popen(cli_command(*args, "--timeout", "60", "--connect-timeout", "60"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env())  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if json.loads(line)["type"] == trigger:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, stderr = proc.communicate(timeout=15)
+    assert proc.returncode == 130, stderr
+    seen = [json.loads(line) for line in rest.splitlines()]
+    assert seen[-1]["type"] == "summary" and seen[-1]["exit_status"] == 130
+    if phase == "waiting":
+        assert out.read_bytes()[44:] == part
+        assert [e["partial"] for e in seen if e["type"] == "reply_written"] == [True]
+    else:
+        assert not out.exists()
+
+
+def test_local_server_warnings_are_the_clients_warning_lines() -> None:
+    """--local: the in-process server's log warnings reach stderr as "warning: local server: …" lines."""
+    result = run_cli("text", "hi", "--local", "--speed", "0", "--model", "my-test-model")
+    assert "warning: local server: unknown model 'my-test-model'" in result.stderr
+
+
+def test_dry_run_prints_the_setup_frame_exactly_as_sent() -> None:
+    """The dry run's setup is the very text the server receives first (non-ASCII kept as UTF-8, not escaped)."""
+    args = ["text", "hi", "--system", "Réponds en français ✓", "--speed", "0"]
+    with RawFrameServer([b'{"serverContent":{"turnComplete":true}}']) as server:
+        dry = run_cli(*args, "--endpoint", server.url, "--dry-run", "--json").json_lines[0]
+        run_cli(*args, "--endpoint", server.url, expect=None)
+        assert server.received_setup == dry["setup_frame"]

@@ -1,0 +1,286 @@
+"""Renderers: server text escaped and never read as markup, verbosity thresholds, JSON lines without audio."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livecli.env import Env
+from livecli.errors import ServerClosed
+from livecli.protocol.events import (
+    AudioChunk,
+    FunctionCall,
+    GoAway,
+    InputTranscription,
+    Interrupted,
+    OutputTranscription,
+    TextPart,
+    ToolCall,
+    Usage,
+)
+from livecli.protocol.redact import printable
+from livecli.protocol.report import InputInfo, Reporter, TurnMetrics, TurnReport
+from livecli.protocol.session import Turn
+from livecli.render.console import JsonLinesRenderer, RichRenderer, make_renderer
+from livecli.render.json_lines import terminal_safe_json
+
+EVIL = "hi \x1b[31mred\x1b[0m [bold]not markup[/bold] \x07bell"
+
+
+def rich(verbosity: int = 0, tty: bool = False) -> tuple[RichRenderer, io.StringIO]:
+    out = io.StringIO()
+    return RichRenderer(out, is_tty=tty, verbosity=verbosity), out
+
+
+def finished_turn(audio: bytes = b"\x10\x00" * 2400, text: str = "") -> Turn:
+    turn = Turn(index=1, started_at=0.0, input_ended_at=1.0, first_reply_at=1.25, ended_at=2.0, end="turnComplete")
+    turn.audio += audio
+    turn.audio_rate = 24000
+    if text:
+        turn.text_parts.append(text)
+    return turn
+
+
+def test_printable_escapes_control_characters_but_keeps_text() -> None:
+    """ESC and BEL become visible escapes; ordinary text and newlines are untouched."""
+    assert printable("plain ünïcode\nline", keep_newlines=True) == "plain ünïcode\nline"
+    assert (
+        "\x1b" not in printable(EVIL, keep_newlines=True)
+        and "\\x1b" in printable(EVIL, keep_newlines=True)
+        and "\\x07" in printable(EVIL, keep_newlines=True)
+    )
+
+
+def test_rich_output_has_no_escape_sequences_or_markup_from_the_server() -> None:
+    """Transcripts and text parts print literally: no ESC reaches stderr, [bold] stays visible."""
+    renderer, out = rich()
+    for event in (InputTranscription(EVIL), OutputTranscription(EVIL), TextPart(EVIL)):
+        renderer.server_event(event, None)
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text
+    assert text.count("[bold]not markup[/bold]") == 3
+
+
+def test_reply_chunks_only_with_verbose() -> None:
+    """Per-chunk sizes appear with -v only; -q hides status lines but not warnings."""
+    chunk = AudioChunk(b"\x00\x00" * 960, 24000, "audio/pcm;rate=24000")
+    renderer, out = rich(verbosity=0)
+    renderer.server_event(chunk, None)
+    assert out.getvalue() == ""
+    renderer, out = rich(verbosity=1)
+    renderer.server_event(chunk, None)
+    assert "1920 bytes (40 ms)" in out.getvalue()
+    renderer, out = rich(verbosity=-1)
+    renderer.connecting("ws://x", "local")
+    renderer.warning("careful")
+    assert "connecting" not in out.getvalue() and "careful" in out.getvalue()
+
+
+def test_turn_complete_line_has_timings_and_flags_near_silence() -> None:
+    """The turn line says what came back; the timings line TTFB; a quiet reply is flagged; no repeated setup."""
+    renderer, out = rich()
+    renderer.turn_complete(TurnReport(finished_turn(), "a.wav", 0.05, -70.0))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "turn 1 complete: 0.10 s of audio"
+    assert lines[1] == "  TTFB 250 ms"
+    assert "near-silent (-70 dBFS)" in lines[2] and "a.wav" in lines[2]
+    assert "setup" not in out.getvalue()  # "setup complete in …" already said it
+
+
+def test_turn_lines_fit_80_columns_and_name_how_the_turn_ended() -> None:
+    """A busy turn (slow service, text, usage) still prints lines of at most 80 columns; endings are worded."""
+    turn = finished_turn(audio=b"\x10\x00" * 24000 * 12, text="x" * 120)
+    turn.usage = Usage(1234, 5678, 6912, {})
+    metrics = TurnMetrics(1.234, 1.5, 1.62, 13.9, 14.25, 0.98)
+    renderer, out = rich()
+    for _ in range(25):  # chunk counts with 2 digits
+        renderer.server_event(AudioChunk(b"\x00\x00" * 960, 24000, "audio/pcm;rate=24000"), turn)
+    renderer.turn_complete(TurnReport(turn, "a.wav", 0.05, -20.0, metrics))
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "turn 1 complete: 12.00 s of audio (25 chunks), 120 chars of text, 6912 tokens",
+        "  transcript 1.23 s, TTFB 1.50 s, TTFA 1.62 s, complete 14.25 s, 1.0x real time",
+    ]
+    assert all(len(line) <= 80 for line in lines)
+    for end, words in [
+        ("interrupted", "turn 1 interrupted"),
+        ("generationComplete", "turn 1 ended at generationComplete (no turnComplete)"),
+        ("disconnected", "turn 1 cut off by the reconnect"),
+    ]:
+        renderer, out = rich()
+        renderer.turn_complete(_ended(end))
+        assert out.getvalue().startswith(words + ": no reply"), out.getvalue()
+
+
+def _ended(end: str) -> TurnReport:
+    turn = Turn(index=1, started_at=0.0, ended_at=1.0, end=end)
+    return TurnReport(turn, "a.wav", None, None)
+
+
+def test_digital_silence_is_named() -> None:
+    """A reply of zeros is "all samples zero", not "-inf dBFS"."""
+    renderer, out = rich()
+    renderer.turn_complete(TurnReport(finished_turn(b"\x00\x00" * 100), "a.wav", None, float("-inf")))
+    assert "near-silent (all samples zero)" in out.getvalue() and "inf" not in out.getvalue()
+
+
+def test_transcript_pieces_stream_on_one_line() -> None:
+    """The service sends transcripts in pieces: they join on one line per speaker, not a line per piece."""
+    renderer, out = rich()
+    for piece in ("Hel", "lo ", "there"):
+        renderer.server_event(OutputTranscription(piece), None)
+    renderer.server_event(InputTranscription("what", finished=True), None)
+    renderer.server_event(OutputTranscription("!"), None)
+    renderer.server_event(Interrupted(), None)
+    renderer.server_event(OutputTranscription("", finished=True), None)  # late, empty: no empty line
+    renderer.close()
+    assert out.getvalue().splitlines() == [
+        "  model: Hello there",
+        "  you: what",
+        "  model: !",
+        "  interrupted: the server cut the reply short",
+    ]
+
+
+def test_status_lines_are_short_and_full_detail_is_verbose() -> None:
+    """The URL shows as scheme://host:port (the path with -v); tool args are JSON; silence padding is said."""
+    url = "ws://127.0.0.1:4000/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+    renderer, out = rich()
+    renderer.connecting(url, "local")
+    renderer.server_event(ToolCall((FunctionCall("c1", "lookup", {"city": "Zürich"}),)), None)
+    info = InputInfo("a.wav", 1, 1, 1.0, 32000)
+    renderer.input_ended(info, 63, 32000 + 48000)
+    assert out.getvalue().splitlines() == [
+        "connecting to ws://127.0.0.1:4000 (local)",
+        '  tool call: lookup {"city": "Zürich"} (id c1)',
+        "  sent 2.50 s in 63 chunks, 1.50 s of it silence; waiting for the reply",
+    ]
+    renderer, out = rich(verbosity=1)
+    renderer.connecting(url, "local")
+    assert url in out.getvalue()
+
+
+def test_a_reconnect_is_announced_once() -> None:
+    """Reconnecting names attempt, cause and the input sent again; the new setup is reported by `resumed` only."""
+    renderer, out = rich()
+    renderer.setup_complete(0.01, None)
+    renderer.reconnecting(1, 3, "server closed the connection: 1011 Internal error.", 0.5, "b.wav")
+    renderer.setup_complete(0.02, None)
+    renderer.resumed(0.02, True)
+    renderer.reconnecting(2, 3, "connection dropped", 0.0, None)
+    renderer.resumed(0.03, False)
+    assert out.getvalue().splitlines() == [
+        "setup complete in 10 ms",
+        "reconnecting in 0.5 s (attempt 1 of 3): server closed the connection: 1011 Internal error.",
+        "  b.wav will be sent again from its start",
+        "session resumed (setup 20 ms)",
+        "reconnecting (attempt 2 of 3): connection dropped",
+        "new session (setup 30 ms): no resumable handle, earlier turns are forgotten",
+    ]
+
+
+def test_json_lines_are_typed_flushed_and_carry_no_audio() -> None:
+    """Each event is one line with type and t; audio shows as sizes; errors carry the close code/reason."""
+    out = io.BytesIO()
+    ticks = iter(range(100))
+    renderer = JsonLinesRenderer(out, lambda: float(next(ticks)))
+    renderer.connected("ws://h/p", "local")
+    renderer.server_event(AudioChunk(b"\x01\x02" * 1200, 24000, "audio/pcm;rate=24000"), finished_turn())
+    renderer.server_event(Usage(10, 20, 30, {"totalTokenCount": 30}), None)
+    renderer.turn_complete(TurnReport(finished_turn(text="hello"), "a.wav", 0.01, -10.0))
+    renderer.error(ServerClosed(1011, "Internal error encountered.", after_setup=True), 4)
+    renderer.summary(1, 1, 4800, 4)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["type"] for e in events] == [
+        "connected",
+        "reply_audio",
+        "usage",
+        "turn_complete",
+        "error",
+        "summary",
+    ]
+    assert events[1] == {
+        "type": "reply_audio",
+        "t": 2,
+        "turn": 1,
+        "bytes": 2400,
+        "rate": 24000,
+        "duration_s": 0.05,
+    }
+    assert events[3]["text"] == "hello" and events[3]["latency_s"] == 0.25 and not events[3]["near_silent"]
+    assert (events[4]["close_code"], events[4]["close_reason"]) == (1011, "Internal error encountered.")
+    assert b"AQI" not in out.getvalue()  # base64 of the audio bytes
+
+
+def test_make_renderer_follows_the_flags() -> None:
+    """--json → JSON lines on stdout; -qq → nothing; otherwise Rich on stderr."""
+    env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=io.StringIO())
+    assert isinstance(make_renderer(env, json=True, verbosity=0), JsonLinesRenderer)
+    assert type(make_renderer(env, json=False, verbosity=-2)) is Reporter
+    assert isinstance(make_renderer(env, json=False, verbosity=0), RichRenderer)
+
+
+# Any text, with lone surrogates (Cs), controls (Cc: C0 and C1) and format characters (Cf: bidi) made common.
+ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs", "Cc", "Cf", "Zl"])), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_json_lines_round_trip_any_text_without_raw_controls(text: str) -> None:
+    """Any server text (lone surrogates, C1, bidi, astral): strict UTF-8, printable, decodes to the same string."""
+    line = terminal_safe_json({"type": "text", "text": text})
+    assert line.isprintable()
+    assert json.loads(line.encode("utf-8").decode("utf-8"))["text"] == text
+
+
+def test_prompt_line_says_what_is_sent() -> None:
+    """A text input is described as the prompt and its size, not as "text: text"."""
+    renderer, out = rich()
+    renderer.input_started(InputInfo("text", 1, 1, 0.0, 11, kind="text"))
+    assert out.getvalue().strip() == "sending the prompt (11 bytes)"
+
+
+def test_json_progress_starts_again_for_an_input_sent_again() -> None:
+    """After a reconnect the same input is sent from its start: its progress is reported again, once a second."""
+    out = io.BytesIO()
+    renderer = JsonLinesRenderer(out, lambda: 0.0)
+    info = InputInfo("a.wav", 1, 1, 3.0, 96000)
+    for _ in range(2):
+        renderer.input_started(info)
+        for sent in range(3200, 96001, 3200):
+            renderer.input_progress(info, sent // 1280, sent)
+    progress = [json.loads(line)["sent_s"] for line in out.getvalue().splitlines()]
+    assert progress == [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+
+
+def test_go_away_and_warnings_keep_the_progress_bar() -> None:
+    """goAway and warnings print above a live progress bar instead of ending it; its time left is rounded."""
+    renderer, out = rich(tty=True)
+    info = InputInfo("long.wav", 1, 1, 60.0, 60 * 32000)
+    renderer.input_started(info)
+    renderer.server_event(GoAway(1.998), None)
+    renderer.warning("careful")
+    assert renderer._progress is not None
+    renderer.input_started(info)  # sent again after a reconnect: one live display at a time
+    renderer.close()
+    assert renderer._progress is None
+    assert "this connection closes in 2.0 s" in out.getvalue()
+
+
+def test_readme_json_table_names_every_event_type() -> None:
+    """The README's --json table lists exactly the types JsonLinesRenderer emits (and the module docstring too)."""
+    import re
+    from pathlib import Path
+
+    import livecli.render.json_lines as module
+
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    emitted = set(re.findall(r'emit\(\s*"(\w+)"', source)) | {"input_transcription", "output_transcription"}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| type | fields besides `type` and `t` |")[1].split("\n\n")[0]
+    listed = {name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert listed == emitted
+    assert all(name in (module.__doc__ or "") for name in emitted)

@@ -1,0 +1,65 @@
+"""`livecli serve` as a user runs it: URL first on stdout, log on stderr, SIGINT stops it with status 0."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from livecli.cli.app import app
+from livecli.server.probe import ask
+
+
+def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+    record = tmp_path / "frames.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "livecli",
+            "serve",
+            "--port",
+            "0",
+            "--reply-speed",
+            "0",
+            "--record",
+            str(record),
+            "--require-key",
+            "SECRET-KEY-123",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("ws://127.0.0.1:")
+
+        turn = asyncio.run(ask(url, "over the cli", headers={"x-goog-api-key": "SECRET-KEY-123"}))
+        assert turn.input_transcripts == ["over the cli"]
+        time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert out == ""  # only the URL line, already read
+    assert "listening on" in err and "SECRET-KEY-123" not in err
+    assert "SECRET-KEY-123" not in record.read_text() and "realtimeInput.text" in record.read_text()
+
+
+def test_serve_help_and_bad_scenario() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0 and "--tls-self-signed" in result.output and "--max-session-s" in result.output
+    result = runner.invoke(app, ["serve", "--port", "0", "--scenario", "no-such-thing"])
+    assert result.exit_code == 2
