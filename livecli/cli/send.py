@@ -320,7 +320,8 @@ def _run(common: CommonOptions, **request: Any) -> None:
         from livecli.auth.target import ConnectOptions
         from livecli.cli.exit_status import exit_status_for
         from livecli.commands.output import check_stdout_audio
-        from livecli.commands.send import RunRequest, run
+        from livecli.commands.request import RunRequest
+        from livecli.commands.send import run
         from livecli.env import Env
 
         env = Env.from_process()

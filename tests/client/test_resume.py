@@ -16,7 +16,7 @@ from livecli.auth.target import ConnectOptions
 from livecli.cli.exit_status import exit_status_for
 from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer, backoff_s, retryable
-from livecli.commands.send import RunRequest
+from livecli.commands.request import RunRequest
 from livecli.commands.send import run as run_command
 from livecli.env import Env
 from livecli.errors import (

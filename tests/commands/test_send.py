@@ -19,7 +19,7 @@ import soundfile as sf
 
 from livecli.auth.target import ConnectOptions
 from livecli.cli.exit_status import exit_status_for
-from livecli.commands.send import RunRequest, build_setup
+from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.send import run as run_command
 from livecli.env import Env
 from livecli.errors import ConnectError, LivecliError, NoReplyError, UsageError
