@@ -1,8 +1,7 @@
 """`--json`: one flushed JSON object per line on stdout, with a stable `type` and `t` (seconds since start).
 
-Types: connected, setup_complete, input_progress, input_transcription, output_transcription, reply_audio,
-text, tool_call, tool_call_cancellation, tool_response, usage, interrupted, turn_complete, go_away, reconnect,
-resumed, reply_written, warning, error, summary. Audio is described by sizes and durations, never base64.
+Audio is described by sizes and durations, never base64. The types and their fields are documented in the
+README's `--json` table, which tests/render/test_renderers.py holds to what this module emits, field by field.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,11 +22,14 @@ from livecli.protocol.events import (
     OutputTranscription,
     TextPart,
     ToolCall,
+    ToolCallCancellation,
+    TurnComplete,
     Usage,
 )
 from livecli.protocol.redact import printable
 from livecli.protocol.report import InputInfo, Reporter, TurnMetrics, TurnReport
 from livecli.protocol.session import Turn
+from livecli.render import json_lines
 from livecli.render.console import JsonLinesRenderer, RichRenderer, make_renderer
 from livecli.render.json_lines import terminal_safe_json
 
@@ -270,17 +276,92 @@ def test_go_away_and_warnings_keep_the_progress_bar() -> None:
     assert "this connection closes in 2.0 s" in out.getvalue()
 
 
-def test_readme_json_table_names_every_event_type() -> None:
-    """The README's --json table lists exactly the types JsonLinesRenderer emits (and the module docstring too)."""
-    import re
-    from pathlib import Path
+README = Path(__file__).resolve().parents[2] / "README.md"
+JSON_TABLE_HEADER = "| type | fields besides `type` and `t` |"
 
-    import livecli.render.json_lines as module
 
-    source = Path(module.__file__).read_text(encoding="utf-8")
-    emitted = set(re.findall(r'emit\(\s*"(\w+)"', source)) | {"input_transcription", "output_transcription"}
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("| type | fields besides `type` and `t` |")[1].split("\n\n")[0]
-    listed = {name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])}
-    assert listed == emitted
-    assert all(name in (module.__doc__ or "") for name in emitted)
+def every_json_event() -> dict[str, set[str]]:
+    """Each JSON event type with the fields it carries, from one call of every JsonLinesRenderer method.
+
+    The inputs are chosen so that every optional field is present: an error with a close code, a turn with
+    metrics and usage, a summary with usage.
+    """
+    out = io.BytesIO()
+    renderer = JsonLinesRenderer(out, lambda: 0.0)
+    turn = finished_turn(text="hi")
+    turn.usage = Usage(1, 2, 3, {"totalTokenCount": 3})
+    turn.complete = TurnComplete(reason="NEED_MORE_INPUT", inferred=True)
+    info = InputInfo("a.wav", 1, 1, 2.0, 64000)
+    calls: list[tuple[str, tuple[Any, ...]]] = [
+        ("connecting", ("ws://h/p", "local")),
+        ("connected", ("ws://h/p", "local")),
+        ("setup_complete", (0.01, "session-1")),
+        ("input_started", (info,)),
+        ("input_progress", (info, 50, 64000)),
+        ("input_ended", (info, 50, 64000)),
+        *[
+            ("server_event", (event, turn))
+            for event in (
+                AudioChunk(b"\x00\x00" * 960, 24000, "audio/pcm;rate=24000"),
+                InputTranscription("what", finished=True),
+                OutputTranscription("this"),
+                TextPart("thinking", thought=True),
+                ToolCall((FunctionCall("c1", "lookup", {"city": "Paris"}),)),
+                ToolCallCancellation(("c1",)),
+                Usage(1, 2, 3, {}),
+                Interrupted(),
+                GoAway(50.0),
+            )
+        ],
+        ("turn_complete", (TurnReport(turn, "a.wav", 0.01, -20.0, TurnMetrics(0.1, 0.2, 0.3, 0.4, 0.5, 1.0)),)),
+        ("tool_answered", ("c1", "lookup")),
+        ("reconnecting", (1, 3, "connection dropped", 0.5, "a.wav")),
+        ("resumed", (0.02, True)),
+        ("reply_written", ("reply.wav", 4800, 24000, False)),
+        ("warning", ("careful",)),
+        ("error", (ServerClosed(1011, "Internal error encountered.", after_setup=True), 4)),
+        ("summary", (1, 1, 4800, 0)),
+    ]
+    overridden = {name for name in vars(JsonLinesRenderer) if name in vars(Reporter) and not name.startswith("__")}
+    assert overridden <= {name for name, _ in calls}, "every method of the JSON renderer is driven here"
+    for name, args in calls:
+        getattr(renderer, name)(*args)
+    renderer.summary(1, 1, 4800, 0, reconnects=1, usage_turns=1)
+    fields: dict[str, set[str]] = {}
+    for line in out.getvalue().splitlines():
+        record = json.loads(line)
+        fields.setdefault(record.pop("type"), set()).update(set(record) - {"t"})
+    return fields
+
+
+def readme_json_table() -> dict[str, set[str]]:
+    """The README's --json table, one row per type: its field names (names in parentheses detail a field)."""
+    table = README.read_text(encoding="utf-8").split(JSON_TABLE_HEADER)[1].split("\n\n")[0]
+    rows: dict[str, set[str]] = {}
+    for row in table.strip().splitlines()[1:]:
+        type_cell, fields_cell = row.split("|")[1:3]
+        types = re.findall(r"`(\w+)`", type_cell)
+        assert len(types) == 1, f"one type per row of the README's --json table: {row}"
+        rows[types[0]] = set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", fields_cell)))
+    return rows
+
+
+def test_json_driver_emits_every_type_in_the_renderer_source() -> None:
+    """The driver above reaches every `emit("type", ...)` of the JSON renderer, so no type escapes the check."""
+    source = Path(json_lines.__file__).read_text(encoding="utf-8")
+    in_source = set(re.findall(r'emit\(\s*"(\w+)"', source)) | {"input_transcription", "output_transcription"}
+    assert in_source == set(every_json_event())
+
+
+def test_readme_json_table_lists_exactly_the_emitted_types() -> None:
+    """Every type the JSON renderer emits has a row in the README's --json table, and no row is stale."""
+    assert set(readme_json_table()) == set(every_json_event())
+
+
+def test_readme_json_table_lists_every_field_of_each_type() -> None:
+    """Field by field: the README row of each type names exactly the fields that type's events carry."""
+    documented = readme_json_table()
+    for type_, fields in every_json_event().items():
+        row = documented.get(type_, set())
+        assert fields - row == set(), f"{type_}: emitted but not in the README"
+        assert row - fields == set(), f"{type_}: in the README but not emitted"
