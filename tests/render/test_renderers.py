@@ -53,11 +53,10 @@ def finished_turn(audio: bytes = b"\x10\x00" * 2400, text: str = "") -> Turn:
 def test_printable_escapes_control_characters_but_keeps_text() -> None:
     """ESC and BEL become visible escapes; ordinary text and newlines are untouched."""
     assert printable("plain ünïcode\nline", keep_newlines=True) == "plain ünïcode\nline"
-    assert (
-        "\x1b" not in printable(EVIL, keep_newlines=True)
-        and "\\x1b" in printable(EVIL, keep_newlines=True)
-        and "\\x07" in printable(EVIL, keep_newlines=True)
-    )
+    escaped = printable(EVIL, keep_newlines=True)
+    assert "\x1b" not in escaped
+    assert "\\x1b" in escaped
+    assert "\\x07" in escaped
 
 
 def test_rich_output_has_no_escape_sequences_or_markup_from_the_server() -> None:
@@ -66,7 +65,8 @@ def test_rich_output_has_no_escape_sequences_or_markup_from_the_server() -> None
     for event in (InputTranscription(EVIL), OutputTranscription(EVIL), TextPart(EVIL)):
         renderer.server_event(event, None)
     text = out.getvalue()
-    assert "\x1b" not in text and "\x07" not in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
     assert text.count("[bold]not markup[/bold]") == 3
 
 
@@ -82,7 +82,8 @@ def test_reply_chunks_only_with_verbose() -> None:
     renderer, out = rich(verbosity=-1)
     renderer.connecting("ws://x", "local")
     renderer.warning("careful")
-    assert "connecting" not in out.getvalue() and "careful" in out.getvalue()
+    assert "connecting" not in out.getvalue()
+    assert "careful" in out.getvalue()
 
 
 def test_turn_complete_line_has_timings_and_flags_near_silence() -> None:
@@ -92,7 +93,8 @@ def test_turn_complete_line_has_timings_and_flags_near_silence() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0] == "turn 1 complete: 0.10 s of audio"
     assert lines[1] == "  TTFB 250 ms"
-    assert "near-silent (-70 dBFS)" in lines[2] and "a.wav" in lines[2]
+    assert "near-silent (-70 dBFS)" in lines[2]
+    assert "a.wav" in lines[2]
     assert "setup" not in out.getvalue()  # "setup complete in …" already said it
 
 
@@ -110,7 +112,8 @@ def test_turn_lines_fit_80_columns_and_name_how_the_turn_ended() -> None:
         "turn 1 complete: 12.00 s of audio (25 chunks), 120 chars of text, 6912 tokens",
         "  transcript 1.23 s, TTFB 1.50 s, TTFA 1.62 s, complete 14.25 s, 1.0x real time",
     ]
-    assert all(len(line) <= 80 for line in lines)
+    for line in lines:
+        assert len(line) <= 80, line
     for end, words in [
         ("interrupted", "turn 1 interrupted"),
         ("generationComplete", "turn 1 ended at generationComplete (no turnComplete)"),
@@ -130,7 +133,8 @@ def test_digital_silence_is_named() -> None:
     """A reply of zeros is "all samples zero", not "-inf dBFS"."""
     renderer, out = rich()
     renderer.turn_complete(TurnReport(finished_turn(b"\x00\x00" * 100), "a.wav", None, float("-inf")))
-    assert "near-silent (all samples zero)" in out.getvalue() and "inf" not in out.getvalue()
+    assert "near-silent (all samples zero)" in out.getvalue()
+    assert "inf" not in out.getvalue()
 
 
 def test_transcript_pieces_stream_on_one_line() -> None:
@@ -216,8 +220,11 @@ def test_json_lines_are_typed_flushed_and_carry_no_audio() -> None:
         "rate": 24000,
         "duration_s": 0.05,
     }
-    assert events[3]["text"] == "hello" and events[3]["latency_s"] == 0.25 and not events[3]["near_silent"]
-    assert (events[4]["close_code"], events[4]["close_reason"]) == (1011, "Internal error encountered.")
+    assert events[3]["text"] == "hello"
+    assert events[3]["latency_s"] == 0.25
+    assert events[3]["near_silent"] is False
+    assert events[4]["close_code"] == 1011
+    assert events[4]["close_reason"] == "Internal error encountered."
     assert b"AQI" not in out.getvalue()  # base64 of the audio bytes
 
 
