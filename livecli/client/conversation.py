@@ -2,8 +2,9 @@
 
 The reader task feeds every frame to the session and hands the events to the renderer; it answers tool calls
 with an error so a turn never stalls on a function livecli cannot run (peers.md §B13). The sending side (the
-runner) calls `send()` and `wait_reply()`; a close or a bad frame seen by the reader surfaces there as the
-LivecliError the session maps it to.
+runner) calls `send()` and `wait_reply()`; whatever ended the reader surfaces there at once: a close or a bad
+frame as the LivecliError the session maps it to, anything else (a bug) as itself, so it is an internal error
+and not a reply that seems never to come. The reader is the only task; it is kept, and awaited on close.
 
 `reconnect()` swaps the socket (old one closed first, peers.md §B3) and resumes with the newest resumable
 handle. After a goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly
@@ -18,13 +19,13 @@ from collections.abc import Callable, Mapping
 
 from livecli.client.metrics import TurnTimes, measure
 from livecli.client.transport import Link, LinkClosed, host_of, open_link
-from livecli.errors import ConnectError, LivecliError, NoReplyError
+from livecli.errors import ConnectError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.events import GoAway, ServerEvent, ToolCall
 from livecli.protocol.redact import redact_url
 from livecli.protocol.report import Reporter, TurnReport
-from livecli.protocol.session import ClientSession, Turn
+from livecli.protocol.session import ClientSession, InputTag, Turn
 
 __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
 
@@ -49,10 +50,8 @@ class Conversation:
         self.renderer = renderer
         self.clock = clock
         self.link: Link | None = None
-        self.error: LivecliError | None = None
+        self.error: Exception | None = None  # what ended the reader: a LivecliError, or a bug
         self.setup_s: float | None = None
-        self.input_name = ""
-        self.turn_inputs: dict[int, str] = {}
         self.last_frame_at = clock()
         self._changed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -93,7 +92,7 @@ class Conversation:
                 for setup in setup_frames:
                     await self.link.send(setup)
                 while not self.session.can_send_media:
-                    self._handle(self.session.receive(await self.link.recv()))
+                    await self._answer(self._handle(self.session.receive(await self.link.recv())))
         except TimeoutError:
             phase = "setupComplete from" if self.link is not None else "connecting to"
             await self._abandon()
@@ -155,26 +154,34 @@ class Conversation:
                     await asyncio.shield(self._reader)
 
     async def _read(self) -> None:
+        """Read until the connection ends; what ended it is kept for the sending side (never dropped)."""
         assert self.link is not None
         try:
             while True:
                 frame = await self.link.recv()
                 self.last_frame_at = self.clock()
-                self._handle(self.session.receive(frame))
+                await self._answer(self._handle(self.session.receive(frame)))
                 self._changed.set()
         except LinkClosed as exc:
             if not exc.closed.by_us:
                 self.error = self.session.closed(exc.closed.code, exc.closed.reason)
-        except LivecliError as exc:
+        except Exception as exc:  # a bad frame (LivecliError), or a bug: either way the run must stop now
             self.error = exc
         self._changed.set()
 
-    def _handle(self, events: list[ServerEvent]) -> None:
+    async def _answer(self, frames: list[str]) -> None:
+        """Send the tool responses `_handle` built, awaited here: no send left running on its own."""
+        if frames:
+            assert self.link is not None
+            await self.link.send(frames)
+
+    def _handle(self, events: list[ServerEvent]) -> list[str]:
+        """Record and report events; returns the frames that answer them (tool responses), to send next."""
         now = self.clock()
+        answers: list[str] = []
         for event in events:
             turn = self.session.current_turn
             if turn is not None:
-                self.turn_inputs.setdefault(turn.index, self.input_name)
                 self.times.setdefault(turn.index, TurnTimes()).observe(event, now)
             if isinstance(event, GoAway) and self.go_away_at is None:
                 self.go_away_at = now
@@ -182,21 +189,18 @@ class Conversation:
                 self.go_away_deadline = now + left
             self.renderer.server_event(event, turn)
             if isinstance(event, ToolCall):
-                self._answer_tools(event)
+                answers += self._tool_errors(event)
         self._report_turns()
+        return answers
 
-    def _answer_tools(self, event: ToolCall) -> None:
-        responses = []
+    def _tool_errors(self, event: ToolCall) -> list[str]:
+        """The toolResponse refusing every call of `event` (livecli runs no functions)."""
+        responses: list[dict[str, object]] = []
         for call in event.calls:
             message = f"livecli cannot run functions: {call.name} is not available"
-            response: dict[str, object] = {"name": call.name, "response": {"error": message}}
-            if call.id is not None:
-                response["id"] = call.id
-            responses.append(response)
+            responses.append({"id": call.id, "name": call.name, "response": {"error": message}})
             self.renderer.tool_answered(call.id, call.name)
-        frames = self.session.tool_response(responses)
-        task = asyncio.get_running_loop().create_task(self.send(frames))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return self.session.tool_response(responses)
 
     def _report_turns(self) -> None:
         for turn in self.session.turns:
@@ -209,28 +213,25 @@ class Conversation:
                     from livecli.audio.decode import level_dbfs
 
                     level = level_dbfs(bytes(turn.audio))
-                name = self.turn_inputs.get(turn.index, self.input_name)
+                name = turn.input.name if turn.input is not None else ""
                 metrics = measure(turn, self.times.get(turn.index))
                 self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level, metrics))
 
-    def turns_since(self, first_index: int) -> list[Turn]:
-        """The turns numbered `first_index` and later."""
-        return [t for t in self.session.turns if t.index >= first_index]
+    async def wait_reply(self, attempt: InputTag, *, settle_s: float, timeout_s: float) -> list[Turn]:
+        """Wait until the reply to one attempt at an input is complete; returns its turns.
 
-    async def wait_reply(self, first_index: int, *, settle_s: float, timeout_s: float, name: str) -> list[Turn]:
-        """Wait until the reply to an input is complete; returns its turns.
-
-        Done once a turn since `first_index` has ended, none is open, and the server stayed quiet for
-        `settle_s` (server VAD may start another turn). While a reply is expected, `timeout_s` of server
-        silence raises NoReplyError; so does a reply with no audio and no text.
+        Done once a turn of `attempt` has ended, none is open, and the server stayed quiet for `settle_s`
+        (server VAD may start another turn). While a reply is expected, `timeout_s` of server silence raises
+        NoReplyError; so does a reply with no audio and no text.
         """
+        name = attempt.name
         expected_since = self.clock()
         while True:
             self.raise_if_failed()
             now = self.clock()
             self._check_deadline(now)
-            self._handle(self.session.tick(now))
-            turns = self.turns_since(first_index)
+            self._handle(self.session.tick(now))  # an inferred turn end answers nothing
+            turns = self.session.attempt_turns(attempt)
             quiet_since = max(self.last_frame_at, expected_since)
             ended = [t for t in turns if t.over]
             if ended and all(t.over for t in turns):
@@ -259,6 +260,6 @@ class Conversation:
             await self.link.close(1000)
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError):  # it keeps its own errors in `self.error`
                 await self._reader
             self._reader = None

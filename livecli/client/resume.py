@@ -14,6 +14,7 @@ reconnects (goAway) do not wait. Credentials are refreshed (Vertex Bearer tokens
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -82,14 +83,13 @@ class Resumer:
     def _arm(self) -> None:
         self.conv.force_reconnect = self.used < self.max_reconnects
 
-    async def deliver(
-        self, attempt: Callable[[], Awaitable[None]], name: str, answered: Callable[[], bool]
-    ) -> None:
-        """Run `attempt` (send one input and wait for its reply) until it succeeds or cannot be retried.
+    async def deliver(self, attempt: Callable[[], Awaitable[None]], number: int, name: str) -> None:
+        """Run `attempt` (send input `number` and wait for its reply) until it succeeds or cannot be retried.
 
-        `answered()` says whether the reply already completed (a close or the goAway deadline during the
-        settle wait after it is then no reason to send the input again).
+        An input whose reply already completed (the session says it is answered) is not sent again for a
+        close or the goAway deadline during the settle wait after it.
         """
+        answered = functools.partial(self.conv.session.answered, number)
         self.used = 0
         if self.conv.go_away_pending and self.max_reconnects > 0:
             await self.reconnect("goAway received, resuming before the next input", None, failed=False)

@@ -16,6 +16,11 @@ A turn is over on turnComplete; or on generationComplete or interrupted when no 
 TURN_GRACE_S (some servers never send one, protocol.md §4) — `tick(now)` then emits an inferred TurnComplete,
 and a turnComplete arriving after that is absorbed (its usage kept), so there is no phantom turn.
 Reply content arriving with no open turn (server VAD) opens a new turn; a late transcription does not.
+
+Which input a turn answers is the session's to say: `label_input(number, name)` before an input's frames tags
+every turn opened from then on (server VAD may answer one input with several turns); labelling the same input
+again is its next attempt, sent again from its start after a reconnect. `reply_turns(number)` is the one answer
+to "which turns are the reply to input N".
 """
 
 from __future__ import annotations
@@ -24,14 +29,12 @@ import dataclasses
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol import client_messages as cm
 from livecli.protocol.events import (
     AudioChunk,
-    FunctionCall,
     GenerationComplete,
     GoAway,
     InputTranscription,
@@ -46,8 +49,9 @@ from livecli.protocol.events import (
     Usage,
 )
 from livecli.protocol.server_parse import parse_server_message
+from livecli.protocol.turns import InputTag, Turn
 
-__all__ = ["TURN_GRACE_S", "ClientSession", "State", "Turn"]
+__all__ = ["TURN_GRACE_S", "ClientSession", "InputTag", "State", "Turn"]
 
 # How long to wait after generationComplete/interrupted for the turnComplete that carries usage.
 TURN_GRACE_S = 2.0
@@ -62,67 +66,6 @@ class State(enum.Enum):
     STREAMING = "streaming"
     AWAITING_REPLY = "awaiting-reply"
     CLOSED = "closed"
-
-
-@dataclass(slots=True, eq=False)
-class Turn:
-    """One user turn and the reply to it; times are from the session's clock."""
-
-    index: int
-    started_at: float
-    input_bytes: int = 0
-    input_ended_at: float | None = None
-    first_reply_at: float | None = None
-    last_reply_at: float | None = None
-    ended_at: float | None = None
-    end: str | None = None  # turnComplete | generationComplete | interrupted | superseded | disconnected
-    interrupted: bool = False
-    audio: bytearray = field(default_factory=bytearray, repr=False)
-    audio_rate: int | None = None
-    usage: Usage | None = None
-    complete: TurnComplete | None = None
-    tool_calls: list[FunctionCall] = field(default_factory=list)
-    text_parts: list[str] = field(default_factory=list)
-    thought_parts: list[str] = field(default_factory=list)
-    input_pieces: list[str] = field(default_factory=list)
-    output_pieces: list[str] = field(default_factory=list)
-
-    @property
-    def over(self) -> bool:
-        """Whether the turn has ended."""
-        return self.ended_at is not None
-
-    @property
-    def text(self) -> str:
-        """The reply's text parts (not thoughts), concatenated."""
-        return "".join(self.text_parts)
-
-    @property
-    def input_transcript(self) -> str:
-        """What the user said, as transcribed by the server."""
-        return "".join(self.input_pieces)
-
-    @property
-    def output_transcript(self) -> str:
-        """What the model said, as transcribed by the server."""
-        return "".join(self.output_pieces)
-
-    @property
-    def audio_duration_s(self) -> float:
-        """Duration of the reply audio."""
-        return len(self.audio) / (2 * self.audio_rate) if self.audio_rate else 0.0
-
-    @property
-    def reply_latency_s(self) -> float | None:
-        """End of input → first reply byte (None until both happened)."""
-        if self.input_ended_at is None or self.first_reply_at is None:
-            return None
-        return self.first_reply_at - self.input_ended_at
-
-    @property
-    def has_reply(self) -> bool:
-        """Whether any audio or text came back."""
-        return bool(self.audio) or bool(self.text_parts)
 
 
 class ClientSession:
@@ -145,6 +88,8 @@ class ClientSession:
         self._open: Turn | None = None  # the turn collecting reply content
         self._grace_until: float | None = None
         self._absorb_turn_complete = False
+        self._input: InputTag | None = None  # what turns opened now answer
+        self._latest: dict[int, InputTag] = {}  # each input's latest attempt
 
     # --- state -----------------------------------------------------------------------------------------
 
@@ -197,6 +142,46 @@ class ClientSession:
         if self._grace_until is None or now < self._grace_until:
             return []
         return self._infer_end(now)
+
+    # --- which turns answer which input ----------------------------------------------------------------
+
+    def label_input(self, number: int, name: str) -> InputTag:
+        """Tag every turn opened from now on as answering input `number`; call it before the input's frames.
+
+        Labelling an input again starts its next attempt: after a reconnect it is sent again from its start,
+        because the newest resumable handle predates it (docs/wire.md, "Session resumption").
+        """
+        previous = self._latest.get(number)
+        tag = InputTag(number, name, previous.attempt + 1 if previous is not None else 1)
+        self._latest[number] = self._input = tag
+        return tag
+
+    def attempt_turns(self, tag: InputTag) -> list[Turn]:
+        """The turns opened for one attempt at an input, in order."""
+        return [turn for turn in self.turns if turn.input == tag]
+
+    def answered(self, number: int) -> bool:
+        """Whether the latest attempt at input `number` has its whole reply: turns ended with audio or text
+        (not by a reconnect), and none still open."""
+        tag = self._latest.get(number)
+        turns = self.attempt_turns(tag) if tag is not None else []
+        ended = [turn for turn in turns if turn.over and turn.end != "disconnected"]
+        return bool(ended) and all(turn.over for turn in turns) and any(turn.has_reply for turn in ended)
+
+    def reply_turns(self, number: int) -> list[Turn]:
+        """The reply to input `number`: its latest attempt that got audio or text, else its latest attempt.
+
+        Only one attempt is ever kept: a resent input is answered from its start again, so joining attempts
+        would repeat the reply's beginning. Turns a reconnect cut before any reply are left out.
+        """
+        latest = self._latest.get(number)
+        if latest is None:
+            return []
+        attempts = [
+            [turn for turn in self.attempt_turns(dataclasses.replace(latest, attempt=n)) if not turn.cut_empty]
+            for n in range(1, latest.attempt + 1)
+        ]
+        return next((turns for turns in reversed(attempts) if any(t.has_reply for t in turns)), attempts[-1])
 
     # --- sending ---------------------------------------------------------------------------------------
 
@@ -363,7 +348,7 @@ class ClientSession:
     def _new_turn(self, now: float) -> Turn:
         if self._open is not None:
             self._finish(self._open, now, "superseded", None)
-        turn = Turn(index=len(self.turns) + 1, started_at=now)
+        turn = Turn(index=len(self.turns) + 1, started_at=now, input=self._input)
         self.turns.append(turn)
         self._open = turn
         self._absorb_turn_complete = False

@@ -89,10 +89,11 @@ def test_go_away_deadline_fires_without_another_server_message() -> None:
             loop = asyncio.get_running_loop()
             while not conv.go_away_pending:
                 await asyncio.sleep(0.01)
+            attempt = conv.session.label_input(1, "text")
             await conv.send(conv.session.text("hello"))
             started = loop.time()
             with pytest.raises(ReconnectNow):
-                await conv.wait_reply(1, settle_s=0, timeout_s=30, name="text")
+                await conv.wait_reply(attempt, settle_s=0, timeout_s=30)
             assert loop.time() - started >= 0.2  # 0.4 s left less the 0.1 s margin, measured from goAway
             with pytest.raises(ReconnectNow):
                 await conv.send(conv.session.text("again"))
@@ -111,9 +112,10 @@ def test_without_budget_the_deadline_does_not_interrupt() -> None:
             conv = await opened(url)
             while not conv.go_away_pending:
                 await asyncio.sleep(0.01)
+            attempt = conv.session.label_input(1, "text")
             await conv.send(conv.session.text("hello"))
             with pytest.raises(NoReplyError):
-                await conv.wait_reply(1, settle_s=0, timeout_s=0.3, name="text")
+                await conv.wait_reply(attempt, settle_s=0, timeout_s=0.3)
             await conv.close()
 
     asyncio.run(go())
@@ -224,9 +226,10 @@ def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
     async def go() -> None:
         async with serve(slow, "127.0.0.1", 0) as server:
             conv = await opened(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+            attempt = conv.session.label_input(1, "text")
             await conv.send(conv.session.text("hello"))
             started = asyncio.get_running_loop().time()
-            (turn,) = await conv.wait_reply(1, settle_s=0, timeout_s=0.5, name="text")
+            (turn,) = await conv.wait_reply(attempt, settle_s=0, timeout_s=0.5)
             assert asyncio.get_running_loop().time() - started >= 0.5 and len(turn.audio) == 12 * 2400
             await conv.close()
 

@@ -272,3 +272,84 @@ def test_any_reply_sequence_keeps_the_invariants(steps: list[tuple[bytes, float]
         assert session.deadline() is None or open_turns
         assert all(t.ended_at is None or t.ended_at <= clock.now for t in session.turns)
     assert [turn.index for turn in session.turns] == list(range(1, len(session.turns) + 1))
+
+
+def test_turns_opened_after_a_label_answer_that_input_server_vad_turns_included() -> None:
+    """label_input tags every turn opened from then on, a second VAD reply too; the next label takes over."""
+    session, _ = ready_session()
+    first = session.label_input(1, "a.wav")
+    session.begin_input()
+    session.receive(audio(b"\0\1" * 10))
+    session.receive(content(turnComplete=True))
+    session.receive(audio(b"\0\2" * 10))  # server VAD: a second reply opens a second turn
+    session.end_input()
+    second = session.label_input(2, "b.wav")
+    session.begin_input()
+    assert [turn.input for turn in session.turns] == [first, first, second]
+    assert first.attempt == 1
+    assert second.name == "b.wav"
+
+
+def test_labelling_an_input_again_is_its_next_attempt() -> None:
+    """Resent after a reconnect: attempt 2 of the same input, its own turns."""
+    session, _ = ready_session()
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.closed(1011, "")
+    session.reconnect_setup()
+    session.receive(frame(setupComplete={}))
+    again = session.label_input(1, "a.wav")
+    session.begin_input()
+    assert again.attempt == 2
+    assert session.attempt_turns(again) == [session.turns[1]]
+
+
+def test_reply_turns_are_the_latest_attempt_that_got_a_reply() -> None:
+    """Attempt 1 got audio before the close; attempt 2 was cut empty: the reply is attempt 1's, once."""
+    session, _ = ready_session()
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.receive(audio(b"\0\1" * 10))
+    session.closed(1011, "")
+    session.reconnect_setup()
+    session.receive(frame(setupComplete={}))
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.closed(1011, "")
+    session.reconnect_setup()
+    assert session.reply_turns(1) == [session.turns[0]]
+    assert session.reply_turns(2) == []
+
+
+def test_a_later_attempt_with_a_reply_replaces_the_earlier_one() -> None:
+    """A resent input is answered from its start again: only the latest attempt with a reply counts."""
+    session, _ = ready_session()
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.receive(audio(b"\0\1" * 10))
+    session.closed(1011, "")
+    session.reconnect_setup()
+    session.receive(frame(setupComplete={}))
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.receive(audio(b"\0\2" * 10))
+    session.receive(content(turnComplete=True))
+    (turn,) = session.reply_turns(1)
+    assert turn.audio == b"\0\2" * 10
+
+
+def test_answered_needs_an_ended_turn_with_a_reply_and_none_open() -> None:
+    """Not before the reply ends, not for a turn ended empty by a reconnect; yes once it completed."""
+    session, _ = ready_session()
+    assert not session.answered(1)
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.receive(audio(b"\0\1" * 10))
+    assert not session.answered(1)
+    session.receive(content(turnComplete=True))
+    assert session.answered(1)
+    session.label_input(2, "b.wav")
+    session.begin_input()
+    session.closed(1011, "")
+    session.reconnect_setup()
+    assert not session.answered(2)

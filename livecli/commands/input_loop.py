@@ -1,0 +1,169 @@
+"""The per-input loop of `send` and `text`: connect, then send each input paced as one turn and wait for its reply.
+
+Each input is delivered through the Resumer (a connection that ends mid-input is resumed and the input sent
+again); the session labels the turns that answer it, so which turns are whose reply is asked of the session
+(`ClientSession.reply_turns`), never worked out here. How the server is reached comes from the command
+(`Reach`): a fixed target, or for `--local` an in-process server the command starts, so the client side never
+knows a server exists.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from livecli.audio.pacing import Pacer
+from livecli.client.conversation import Conversation
+from livecli.client.resume import Connection, Resumer
+from livecli.commands.request import RunRequest
+from livecli.protocol.client_messages import SetupConfig
+from livecli.protocol.endpoints import Target
+from livecli.protocol.report import InputInfo, Reporter
+from livecli.protocol.wire import INPUT_RATE
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from livecli.audio.decode import InputAudio
+    from livecli.env import Env
+    from livecli.protocol.session import Turn
+
+__all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan"]
+
+_MAX_BATCH = 25  # audio messages per write when several are due at once
+
+# How to reach the server: entering it yields the target (for --local: once the command's server is up);
+# leaving it releases what it started.
+Reach = Callable[[], AbstractAsyncContextManager[Target]]
+
+
+def reach_target(target: Target) -> Reach:
+    """A server that is already there: the target as resolved."""
+
+    @asynccontextmanager
+    async def reach() -> AsyncIterator[Target]:
+        yield target
+
+    return reach
+
+
+@dataclass
+class RunState:
+    """What the run achieved so far, for writing replies after success, failure or Ctrl-C."""
+
+    secrets: tuple[str, ...] = ()
+    conversation: Conversation | None = None
+    resumer: Resumer | None = None
+    delivered: int = 0  # inputs answered, in order (input N is answered when N <= delivered)
+
+    def reply_turns(self, number: int) -> list[Turn]:
+        """The turns that answer input `number` (1-based), as the session labelled them."""
+        return self.conversation.session.reply_turns(number) if self.conversation is not None else []
+
+    def remember(self, secrets: tuple[str, ...]) -> None:
+        """More secrets to mask (refreshed credentials)."""
+        self.secrets = tuple(dict.fromkeys(self.secrets + secrets))
+
+
+def send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
+    """The sizes of the audio messages one input becomes, the silence tail of `--turn-end silence` included."""
+    from livecli.audio.decode import chunk_bytes, chunk_plan
+
+    plan = chunk_plan(round(audio.duration_s * INPUT_RATE) * 2, req.chunk_ms)
+    return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
+
+
+def _tail_chunks(req: RunRequest) -> int:
+    return math.ceil(req.silence_ms / req.chunk_ms) if req.turn_end == "silence" else 0
+
+
+async def converse(
+    req: RunRequest,
+    env: Env,
+    setup: SetupConfig,
+    audio: list[InputAudio],
+    renderer: Reporter,
+    state: RunState,
+    reach: Reach,
+) -> None:
+    """Connect, deliver every input in order, then close (also on failure); `state` records the progress."""
+    async with reach() as target:
+        state.secrets = target.secrets
+        conv = state.conversation = Conversation(setup, renderer, env.clock)
+        try:
+            await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
+            resumer = state.resumer = Resumer(
+                conv,
+                Connection(target, req.connect_timeout, env.environ),
+                renderer,
+                max_reconnects=req.max_reconnects,
+                enabled=req.resume,
+                on_secrets=state.remember,
+            )
+            if req.prompt is not None:
+                await resumer.deliver(functools.partial(_send_text, req, conv, renderer), 1, "text")
+                state.delivered = 1
+                return
+            for number, source in enumerate(audio, 1):
+                info = InputInfo(source.name, number, len(audio), source.duration_s, sum(send_plan(source, req)))
+                send = functools.partial(_send_audio, req, conv, source, info, renderer, env)
+                await resumer.deliver(send, number, info.name)
+                state.delivered = number
+        finally:
+            await conv.close()
+
+
+async def _send_audio(
+    req: RunRequest, conv: Conversation, source: InputAudio, info: InputInfo, renderer: Reporter, env: Env
+) -> None:
+    """One attempt at one audio input: stream it paced, end the turn, wait for the whole reply."""
+    from livecli.audio.decode import silence
+
+    session = conv.session
+    attempt = session.label_input(info.index, info.name)
+    frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
+    await conv.send(frames)
+    renderer.input_started(info)
+    pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
+    chunks = sent = 0
+    pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
+    if _tail_chunks(req):
+        pieces = itertools.chain(pieces, [silence(req.chunk_ms)] * _tail_chunks(req))
+    batch: list[str] = []
+    for chunk in pieces:
+        await pacer.wait(chunks)
+        batch.append(session.audio(chunk))
+        chunks += 1
+        sent += len(chunk)
+        # Chunks already due (unpaced, or catching up) leave together in one write, at most a second's worth
+        # at a time so replies keep being read; each is still its own realtimeInput message. A paced chunk
+        # leaves at once, before the next one is even decoded.
+        if len(batch) >= _MAX_BATCH or not pacer.due(chunks):
+            await conv.send(batch)
+            renderer.input_progress(info, chunks, sent)
+            batch = []
+    if batch:
+        await conv.send(batch)
+        renderer.input_progress(info, chunks, sent)
+    await conv.send(session.end_input(stream_end=req.turn_end == "vad"))
+    renderer.input_ended(info, chunks, sent)
+    settle = 0.0 if req.turn_end == "activity" else req.settle_ms / 1000
+    await conv.wait_reply(attempt, settle_s=settle, timeout_s=req.timeout)
+
+
+async def _send_text(req: RunRequest, conv: Conversation, renderer: Reporter) -> None:
+    """One attempt at the prompt of `text`: one turn, then wait for the whole reply."""
+    session = conv.session
+    prompt = req.prompt or ""
+    attempt = session.label_input(1, "text")
+    info = InputInfo("text", 1, 1, 0.0, len(prompt.encode()), kind="text")
+    renderer.input_started(info)
+    frames = session.client_content(prompt) if req.client_content else session.text(prompt)
+    await conv.send(frames)
+    renderer.input_ended(info, 1, info.total_bytes)
+    await conv.wait_reply(attempt, settle_s=0.0, timeout_s=req.timeout)
