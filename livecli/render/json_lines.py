@@ -11,18 +11,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from livecli.errors import LivecliError, ServerClosed
-from livecli.protocol.events import (
-    AudioChunk,
-    GoAway,
-    InputTranscription,
-    Interrupted,
-    OutputTranscription,
-    ServerEvent,
-    TextPart,
-    ToolCall,
-    ToolCallCancellation,
-    Usage,
-)
+from livecli.protocol import events
 from livecli.protocol.report import InputInfo, Reporter, TurnReport
 from livecli.protocol.session import Turn
 from livecli.protocol.wire import INPUT_BYTES_PER_S
@@ -36,7 +25,7 @@ def _r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def usage_fields(usage: Usage) -> dict[str, Any]:
+def usage_fields(usage: events.Usage) -> dict[str, Any]:
     """A usage event's counts and the raw usageMetadata."""
     return {
         "prompt_tokens": usage.prompt_tokens,
@@ -112,27 +101,29 @@ class JsonLinesRenderer(Reporter):
     def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         self._progress(info, chunks, sent_bytes, True)
 
-    def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
+    def server_event(self, event: events.ServerEvent, turn: Turn | None) -> None:
         index = turn.index if turn is not None else None
-        if isinstance(event, AudioChunk):
+        if isinstance(event, events.AudioChunk):
             self.emit(
                 "reply_audio", turn=index, bytes=len(event.data), rate=event.rate, duration_s=_r(event.duration_s)
             )
-        elif isinstance(event, InputTranscription | OutputTranscription):
-            kind = "input_transcription" if isinstance(event, InputTranscription) else "output_transcription"
+        elif isinstance(event, events.InputTranscription | events.OutputTranscription):
+            kind = (
+                "input_transcription" if isinstance(event, events.InputTranscription) else "output_transcription"
+            )
             self.emit(kind, turn=index, text=event.text, finished=event.finished)
-        elif isinstance(event, TextPart):
+        elif isinstance(event, events.TextPart):
             self.emit("text", turn=index, text=event.text, thought=event.thought)
-        elif isinstance(event, ToolCall):
+        elif isinstance(event, events.ToolCall):
             calls = [{"id": c.id, "name": c.name, "args": c.args} for c in event.calls]
             self.emit("tool_call", turn=index, calls=calls)
-        elif isinstance(event, ToolCallCancellation):
+        elif isinstance(event, events.ToolCallCancellation):
             self.emit("tool_call_cancellation", turn=index, ids=list(event.ids))
-        elif isinstance(event, Usage):
+        elif isinstance(event, events.Usage):
             self.emit("usage", turn=index, **usage_fields(event))
-        elif isinstance(event, Interrupted):
+        elif isinstance(event, events.Interrupted):
             self.emit("interrupted", turn=index)
-        elif isinstance(event, GoAway):
+        elif isinstance(event, events.GoAway):
             self.emit("go_away", time_left_s=event.time_left_s)
 
     def turn_complete(self, report: TurnReport) -> None:
