@@ -170,7 +170,11 @@ def mint_token(
             # One byte more than the limit tells a complete answer from a cut one.
             raw = reply.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as exc:
-        detail = redact(_error_message(exc.read(4096)), [api_key])
+        try:
+            body = exc.read(4096)
+        finally:
+            exc.close()  # a body longer than what is read keeps the socket open, and the raised error keeps `exc`
+        detail = redact(_error_message(body), [api_key])
         raise http_error(exc.code, detail) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -185,6 +189,9 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(
         self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> None:
+        # The error raised here skips urllib's own HTTPError (which would own the response), so the response is
+        # closed here: left to the garbage collector, its TLS socket leaked (a ResourceWarning).
+        fp.close()
         key = req.get_header("X-goog-api-key") or ""
         target = redact(shown_url(newurl), [key])[:200]
         raise ConnectError(

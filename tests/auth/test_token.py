@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import socket
+import ssl
 
 import pytest
 from fake_google import FAKE_KEY, FAKE_TOKEN, FakeGoogle
@@ -20,7 +22,7 @@ from livecli.auth.token import (
     token_url,
 )
 from livecli.cli.app import app
-from livecli.errors import ConnectError, UsageError
+from livecli.errors import ConnectError, CredentialsError, UsageError
 
 NOW = dt.datetime(2026, 11, 22, 18, 40, tzinfo=dt.UTC)
 
@@ -183,6 +185,37 @@ def test_redirect_is_not_followed_so_the_key_stays_home(fake: FakeGoogle, status
     assert result.exit_code == 4 and "does not follow redirects" in result.stderr
     assert f"127.0.0.1:{port}/steal" in result.stderr and FAKE_KEY not in result.stderr
     assert len(fake.records) == 1
+
+
+def _open_client_tls_sockets() -> list[ssl.SSLSocket]:
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, ssl.SSLSocket) and not o.server_side and o.fileno() != -1]
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_refused_redirect_closes_its_connection(fake: FakeGoogle, status: int) -> None:
+    """Fault 4 of issue 9: refusing a redirect left the TLS socket open until the garbage collector found it (a
+    ResourceWarning under -W default). The socket must be closed while the error is still being reported."""
+    fake.auth_tokens_status = status
+    fake.auth_tokens_headers = {"Location": "https://elsewhere.invalid/x"}
+    before = _open_client_tls_sockets()
+    with pytest.raises(ConnectError, match="does not follow redirects") as info:
+        mint_token(TokenRequest(), FAKE_KEY, endpoint=fake.base)
+    assert info.traceback  # the error, and every frame it holds, is still alive here
+    assert _open_client_tls_sockets() == before
+
+
+def test_refusal_closes_its_connection(fake: FakeGoogle) -> None:
+    """An HTTP refusal's body is read (its first 4 KiB), then its connection closed, even while the error lives."""
+    fake.auth_tokens_status = 403
+    fake.auth_tokens_body = json.dumps(
+        {"error": {"message": "no " * 4000, "status": "PERMISSION_DENIED"}}
+    ).encode()
+    before = _open_client_tls_sockets()
+    with pytest.raises(CredentialsError, match="HTTP 403") as info:
+        mint_token(TokenRequest(), FAKE_KEY, endpoint=fake.base)
+    assert info.traceback
+    assert _open_client_tls_sockets() == before
 
 
 @pytest.mark.parametrize("timeout", ["0", "-1", "inf", "nan"])
