@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from livecli.errors import ConnectError
+from livecli.protocol import close_reasons as cr
 from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
 from livecli.server.gate import decide
@@ -28,7 +29,6 @@ from livecli.server.resumption import HandleStore
 from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
 from livecli.server.tls import server_ssl_context
-from livecli.server.validate import INTERNAL_ERROR
 
 __all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
 
@@ -177,9 +177,9 @@ class RunningServer:
     async def _internal_error(self, ws: ServerConnection, session: ServerSession) -> None:
         """A failure in the pump itself: log it and close with 1011, never a silent 1000 or a hung socket."""
         self.config.logger.exception("internal error; closing the connection with 1011")
-        session.closed = True
+        session.stop()
         with contextlib.suppress(Exception):
-            await ws.close(1011, INTERNAL_ERROR)
+            await ws.close(cr.INTERNAL_ERROR.code, cr.INTERNAL_ERROR.text)
 
     async def close(self) -> None:
         """Stop listening and close every connection."""

@@ -21,12 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
+from livecli.protocol import close_reasons as cr
 from livecli.server.config import ServerConfig
 from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
 
-__all__ = ["API_KEY_INVALID", "Decision", "decide"]
-
-API_KEY_INVALID = "API key not valid. Please pass a valid API key."
+__all__ = ["Decision", "decide"]
 _PATH = re.compile(
     r"^//?ws/(?:"
     r"google\.ai\.generativelanguage\.(?:v1|v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent"
@@ -71,7 +70,7 @@ def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server
     if verdict == "ok":
         return Decision(scenario=scenario)
     if verdict == "bad-key":
-        return Decision(scenario=replace(scenario, setup_close=CloseSpec(1007, API_KEY_INVALID)))
+        return Decision(scenario=replace(scenario, setup_close=CloseSpec.of(cr.API_KEY_INVALID)))
     return _error(
         401,
         "Request is missing required authentication credential. Expected OAuth 2 access token, "

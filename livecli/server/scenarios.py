@@ -65,13 +65,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from livecli.errors import QUOTA_REASON_PREFIX, UsageError
-from livecli.server.validate import INTERNAL_ERROR, INVALID_ARGUMENT, NOT_SUPPORTED, cut_reason
+from livecli.errors import UsageError
+from livecli.protocol import close_reasons as cr
+from livecli.protocol.close_reasons import CloseReason, cut_reason
 
 __all__ = [
     "BUILTIN",
-    "INTERNAL_ERROR",
-    "QUOTA_REASON",
     "CloseSpec",
     "Scenario",
     "TimedAction",
@@ -80,10 +79,6 @@ __all__ = [
     "load_scenario",
 ]
 
-QUOTA_REASON = cut_reason(
-    QUOTA_REASON_PREFIX + ", please check your plan and billing details. For more information on this error, "
-    "head to: https://ai.google.dev/gemini-api/docs/rate-limits"
-)
 _ACTIONS = ("goaway", "close", "drop", "stall", "malformed", "quota")
 
 
@@ -93,6 +88,11 @@ class CloseSpec:
 
     code: int
     reason: str = ""
+
+    @classmethod
+    def of(cls, reason: CloseReason) -> CloseSpec:
+        """Close with one of the service's reasons (docs/wire.md, "Close codes")."""
+        return cls(reason.code, reason.format())
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,8 @@ class TimedAction:
 
     t: float
     action: str
-    code: int = 1011
-    reason: str = INTERNAL_ERROR
+    code: int = cr.INTERNAL_ERROR.code
+    reason: str = cr.INTERNAL_ERROR.text
     time_left_s: float = 1.0
 
 
@@ -165,9 +165,9 @@ BUILTIN: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("echo"),
-        Scenario("close-1007", setup_close=CloseSpec(1007, INVALID_ARGUMENT)),
-        Scenario("close-1008", turns=(TurnSpec(close=CloseSpec(1008, NOT_SUPPORTED)),)),
-        Scenario("close-1011", turns=(TurnSpec(close=CloseSpec(1011, INTERNAL_ERROR)),)),
+        Scenario("close-1007", setup_close=CloseSpec.of(cr.INVALID_ARGUMENT)),
+        Scenario("close-1008", turns=(TurnSpec(close=CloseSpec.of(cr.NOT_SUPPORTED)),)),
+        Scenario("close-1011", turns=(TurnSpec(close=CloseSpec.of(cr.INTERNAL_ERROR)),)),
         Scenario("quota", turns=(TurnSpec(quota=True),), at=(TimedAction(1.0, "quota"),)),
         Scenario("drop", turns=(TurnSpec(drop=True),)),
         Scenario("stall", turns=(TurnSpec(stall=True),)),
@@ -180,7 +180,7 @@ BUILTIN: dict[str, Scenario] = {
         Scenario(
             "http-401",
             upgrade_status=401,
-            upgrade_body=_http_body(401, "API key not valid. Please pass a valid API key.", "UNAUTHENTICATED"),
+            upgrade_body=_http_body(401, cr.API_KEY_INVALID.text, "UNAUTHENTICATED"),
         ),
         Scenario(
             "http-429",

@@ -5,7 +5,10 @@ The pump calls `receive(frame, now)` for each client frame and `tick(now)` whene
 VAD, real-time reply pacing, goAway, scenario timers — runs on the `now` it is given, so tests drive it with a
 fake clock. An internal error closes with 1011 "Internal error encountered." (logged with its traceback).
 
-Choices where the service's behaviour is not on record (protocol.md has no source for them):
+A session is built from parts it owns: an ActionQueue (what goes out when), InputTurns (where user turns come
+from, once the setup is known) and ToolCalls (calls awaiting their response); it decides how each turn is answered.
+
+Choices where the service's behaviour is not on record (docs/wire.md, "Not on record"):
 - no setup within `setup_timeout_s` (30 s) → close 1011 with a DEADLINE_EXCEEDED reason;
 - more than MAX_PENDING replies/tool calls queued (a flood under NO_INTERRUPTION) → close 1011 overload;
 - a user turn keeps MAX_TURN_AUDIO_S (120 s) of audio for the echo; longer speech is counted, not stored.
@@ -16,36 +19,24 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from livecli.protocol import close_reasons as cr
 from livecli.protocol import server_messages as sm
 from livecli.protocol.models import ClientContentRule
-from livecli.server.replies import (
-    INPUT_RATE,
-    MAX_TURN_AUDIO_S,
-    OUTPUT_RATE,
-    InboundAudio,
-    Reply,
-    clip_text,
-    echo_reply,
-    silence,
-)
+from livecli.server.replies import Reply, clip_text, echo_reply
+from livecli.server.reply_frames import reply_frames, shaped
 from livecli.server.resumption import HandleStore, Snapshot, new_session_id
-from livecli.server.scenarios import QUOTA_REASON, Scenario, TimedAction, TurnSpec
+from livecli.server.scenarios import Scenario, TimedAction, TurnSpec
 from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
-from livecli.server.session_turns import TurnsMixin
-from livecli.server.vad import EnergyVad, VadParams
-from livecli.server.validate import INVALID_ARGUMENT, Refusal, SetupInfo, check_setup, parse_client_frame
+from livecli.server.session_tools import ToolCalls, contains, short_json
+from livecli.server.session_turns import Heard, InputTurns
+from livecli.server.validate import Refusal, SetupInfo, check_setup, parse_client_frame
 
 __all__ = ["Close", "Drop", "Send", "ServerSession", "SessionLimits"]
 
-# A connection reaching --max-connection-s: the service's reason is not on record (protocol.md §5: code only).
-LIFETIME_REASON = "Connection lifetime exceeded."
-SESSION_REASON = "Session duration limit exceeded."
-SETUP_TIMEOUT_REASON = "RPC::DEADLINE_EXCEEDED: no setup message received in time"
 MAX_PENDING = 16
-OVERLOAD_REASON = "The service is currently unavailable."
 
 
 @dataclass(frozen=True)
@@ -59,7 +50,7 @@ class SessionLimits:
     setup_timeout_s: float | None = 30.0
 
 
-class ServerSession(ActionQueue, TurnsMixin):
+class ServerSession:
     """The state of one client connection, from upgrade to close."""
 
     def __init__(
@@ -70,11 +61,13 @@ class ServerSession(ActionQueue, TurnsMixin):
         limits: SessionLimits | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
-        super().__init__()
         self.scenario = scenario
         self.store = store
         self.limits = limits or SessionLimits()
         self.log = logger or logging.getLogger("livecli.server")
+        self.queue = ActionQueue(self.log)
+        self.tools = ToolCalls(self.log)
+        self.input: InputTurns | None = None  # once the setup is known
         self.opened_at = now
         self.setup: SetupInfo | None = None
         self.session_id = new_session_id()
@@ -85,75 +78,78 @@ class ServerSession(ActionQueue, TurnsMixin):
         self.message_index = -1  # index of the last client frame received; setup is 0
         self.consumed_index = 0
         self.heard_realtime_input = False
-        self.vad: EnergyVad | None = None
-        self.inbound = InboundAudio()
-        self.activity_open = False
-        self.activity_audio: list[bytes] = []
-        self.activity_bytes = 0
         self.busy_until = now
         self.pending_replies: set[int] = set()
-        self.pending_tools: dict[str, tuple[int, Callable[[float, dict[str, Any]], None]]] = {}
         self._reply_ids = itertools.count(1)
         if self.limits.setup_timeout_s is not None:
-            self._at(now + self.limits.setup_timeout_s, self._setup_deadline)
+            self.queue.at(now + self.limits.setup_timeout_s, self._setup_deadline)
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session has closed (or dropped) its connection, or been told the connection is gone."""
+        return self.queue.closed
 
     def deadline(self) -> float | None:
         """The next time `tick` has something to do, or None."""
-        due = self._queue_deadline()
-        if self.vad is not None and not (self.closed or self.stalled):
-            vad_due = self.vad.deadline()
+        due = self.queue.deadline()
+        if self.input is not None and not self.queue.idle:
+            vad_due = self.input.deadline()
             if vad_due is not None:
                 due = vad_due if due is None else min(due, vad_due)
         return due
 
     def tick(self, now: float) -> list[Action]:
         """The actions due at `now`, in order."""
-        if self.vad is not None and not self.closed and not self.stalled:
+        if self.input is not None and not self.queue.idle:
             try:
-                self._vad_events(self.vad.poll(now), now)
+                self.input.poll(now)
             except Exception:
-                self.fail(now)
-        return self._run_due(now)
+                self.queue.fail(now)
+        return self.queue.run_due(now)
+
+    def stop(self) -> None:
+        """Send nothing more (the pump failed and closes the socket itself)."""
+        self.queue.finish()
 
     def connection_closed(self, now: float) -> None:
         """The socket is gone: nothing more is sent; the session's handles now expire `ttl` after `now`."""
-        self._finish()
+        self.queue.finish()
         if self.setup is not None and self.setup.resumption:
             self.store.closed(self.session_id, now)
 
     def _setup_deadline(self, now: float) -> None:
         if self.setup is None:
-            self.close_now(now, 1011, SETUP_TIMEOUT_REASON)
+            self.queue.close_with(now, cr.SETUP_TIMEOUT)
 
     # -- input ----------------------------------------------------------------------------------------------
 
     def receive(self, frame: str | bytes, now: float) -> None:
         """Handle one client frame that arrived at `now`."""
-        if self.closed or self.stalled:
+        if self.queue.idle:
             return
         self.message_index += 1
         try:
             kind, body = parse_client_frame(frame)
-            if self.setup is None:
+            if self.setup is None or self.input is None:
                 if kind != "setup":
-                    raise Refusal(1007, INVALID_ARGUMENT)
+                    raise Refusal.of(cr.INVALID_ARGUMENT)
                 self._on_setup(body, now)
             elif kind == "setup":
-                raise Refusal(1007, INVALID_ARGUMENT)
+                raise Refusal.of(cr.INVALID_ARGUMENT)
             elif kind == "realtimeInput":
                 self.heard_realtime_input = True
-                self.on_realtime_input(body, now)
+                self.input.realtime_input(body, now)
             elif kind == "clientContent":
                 self._on_client_content(body, now)
             elif kind == "toolResponse":
-                self.on_tool_response(body, now)
+                self.tools.respond(body, now)
             elif kind == "contextUpdate":
                 self._on_context_update(body)
         except Refusal as refusal:
             self.log.info("refused: %s %s", refusal.code, refusal.reason)
-            self.close_now(now, refusal.code, refusal.reason)
+            self.queue.close_now(now, refusal.code, refusal.reason)
         except Exception:
-            self.fail(now)
+            self.queue.fail(now)
 
     def _on_setup(self, body: dict[str, Any], now: float) -> None:
         setup = check_setup(body)
@@ -164,66 +160,70 @@ class ServerSession(ActionQueue, TurnsMixin):
         if setup.resume_handle is not None:
             snapshot = self.store.resolve(setup.resume_handle, now)
             if snapshot is None:
-                raise Refusal(1007, INVALID_ARGUMENT)
+                raise Refusal.of(cr.INVALID_ARGUMENT)
             self.turn = snapshot.turns
             self.history = snapshot.conversation()
             self.session_elapsed_before = snapshot.session_elapsed_s
             self.session_id = snapshot.session_id
             self.log.info("resumed a session at turn %d", self.turn)
         self.setup = setup
+        self.input = InputTurns(
+            setup,
+            on_speech=self.barge_in,
+            on_turn=self.user_turn,
+            stream_end_ignored=self.scenario.stream_end_ignored,
+        )
         if setup.resumption:
             self.store.opened(self.session_id)
-        if setup.automatic_vad:
-            self.vad = EnergyVad(VadParams.from_setup(setup.vad), max_turn_s=MAX_TURN_AUDIO_S)
-        self._send(now, sm.setup_complete(), "setupComplete")
+        self.queue.send(now, sm.setup_complete(), "setupComplete")
         self.consumed_index = self.message_index
         if setup.resumption:
-            self._at(now, self._issue_handle)
+            self.queue.at(now, self._issue_handle)
         self._schedule_limits(now, setup)
         for timed in self.scenario.at:
-            self._at(now + timed.t, lambda t, a=timed: self._timed_action(a, t))  # type: ignore[misc]
+            self.queue.at(now + timed.t, lambda t, a=timed: self._timed_action(a, t))  # type: ignore[misc]
 
     def _schedule_limits(self, now: float, setup: SetupInfo) -> None:
-        ends: list[tuple[float, str]] = []
+        ends: list[tuple[float, cr.CloseReason]] = []
         if self.limits.max_connection_s is not None:
-            ends.append((self.opened_at + self.limits.max_connection_s, LIFETIME_REASON))
+            ends.append((self.opened_at + self.limits.max_connection_s, cr.LIFETIME_EXCEEDED))
         if self.limits.max_session_s is not None and not setup.compression:
             left = max(0.0, self.limits.max_session_s - self.session_elapsed_before)
-            ends.append((now + left, SESSION_REASON))
+            ends.append((now + left, cr.SESSION_LIMIT))
         if not ends:
             return
-        end, reason = min(ends)
+        end, reason = min(ends, key=lambda item: item[0])
         lead = min(50.0, (end - now) / 2)
-        self._send(max(now, end - lead), sm.go_away(lead), "goAway")
-        self._at(max(now, end), Close(1008, reason))
+        self.queue.send(max(now, end - lead), sm.go_away(lead), "goAway")
+        self.queue.at(max(now, end), Close(reason.code, reason.text))
 
     def _timed_action(self, timed: TimedAction, now: float) -> None:
         if timed.action == "goaway":
-            self._send(now, sm.go_away(timed.time_left_s), "goAway")
-            self._at(now + timed.time_left_s, Close(1008, LIFETIME_REASON))
+            self.queue.send(now, sm.go_away(timed.time_left_s), "goAway")
+            self.queue.at(now + timed.time_left_s, Close(cr.LIFETIME_EXCEEDED.code, cr.LIFETIME_EXCEEDED.text))
         else:
             self.misbehave(now, timed.action, timed.code, timed.reason)
 
     def misbehave(self, now: float, action: str, code: int = 1011, reason: str = "") -> None:
         """Close / drop / stall / malformed frame / quota close, now."""
         if action == "close":
-            self.close_now(now, code, reason)
+            self.queue.close_now(now, code, reason)
         elif action == "quota":
-            self.close_now(now, 1011, QUOTA_REASON)
+            self.queue.close_with(now, cr.QUOTA)
         elif action == "drop":
-            self._queue.clear()
-            self._at(now, Drop())
+            self.queue.clear()
+            self.queue.at(now, Drop())
         elif action == "stall":
-            self.stall()
+            self.queue.stall()
         elif action == "malformed":
-            self._send(now, b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":', "malformed")
+            self.queue.send(now, b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":', "malformed")
 
     def _on_client_content(self, body: dict[str, Any], now: float) -> None:
         assert self.setup is not None
         rule = self.setup.info.client_content if self.setup.info else ClientContentRule.ANY
         seeding = self.setup.history_config and not self.heard_realtime_input and self.turn == 0
         if rule is ClientContentRule.NONE or (rule is ClientContentRule.SEED_ONLY and not seeding):
-            raise Refusal(1007, INVALID_ARGUMENT)  # 3.1: only to seed history, and only with historyConfig
+            raise Refusal.of(cr.INVALID_ARGUMENT)  # 3.1: only to seed history, and only with historyConfig
         turns = body.get("turns", [])
         if turns:
             self.history.append({"role": "clientContent", "content": f"{len(turns)} turn(s)"})
@@ -232,7 +232,7 @@ class ServerSession(ActionQueue, TurnsMixin):
             user = [c for c in turns if c.get("role", "user") == "user"] or turns
             parts = user[-1].get("parts", []) if user else []
             text = " ".join(p["text"] for p in parts if "text" in p)
-            self.user_turn(now, text=text)
+            self.user_turn(now, Heard(text=text))
 
     def _on_context_update(self, body: dict[str, Any]) -> None:
         """contextUpdate replaces the tools (and system instruction) mid-session; tool calls use the new names."""
@@ -249,7 +249,7 @@ class ServerSession(ActionQueue, TurnsMixin):
 
     def reply_active(self) -> bool:
         """Whether a reply (or a tool call awaiting its response) is still in flight."""
-        return bool(self.pending_replies or self.pending_tools)
+        return bool(self.pending_replies or self.tools)
 
     def _issue_handle(self, now: float) -> None:
         assert self.setup is not None
@@ -257,67 +257,31 @@ class ServerSession(ActionQueue, TurnsMixin):
         snapshot = Snapshot(self.turn, self.history, len(self.history), elapsed, self.session_id)
         handle = self.store.issue(snapshot, now)
         index = self.consumed_index if self.setup.transparent else None
-        self._send(now, sm.resumption_update(handle, True, index), "sessionResumptionUpdate")
+        self.queue.send(now, sm.resumption_update(handle, True, index), "sessionResumptionUpdate")
 
     def _not_resumable(self, when: float, tag: int | None) -> None:
         if self.setup is not None and self.setup.resumption:
-            self._send(when, sm.resumption_update("", False), "sessionResumptionUpdate", tag)
+            self.queue.send(when, sm.resumption_update("", False), "sessionResumptionUpdate", tag)
 
     def schedule_reply(self, now: float, turn: int, spec: TurnSpec, reply: Reply) -> None:
         """Queue one model turn, streamed at real-time pace after whatever is already queued."""
         assert self.setup is not None
-        if len(self.pending_replies) + len(self.pending_tools) >= MAX_PENDING:
+        if len(self.pending_replies) + len(self.tools) >= MAX_PENDING:
             self.log.warning("more than %d replies queued: closing with 1011", MAX_PENDING)
-            self.close_now(now, 1011, OVERLOAD_REASON)
+            self.queue.close_with(now, cr.OVERLOADED)
             return
-        reply = self._apply_spec(spec, reply)
+        reply = shaped(reply, spec)
         tag = next(self._reply_ids)
         self.pending_replies.add(tag)
         start = max(now, self.busy_until) + spec.delay_ms / 1000
         self._not_resumable(start, tag)
-        if reply.input_transcript is not None:
-            self._send(start, sm.input_transcription(reply.input_transcript), "inputTranscription", tag)
-        speed = self.limits.reply_speed
-        chunk_bytes = OUTPUT_RATE * 2 * self.limits.reply_chunk_ms // 1000
-        chunk_s = self.limits.reply_chunk_ms / 1000 / speed if speed > 0 else 0.0
-        audio = reply.audio
-        cut = len(audio)
-        if spec.interrupt_after_ms is not None:
-            cut = min(cut, OUTPUT_RATE * 2 * spec.interrupt_after_ms // 1000)
-        when = start
-        for index, offset in enumerate(range(0, cut, chunk_bytes)):
-            when = start + index * chunk_s
-            piece = audio[offset : min(offset + chunk_bytes, cut)]
-            self._send(when, sm.audio_content(piece), "audio", tag)
-            if index == 0 and reply.output_transcript is not None:
-                self._send(when, sm.output_transcription(reply.output_transcript), "outputTranscription", tag)
-        if not audio and reply.output_transcript is not None:
-            self._send(when, sm.output_transcription(reply.output_transcript), "outputTranscription", tag)
-        for text in reply.texts:
-            self._send(when, sm.text_content(text), "text", tag)
-        end = when + (chunk_s if cut else 0.0)
-        if spec.interrupt_after_ms is not None:
-            self._send(end, sm.interrupted(), "interrupted", tag)
-            self._send(end, sm.turn_complete(), "turnComplete", tag)
-        else:
-            self._send(end, sm.generation_complete(), "generationComplete", tag)
-            if not spec.generation_complete_only:
-                self._send(end, sm.turn_complete(reply.usage), "turnComplete", tag)
-        self._at(end, lambda t, n=turn, r=reply, g=tag: self._reply_done(t, n, r, g), tag)  # type: ignore[misc]
+        frames, end = reply_frames(
+            reply, spec, start, chunk_ms=self.limits.reply_chunk_ms, speed=self.limits.reply_speed
+        )
+        for timed in frames:
+            self.queue.send(timed.when, timed.frame, timed.kind, tag)
+        self.queue.at(end, lambda t: self._reply_done(t, turn, reply, tag), tag)
         self.busy_until = end
-
-    def _apply_spec(self, spec: TurnSpec, reply: Reply) -> Reply:
-        if spec.silent:
-            reply.audio = silence(1.0)
-        if spec.audio is not None:
-            reply.audio = spec.audio
-        if spec.input_transcript is not None:
-            reply.input_transcript = spec.input_transcript
-        if spec.output_transcript is not None:
-            reply.output_transcript = spec.output_transcript
-        if spec.text:
-            reply.texts = list(spec.text)
-        return reply
 
     def _reply_done(self, now: float, turn: int, reply: Reply, tag: int) -> None:
         self.pending_replies.discard(tag)
@@ -332,29 +296,25 @@ class ServerSession(ActionQueue, TurnsMixin):
         assert self.setup is not None
         if not self.reply_active() or not (always or self.setup.interrupts):
             return
-        self._cancel(set(self.pending_replies))
+        self.queue.cancel(set(self.pending_replies))
         self.pending_replies.clear()
         self.busy_until = now
-        self._send(now, sm.interrupted(), "interrupted")
-        if self.pending_tools:
-            self._send(now, sm.tool_call_cancellation(list(self.pending_tools)), "toolCallCancellation")
-            self.pending_tools.clear()
-        self._send(now, sm.turn_complete(), "turnComplete")
+        self.queue.send(now, sm.interrupted(), "interrupted")
+        if self.tools:
+            self.queue.send(now, sm.tool_call_cancellation(self.tools.cancel()), "toolCallCancellation")
+        self.queue.send(now, sm.turn_complete(), "turnComplete")
         if self.setup.resumption:
-            self._at(now, self._issue_handle)
+            self.queue.at(now, self._issue_handle)
 
-    def user_turn(
-        self, now: float, *, audio: bytes | None = None, heard_s: float | None = None, text: str | None = None
-    ) -> None:
-        """A user turn ended (16 kHz `audio` lasting `heard_s`, or `text`): answer it as the scenario says."""
+    def user_turn(self, now: float, heard: Heard) -> None:
+        """A user turn ended: answer it as the scenario says."""
         assert self.setup is not None
         self.turn += 1
         self.connection_turns += 1
         self.consumed_index = self.message_index
         turn = self.turn
-        if text is None and heard_s is None:
-            heard_s = len(audio or b"") / 2 / INPUT_RATE
-        described = clip_text(text) if text is not None else f"{heard_s:.2f} s of audio"
+        text = heard.text
+        described = clip_text(text) if text is not None else f"{heard.seconds:.2f} s of audio"
         self.history.append({"role": "user", "turn": turn, "content": described})
         spec = self.scenario.turn(self.connection_turns)
         self.log.info("turn %d: %s", turn, described)
@@ -363,11 +323,13 @@ class ServerSession(ActionQueue, TurnsMixin):
                 self.misbehave(now + spec.delay_ms / 1000, action)
                 return
         if spec.close is not None:
-            self.close_now(now + spec.delay_ms / 1000, spec.close.code, spec.close.reason)
+            self.queue.close_now(now + spec.delay_ms / 1000, spec.close.code, spec.close.reason)
             return
         text_modality = "TEXT" in self.setup.modalities
 
         def build(extra: str = "") -> Reply:
+            audio = heard.audio if text is None else None
+            heard_s = heard.seconds if text is None else None
             reply = echo_reply(turn, audio=audio, text=text, text_modality=text_modality, heard_s=heard_s)
             if extra and reply.output_transcript:
                 reply.output_transcript += extra
@@ -376,6 +338,26 @@ class ServerSession(ActionQueue, TurnsMixin):
             return reply
 
         if spec.tool_call is not None:
-            self.call_tool(now, turn, spec, build, described)
+            self._call_tool(now, turn, spec, build, described)
         else:
             self.schedule_reply(now, turn, spec, build())
+
+    def _call_tool(self, now: float, turn: int, spec: TurnSpec, build: Callable[[str], Reply], heard: str) -> None:
+        """Send a toolCall; the reply follows the matching toolResponse (a mismatch with `expect` closes 1007)."""
+        assert self.setup is not None
+        assert spec.tool_call is not None
+        tool = spec.tool_call
+        name = tool.name or (self.setup.function_names[0] if self.setup.function_names else "lookup")
+        args = tool.args if tool.args is not None else {"query": heard}
+
+        def answered(when: float, response: dict[str, Any]) -> None:
+            result = response.get("response")
+            if tool.expect is not None and not contains(result, tool.expect):
+                self.queue.close_with(when, cr.TOOL_RESPONSE_MISMATCH, name=name)
+                return
+            reply_spec = replace(spec, tool_call=None, delay_ms=0)
+            self.schedule_reply(when, turn, reply_spec, build(f"; {name} returned {short_json(result)}"))
+
+        sent_at = now + spec.delay_ms / 1000
+        self._not_resumable(sent_at, None)
+        self.queue.send(sent_at, self.tools.call(name, args, answered), "toolCall")

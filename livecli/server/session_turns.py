@@ -1,76 +1,94 @@
-"""Where user turns come from: activity brackets, the VAD, realtimeInput text, and tool round trips.
+"""Where user turns come from: activity brackets, the VAD, and realtimeInput text (sans I/O).
 
-A mixin of ServerSession (split out to keep modules small); the attributes it uses are declared below.
+A ServerSession owns one InputTurns once the setup is known and hands it each realtimeInput. InputTurns calls
+back `on_speech(now)` when the user starts speaking (a possible barge-in) and `on_turn(now, heard)` when a user
+turn ends (docs/wire.md, "Voice activity").
 """
 
 from __future__ import annotations
 
-import itertools
-import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from livecli.protocol import server_messages as sm
-from livecli.server.replies import INPUT_RATE, MAX_TURN_AUDIO_S, InboundAudio, Reply
-from livecli.server.scenarios import TurnSpec
-from livecli.server.vad import EnergyVad
-from livecli.server.validate import INVALID_ARGUMENT, Refusal, SetupInfo, decode_audio_blob
+from livecli.protocol import close_reasons as cr
+from livecli.server.replies import INPUT_RATE, MAX_TURN_AUDIO_S, InboundAudio
+from livecli.server.vad import EnergyVad, VadParams
+from livecli.server.validate import Refusal, SetupInfo, decode_audio_blob
 
-__all__ = ["TurnsMixin"]
-
-_call_ids = itertools.count(1)
+__all__ = ["Heard", "InputTurns"]
 
 
-class TurnsMixin:
-    """Input handling for ServerSession."""
+@dataclass(frozen=True)
+class Heard:
+    """One finished user turn: `text`, or 16 kHz PCM `audio` of a turn lasting `seconds`.
 
-    setup: SetupInfo | None
-    vad: EnergyVad | None
-    activity_open: bool
-    activity_audio: list[bytes]
-    activity_bytes: int
-    inbound: InboundAudio
-    pending_tools: dict[str, tuple[int, Callable[[float, dict[str, Any]], None]]]
-    log: logging.Logger
-    scenario: Any
+    `seconds` may exceed the audio's length: at most MAX_TURN_AUDIO_S of a turn is kept, all of it is counted.
+    """
 
-    def barge_in(self, now: float, *, always: bool = False) -> None: ...
-    def user_turn(
-        self, now: float, *, audio: bytes | None = None, heard_s: float | None = None, text: str | None = None
-    ) -> None: ...
-    def schedule_reply(self, now: float, turn: int, spec: TurnSpec, reply: Reply) -> None: ...
-    def close_now(self, now: float, code: int, reason: str) -> None: ...
-    def _send(self, when: float, frame: bytes, kind: str, tag: int | None = None) -> None: ...
-    def _not_resumable(self, when: float, tag: int | None) -> None: ...
+    audio: bytes = b""
+    seconds: float = 0.0
+    text: str | None = None
 
-    def on_realtime_input(self, body: dict[str, Any], now: float) -> None:
+
+class InputTurns:
+    """The input side of one session: automatic activity detection (the VAD) or explicit activity brackets."""
+
+    def __init__(
+        self,
+        setup: SetupInfo,
+        *,
+        on_speech: Callable[[float], None],
+        on_turn: Callable[[float, Heard], None],
+        stream_end_ignored: bool = False,
+    ) -> None:
+        self.automatic = setup.automatic_vad
+        self.vad = (
+            EnergyVad(VadParams.from_setup(setup.vad), max_turn_s=MAX_TURN_AUDIO_S) if self.automatic else None
+        )
+        self.on_speech = on_speech
+        self.on_turn = on_turn
+        self.stream_end_ignored = stream_end_ignored
+        self.inbound = InboundAudio()
+        self.activity_open = False
+        self._activity_audio: list[bytes] = []
+        self._activity_bytes = 0
+
+    def deadline(self) -> float | None:
+        """When the VAD next has something to decide (a silence long enough to end the turn), or None."""
+        return self.vad.deadline() if self.vad is not None else None
+
+    def poll(self, now: float) -> None:
+        """Let the VAD end a turn whose trailing silence has lasted long enough by `now`."""
+        if self.vad is not None:
+            self._vad_events(self.vad.poll(now), now)
+
+    def realtime_input(self, body: dict[str, Any], now: float) -> None:
         """audio / mediaChunks / text / activityStart / activityEnd / audioStreamEnd (video is accepted)."""
-        assert self.setup is not None
         if "audio" in body:
             self._on_audio(*decode_audio_blob(body["audio"], "realtime_input.audio"), now)
         for index, blob in enumerate(body.get("mediaChunks", [])):
             if str(blob.get("mimeType", "audio/pcm")).startswith("audio/"):
                 self._on_audio(*decode_audio_blob(blob, f"realtime_input.media_chunks[{index}]"), now)
         if "activityStart" in body:
-            if self.setup.automatic_vad:
-                raise Refusal(1007, INVALID_ARGUMENT)
-            self.barge_in(now)
+            if self.automatic:
+                raise Refusal.of(cr.INVALID_ARGUMENT)
+            self.on_speech(now)
             self.activity_open = True
-            self.activity_audio, self.activity_bytes = [], 0
+            self._activity_audio, self._activity_bytes = [], 0
         if "activityEnd" in body:
-            if self.setup.automatic_vad:
-                raise Refusal(1007, INVALID_ARGUMENT)
+            if self.automatic:
+                raise Refusal.of(cr.INVALID_ARGUMENT)
             if self.activity_open:
                 self._keep(self.inbound.flush())
                 self.activity_open = False
-                audio = b"".join(self.activity_audio)
-                heard_s = self.activity_bytes / 2 / INPUT_RATE
-                self.activity_audio, self.activity_bytes = [], 0
-                self.user_turn(now, audio=audio, heard_s=heard_s)
+                heard = Heard(b"".join(self._activity_audio), self._activity_bytes / 2 / INPUT_RATE)
+                self._activity_audio, self._activity_bytes = [], 0
+                self.on_turn(now, heard)
         if "text" in body:
-            self.barge_in(now)
-            self.user_turn(now, text=body["text"])
-        if body.get("audioStreamEnd") is True and self.vad is not None and not self.scenario.stream_end_ignored:
+            self.on_speech(now)
+            self.on_turn(now, Heard(text=body["text"]))
+        if body.get("audioStreamEnd") is True and self.vad is not None and not self.stream_end_ignored:
             self._vad_events(self.vad.feed(self.inbound.flush(), now) + self.vad.end(), now)
 
     def _on_audio(self, pcm: bytes, rate: int, now: float) -> None:
@@ -83,61 +101,15 @@ class TurnsMixin:
     def _keep(self, pcm: bytes) -> None:
         """Add to the open activity's audio: at most MAX_TURN_AUDIO_S is stored, all of it is counted."""
         cap = int(MAX_TURN_AUDIO_S * INPUT_RATE) * 2
-        room = cap - min(self.activity_bytes, cap)
+        room = cap - min(self._activity_bytes, cap)
         if room > 0 and pcm:
-            self.activity_audio.append(pcm[:room])
-        self.activity_bytes += len(pcm)
+            self._activity_audio.append(pcm[:room])
+        self._activity_bytes += len(pcm)
 
     def _vad_events(self, events: list[str], now: float) -> None:
         assert self.vad is not None
         for event in events:
             if event == "start":
-                self.barge_in(now)
+                self.on_speech(now)
             else:
-                self.user_turn(now, audio=self.vad.take_turn(), heard_s=self.vad.turn_s)
-
-    def call_tool(self, now: float, turn: int, spec: TurnSpec, build: Callable[[str], Reply], heard: str) -> None:
-        """Send a toolCall; the reply follows the matching toolResponse."""
-        assert self.setup is not None and spec.tool_call is not None
-        tool = spec.tool_call
-        name = tool.name or (self.setup.function_names[0] if self.setup.function_names else "lookup")
-        call_id = f"call-{next(_call_ids)}"
-        args = tool.args if tool.args is not None else {"query": heard}
-        self._not_resumable(now + spec.delay_ms / 1000, None)
-        self._send(
-            now + spec.delay_ms / 1000, sm.tool_call([{"id": call_id, "name": name, "args": args}]), "toolCall"
-        )
-
-        def answered(when: float, response: dict[str, Any]) -> None:
-            if tool.expect is not None and not _contains(response.get("response"), tool.expect):
-                self.close_now(when, 1007, f"toolResponse for {name} does not match the scenario")
-                return
-            result = response.get("response")
-            reply_spec = TurnSpec(**{**spec.__dict__, "tool_call": None, "delay_ms": 0})
-            self.schedule_reply(when, turn, reply_spec, build(f"; {name} returned {_short(result)}"))
-
-        self.pending_tools[call_id] = (turn, answered)
-
-    def on_tool_response(self, body: dict[str, Any], now: float) -> None:
-        """Match each functionResponse to its pending call by id; unknown ids are logged and ignored."""
-        for response in body.get("functionResponses", []):
-            entry = self.pending_tools.pop(str(response.get("id")), None)
-            if entry is None:
-                self.log.warning("toolResponse for unknown call id %r", response.get("id"))
-                continue
-            entry[1](now, response)
-
-
-def _contains(actual: Any, expected: Any) -> bool:
-    if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(
-            k in actual and _contains(actual[k], v) for k, v in expected.items()
-        )
-    return bool(actual == expected)
-
-
-def _short(value: Any) -> str:
-    import json
-
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+                self.on_turn(now, Heard(self.vad.take_turn(), self.vad.turn_s))

@@ -1,7 +1,8 @@
-"""Strict client-message validation, with the service's 1007/1008 close reasons (protocol.md §2, §3, §5).
+"""Strict client-message validation, with the service's 1007/1008 close reasons (docs/wire.md, "Close codes").
 
 `parse_client_frame` checks one frame against the schema (either casing, unknown names refused with their
-snake_case path) and returns it camelCased; `check_setup` applies the model table to a setup.
+snake_case path) and returns it camelCased; `check_setup` applies the model table to a setup. The reasons' wording
+is livecli.protocol.close_reasons.
 """
 
 from __future__ import annotations
@@ -13,39 +14,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livecli.errors import ProtocolError
+from livecli.protocol import close_reasons as cr
+from livecli.protocol.close_reasons import CloseReason, cut_reason
 from livecli.protocol.models import VOICES, ModelInfo, Thinking, bare_model_id, lookup
 from livecli.protocol.wire import INPUT_RATE, b64decode, camel, snake
 from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Scalar, Spec
 
 __all__ = [
-    "INTERNAL_ERROR",
-    "INVALID_ARGUMENT",
-    "NON_AUDIO",
-    "NOT_SUPPORTED",
-    "NO_VOICE",
     "Refusal",
     "SetupInfo",
     "check_setup",
-    "cut_reason",
     "decode_audio_blob",
     "parse_client_frame",
 ]
 
-INVALID_ARGUMENT = "Request contains an invalid argument."
-INTERNAL_ERROR = "Internal error encountered."
-NOT_SUPPORTED = "Operation is not implemented, or supported, or enabled."
-NO_VOICE = "No matching speaker voice found"
-NON_AUDIO = "Cannot extract voices from a non-audio request"
 _RATE = re.compile(r"rate\s*=\s*(\d{1,9})")
 MIN_RATE, MAX_RATE = 8000, 48000  # PCM input rates the local server resamples; others are refused
-
-
-def cut_reason(reason: str, limit: int = 123) -> str:
-    """A close reason cut to the 123-byte close-frame limit, never inside a UTF-8 character."""
-    raw = reason.encode("utf-8")
-    if len(raw) <= limit:
-        return reason
-    return raw[:limit].decode("utf-8", "ignore")
 
 
 class Refusal(Exception):
@@ -56,17 +40,21 @@ class Refusal(Exception):
         self.reason = cut_reason(reason)
         super().__init__(f"{code} {self.reason}")
 
+    @classmethod
+    def of(cls, reason: CloseReason, **values: str) -> Refusal:
+        """A refusal with one of the service's reasons (its fields filled in) and that reason's code."""
+        return cls(reason.code, reason.format(**values))
+
 
 def _unknown(name: str, path: str) -> Refusal:
-    where = f" at '{path}'" if path else ""
-    return Refusal(1007, f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.')
+    return Refusal.of(cr.UNKNOWN_FIELD, name=name, where=f" at '{path}'" if path else "")
 
 
 def _invalid(path: str, value: object, type_name: str | None = None) -> Refusal:
     shown = json.dumps(value, ensure_ascii=False)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     kind = f" ({type_name})" if type_name else ""
-    return Refusal(1007, f"Invalid JSON payload received. Invalid value at '{path}'{kind}, {shown}")
+    return Refusal.of(cr.INVALID_VALUE, path=path, kind=kind, value=shown)
 
 
 _INT_TEXT = re.compile(r"-?\d+")
@@ -148,12 +136,12 @@ def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
     try:
         message = json.loads(frame)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Refusal(1007, "Invalid JSON payload received. Unexpected token.") from None
+        raise Refusal.of(cr.NOT_JSON) from None
     if not isinstance(message, dict):
-        raise Refusal(1007, "Invalid JSON payload received. Unexpected token.")
+        raise Refusal.of(cr.NOT_JSON)
     normalized = _walk_message(message, CLIENT_MESSAGE, "")
     if len(normalized) != 1:
-        raise Refusal(1007, INVALID_ARGUMENT)
+        raise Refusal.of(cr.INVALID_ARGUMENT)
     ((kind, body),) = normalized.items()
     return kind, body
 
@@ -169,7 +157,7 @@ def decode_audio_blob(blob: dict[str, Any], path: str) -> tuple[bytes, int]:
     mime = str(blob.get("mimeType", "audio/pcm")).strip()
     base, _, params = mime.partition(";")
     if base.strip().lower() != "audio/pcm":
-        raise Refusal(1007, f"Unsupported audio mime type {mime!r}: the local server takes audio/pcm")
+        raise Refusal.of(cr.UNSUPPORTED_AUDIO, mime=repr(mime))
     match = _RATE.search(params)
     rate = int(match.group(1)) if match else INPUT_RATE
     if not MIN_RATE <= rate <= MAX_RATE:
@@ -201,7 +189,7 @@ def check_setup(setup: dict[str, Any]) -> SetupInfo:
     """Apply the model table to a (schema-valid, camelCased) setup, or raise Refusal."""
     model = setup.get("model")
     if not isinstance(model, str) or not model:
-        raise Refusal(1007, INVALID_ARGUMENT)
+        raise Refusal.of(cr.INVALID_ARGUMENT)
     info = lookup(model)
     warnings: list[str] = []
     if info is None:
@@ -210,13 +198,13 @@ def check_setup(setup: dict[str, Any]) -> SetupInfo:
     modalities = tuple(generation.get("responseModalities") or ["AUDIO"])
     allowed = info.modalities if info else frozenset({"AUDIO", "TEXT"})
     if any(m not in allowed for m in modalities):
-        raise Refusal(1007, NON_AUDIO if "AUDIO" not in modalities else INVALID_ARGUMENT)
+        raise Refusal.of(cr.NON_AUDIO if "AUDIO" not in modalities else cr.INVALID_ARGUMENT)
     if len(set(modalities)) > 1:
-        raise Refusal(1007, INVALID_ARGUMENT)
+        raise Refusal.of(cr.INVALID_ARGUMENT)
     speech = generation.get("speechConfig", {})
     voice = speech.get("voiceConfig", {}).get("prebuiltVoiceConfig", {}).get("voiceName")
     if voice is not None and voice not in VOICES:
-        raise Refusal(1007, NO_VOICE)
+        raise Refusal.of(cr.NO_VOICE)
     if info is not None:
         _check_model_features(setup, generation, info)
     realtime = setup.get("realtimeInputConfig", {})
@@ -258,15 +246,15 @@ def _check_model_features(setup: dict[str, Any], generation: dict[str, Any], inf
             Thinking.LEVEL_NO_MINIMAL: "thinkingBudget" not in thinking and level in {"", "LOW", "MEDIUM", "HIGH"},
         }[info.thinking]
         if not ok:
-            raise Refusal(1007, INVALID_ARGUMENT)
+            raise Refusal.of(cr.INVALID_ARGUMENT)
     if generation.get("enableAffectiveDialog") is True and not info.affective_dialog:
-        raise Refusal(1007, INVALID_ARGUMENT)
+        raise Refusal.of(cr.INVALID_ARGUMENT)
     if "systemInstruction" in setup and not info.system_instruction:
-        raise Refusal(1007, INVALID_ARGUMENT)
+        raise Refusal.of(cr.INVALID_ARGUMENT)
     proactivity = setup.get("proactivity")
     if proactivity is not None:
         proactive = proactivity.get("proactiveAudio")
         if info.proactive_audio == "no" or (info.proactive_audio == "always" and proactive is False):
-            raise Refusal(1007, INVALID_ARGUMENT)
+            raise Refusal.of(cr.INVALID_ARGUMENT)
     if not info.code_execution and any("codeExecution" in tool for tool in setup.get("tools", [])):
-        raise Refusal(1008, NOT_SUPPORTED)
+        raise Refusal.of(cr.NOT_SUPPORTED)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from livecli.protocol.close_reasons import API_KEY_INVALID
 from livecli.server import ServerConfig, ServerThread
-from livecli.server.gate import API_KEY_INVALID
 from livecli.server.probe import GEMINI_PATH, Probe
 
 CONSTRAINED = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained"
@@ -55,14 +55,14 @@ def _outcome(server: ServerThread, path: str, headers: dict[str, str] | None = N
         (CONSTRAINED + "?access_token=auth_tokens/t1", None, "ok"),
         (CONSTRAINED, {"Authorization": "Token auth_tokens/t1", "x-goog-api-key": "auth_tokens/t1"}, "ok"),
         (GEMINI_PATH, None, "http 401"),
-        (GEMINI_PATH, {"x-goog-api-key": "WRONG"}, f"close 1007 {API_KEY_INVALID}"),
-        (GEMINI_PATH + "?key=WRONG", None, f"close 1007 {API_KEY_INVALID}"),
+        (GEMINI_PATH, {"x-goog-api-key": "WRONG"}, f"close 1007 {API_KEY_INVALID.text}"),
+        (GEMINI_PATH + "?key=WRONG", None, f"close 1007 {API_KEY_INVALID.text}"),
         (VERTEX, {"Authorization": "Bearer WRONG"}, "http 401"),
         (CONSTRAINED + "?access_token=auth_tokens/nope", None, "http 401"),
         (
             CONSTRAINED,
             {"Authorization": "Token auth_tokens/x", "x-goog-api-key": "auth_tokens/x"},
-            f"close 1007 {API_KEY_INVALID}",
+            f"close 1007 {API_KEY_INVALID.text}",
         ),
         (GEMINI_PATH, {"Authorization": "Token auth_tokens/t1"}, "http 401"),  # ephemeral only on Constrained
     ],

@@ -14,11 +14,11 @@ import soundfile
 from websockets.exceptions import InvalidStatus
 
 from livecli.errors import UsageError
+from livecli.protocol import close_reasons as cr
 from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import GEMINI_PATH, Probe, audio_frame, speechlike
 from livecli.server.replies import OUTPUT_RATE, chime
-from livecli.server.scenarios import QUOTA_REASON, load_scenario
-from livecli.server.validate import INVALID_ARGUMENT, NOT_SUPPORTED
+from livecli.server.scenarios import load_scenario
 
 NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
 QUOTA = (
@@ -48,11 +48,12 @@ def _closed_at_turn(url: str, scenario: str) -> tuple[int | None, str | None]:
 
 
 def test_quota_reason_is_the_services_cut_at_123_bytes() -> None:
-    assert QUOTA_REASON == QUOTA and len(QUOTA.encode()) == 123
+    assert cr.QUOTA.text == QUOTA
+    assert len(QUOTA.encode()) == 123
 
 
 def test_close_scenarios(server: ServerThread) -> None:
-    assert _closed_at_turn(server.url, "close-1008") == (1008, NOT_SUPPORTED)
+    assert _closed_at_turn(server.url, "close-1008") == (1008, cr.NOT_SUPPORTED.text)
     assert _closed_at_turn(server.url, "close-1011") == (1011, "Internal error encountered.")
     assert _closed_at_turn(server.url, "quota") == (1011, QUOTA)
     assert _closed_at_turn(server.url, "drop") == (None, None)
@@ -62,7 +63,7 @@ def test_close_scenarios(server: ServerThread) -> None:
         await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
         return await probe.closed()
 
-    assert asyncio.run(setup_refused()) == (1007, INVALID_ARGUMENT)
+    assert asyncio.run(setup_refused()) == (1007, cr.INVALID_ARGUMENT.text)
 
 
 def test_quota_also_arrives_a_second_after_setup(server: ServerThread) -> None:

@@ -3,83 +3,17 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import pytest
+from session_harness import MODEL, NO_VAD, Harness
 
+from livecli.protocol import close_reasons as cr
 from livecli.server.probe import speechlike
 from livecli.server.replies import MAX_ECHO_CHARS, MAX_TONE_WORDS, MAX_TURN_AUDIO_S
 from livecli.server.resumption import HandleStore
-from livecli.server.scenarios import BUILTIN, Scenario, ToolCallSpec, TurnSpec
-from livecli.server.session import (
-    MAX_PENDING,
-    OVERLOAD_REASON,
-    SETUP_TIMEOUT_REASON,
-    Close,
-    Send,
-    ServerSession,
-    SessionLimits,
-)
-from livecli.server.validate import INTERNAL_ERROR, INVALID_ARGUMENT
-
-MODEL = "models/gemini-3.8-live"
-NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
-
-
-class Harness:
-    """A session, its fake clock, and everything it sent as (time, kind, message)."""
-
-    def __init__(self, scenario: str | Scenario = "echo", store: HandleStore | None = None, **limits: Any) -> None:
-        self.now = 0.0
-        self.store = store if store is not None else HandleStore(7200)
-        chosen = BUILTIN[scenario] if isinstance(scenario, str) else scenario
-        self.session = ServerSession(chosen, self.store, self.now, SessionLimits(**limits))
-        self.sent: list[tuple[float, str, Any]] = []
-
-    def send(self, message: dict[str, Any] | str) -> None:
-        self.session.receive(message if isinstance(message, str) else json.dumps(message), self.now)
-        self.run_until(self.now)
-
-    def run_until(self, until: float) -> None:
-        while True:
-            for action in self.session.tick(self.now):
-                if isinstance(action, Send):
-                    self.sent.append((self.now, action.kind, json.loads(action.frame)))
-                else:
-                    self.sent.append((self.now, type(action).__name__, action))
-            due = self.session.deadline()
-            if due is None or due > until:
-                self.now = max(self.now, until)
-                return
-            self.now = max(self.now, due)
-
-    def kinds(self) -> list[str]:
-        return [kind for _, kind, _ in self.sent]
-
-    def take(self) -> list[tuple[float, str, Any]]:
-        out, self.sent = self.sent, []
-        return out
-
-    def audio(self, pcm: bytes, mime: str = "audio/pcm") -> None:
-        self.send({"realtimeInput": {"audio": {"data": base64.b64encode(pcm).decode(), "mimeType": mime}}})
-
-    def messages(self, kind: str) -> list[Any]:
-        return [message for _, k, message in self.sent if k == kind]
-
-    def transcripts(self) -> list[str]:
-        return [m["serverContent"]["outputTranscription"]["text"] for m in self.messages("outputTranscription")]
-
-    def stream(self, pcm: bytes, chunk_s: float = 0.04) -> None:
-        step = int(32000 * chunk_s)
-        for offset in range(0, len(pcm), step):
-            self.audio(pcm[offset : offset + step])
-            self.run_until(self.now + chunk_s)
-
-    def activity_turn(self, pcm: bytes) -> None:
-        self.send({"realtimeInput": {"activityStart": {}}})
-        self.audio(pcm)
-        self.send({"realtimeInput": {"activityEnd": {}}})
+from livecli.server.scenarios import Scenario, ToolCallSpec, TurnSpec
+from livecli.server.session import MAX_PENDING, Close
 
 
 def test_reply_is_paced_in_real_time() -> None:
@@ -197,12 +131,12 @@ def test_unknown_or_expired_handle_is_refused() -> None:
     store = HandleStore(ttl_s=10)
     h = Harness(store=store)
     h.send({"setup": {"model": MODEL, "sessionResumption": {"handle": "nope"}}})
-    assert h.sent[-1][2] == Close(1007, INVALID_ARGUMENT)
+    assert h.sent[-1][2] == Close(1007, cr.INVALID_ARGUMENT.text)
     handle = store.issue(__import__("livecli.server.resumption", fromlist=["Snapshot"]).Snapshot(1), now=0.0)
     late = Harness(store=store)
     late.now = 11.0
     late.send({"setup": {"model": MODEL, "sessionResumption": {"handle": handle}}})
-    assert late.sent[-1][2] == Close(1007, INVALID_ARGUMENT)
+    assert late.sent[-1][2] == Close(1007, cr.INVALID_ARGUMENT.text)
 
 
 def test_transparent_resumption_reports_consumed_indices() -> None:
@@ -263,7 +197,7 @@ def test_client_content_turn_and_seed_only_rule() -> None:
     seed = Harness()
     seed.send({"setup": {"model": "models/gemini-3.1-flash-live-preview"}})
     seed.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "x"}]}], "turnComplete": True}})
-    assert seed.sent[-1][2] == Close(1007, INVALID_ARGUMENT)
+    assert seed.sent[-1][2] == Close(1007, cr.INVALID_ARGUMENT.text)
 
 
 def test_each_chunk_is_heard_at_its_declared_rate() -> None:
@@ -285,7 +219,7 @@ def test_each_chunk_is_heard_at_its_declared_rate() -> None:
 def test_no_setup_in_time_closes_1011() -> None:
     h = Harness(setup_timeout_s=30.0)
     h.run_until(100)
-    assert h.sent == [(30.0, "Close", Close(1011, SETUP_TIMEOUT_REASON))]
+    assert h.sent == [(30.0, "Close", Close(1011, cr.SETUP_TIMEOUT.text))]
     ok = Harness(setup_timeout_s=30.0)
     ok.send({"setup": {"model": MODEL}})
     ok.run_until(100)
@@ -302,12 +236,12 @@ def test_internal_errors_close_1011_never_silently(monkeypatch: pytest.MonkeyPat
     h.send({"setup": {"model": MODEL, **NO_VAD}})
     monkeypatch.setattr(session_module, "echo_reply", broken)
     h.send({"realtimeInput": {"text": "hi"}})
-    assert h.sent[-1][2] == Close(1011, INTERNAL_ERROR)
+    assert h.sent[-1][2] == Close(1011, cr.INTERNAL_ERROR.text)
     timed = Harness()
     timed.send({"setup": {"model": MODEL}})
-    timed.session._at(5.0, broken)
+    timed.session.queue.at(5.0, broken)
     timed.run_until(10)
-    assert timed.sent[-1] == (5.0, "Close", Close(1011, INTERNAL_ERROR))
+    assert timed.sent[-1] == (5.0, "Close", Close(1011, cr.INTERNAL_ERROR.text))
 
 
 def test_close_reasons_are_cut_to_123_bytes() -> None:
@@ -346,7 +280,7 @@ def test_a_flood_of_queued_replies_closes_1011() -> None:
         h.send({"realtimeInput": {"text": f"t{index}"}})
     assert "Close" not in h.kinds()
     h.send({"realtimeInput": {"text": "one too many"}})
-    assert h.sent[-1][2] == Close(1011, OVERLOAD_REASON)
+    assert h.sent[-1][2] == Close(1011, cr.OVERLOADED.text)
 
 
 def test_seed_only_models_take_client_content_before_the_conversation_only() -> None:
@@ -363,7 +297,7 @@ def test_seed_only_models_take_client_content_before_the_conversation_only() -> 
     assert "Close" not in seed.kinds()
     seed.send({"realtimeInput": {"text": "hello"}})
     seed.send({"clientContent": {"turns": [{"role": "user", "parts": [{"text": "y"}]}], "turnComplete": True}})
-    assert seed.sent[-1][2] == Close(1007, INVALID_ARGUMENT)
+    assert seed.sent[-1][2] == Close(1007, cr.INVALID_ARGUMENT.text)
 
 
 def test_context_update_replaces_the_tools() -> None:

@@ -14,18 +14,16 @@ import pydantic
 import pytest
 from google.genai import types
 
+from livecli.protocol import close_reasons as cr
+from livecli.protocol.close_reasons import cut_reason
 from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import Probe
-from livecli.server.validate import (
-    INVALID_ARGUMENT,
-    NO_VOICE,
-    NON_AUDIO,
-    NOT_SUPPORTED,
-    Refusal,
-    check_setup,
-    cut_reason,
-    parse_client_frame,
-)
+from livecli.server.validate import Refusal, check_setup, parse_client_frame
+
+INVALID_ARGUMENT = cr.INVALID_ARGUMENT.text
+NO_VOICE = cr.NO_VOICE.text
+NON_AUDIO = cr.NON_AUDIO.text
+NOT_SUPPORTED = cr.NOT_SUPPORTED.text
 
 NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
 

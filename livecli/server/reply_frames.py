@@ -1,0 +1,78 @@
+"""One planned reply as the frames that carry it, each with the time it is due (sans I/O).
+
+The session decides when a reply starts; this lays it out from there: transcripts, the audio in chunks at
+real-time pace (`speed` 2 is twice as fast, 0 all at once), text parts, then the turn's end (docs/wire.md,
+"Reply timing" and "Turn end").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livecli.protocol import server_messages as sm
+from livecli.server.replies import OUTPUT_RATE, Reply, silence
+from livecli.server.scenarios import TurnSpec
+
+__all__ = ["TimedFrame", "reply_frames", "shaped"]
+
+
+@dataclass(frozen=True)
+class TimedFrame:
+    """One server frame due at `when`; `kind` names it for logs and recordings."""
+
+    when: float
+    frame: bytes
+    kind: str
+
+
+def shaped(reply: Reply, spec: TurnSpec) -> Reply:
+    """The reply with what the scenario's turn overrides (audio, transcripts, text) put in."""
+    if spec.silent:
+        reply.audio = silence(1.0)
+    if spec.audio is not None:
+        reply.audio = spec.audio
+    if spec.input_transcript is not None:
+        reply.input_transcript = spec.input_transcript
+    if spec.output_transcript is not None:
+        reply.output_transcript = spec.output_transcript
+    if spec.text:
+        reply.texts = list(spec.text)
+    return reply
+
+
+def reply_frames(
+    reply: Reply, spec: TurnSpec, start: float, *, chunk_ms: int, speed: float
+) -> tuple[list[TimedFrame], float]:
+    """The reply's frames from `start` on, and the time its last frame is due."""
+    frames: list[TimedFrame] = []
+
+    def add(when: float, frame: bytes, kind: str) -> None:
+        frames.append(TimedFrame(when, frame, kind))
+
+    if reply.input_transcript is not None:
+        add(start, sm.input_transcription(reply.input_transcript), "inputTranscription")
+    chunk_bytes = OUTPUT_RATE * 2 * chunk_ms // 1000
+    chunk_s = chunk_ms / 1000 / speed if speed > 0 else 0.0
+    audio = reply.audio
+    cut = len(audio)
+    if spec.interrupt_after_ms is not None:
+        cut = min(cut, OUTPUT_RATE * 2 * spec.interrupt_after_ms // 1000)
+    when = start
+    for index, offset in enumerate(range(0, cut, chunk_bytes)):
+        when = start + index * chunk_s
+        add(when, sm.audio_content(audio[offset : min(offset + chunk_bytes, cut)]), "audio")
+        if index == 0 and reply.output_transcript is not None:
+            add(when, sm.output_transcription(reply.output_transcript), "outputTranscription")
+    if not audio and reply.output_transcript is not None:
+        add(when, sm.output_transcription(reply.output_transcript), "outputTranscription")
+    for text in reply.texts:
+        add(when, sm.text_content(text), "text")
+    end = when + (chunk_s if cut else 0.0)
+    if spec.interrupt_after_ms is not None:
+        add(end, sm.interrupted(), "interrupted")
+        add(end, sm.turn_complete(), "turnComplete")
+    else:
+        add(end, sm.generation_complete(), "generationComplete")
+        if not spec.generation_complete_only:
+            add(end, sm.turn_complete(reply.usage), "turnComplete")
+    return frames, end
