@@ -22,6 +22,7 @@ from livecli.auth.target import api_key_from
 from livecli.env import Env
 from livecli.errors import ConnectError, CredentialsError, UsageError, http_error
 from livecli.protocol.endpoints import is_loopback, shown_url, with_path
+from livecli.protocol.google_errors import error_summary
 from livecli.protocol.redact import redact
 
 __all__ = [
@@ -174,7 +175,7 @@ def mint_token(
             body = exc.read(4096)
         finally:
             exc.close()  # a body longer than what is read keeps the socket open, and the raised error keeps `exc`
-        detail = redact(_error_message(body), [api_key])
+        detail = redact(error_summary(body), [api_key])
         raise http_error(exc.code, detail) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
@@ -212,19 +213,6 @@ def _token_response(raw: bytes, shown: str) -> dict[str, Any]:
     if not isinstance(name, str) or not _TOKEN_NAME.fullmatch(name):
         raise ConnectError(f"{shown} answered without a valid token name (auth_tokens/...)")
     return response  # type: ignore[no-any-return]
-
-
-def _error_message(body: bytes) -> str:
-    """The `error.message` of a Google error body, or the body's first line, bounded."""
-    text = body.decode("utf-8", "replace")
-    try:
-        error = json.loads(text).get("error", {})
-        message, status = error.get("message"), error.get("status")
-        if isinstance(message, str) and message:
-            text = f"{status}: {message}" if isinstance(status, str) and status else message
-    except (json.JSONDecodeError, AttributeError):
-        pass
-    return " ".join(text.split())[:300]
 
 
 def _rfc3339(moment: dt.datetime) -> str:

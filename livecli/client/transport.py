@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import os
 import socket
 import ssl
@@ -40,6 +39,8 @@ from websockets.exceptions import (
 
 from livecli import __version__
 from livecli.errors import ConnectError, LivecliError, UsageError, http_error
+from livecli.protocol.endpoints import shown_url
+from livecli.protocol.google_errors import error_summary
 
 __all__ = ["MAX_MESSAGE_BYTES", "PING_INTERVAL_S", "PING_TIMEOUT_S", "Closed", "Link", "env_proxy", "open_link"]
 
@@ -48,7 +49,6 @@ PING_TIMEOUT_S = 60.0
 # Replies arrive in small chunks, but a server may batch seconds of audio (base64) into one frame.
 MAX_MESSAGE_BYTES = 64 * 2**20
 CLOSE_TIMEOUT_S = 2.0
-_BODY_SHOWN = 300
 
 
 @dataclass(frozen=True)
@@ -185,11 +185,16 @@ async def open_link(
     """Open the WebSocket (TCP, proxy, TLS, upgrade) within `timeout` seconds.
 
     Raises:
-        UsageError: the URL is not ws:// or wss://.
+        UsageError: the URL is not a valid ws:// or wss:// URL, or the proxy in the environment is not usable.
         CredentialsError / QuotaError / ConnectError: the upgrade was refused (by HTTP status), or the
             connection could not be made (refused, DNS, TLS, timeout, proxy).
     """
-    scheme = urlsplit(url).scheme
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- parsing the port is the check (websockets would raise a bare ValueError)
+    except ValueError as exc:
+        raise UsageError(f"invalid endpoint URL {shown_url(url)}: {exc}") from None
+    scheme = parts.scheme
     if scheme not in ("ws", "wss"):
         raise UsageError(f"endpoint must be a ws:// or wss:// URL, not {scheme or 'a bare name'}://…")
     secure = scheme == "wss"
@@ -229,7 +234,7 @@ def connect_error(
     if isinstance(exc, LivecliError):
         return exc
     if isinstance(exc, InvalidStatus):
-        return _refusal(exc.response.status_code, _body(exc.response.body), url)
+        return _refusal(exc.response.status_code, error_summary(exc.response.body), url)
     if isinstance(exc, InvalidURI):
         return UsageError(f"invalid endpoint URL: {exc.msg}")
     if isinstance(exc, InvalidProxy):
@@ -285,17 +290,6 @@ def _os_error(exc: OSError, where: str, secure: bool, proxy: str | None) -> Live
 
 def _is_reset(exc: OSError) -> bool:
     return isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
-
-
-def _body(raw: bytes | bytearray | None) -> str:
-    """An HTTP error body for one line: a Google error's status and message, else the text, shortened."""
-    text = raw.decode("utf-8", "replace").strip() if raw else ""
-    with contextlib.suppress(ValueError, AttributeError, TypeError):
-        error = json.loads(text)["error"]
-        message, status = error.get("message"), error.get("status")
-        if isinstance(message, str):
-            text = f"{status}: {message}" if isinstance(status, str) else message
-    return " ".join(text.split())[:_BODY_SHOWN]
 
 
 def _refusal(status: int, body: str, url: str) -> LivecliError:

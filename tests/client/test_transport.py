@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,7 +16,7 @@ import trustme
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request
 
-from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
+from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, connect_error, env_proxy, open_link
 from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
@@ -261,5 +263,152 @@ def test_proxy_failures_name_the_proxy_without_its_credentials() -> None:
         with pytest.raises(ConnectError, match=r"cannot connect to the proxy 127\.0\.0\.1:1 .*refused") as info:
             await link_to("wss://example.test/x", {"HTTPS_PROXY": "http://user:hunter2@127.0.0.1:1"}, proxy=True)
         assert "hunter2" not in str(info.value) and "example.test" not in str(info.value)
+
+    asyncio.run(go())
+
+
+@asynccontextmanager
+async def raw_server(reply: bytes = b"", *, read_request: bool = True) -> AsyncIterator[int]:
+    """A TCP server on 127.0.0.1 (yields its port) that reads one HTTP request head (unless `read_request` is
+    false), writes `reply`, then holds the connection until the client hangs up. Handlers are awaited on exit."""
+    handlers: list[asyncio.Task[None]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            if read_request:
+                await reader.readuntil(b"\r\n\r\n")
+            writer.write(reply)
+            await writer.drain()
+            await reader.read()  # until the client closes its end
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        try:
+            yield server.sockets[0].getsockname()[1]
+        finally:
+            if handlers:
+                await asyncio.wait(handlers, timeout=5)
+
+
+BAD_ACCEPT = (
+    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: nope\r\n\r\n"
+)
+NOT_GOOGLE_JSON = b'HTTP/1.1 500 Oops\r\nContent-Length: 15\r\n\r\n{"detail": "x"}'
+
+
+@pytest.mark.parametrize(
+    ("scheme", "reply", "read_request", "message"),
+    [
+        # A refusal whose JSON body is not a Google error: shown as text (it used to escape as a KeyError).
+        ("ws", NOT_GOOGLE_JSON, True, r'^endpoint refused the connection: HTTP 500: \{"detail": "x"\}$'),
+        (
+            "ws",
+            BAD_ACCEPT,
+            True,
+            r"^WebSocket handshake with 127\.0\.0\.1:\d+ failed: invalid Sec-WebSocket-Accept",
+        ),
+        ("ws", b"", True, r"^timed out after 0\.3 s connecting to 127\.0\.0\.1:\d+$"),
+        (
+            "wss",
+            b"SSH-2.0-OpenSSH\r\n",
+            False,
+            r"TLS handshake with 127\.0\.0\.1:\d+ failed: .*plain ws:// server\?",
+        ),
+    ],
+    ids=["non-google-json-refusal", "bad-accept", "silent", "not-tls"],
+)
+def test_handshake_failures_are_one_connect_error(
+    scheme: str, reply: bytes, read_request: bool, message: str
+) -> None:
+    """Each way a server can spoil the opening handshake is one ConnectError naming host:port."""
+
+    async def go() -> None:
+        async with raw_server(reply, read_request=read_request) as port:
+            with pytest.raises(ConnectError, match=message):
+                await open_link(f"{scheme}://127.0.0.1:{port}/x", {}, timeout=0.3, environ={}, use_env_proxy=False)
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (b"", r"^timed out after 0\.3 s connecting to example\.test through the proxy 127\.0\.0\.1:\d+$"),
+        (b"garbage\r\n\r\n", r"^cannot connect through the proxy 127\.0\.0\.1:\d+: "),
+    ],
+    ids=["silent-proxy", "garbled-proxy"],
+)
+def test_proxy_handshake_failures_name_the_proxy(reply: bytes, message: str) -> None:
+    """A proxy that never answers CONNECT, or answers with something that is not HTTP."""
+
+    async def go() -> None:
+        async with raw_server(reply) as port:
+            environ = {"HTTPS_PROXY": f"http://user:hunter2@127.0.0.1:{port}"}
+            with pytest.raises(ConnectError, match=message) as info:
+                await open_link("wss://example.test/x", {}, timeout=0.3, environ=environ, use_env_proxy=True)
+            assert "hunter2" not in str(info.value)
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("url", "environ", "message"),
+    [
+        ("ws:///x", {}, r"^invalid endpoint URL: .*hostname"),
+        ("ws://127.0.0.1:99999/x", {}, r"^invalid endpoint URL ws://127\.0\.0\.1:99999/x: Port out of range"),
+        ("ws://[::1/x?key=SECRET", {}, r"^invalid endpoint URL ws://\[::1/x: Invalid IPv6 URL$"),
+        ("wss://example.test/x", {"HTTPS_PROXY": "ftp://127.0.0.1:1"}, r"^invalid proxy in the environment: "),
+    ],
+    ids=["no-host", "port-out-of-range", "broken-ipv6", "ftp-proxy"],
+)
+def test_bad_urls_are_usage_errors(url: str, environ: dict[str, str], message: str) -> None:
+    """A URL or proxy websockets cannot use is bad input (one line), not a traceback."""
+    with pytest.raises(UsageError, match=message):
+        asyncio.run(open_link(url, {}, timeout=1, environ=environ, use_env_proxy=True))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("python_socks") is not None, reason="python-socks is installed")
+def test_socks_proxy_without_python_socks_says_so() -> None:
+    with pytest.raises(ConnectError, match=r"^cannot use the proxy from the environment: .*python-socks"):
+        asyncio.run(link_to("wss://example.test/x", {"ALL_PROXY": "socks5://127.0.0.1:1"}, proxy=True))
+
+
+def test_cancelling_a_connect_is_not_a_connection_error() -> None:
+    """Cancellation (Ctrl-C) while the handshake waits is re-raised as is, not mapped to a ConnectError."""
+
+    async def go() -> None:
+        async with raw_server() as port:
+            attempt = asyncio.create_task(link_to(f"ws://127.0.0.1:{port}/x"))
+            await asyncio.sleep(0.05)
+            attempt.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await attempt
+
+    asyncio.run(go())
+
+
+def test_livecli_errors_pass_through_the_mapping() -> None:
+    """An error that is already a LivecliError (raised by a caller's hook) keeps its class and message."""
+    refused = CredentialsError("refused")
+    assert connect_error(refused, "wss://example.test/x", 1.0) is refused
+
+
+def test_send_after_the_server_closed_raises_link_closed() -> None:
+    """send() on a connection the server closed reports the server's close code, like recv() does."""
+
+    async def closer(ws: ServerConnection) -> None:
+        await ws.close(1008, "policy")
+
+    async def go() -> None:
+        async with ws_server(closer) as (url, _):
+            link = await link_to(url)
+            await link._ws.wait_closed()
+            with pytest.raises(LinkClosed) as info:
+                await link.send("late")
+            assert info.value.closed.code == 1008
+            assert info.value.closed.reason == "policy"
 
     asyncio.run(go())
