@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fake_google import FakeGoogle, fake_google, isolate_credentials
 
+from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
 from livecli.server import ServerConfig, ServerThread
 
 # Variables that would change what livecli connects to or with which credentials.
@@ -50,7 +51,7 @@ class LocalServer:
 
     def endpoint(self, scenario: str | None = None) -> str:
         """A URL for --endpoint (the backend's path is appended by the client), with ?scenario= if given."""
-        path = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+        path = gemini_path(GEMINI_DEFAULT_VERSION)
         return self.url + path + (f"?scenario={scenario}" if scenario else "")
 
 

@@ -1,4 +1,6 @@
-"""Builders for every client message (protocol.md §2–§3): one top-level field per message, JSON text, camelCase.
+"""Builders for every client message: one top-level field per message, JSON text, camelCase.
+
+See docs/wire.md, "Setup" and "Client messages".
 
 `audio_message` is the hot path (25 calls per second of audio at 40 ms chunks) and builds its string directly;
 everything else goes through `encode` (compact `json.dumps`).
@@ -30,7 +32,7 @@ __all__ = [
     "video_message",
 ]
 
-# protocol.md §2: exactly one of these per client message (contextUpdate is newer, SDK 3.x).
+# docs/wire.md, "Framing": exactly one of these per client message (contextUpdate is newer, SDK 3.x).
 CLIENT_MESSAGE_KEYS = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"})
 # Lone surrogates (argv or files decoded with surrogateescape) cannot be sent as UTF-8 in a text frame.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -106,7 +108,7 @@ def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
     """The whole `{"setup": {...}}` message as a dict (camelCase; never a JSON null)."""
     setup: dict[str, Any] = {"model": _wire_model(cfg.model), "generationConfig": _generation_config(cfg)}
     if cfg.system_instruction is not None:
-        # The SDK adds role "user" (protocol.md §3.6).
+        # The SDK adds role "user" (docs/wire.md, "SDK behaviour").
         setup["systemInstruction"] = {"parts": [{"text": cfg.system_instruction}], "role": "user"}
     if cfg.tools:
         setup["tools"] = [dict(tool) for tool in cfg.tools]
@@ -117,11 +119,11 @@ def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
         # `{}` asks for handles; `{"handle": null}` would be a different (invalid) message.
         resumption: dict[str, Any] = {"handle": cfg.resume_handle} if cfg.resume_handle else {}
         if cfg.transparent:
-            resumption["transparent"] = True  # Vertex only (protocol.md §3.1)
+            resumption["transparent"] = True  # Vertex only (docs/wire.md, "goAway and resumption")
         setup["sessionResumption"] = resumption
     if cfg.context_window_compression is not None:
         setup["contextWindowCompression"] = dict(cfg.context_window_compression)
-    # Setup level, not generationConfig: the server refuses the latter with 1007 (protocol.md §2).
+    # Setup level, not generationConfig: the server refuses the latter with 1007 (docs/wire.md, "Setup").
     if cfg.input_transcription:
         setup["inputAudioTranscription"] = {}
     if cfg.output_transcription:

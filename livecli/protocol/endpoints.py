@@ -15,6 +15,7 @@ from livecli.errors import UsageError
 
 __all__ = [
     "EPHEMERAL_VERSION",
+    "GEMINI_DEFAULT_VERSION",
     "GEMINI_HOST",
     "GEMINI_VERSIONS",
     "LOCAL_PLACEHOLDER_URL",
@@ -35,6 +36,8 @@ GEMINI_HOST = "generativelanguage.googleapis.com"
 VERTEX_GLOBAL_HOST = "aiplatform.googleapis.com"
 MULTI_REGION_HOSTS = {"us": "aiplatform.us.rep.googleapis.com", "eu": "aiplatform.eu.rep.googleapis.com"}
 GEMINI_VERSIONS = ("v1beta", "v1", "v1alpha")
+# The Gemini API version used when none is asked for (as the SDK does).
+GEMINI_DEFAULT_VERSION = "v1beta"
 VERTEX_VERSIONS = ("v1", "v1beta1")
 # Google serves BidiGenerateContentConstrained (ephemeral tokens) only on v1alpha.
 EPHEMERAL_VERSION = "v1alpha"

@@ -1,4 +1,4 @@
-"""The one table of known Live models and what each accepts (protocol.md §3.1, §8).
+"""The one table of known Live models and what each accepts (docs/wire.md, "Models").
 
 The client's preflight and the local server both read it, so they agree on what a model refuses.
 """
@@ -134,7 +134,8 @@ MODELS: dict[str, ModelInfo] = {
     )
 }
 
-# protocol.md §3.1: the 30 prebuilt voices; an unknown one is closed with 1007 "No matching speaker voice found".
+# docs/wire.md, "Models": the 30 prebuilt voices; an unknown one is closed with 1007
+# "No matching speaker voice found".
 VOICES: frozenset[str] = frozenset(
     "Zephyr Puck Charon Kore Fenrir Leda Orus Aoede Callirrhoe Autonoe Enceladus Iapetus Umbriel Algieba "
     "Despina Erinome Algenib Rasalgethi Laomedeia Achernar Alnilam Schedar Gacrux Pulcherrima Achird "

@@ -1,7 +1,7 @@
-"""Builders for every server message, as the service sends them (protocol.md §4).
+"""Builders for every server message, as the service sends them (docs/wire.md, "Server messages").
 
 Each returns the JSON bytes of one message, camelCase, compact; the local server sends them as BINARY frames
-(protocol.md §2). Audio is the hot path, so `audio_content` builds its frame by concatenation.
+(docs/wire.md, "Framing"). Audio is the hot path, so `audio_content` builds its frame by concatenation.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def generation_complete() -> bytes:
 def usage_metadata(
     prompt_tokens: int, response_tokens: int, prompt_modality: str = "AUDIO", response_modality: str = "AUDIO"
 ) -> dict[str, Any]:
-    """A Gemini-API usageMetadata object (protocol.md §4)."""
+    """A Gemini-API usageMetadata object (docs/wire.md, "Server messages")."""
     return {
         "promptTokenCount": prompt_tokens,
         "responseTokenCount": response_tokens,

@@ -1,4 +1,4 @@
-"""Wire-level helpers shared by the client and the local server (protocol.md §2).
+"""Wire-level helpers shared by the client and the local server (docs/wire.md, "Framing").
 
 Frames are JSON objects; the service parses protobuf JSON, so lowerCamelCase and snake_case names are both
 accepted, and bytes are base64 in the standard or URL-safe alphabet.

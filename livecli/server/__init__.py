@@ -1,4 +1,4 @@
-"""livecli's local Live server: wire-faithful to the service (protocol.md), with scenarios for fault injection.
+"""livecli's local Live server: wire-faithful to the service (docs/wire.md), with scenarios for fault injection.
 
 `session` holds the per-connection logic (sans I/O), `app` the websockets pump; see `ServerConfig` for knobs.
 """

@@ -1,38 +1,42 @@
 """The upgrade decision, sans I/O: which paths exist, which credentials pass, which scenario applies.
 
-Paths (protocol.md §1; a leading `//` as the SDKs send it is accepted, anything else is HTTP 404):
-Gemini API `/ws/google.ai.generativelanguage.{v1,v1beta,v1alpha}.GenerativeService.BidiGenerateContent`,
-`/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained` (ephemeral tokens),
-Vertex `/ws/google.cloud.aiplatform.{v1,v1beta1}.LlmBidiService/BidiGenerateContent`.
+Paths: the Gemini API's BidiGenerateContent for each of its versions, BidiGenerateContentConstrained (ephemeral
+tokens) on its one version, Vertex AI's for each of its versions, as livecli.protocol.endpoints spells them
+(docs/wire.md, "Endpoints"); a leading `//` as the SDKs send it is accepted, anything else is HTTP 404.
 
 Credentials, when the server requires any (`--require-key/--require-bearer/--require-ephemeral`): an API key as
 `x-goog-api-key` or `?key=`; a bearer token as `Authorization: Bearer` (or `?access_token=` off the Constrained
 path); an ephemeral token on the Constrained path as `?access_token=`, `Authorization: Token` or
 `x-goog-api-key` (the SDK sends both headers). No credential at all → HTTP 401 at upgrade; a wrong API key (or
 token sent as one) → the upgrade succeeds and the setup is answered with close 1007 "API key not valid. ..."
-(protocol.md §5); a wrong bearer or access token → HTTP 401.
+(docs/wire.md, "Close codes"); a wrong bearer or access token → HTTP 401.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 from livecli.protocol import close_reasons as cr
+from livecli.protocol.endpoints import (
+    EPHEMERAL_VERSION,
+    GEMINI_VERSIONS,
+    VERTEX_VERSIONS,
+    gemini_path,
+    vertex_path,
+)
 from livecli.server.config import ServerConfig
 from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
 
 __all__ = ["Decision", "decide"]
-_PATH = re.compile(
-    r"^//?ws/(?:"
-    r"google\.ai\.generativelanguage\.(?:v1|v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent"
-    r"|google\.ai\.generativelanguage\.v1alpha\.GenerativeService\.(?P<constrained>BidiGenerateContentConstrained)"
-    r"|google\.cloud\.aiplatform\.(?:v1|v1beta1)\.LlmBidiService/BidiGenerateContent"
-    r")$"
-)
+# Every path the server answers on → whether it is the Constrained (ephemeral token) one.
+_PATHS: dict[str, bool] = {
+    **{gemini_path(version): False for version in GEMINI_VERSIONS},
+    gemini_path(EPHEMERAL_VERSION, constrained=True): True,
+    **{vertex_path(version): False for version in VERTEX_VERSIONS},
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,8 @@ def _error(status: int, message: str, code: str) -> Decision:
 def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server_scenario: Scenario) -> Decision:
     """Decide on one upgrade request (`target` is the request path with its query)."""
     path, _, raw_query = target.partition("?")  # not urlsplit: it reads `//ws/...` as a host name
-    match = _PATH.match(path)
-    if match is None:
+    constrained = _PATHS.get(path[1:] if path.startswith("//") else path)
+    if constrained is None:
         return Decision(404, "Not Found")
     query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
     scenario = server_scenario
@@ -66,7 +70,7 @@ def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server
             return Decision(400, f"unknown scenario {name!r}")
     if scenario.upgrade_status is not None:
         return Decision(scenario.upgrade_status, scenario.upgrade_body)
-    verdict = _check_credentials(query, headers, config, constrained=bool(match.group("constrained")))
+    verdict = _check_credentials(query, headers, config, constrained=constrained)
     if verdict == "ok":
         return Decision(scenario=scenario)
     if verdict == "bad-key":

@@ -12,9 +12,11 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
+
 __all__ = ["GEMINI_PATH", "Probe", "Turn", "ask", "audio_frame"]
 
-GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+GEMINI_PATH = gemini_path(GEMINI_DEFAULT_VERSION)
 
 
 def audio_frame(pcm: bytes, rate: int = 16000) -> str:

@@ -1,4 +1,4 @@
-"""Session resumption handles, shared by every connection of one server (protocol.md §3.1, §4, §7).
+"""Session resumption handles, shared by every connection of one server (docs/wire.md, "goAway and resumption").
 
 Every handle of a session stays valid while a connection of that session is open and for `ttl_s` (2 h) after
 the last one closes — "handles are valid 2 h after the session ends". A snapshot shares the session's

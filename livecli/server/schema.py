@@ -1,10 +1,12 @@
-"""The client-message schema the local server enforces: every known field name, by message (protocol.md §3).
+"""The client-message schema the local server enforces: every known field name, by message.
+
+See docs/wire.md, "Client messages".
 
 A message is a dict of camelCase field name → spec: another message dict, `Repeated(spec)`, an `Enum`, a
 typed `Scalar` (checked as protobuf JSON does: an int may be a number or a numeric string, a bool only true or
 false), `STRUCT` (a free-form JSON object such as function args) or `ANY` (not checked).
-The field lists are the service's proto fields as the google-genai 3.4.0 types know them (protocol.md §10),
-plus `realtimeInputConfig`, which the SDK sends although its pydantic type lacks it.
+The field lists are the service's proto fields as the google-genai 3.4.0 types know them (docs/wire.md,
+"SDK behaviour"), plus `realtimeInputConfig`, which the SDK sends although its pydantic type lacks it.
 """
 
 from __future__ import annotations

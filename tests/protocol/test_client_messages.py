@@ -14,7 +14,7 @@ from livecli.protocol import client_messages as cm
 from livecli.protocol.client_messages import SetupConfig, setup_payload
 from livecli.protocol.wire import camel
 
-# protocol.md §3.6, verbatim frames sent by google-genai 3.4.0 (and §1.5 by the JS SDK).
+# docs/wire.md, "SDK behaviour": verbatim frames sent by google-genai 3.4.0 (and one by the JS SDK).
 SDK_FRAMES = [
     '{"setup":{"model":"models/gemini-2.5-flash-native-audio-preview-12-2025","generationConfig":'
     '{"responseModalities":["AUDIO"],"speechConfig":{"voice_config":{"prebuilt_voice_config":{"voice_name":"Kore"}},'
@@ -96,7 +96,7 @@ def test_sdk_frames_have_one_known_top_level_key(frame: str) -> None:
 
 
 def test_minimal_setup_matches_the_js_sdk_frame() -> None:
-    """Activity detection off, no output transcription: the JS SDK's frame of protocol.md §1.5."""
+    """Activity detection off, no output transcription: the JS SDK's frame (docs/wire.md, "SDK behaviour")."""
     cfg = SetupConfig("gemini-3.8-live", automatic_activity_detection=False, output_transcription=False)
     assert cm.setup_message(cfg) == (
         '{"setup":{"model":"models/gemini-3.8-live","generationConfig":{"responseModalities":["AUDIO"]},'
@@ -158,7 +158,7 @@ def test_disabled_activity_detection_wins_over_vad_tuning() -> None:
 
 
 def test_encode_refuses_zero_or_several_top_level_keys() -> None:
-    """One top-level field per client message (protocol.md §2)."""
+    """One top-level field per client message (docs/wire.md, "Framing")."""
     with pytest.raises(ValueError):
         cm.encode({"setup": {}, "realtimeInput": {}})
     with pytest.raises(ValueError):

@@ -9,9 +9,36 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livecli.errors import UsageError
-from livecli.protocol.endpoints import endpoint_url, is_loopback, with_path, with_query
+from livecli.protocol.endpoints import (
+    EPHEMERAL_VERSION,
+    GEMINI_DEFAULT_VERSION,
+    GEMINI_VERSIONS,
+    VERTEX_VERSIONS,
+    endpoint_url,
+    gemini_path,
+    is_loopback,
+    vertex_path,
+    with_path,
+    with_query,
+)
 
 PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+
+
+def test_the_paths_of_every_backend_and_version() -> None:
+    """The one place the paths are spelled out: the server and the tests build them with these functions."""
+    gemini = "/ws/google.ai.generativelanguage.{}.GenerativeService.BidiGenerateContent"
+    assert [gemini_path(version) for version in GEMINI_VERSIONS] == [
+        gemini.format("v1beta"),
+        gemini.format("v1"),
+        gemini.format("v1alpha"),
+    ]
+    assert gemini_path(GEMINI_DEFAULT_VERSION) == PATH
+    assert gemini_path(EPHEMERAL_VERSION, constrained=True) == gemini.format("v1alpha") + "Constrained"
+    assert [vertex_path(version) for version in VERTEX_VERSIONS] == [
+        "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent",
+        "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
+    ]
 
 
 def test_is_loopback() -> None:

@@ -6,7 +6,7 @@ from livecli.protocol.models import DEFAULT_MODEL, MODELS, VOICES, Thinking, bar
 
 
 def test_default_model_is_audio_only_without_thinking() -> None:
-    """gemini-3.8-live answers in AUDIO only and refuses thinkingConfig (protocol.md §8)."""
+    """gemini-3.8-live answers in AUDIO only and refuses thinkingConfig (docs/wire.md, "Models")."""
     info = MODELS[DEFAULT_MODEL]
     assert info.modalities == {"AUDIO"}
     assert info.thinking is Thinking.NONE
@@ -26,5 +26,5 @@ def test_lookup_accepts_every_wire_form() -> None:
 
 
 def test_thirty_prebuilt_voices() -> None:
-    """protocol.md §3.1 lists 30 voices."""
+    """docs/wire.md, "Models", lists 30 voices."""
     assert len(VOICES) == 30 and "Kore" in VOICES

@@ -14,20 +14,25 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from livecli.errors import ConnectError
+from livecli.protocol.endpoints import (
+    EPHEMERAL_VERSION,
+    GEMINI_VERSIONS,
+    VERTEX_VERSIONS,
+    gemini_path,
+    vertex_path,
+)
 from livecli.server import ServerConfig, ServerThread, start_server
 from livecli.server.probe import GEMINI_PATH, Probe, ask, speechlike
 
+# Every backend's path for each of its versions (tests/protocol/test_endpoints spells them out), and `//` + query.
 PATHS = [
-    "/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent",
-    "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent",
-    "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent",
-    "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained",
-    "/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent",
-    "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent",
-    "//ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent?key=ANY",
+    *(gemini_path(version) for version in GEMINI_VERSIONS),
+    gemini_path(EPHEMERAL_VERSION, constrained=True),
+    *(vertex_path(version) for version in VERTEX_VERSIONS),
+    "/" + GEMINI_PATH + "?key=ANY",
 ]
 
-# protocol.md §3.6, exactly as google-genai 3.4.0 sent them.
+# docs/wire.md, "SDK behaviour": exactly as google-genai 3.4.0 sent them.
 SDK_SETUP = (
     '{"setup":{"model":"models/gemini-2.5-flash-native-audio-preview-12-2025","generationConfig":{"responseModalities":'
     '["AUDIO"],"speechConfig":{"voice_config":{"prebuilt_voice_config":{"voice_name":"Kore"}},"language_code":"en-US"}},'
@@ -86,8 +91,8 @@ def test_service_paths_are_accepted(server: ServerThread, path: str) -> None:
     [
         "/",
         "/ws/other",
-        "/ws/google.ai.generativelanguage.v2.GenerativeService.BidiGenerateContent",
-        "///ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent",
+        gemini_path("v2"),
+        "//" + vertex_path("v1"),
     ],
 )
 def test_other_paths_get_404_at_upgrade(server: ServerThread, path: str) -> None:
@@ -129,9 +134,7 @@ def test_frames_are_binary_camel_case_and_the_echo_is_exact(server: ServerThread
 
 def test_verbatim_sdk_frames_are_accepted(server: ServerThread) -> None:
     async def go() -> None:
-        probe = await Probe.open(
-            server.url, "//ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent"
-        )
+        probe = await Probe.open(server.url, "/" + gemini_path("v1"))
         await probe.send(SDK_SETUP)
         assert "setupComplete" in await probe.recv()
         handle = (await probe.recv())["sessionResumptionUpdate"]["newHandle"]

@@ -17,6 +17,7 @@ from livecli.client.hints import HINTS
 from livecli.protocol import close_reasons as cr
 from livecli.server.config import ServerConfig
 from livecli.server.gate import decide
+from livecli.server.probe import GEMINI_PATH
 from livecli.server.scenarios import BUILTIN, Scenario, ToolCallSpec, TurnSpec
 from livecli.server.session import MAX_PENDING, Close
 
@@ -163,8 +164,7 @@ def test_an_internal_error_closes_with_the_tables_reason(monkeypatch: pytest.Mon
 
 def test_a_wrong_api_key_is_refused_with_the_tables_reason() -> None:
     config = ServerConfig(require_key="KEY")
-    path = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
-    decision = decide(path, {"x-goog-api-key": "WRONG"}, config, BUILTIN["echo"])
+    decision = decide(GEMINI_PATH, {"x-goog-api-key": "WRONG"}, config, BUILTIN["echo"])
     assert decision.scenario is not None
     close = decision.scenario.setup_close
     assert close is not None

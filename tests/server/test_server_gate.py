@@ -9,11 +9,12 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from livecli.protocol.close_reasons import API_KEY_INVALID
+from livecli.protocol.endpoints import EPHEMERAL_VERSION, gemini_path, vertex_path
 from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import GEMINI_PATH, Probe
 
-CONSTRAINED = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained"
-VERTEX = "/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+CONSTRAINED = gemini_path(EPHEMERAL_VERSION, constrained=True)
+VERTEX = vertex_path("v1beta1")
 
 
 @pytest.fixture(scope="module")
