@@ -30,7 +30,7 @@ __all__ = [
     "TokenRequest",
     "field_mask",
     "mint_token",
-    "parse_duration",
+    "parse_cli_duration",
     "parse_lock_config",
     "run_token",
     "token_body",
@@ -67,8 +67,9 @@ class TokenRequest:
     lock_whole_setup: bool = False
 
 
-def parse_duration(text: str) -> dt.timedelta:
-    """`90s`, `30m`, `2h` or plain seconds → timedelta; UsageError otherwise."""
+def parse_cli_duration(text: str) -> dt.timedelta:
+    """A lifetime as typed on the command line: `90s`, `30m`, `2h` or plain seconds → timedelta; UsageError
+    otherwise. (Not a protobuf Duration: those are read by server_parse.parse_protobuf_duration.)"""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
     if not match:
         raise UsageError(f"bad duration {text!r}: use e.g. 90s, 30m or 2h")
@@ -237,8 +238,8 @@ def run_token(
     """The `livecli token` command: mint a token, print its name (or the whole response with --json)."""
     request = TokenRequest(
         uses=uses,
-        expires=parse_duration(expires),
-        new_session_expires=parse_duration(new_session_expires),
+        expires=parse_cli_duration(expires),
+        new_session_expires=parse_cli_duration(new_session_expires),
         lock_model=lock_model,
         lock_config=parse_lock_config(lock_config),
         lock_fields=[f.strip() for f in (lock_fields or "").split(",") if f.strip()],

@@ -39,7 +39,7 @@ from livecli.protocol.events import (
 )
 from livecli.protocol.wire import OUTPUT_RATE, b64decode, camel, loads_frame
 
-__all__ = ["audio_rate", "parse_duration", "parse_server_message"]
+__all__ = ["audio_rate", "parse_protobuf_duration", "parse_server_message"]
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 _RATE_TEXT = re.compile(r"\s*[0-9]{1,7}\s*")  # ASCII digits only; int() of thousands of digits raises ValueError
@@ -126,7 +126,7 @@ def audio_rate(mime: str) -> int:
     return rate
 
 
-def parse_duration(value: Any, path: str = "duration") -> float:
+def parse_protobuf_duration(value: Any, path: str = "duration") -> float:
     """A protobuf Duration: `"50s"`, `"1.5s"`, or `{"seconds": …, "nanos": …}` → seconds."""
     if isinstance(value, str):
         match = _DURATION_TEXT.fullmatch(value)
@@ -225,7 +225,7 @@ def _usage(value: Any) -> Usage:
 
 def _go_away(value: Any) -> GoAway:
     time_left = _obj(value, "goAway").get("timeLeft")
-    return GoAway(None if time_left is None else parse_duration(time_left, "goAway.timeLeft"))
+    return GoAway(None if time_left is None else parse_protobuf_duration(time_left, "goAway.timeLeft"))
 
 
 def _resumption(value: Any) -> ResumptionUpdate:

@@ -16,7 +16,7 @@ from livecli.auth.token import (
     TokenRequest,
     field_mask,
     mint_token,
-    parse_duration,
+    parse_cli_duration,
     parse_lock_config,
     token_body,
     token_url,
@@ -81,9 +81,9 @@ def test_bad_requests_are_usage_errors(request_: TokenRequest, message: str) -> 
 
 
 def test_durations_and_lock_config_parsing() -> None:
-    assert [parse_duration(t).total_seconds() for t in ("90s", "30m", "2h", "1.5")] == [90, 1800, 7200, 1.5]
+    assert [parse_cli_duration(t).total_seconds() for t in ("90s", "30m", "2h", "1.5")] == [90, 1800, 7200, 1.5]
     with pytest.raises(UsageError, match="bad duration"):
-        parse_duration("soon")
+        parse_cli_duration("soon")
     assert parse_lock_config('{"setup": {"model": "models/x"}}') == {"model": "models/x"}
     for bad in ("[1]", "{nope"):
         with pytest.raises(UsageError, match="--lock-config"):

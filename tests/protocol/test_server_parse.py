@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from livecli.errors import ProtocolError
 from livecli.protocol import events as ev
-from livecli.protocol.server_parse import audio_rate, parse_duration, parse_server_message
+from livecli.protocol.server_parse import audio_rate, parse_protobuf_duration, parse_server_message
 from livecli.protocol.wire import snake
 
 PCM = bytes(range(256)) * 4
@@ -125,7 +125,7 @@ def test_setup_tool_and_session_messages() -> None:
 )  # fmt: skip
 def test_durations(value: Any, seconds: float) -> None:
     """protobuf Duration as a string with an `s` suffix or as seconds/nanos."""
-    assert parse_duration(value) == pytest.approx(seconds)
+    assert parse_protobuf_duration(value) == pytest.approx(seconds)
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_durations(value: Any, seconds: float) -> None:
 def test_bad_durations(value: Any) -> None:
     """Anything else is a ProtocolError."""
     with pytest.raises(ProtocolError):
-        parse_duration(value)
+        parse_protobuf_duration(value)
 
 
 def test_text_and_binary_frames_parse_the_same() -> None:
