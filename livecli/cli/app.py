@@ -1,8 +1,9 @@
 """The command line: the Typer app, the one error boundary, and `main()`.
 
-Commands are declared in small modules (cli_send, cli_serve, cli_auth) that hold options only and call one
-function each through `guarded()`. Only typer is imported at start-up: numpy, soundfile, websockets and
-google-auth are imported where they are used, so `--help` and `--version` stay fast.
+Commands are declared in small modules (send, serve, auth; the options they share are the aliases of
+options) that hold options only and call one function each through `guarded()`. Only typer is imported at
+start-up: numpy, soundfile, websockets and google-auth are imported where they are used, so `--help` and
+`--version` stay fast.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
-"""`livecli token` and `livecli doctor`: options only; the work is in livecli.auth.token and commands.doctor."""
+"""`livecli token` and `livecli doctor`: options only; the work is in livecli.auth.token and commands.doctor.
 
-from __future__ import annotations
+The options they share with `send` (the connect options, --connect-timeout, --api-key) are livecli.cli.options'
+aliases; doctor's are named after ConnectOptions' fields, which `connect_options(ctx.params)` fills by name.
+(No `from __future__ import annotations`, as in livecli.cli.send: Typer reads the aliases as objects.)
+"""
 
-from typing import Any
+import sys
+from typing import Annotated
 
 import typer
 
-from livecli.errors import UsageError
+from livecli.cli import options as o
 
 __all__ = ["register"]
 
@@ -18,9 +22,7 @@ def register(app: typer.Typer) -> None:
 
 
 def token(
-    api_key: str | None = typer.Option(
-        None, "--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, GOOGLE_API_KEY]."
-    ),
+    api_key: o.ApiKey = None,
     endpoint: str | None = typer.Option(
         None, "--endpoint", metavar="URL", help="https:// base URL; without a path /v1alpha/auth_tokens is added."
     ),
@@ -80,68 +82,48 @@ def token(
     guarded(action)
 
 
+DoctorJson = Annotated[bool, typer.Option("--json", help="Print the checks as JSON on stdout.")]
+# Before doctor shared send's --connect-timeout it had its own --timeout; scripts that pass it keep working.
+DeprecatedTimeout = Annotated[
+    float | None,
+    typer.Option("--timeout", metavar="S", help="Deprecated: the same as --connect-timeout."),
+]
+
+
 def doctor(
-    model: str | None = typer.Option(None, "--model", metavar="MODEL", help="Live model id [env LIVECLI_MODEL]."),
-    api_key: str | None = typer.Option(
-        None, "--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, GOOGLE_API_KEY]."
-    ),
-    token_: str | None = typer.Option(
-        None, "--token", metavar="TOKEN", help="Ephemeral token [env LIVECLI_EPHEMERAL_TOKEN]."
-    ),
-    vertex: bool | None = typer.Option(
-        None, "--vertex/--no-vertex", help="Vertex AI [env GOOGLE_GENAI_USE_VERTEXAI]."
-    ),
-    project: str | None = typer.Option(
-        None, "--project", metavar="PROJECT", help="Vertex AI project [env GOOGLE_CLOUD_PROJECT]."
-    ),
-    location: str | None = typer.Option(
-        None, "--location", metavar="LOCATION", help="Vertex AI location [env GOOGLE_CLOUD_LOCATION]."
-    ),
-    api_version: str | None = typer.Option(
-        None, "--api-version", metavar="VERSION", help="API version (v1beta, v1alpha, v1, v1beta1)."
-    ),
-    endpoint: str | None = typer.Option(
-        None, "--endpoint", metavar="URL", help="ws:// or wss:// URL to test the setup against."
-    ),
-    local: bool = typer.Option(False, "--local", help="Test against livecli's own server, started in-process."),
-    key_in_query: bool = typer.Option(False, "--key-in-query", help="Send the API key as ?key=."),
-    token_in_header: bool = typer.Option(
-        False, "--token-in-header", help="Send the token as Authorization: Token."
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Print the checks as JSON on stdout."),
-    timeout: float = typer.Option(
-        10.0, "--timeout", metavar="S", help="Seconds for the connect + setupComplete check."
-    ),
+    ctx: typer.Context,
+    *,
+    model: o.Model = None,
+    api_key: o.ApiKey = None,
+    token: o.Token = None,
+    vertex: o.Vertex = None,
+    project: o.Project = None,
+    location: o.Location = None,
+    api_version: o.ApiVersion = None,
+    endpoint: o.Endpoint = None,
+    local: o.Local = False,
+    key_in_query: o.KeyInQuery = False,
+    token_in_header: o.TokenInHeader = False,
+    json_output: DoctorJson = False,
+    connect_timeout: o.ConnectTimeout = 10.0,
+    timeout: DeprecatedTimeout = None,
 ) -> None:
     """Check backend, credentials, audio libraries and (with --endpoint or --local) the endpoint's setup."""
     from livecli.cli.app import guarded
 
-    options: dict[str, Any] = {
-        "model": model,
-        "api_key": api_key,
-        "token": token_,
-        "vertex": vertex,
-        "project": project,
-        "location": location,
-        "api_version": api_version,
-        "endpoint": endpoint,
-        "local": local,
-        "key_in_query": key_in_query,
-        "token_in_header": token_in_header,
-    }
-    if timeout <= 0:
-        raise typer.BadParameter("must be more than 0", param_hint="--timeout")
+    if timeout is not None:
+        if timeout <= 0:
+            raise typer.BadParameter("must be more than 0", param_hint="--timeout")
+        sys.stderr.write("livecli: warning: --timeout is deprecated: use --connect-timeout\n")
+        connect_timeout = timeout
+    connect = o.connect_options(ctx.params)
 
     def action() -> int:
-        from livecli.auth.target import ConnectOptions
         from livecli.cli.exit_status import exit_status_for
         from livecli.commands.doctor import run_doctor
         from livecli.env import Env
 
-        try:
-            opts = ConnectOptions(**options)
-        except TypeError as exc:  # pragma: no cover - the option names above are ConnectOptions' fields
-            raise UsageError(str(exc)) from None
-        return run_doctor(Env.from_process(), opts, exit_status_for, json_output=json_output, timeout_s=timeout)
+        env = Env.from_process()
+        return run_doctor(env, connect, exit_status_for, json_output=json_output, timeout_s=connect_timeout)
 
     guarded(action)

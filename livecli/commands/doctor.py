@@ -1,5 +1,9 @@
 """`livecli doctor`: which backend and credentials would be used, whether they resolve, audio libraries, and
-(with --endpoint or --local) whether the endpoint accepts the setup. Each check is ok/fail/skip with a hint."""
+(with --endpoint or --local) whether the endpoint accepts the setup. Each check is ok/fail/skip with a hint.
+
+The endpoint check connects exactly as `send` does (Conversation.open over open_link: the same TLS trust,
+proxy policy, timeouts and error mapping) and sends the setup `send` would send, so what doctor says is what
+`send` will meet; a failed check carries the exit status `send` would exit with."""
 
 from __future__ import annotations
 
@@ -7,29 +11,22 @@ import asyncio
 import io
 import json
 import shutil
-import ssl
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from livecli import __version__
 from livecli.auth.target import ConnectOptions, env_secrets, resolve_target
 from livecli.env import Env
-from livecli.errors import (
-    ConnectError,
-    CredentialsError,
-    LivecliError,
-    ProtocolError,
-    QuotaError,
-    ServerClosed,
-    UsageError,
-    http_error,
-)
+from livecli.errors import ConnectError, CredentialsError, LivecliError, QuotaError, ServerClosed, UsageError
+from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.redact import mask, printable, redact, redact_url
+from livecli.protocol.report import Reporter
 
-__all__ = ["Check", "check_endpoint", "run_doctor", "setup_for"]
+__all__ = ["Check", "check_endpoint", "doctor_setup", "run_doctor"]
 
 # The CLI's exit-status table, passed in: a check's status is the one `livecli send` would exit with.
 StatusOf = Callable[[BaseException], int]
@@ -79,48 +76,26 @@ def _failed(name: str, exc: LivecliError, secrets: tuple[str, ...], status_of: S
     return Check(name, "fail", redact(str(exc), secrets), _hint(name, exc), status_of(exc))
 
 
-def setup_for(target: Target) -> dict[str, object]:
-    """The smallest setup the model accepts: its model string and a modality from the model table."""
+def doctor_setup(target: Target) -> SetupConfig:
+    """The setup `livecli send` would send to this model with its default options (in a modality it has)."""
+    from livecli.commands.request import RunRequest, build_setup
     from livecli.protocol.models import lookup
 
     info = lookup(target.model)
-    modality = "AUDIO" if info is None or "AUDIO" in info.modalities else sorted(info.modalities)[0]
-    return {"setup": {"model": target.model, "generationConfig": {"responseModalities": [modality]}}}
+    modality = "audio" if info is None or "AUDIO" in info.modalities else sorted(info.modalities)[0].lower()
+    return build_setup(RunRequest(connect=ConnectOptions(), modality=modality), target.model)
 
 
-async def check_endpoint(target: Target, timeout_s: float) -> str:
-    """Connect, send the setup, wait for setupComplete; return a summary or raise the matching LivecliError."""
-    import websockets
-    from websockets.asyncio.client import connect
+async def check_endpoint(target: Target, *, timeout_s: float, environ: Mapping[str, str]) -> str:
+    """Connect and complete the setup the way `send` does (the same transport, TLS, proxy policy and error
+    mapping: open_link inside Conversation.open), then close; returns a summary or raises that LivecliError."""
+    from livecli.client.conversation import Conversation
 
-    context = ssl.create_default_context() if target.url.startswith("wss:") else None
+    conversation = Conversation(doctor_setup(target), Reporter(), time.monotonic)
     try:
-        async with asyncio.timeout(timeout_s):
-            async with connect(
-                target.url,
-                additional_headers=target.headers,
-                ssl=context,
-                proxy=True if target.use_env_proxy else None,
-                compression=None,
-                open_timeout=None,
-            ) as ws:
-                await ws.send(json.dumps(setup_for(target)))
-                frame = await ws.recv()
-    except TimeoutError:
-        raise ConnectError(f"no setupComplete within {timeout_s:g} s") from None
-    except websockets.InvalidStatus as exc:
-        raise http_error(exc.response.status_code, exc.response.reason_phrase) from None
-    except websockets.ConnectionClosed as exc:
-        code, reason = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (1006, "")
-        raise ServerClosed(code, reason, after_setup=False) from None
-    except (OSError, websockets.InvalidHandshake, websockets.InvalidURI) as exc:
-        raise ConnectError(f"could not connect: {exc}") from None
-    try:
-        message = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
-        raise ProtocolError("the first frame is not JSON") from None
-    if not isinstance(message, dict) or not ({"setupComplete", "setup_complete"} & message.keys()):
-        raise ProtocolError("the first message is not setupComplete")
+        await conversation.open(target, timeout=timeout_s, environ=environ)
+    finally:
+        await conversation.close()
     return "setupComplete received"
 
 
@@ -189,7 +164,7 @@ def collect_checks(env: Env, opts: ConnectOptions, timeout_s: float, status_of: 
             checks.append(Check("endpoint", "skip", "pass --endpoint URL or --local to test a setup"))
         else:
             try:
-                detail = asyncio.run(check_endpoint(target, timeout_s))
+                detail = asyncio.run(check_endpoint(target, timeout_s=timeout_s, environ=env.environ))
                 checks.append(Check("endpoint", "ok", detail))
             except LivecliError as exc:
                 checks.append(_failed("endpoint", exc, target.secrets, status_of))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import signal
@@ -15,7 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import typer.main
 
+from livecli.auth.target import ConnectOptions
+from livecli.cli.app import app
+from livecli.commands.request import RunRequest
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
 from tests.helpers import SAMPLES, RawFrameServer, Result, cli_command, run_cli, run_cli_subprocess, subprocess_env
@@ -425,6 +430,19 @@ def test_send_help_imports_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert "HEAVY []" in out.stdout, out.stderr
     assert "--turn-end" in out.stdout and "--api-key" in out.stdout
+
+
+@pytest.mark.parametrize("command", ["send", "text"])
+def test_options_default_to_what_the_request_defaults_to(command: str) -> None:
+    """Each option named after a RunRequest or ConnectOptions field (all shared ones are) defaults to that
+    field's default: the CLI and a RunRequest built in code mean the same by "not given"."""
+    fields = [*dataclasses.fields(RunRequest), *dataclasses.fields(ConnectOptions)]
+    defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+    group = typer.main.get_group(app)
+    params = [p for p in group.commands[command].params if p.name in defaults]
+    assert len(params) >= 27
+    for param in params:
+        assert param.default == defaults[str(param.name)], param.name
 
 
 def test_dry_run_prints_the_setup_without_connecting(tmp_path: Path) -> None:

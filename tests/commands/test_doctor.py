@@ -28,6 +28,9 @@ from livecli.cli.exit_status import exit_status_for
 from livecli.commands.doctor import check_endpoint
 from livecli.errors import ServerClosed
 from livecli.server import ServerConfig, ServerThread
+from tests.helpers import SAMPLES, run_cli
+
+HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
 GEMINI_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 CONSTRAINED_PATH = "/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained"
@@ -83,7 +86,7 @@ def arrival(
 ) -> tuple[str, dict[str, str], str]:
     """Connect through doctor's endpoint check; return path+query, auth headers and setup model that arrived."""
     target = resolve_target(options, environ or {})
-    assert asyncio.run(check_endpoint(target, 5)) == "setupComplete received"
+    assert asyncio.run(check_endpoint(target, timeout_s=5, environ={})) == "setupComplete received"
     path, headers, first = capture.requests[-1]
     wanted = ("x-goog-api-key", "authorization", "x-goog-user-project")
     return path, {k: v for k, v in headers.items() if k in wanted}, first["setup"]["model"]
@@ -154,7 +157,7 @@ def test_livecli_server_accepts_each_backend(
     record = tmp_path / "record.jsonl"
     with ServerThread(ServerConfig(port=0, reply_speed=0, record=str(record), **require)) as server:  # type: ignore[arg-type]
         target = resolve_target(ConnectOptions(endpoint=server.url, **options), {})
-        assert asyncio.run(check_endpoint(target, 5)) == "setupComplete received"
+        assert asyncio.run(check_endpoint(target, timeout_s=5, environ={})) == "setupComplete received"
     events = [json.loads(line) for line in record.read_text().splitlines()]
     opened = next(e for e in events if e["kind"] == "open")
     setup = next(e for e in events if e["dir"] == "in")["message"]["setup"]
@@ -167,7 +170,7 @@ def test_wrong_key_is_refused_with_1007_and_exit_3() -> None:
     with ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY)) as server:
         target = resolve_target(ConnectOptions(api_key="AIza-wrong-key-000000", endpoint=server.url), {})
         with pytest.raises(ServerClosed) as info:
-            asyncio.run(check_endpoint(target, 5))
+            asyncio.run(check_endpoint(target, timeout_s=5, environ={}))
     assert (info.value.code, int(exit_status_for(info.value))) == (1007, 3)
 
 
@@ -192,10 +195,14 @@ def test_doctor_json_without_credentials_fails_with_exit_3_and_a_hint() -> None:
     assert result.exit_code == 3
     report = json.loads(result.stdout)
     checks = {c["name"]: c for c in report["checks"]}
-    assert checks["backend"]["status"] == "fail" and "GEMINI_API_KEY" in checks["backend"]["detail"]
-    assert checks["backend"]["hint"] and checks["endpoint"]["status"] == "skip"
-    assert checks["numpy"]["status"] == "ok" and checks["soundfile"]["status"] == "ok"
-    assert "libsndfile" in checks["soundfile"]["detail"] and report["exit_status"] == 3
+    assert checks["backend"]["status"] == "fail"
+    assert "GEMINI_API_KEY" in checks["backend"]["detail"]
+    assert checks["backend"]["hint"]
+    assert checks["endpoint"]["status"] == "skip"
+    assert checks["numpy"]["status"] == "ok"
+    assert checks["soundfile"]["status"] == "ok"
+    assert "libsndfile" in checks["soundfile"]["detail"]
+    assert report["exit_status"] == 3
 
 
 def test_doctor_local_accepts_the_setup() -> None:
@@ -219,10 +226,14 @@ def test_doctor_table_masks_the_key_on_success_and_on_failure(monkeypatch: pytes
         ok = doctor("--endpoint", server.url)
         bad = doctor("--endpoint", server.url, "--api-key", "AIza-wrong-key-000000")
         query = doctor("--endpoint", server.url, "--key-in-query", "--json")
-    assert ok.exit_code == 0 and "setupComplete received" in ok.stdout
-    assert "AIza…(40 chars)" in ok.stdout and "env GEMINI_API_KEY" in ok.stdout
-    assert bad.exit_code == 3 and "1007" in bad.stdout
-    assert query.exit_code == 0 and "key=***" in query.stdout
+    assert ok.exit_code == 0
+    assert "setupComplete received" in ok.stdout
+    assert "AIza…(40 chars)" in ok.stdout
+    assert "env GEMINI_API_KEY" in ok.stdout
+    assert bad.exit_code == 3
+    assert "1007" in bad.stdout
+    assert query.exit_code == 0
+    assert "key=***" in query.stdout
     for result in (ok, bad, query):
         assert not any(s in unfolded(result) for s in (*SECRETS, "AIza-wrong-key-000000"))
 
@@ -244,7 +255,9 @@ def test_doctor_escapes_server_text(capture: Capture, monkeypatch: pytest.Monkey
     monkeypatch.setattr(capture, "close_reason", "bad \x1b[31mred\x07")
     result = doctor("--endpoint", capture.url)
     assert result.exit_code == 3
-    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\\x1b[31mred" in result.stdout
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "\\x1b[31mred" in result.stdout
 
 
 @pytest.mark.parametrize("echoed", SECRETS)
@@ -260,20 +273,71 @@ def test_doctor_masks_a_secret_the_server_echoes_in_its_close_reason(
     }
     for extra in ([], ["--json"]):
         result = doctor("--endpoint", capture.url, *options[echoed], *extra)
-        assert result.exit_code == 3 and "invalidcredential***" in "".join(unfolded(result).split())
+        assert result.exit_code == 3
+        assert "invalidcredential***" in "".join(unfolded(result).split())
         assert not any(secret in unfolded(result) for secret in SECRETS)
 
 
-def test_doctor_dead_endpoint_fails_with_a_hint_and_exit_4() -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]  # bound, never listening: connections are refused
-        result = doctor("--endpoint", f"ws://127.0.0.1:{port}", "--json", "--timeout", "5")
+@pytest.fixture(scope="module")
+def failing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[str, list[str], int, str]]]:
+    """Real local endpoints that each fail the setup in one way: URL, extra flags, exit status, detail."""
+    keyed = ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY))
+    tls_dir = tmp_path_factory.mktemp("tls")
+    untrusted = ServerThread(ServerConfig(port=0, reply_speed=0, tls_self_signed_dir=str(tls_dir)))
+    with keyed, untrusted, socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        yield {
+            "refused": (f"ws://127.0.0.1:{unused.getsockname()[1]}", [], 4, "cannot connect to 127.0.0.1"),
+            "404 path": (keyed.url + "/no/live/api/here", ["--api-key", FAKE_KEY], 4, "no Live API at 127.0.0.1"),
+            "close 1007": (keyed.url, ["--api-key", "AIza-wrong-key-000000"], 3, "1007"),
+            "TLS": (untrusted.url, [], 4, "not trusted"),
+        }
+
+
+@pytest.mark.parametrize("case", ["refused", "404 path", "close 1007", "TLS"])
+def test_doctor_meets_what_send_meets(failing: dict[str, tuple[str, list[str], int, str]], case: str) -> None:
+    """doctor's endpoint check connects the way send does: the same exit status and the same words, plus a hint."""
+    url, flags, status, needle = failing[case]
+    result = doctor("--endpoint", url, *flags, "--json", "--connect-timeout", "5")
     report = json.loads(result.stdout)
     endpoint = next(c for c in report["checks"] if c["name"] == "endpoint")
-    assert (result.exit_code, report["exit_status"]) == (4, 4)
-    assert endpoint["status"] == "fail" and "could not connect" in endpoint["detail"]
+    sent = run_cli("send", HELLO_WAV, "--endpoint", url, *flags, "--speed", "0", expect=status)
+    assert result.exit_code == status
+    assert report["exit_status"] == status
+    assert endpoint["status"] == "fail"
+    assert needle in endpoint["detail"]
+    assert endpoint["detail"] in sent.stderr
+    assert endpoint["hint"]
+
+
+def test_doctor_refused_connection_hint_names_url_network_and_proxy(
+    failing: dict[str, tuple[str, list[str], int, str]],
+) -> None:
+    url, _, _, _ = failing["refused"]
+    endpoint = json.loads(doctor("--endpoint", url, "--json").stdout)["checks"][-1]
+    assert endpoint["name"] == "endpoint"
     assert "check the URL, network and proxy" in endpoint["hint"]
+
+
+def test_doctor_time_limit_is_connect_timeout_and_old_timeout_still_works() -> None:
+    """--connect-timeout bounds the check as for send; --timeout is accepted with a one-line deprecation."""
+    with socket.socket() as listener:  # accepts TCP, never answers the upgrade
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"ws://127.0.0.1:{listener.getsockname()[1]}"
+        new = doctor("--endpoint", url, "--json", "--connect-timeout", "0.2")
+        old = doctor("--endpoint", url, "--json", "--timeout", "0.2")
+    for result in (new, old):
+        assert result.exit_code == 4
+        assert "timed out after 0.2 s" in json.loads(result.stdout)["checks"][-1]["detail"]
+    assert new.stderr == ""
+    assert old.stderr == "livecli: warning: --timeout is deprecated: use --connect-timeout\n"
+
+
+def test_doctor_old_timeout_must_be_positive() -> None:
+    result = doctor("--local", "--timeout", "0")
+    assert result.exit_code == 2
+    assert "must be more than 0" in result.stderr
 
 
 def test_every_failed_check_has_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,14 +345,19 @@ def test_every_failed_check_has_a_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "yes")
     result = doctor("--json")
     failed = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
-    assert result.exit_code == 2 and failed and all(c["hint"] for c in failed)
+    assert result.exit_code == 2
+    assert failed
+    assert all(c["hint"] for c in failed)
     table = doctor()
-    assert table.exit_code == 2 and "GOOGLE_GENAI_USE_VERTEXAI" in table.stdout and "fail" in table.stdout
+    assert table.exit_code == 2
+    assert "GOOGLE_GENAI_USE_VERTEXAI" in table.stdout
+    assert "fail" in table.stdout
 
 
 def test_doctor_backend_error_never_shows_an_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     """A resolve failure is redacted with the environment's secrets too, not only the flags'."""
     monkeypatch.setenv("LIVECLI_EPHEMERAL_TOKEN", FAKE_TOKEN)
     result = doctor("--json", "--vertex")
-    assert result.exit_code == 2 and "ephemeral tokens (env LIVECLI_EPHEMERAL_TOKEN)" in result.stdout
+    assert result.exit_code == 2
+    assert "ephemeral tokens (env LIVECLI_EPHEMERAL_TOKEN)" in result.stdout
     assert FAKE_TOKEN not in result.stdout

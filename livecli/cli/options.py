@@ -1,0 +1,195 @@
+"""The options several commands share, each declared once as a `typing.Annotated` alias.
+
+A command takes a shared option by naming its alias, `model: options.Model = None`: the flag, metavar, help
+and validation live here only. The parameter's name is the field of the request it fills (ConnectOptions'
+fields for the connect options, RunRequest's for the rest), so `connect_options(ctx.params)` and
+`livecli.cli.send` build the typed request by name, and the `=` default is the request's own default (a test
+holds the two together).
+
+Imports only typer and the standard library: `livecli --help` must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from livecli.auth.target import ConnectOptions
+
+__all__ = ["connect_options"]
+
+# Where to connect and with which credentials (ConnectOptions): send, text and doctor.
+Model = Annotated[
+    str | None,
+    typer.Option("--model", metavar="ID", help="Live model id [env LIVECLI_MODEL; default gemini-3.8-live]."),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, then GOOGLE_API_KEY].")
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token", metavar="TOKEN", help="Ephemeral token auth_tokens/... [env LIVECLI_EPHEMERAL_TOKEN]."
+    ),
+]
+Vertex = Annotated[
+    bool | None, typer.Option("--vertex/--no-vertex", help="Use Vertex AI [env GOOGLE_GENAI_USE_VERTEXAI].")
+]
+Project = Annotated[
+    str | None, typer.Option("--project", metavar="PROJECT", help="Vertex AI project [env GOOGLE_CLOUD_PROJECT].")
+]
+Location = Annotated[
+    str | None,
+    typer.Option("--location", metavar="LOCATION", help="Vertex AI location [env GOOGLE_CLOUD_LOCATION]."),
+]
+ApiVersion = Annotated[
+    str | None,
+    typer.Option(
+        "--api-version",
+        metavar="VERSION",
+        help="Gemini: v1beta (default), v1alpha, v1. Vertex: v1 (default), v1beta1.",
+    ),
+]
+Endpoint = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        metavar="URL",
+        help="ws:// or wss:// URL; without a path the backend's standard path is added.",
+    ),
+]
+Local = Annotated[
+    bool, typer.Option("--local", help="Start livecli's local server in-process and talk to it (no key).")
+]
+KeyInQuery = Annotated[bool, typer.Option("--key-in-query", help="Send the API key as ?key= instead of a header.")]
+TokenInHeader = Annotated[
+    bool, typer.Option("--token-in-header", help="Send the token as Authorization: Token, not ?access_token=.")
+]
+ConnectTimeout = Annotated[
+    float,
+    typer.Option(
+        "--connect-timeout",
+        metavar="S",
+        min=0.0,
+        help="Seconds allowed for connecting and setupComplete (exit 4).",
+    ),
+]
+
+# What to send and how (RunRequest): send and text.
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="FILE|DIR/|-",
+        help="Save the reply audio: FILE.wav, FILE.flac, - (WAV on stdout) or DIR/ (a file per input). "
+        "Without -o the reply transcript goes to stdout.",
+    ),
+]
+System = Annotated[str | None, typer.Option("--system", metavar="TEXT", help="System instruction.")]
+SystemFile = Annotated[
+    str | None, typer.Option("--system-file", metavar="FILE", help="Read the system instruction from a file.")
+]
+Voice = Annotated[
+    str | None, typer.Option("--voice", metavar="NAME", help="Prebuilt voice, e.g. Kore, Puck, Zephyr.")
+]
+Language = Annotated[
+    str | None, typer.Option("--language", metavar="CODE", help="Reply language code, e.g. en-US.")
+]
+Modality = Annotated[
+    str,
+    typer.Option(
+        "--modality",
+        metavar="audio|text",
+        help="Reply modality: audio, or text on models that can answer in text.",
+    ),
+]
+Transcribe = Annotated[
+    bool, typer.Option("--transcribe/--no-transcribe", help="Ask for input/output transcriptions.")
+]
+Speed = Annotated[
+    float,
+    typer.Option(
+        "--speed",
+        metavar="FACTOR",
+        min=0.0,
+        help="Pacing factor: 1 = real time, 2 = twice as fast, 0 = no pacing.",
+    ),
+]
+NoPace = Annotated[bool, typer.Option("--no-pace", help="Send as fast as possible (same as --speed 0).")]
+ReplyTimeout = Annotated[
+    float,
+    typer.Option(
+        "--timeout", metavar="S", min=0.0, help="Longest server silence (s) while a reply is expected (exit 5)."
+    ),
+]
+MaxReconnects = Annotated[
+    int,
+    typer.Option("--max-reconnects", metavar="N", min=0, help="Reconnect at most N times per input (0: never)."),
+]
+Resume = Annotated[
+    bool,
+    typer.Option(
+        "--resume/--no-resume",
+        help="After goAway, 1011 or a dropped connection, resume the session on a new one; "
+        "--no-resume fails instead.",
+    ),
+]
+ExpectTranscript = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-transcript",
+        metavar="REGEX",
+        help="CI: some reply transcript or text must match REGEX (else exit 5).",
+    ),
+]
+MinReplySeconds = Annotated[
+    float | None,
+    typer.Option(
+        "--min-reply-seconds",
+        metavar="S",
+        min=0.0,
+        help="CI: each input's reply audio must last S s (else exit 5).",
+    ),
+]
+JsonEvents = Annotated[
+    bool, typer.Option("--json", help="One JSON object per event on stdout (audio only to -o FILE).")
+]
+Verbose = Annotated[
+    int,
+    typer.Option(
+        "-v",
+        "--verbose",
+        count=True,
+        show_default=False,
+        help="More detail: the full URL, every reply chunk, usage.",
+    ),
+]
+Quiet = Annotated[
+    int,
+    typer.Option(
+        "-q",
+        "--quiet",
+        count=True,
+        show_default=False,
+        help="Less: -q shows only warnings and results, -qq only errors.",
+    ),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Print URL, headers (redacted), setup and chunk plan; no network.")
+]
+Traceback = Annotated[
+    bool, typer.Option("--traceback", help="Show the full traceback on errors (for bug reports).")
+]
+
+
+def connect_options(params: Mapping[str, Any]) -> ConnectOptions:
+    """The ConnectOptions a command's parsed options (`ctx.params`) hold: each field by its parameter's name."""
+    from dataclasses import fields
+
+    from livecli.auth.target import ConnectOptions
+
+    return ConnectOptions(**{f.name: params[f.name] for f in fields(ConnectOptions)})
