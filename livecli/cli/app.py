@@ -20,7 +20,7 @@ from livecli import __version__
 from livecli.cli.exit_status import EXIT_STATUS_HELP, ExitStatus, exit_status_for
 from livecli.errors import LivecliError
 
-__all__ = ["app", "guarded", "main"]
+__all__ = ["app", "exit_status", "guarded", "main"]
 
 EXIT_TABLE = "\n".join(f"  {int(s):>3}  {text}" for s, text in EXIT_STATUS_HELP.items())
 
@@ -67,12 +67,10 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
         _silence_stdout()
         sys.stderr.write("livecli: stdout was closed by its reader (broken pipe)\n")
         raise typer.Exit(int(ExitStatus.BROKEN_PIPE)) from None
-    except KeyboardInterrupt:
-        if _terminated:
-            sys.stderr.write("livecli: terminated\n")
-            raise typer.Exit(int(ExitStatus.TERMINATED)) from None
-        sys.stderr.write("livecli: interrupted\n")
-        raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
+    except KeyboardInterrupt as exc:
+        interrupted = exit_status(exc)
+        sys.stderr.write(f"livecli: {'terminated' if interrupted == ExitStatus.TERMINATED else 'interrupted'}\n")
+        raise typer.Exit(int(interrupted)) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:
@@ -84,8 +82,18 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
             sys.stderr.write(f"livecli: error: {_one_line(str(exc))}\n")
         else:
             sys.stderr.write(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}\n")
-        raise typer.Exit(int(exit_status_for(exc))) from None
+        raise typer.Exit(int(exit_status(exc))) from None
     raise typer.Exit(int(status or 0))
+
+
+def exit_status(exc: BaseException) -> ExitStatus:
+    """The exit status for `exc` (the table's), where a KeyboardInterrupt that SIGTERM caused is 143, not 130.
+
+    Commands pass it to their use case, so a `--json` summary carries the status the process exits with.
+    """
+    if _terminated and isinstance(exc, KeyboardInterrupt):
+        return ExitStatus.TERMINATED
+    return exit_status_for(exc)
 
 
 def _silence_stdout() -> None:
@@ -136,16 +144,41 @@ _terminated = False
 
 def _terminate_like_ctrl_c() -> None:
     """SIGTERM (what CI runners and `timeout` send) takes the Ctrl-C path: the socket is closed and the reply so
-    far written, then exit 143. It is re-raised as SIGINT so asyncio.run cancels the running task cleanly."""
+    far written, then exit 143.
+
+    SIGINT's own handler does the work when there is one (asyncio.run's cancels the running command, Python's
+    raises KeyboardInterrupt). A process may have inherited SIGINT as ignored (`nohup`, a background job of a
+    non-interactive shell, some CI runners); SIGTERM must still stop it, and SIGINT stays ignored.
+    """
     import signal
 
     def on_term(signum: int, frame: object) -> None:
         global _terminated
         _terminated = True
-        signal.raise_signal(signal.SIGINT)
+        interrupt = signal.getsignal(signal.SIGINT)
+        if callable(interrupt):
+            interrupt(signal.SIGINT, frame)  # type: ignore[arg-type]
+        else:
+            _interrupt_main()
 
     with contextlib.suppress(ValueError, OSError):  # not the main thread, or no signals here
         signal.signal(signal.SIGTERM, on_term)
+
+
+def _interrupt_main() -> None:
+    """KeyboardInterrupt in the main thread where it is safe: between the event loop's callbacks when one is
+    running (asyncio.run then cancels the command's tasks, so the socket is closed), else right here."""
+    import asyncio
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        interrupt()
+    else:
+        loop.call_soon_threadsafe(interrupt)
 
 
 def invoked_app(args: list[str]) -> typer.Typer:

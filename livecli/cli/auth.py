@@ -109,7 +109,7 @@ def doctor(
     timeout: DeprecatedTimeout = None,
 ) -> None:
     """Check backend, credentials, audio libraries and (with --endpoint or --local) the endpoint's setup."""
-    from livecli.cli.app import guarded
+    from livecli.cli.app import exit_status, guarded
 
     if timeout is not None:
         if timeout <= 0:
@@ -119,11 +119,10 @@ def doctor(
     connect = o.connect_options(ctx.params)
 
     def action() -> int:
-        from livecli.cli.exit_status import exit_status_for
         from livecli.commands.doctor import run_doctor
         from livecli.env import Env
 
         env = Env.from_process()
-        return run_doctor(env, connect, exit_status_for, json_output=json_output, timeout_s=connect_timeout)
+        return run_doctor(env, connect, exit_status, json_output=json_output, timeout_s=connect_timeout)
 
     guarded(action)

@@ -144,17 +144,16 @@ def text(
 
 
 def _run(params: Mapping[str, Any]) -> None:
-    from livecli.cli.app import guarded
+    from livecli.cli.app import exit_status, guarded
 
     def action() -> int:
-        from livecli.cli.exit_status import exit_status_for
         from livecli.commands.output import check_stdout_audio
         from livecli.commands.send import run
         from livecli.env import Env
 
         env = Env.from_process()
         check_stdout_audio(params["output"], stdout_isatty=env.stdout_isatty)
-        return run(_request(params, env.stdin), env, exit_status_for)
+        return run(_request(params, env.stdin), env, exit_status)
 
     guarded(action, traceback=params["traceback"])
 

@@ -9,8 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -389,6 +388,36 @@ def test_output_dash_pipes_a_wav(live_server: LocalServer) -> None:
     assert "turn 1 complete" in result.stderr
 
 
+def _start_two_inputs(
+    tmp_path: Path, *args: str, preexec_fn: Callable[[], object] | None = None
+) -> subprocess.Popen[bytes]:
+    """livecli sending hello then a long tone (paced at 10x: streaming lasts seconds, not minutes) with --json,
+    returned once the second input is streaming, so the first reply is complete and the second is cut."""
+    long = tone_wav(tmp_path / "long.wav", 60.0)
+    argv = cli_command("send", HELLO_WAV, long, "--speed", "10", "-o", f"{tmp_path / 'out'}/", "--json", *args)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(), preexec_fn=preexec_fn
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until the second input has started streaming
+        event = json.loads(line)
+        if event["type"] == "input_progress" and event["index"] == 2:
+            return proc
+    proc.kill()
+    raise AssertionError(f"the second input never streamed: {proc.communicate()[1]!r}")
+
+
+def _first_reply_written(tmp_path: Path, rest: bytes, status: int) -> None:
+    """The first input's reply is in its file, and the --json summary carries the process's exit status."""
+    assert sf.info(tmp_path / "out" / "hello_16k.wav").frames > 0
+    events = [json.loads(line) for line in rest.splitlines()]
+    written = [e for e in events if e["type"] == "reply_written"]
+    assert written
+    assert written[0]["partial"] is False
+    assert events[-1]["type"] == "summary"
+    assert events[-1]["exit_status"] == status
+
+
 @pytest.mark.parametrize(
     ("signum", "status", "word"),
     [(signal.SIGINT, 130, b"interrupted"), (signal.SIGTERM, 143, b"terminated")],
@@ -396,27 +425,32 @@ def test_output_dash_pipes_a_wav(live_server: LocalServer) -> None:
 def test_ctrl_c_or_sigterm_writes_the_reply_so_far(
     live_server: LocalServer, tmp_path: Path, signum: int, status: int, word: bytes
 ) -> None:
-    """SIGINT (130) or SIGTERM (143) while the second file streams: the first reply is written, socket closed."""
-    long = tone_wav(tmp_path / "long.wav", 20.0)
-    out = tmp_path / "out"
-    args = ["send", HELLO_WAV, long, "--endpoint", live_server.endpoint(), "-o", f"{out}/", "--json"]
-    proc = subprocess.Popen(
-        cli_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env()
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    for line in proc.stdout:  # wait until the second input has started streaming
-        event = json.loads(line)
-        if event["type"] == "input_progress" and event["index"] == 2:
-            break
-        assert time.monotonic() < deadline
+    """SIGINT (130) or SIGTERM (143) while the second file streams: the first reply is written, socket closed,
+    and the --json summary says the status the process exits with (SIGTERM's said 130)."""
+    proc = _start_two_inputs(tmp_path, "--endpoint", live_server.endpoint())
     proc.send_signal(signum)
     rest, stderr = proc.communicate(timeout=20)
     assert proc.returncode == status, stderr
     assert word in stderr
-    assert sf.info(out / "hello_16k.wav").frames > 0
-    written = [json.loads(line) for line in rest.splitlines() if b"reply_written" in line]
-    assert written and written[0]["partial"] is False
+    _first_reply_written(tmp_path, rest, status)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_sigterm_ends_a_run_that_inherited_sigint_ignored(tmp_path: Path) -> None:
+    """nohup, a background job of a non-interactive shell, some CI runners: SIGINT arrives ignored. SIGTERM must
+    still end the run with 143 and the reply so far written (it was re-raised as the ignored SIGINT and the run
+    went on), and SIGINT stays ignored as the user's environment asked."""
+    proc = _start_two_inputs(tmp_path, "--local", preexec_fn=_ignore_sigint)
+    ignored = int(Path(f"/proc/{proc.pid}/status").read_text().split("SigIgn:")[1].split()[0], 16)
+    proc.send_signal(signal.SIGTERM)
+    rest, stderr = proc.communicate(timeout=20)
+    assert ignored & (1 << (signal.SIGINT - 1)), "livecli must not take over an ignored SIGINT"
+    assert proc.returncode == 143, stderr
+    assert b"terminated" in stderr
+    _first_reply_written(tmp_path, rest, 143)
 
 
 def test_send_help_imports_nothing_heavy() -> None:
