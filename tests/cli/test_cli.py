@@ -36,7 +36,8 @@ def test_help_lists_exit_statuses_and_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
-    assert "130" in out.stdout and "quota" in out.stdout
+    assert "130" in out.stdout
+    assert "quota" in out.stdout
 
 
 def _exit_code(action: object) -> int:
@@ -53,7 +54,9 @@ def test_boundary_maps_errors_to_one_line_and_status(capsys: pytest.CaptureFixtu
 
     assert _exit_code(fail) == 6
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "\x1b" not in err and "in.wav: not an audio file" in err
+    assert err.count("\n") == 1
+    assert "\x1b" not in err
+    assert "in.wav: not an audio file" in err
 
 
 def test_boundary_statuses_for_success_quota_bug_and_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,7 +76,8 @@ def test_boundary_statuses_for_success_quota_bug_and_interrupt(capsys: pytest.Ca
     assert _exit_code(bug) == 1
     assert _exit_code(interrupt) == 130
     err = capsys.readouterr().err
-    assert "Traceback" not in err and "internal error: ZeroDivisionError: oops" in err
+    assert "Traceback" not in err
+    assert "internal error: ZeroDivisionError: oops" in err
 
 
 @pytest.mark.parametrize(
@@ -105,23 +109,26 @@ def test_traceback_adds_the_trace_and_keeps_the_status(capsys: pytest.CaptureFix
         guarded(fail, traceback=True)
     err = capsys.readouterr().err
     assert info.value.exit_code == 6
-    assert err.startswith("Traceback") and err.endswith("livecli: error: in.wav: truncated\n")
+    assert err.startswith("Traceback")
+    assert err.endswith("livecli: error: in.wav: truncated\n")
 
 
 def test_closed_stdout_pipe_is_one_line_and_status_141(tmp_path: Path) -> None:
     """`-o - | reader-that-quits`: one stderr line and 141, never a traceback or an internal error."""
     wav = tmp_path / "long.wav"
     sf.write(wav, np.zeros(16000 * 5, dtype=np.int16), 16000, subtype="PCM_16")
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "livecli", "send", str(wav), "--local", "--speed", "0", "-q", "-o", "-"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.close()  # the reader goes away before the reply (> a pipe buffer) is written
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 141, err
-    assert "broken pipe" in err and "Traceback" not in err
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.close()  # the reader goes away before the reply (> a pipe buffer) is written
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 141, err
+    assert "broken pipe" in err
+    assert "Traceback" not in err
 
 
 def test_closed_stdin_is_bad_input_not_a_crash() -> None:
@@ -134,24 +141,25 @@ def test_closed_stdin_is_bad_input_not_a_crash() -> None:
         preexec_fn=lambda: os.close(0),
     )
     assert proc.returncode == 6, proc.stderr
-    assert "stdin" in proc.stderr and "Traceback" not in proc.stderr
+    assert "stdin" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_serve_runs_without_a_blas_thread_pool() -> None:
     """numpy's BLAS pool spins between the server's small matrix products: `livecli` runs single-threaded."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env=env,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().startswith("ws://127.0.0.1:")
-        status = Path(f"/proc/{proc.pid}/status").read_text()
-        threads = int(status.split("Threads:")[1].split()[0])
-        assert threads == 1, status
-    finally:
-        proc.kill()
-        proc.wait()
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith("ws://127.0.0.1:")
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            threads = int(status.split("Threads:")[1].split()[0])
+            assert threads == 1, status
+        finally:
+            proc.kill()

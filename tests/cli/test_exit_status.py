@@ -57,7 +57,8 @@ def test_close_codes_map_as_protocol_md_section_5(code: int, reason: str, after_
     err = ServerClosed(code, reason, after_setup=after_setup)
     assert close_exit_status(err) == status
     assert exit_status_for(err) == status
-    assert f"{code}" in str(err) and reason in str(err)
+    assert f"{code}" in str(err)
+    assert reason in str(err)
     assert ("without a close frame" in str(err)) == (code == 1006)
 
 

@@ -69,7 +69,8 @@ CASES = {
 def test_dry_run_json_for_each_backend(case: str) -> None:
     options, headers, model = CASES[case]
     report = json.loads(run(resolve_target(options, {}, fetch_credentials=False), as_json=True))
-    assert report["headers"] == headers and report["model"] == model
+    assert report["headers"] == headers
+    assert report["model"] == model
     assert report["setup"]["setup"]["model"] == model
     assert json.loads(report["setup_frame"]) == report["setup"]
     assert report["chunk_plan"] == [
@@ -115,7 +116,8 @@ def test_secret_inside_the_setup_or_an_unknown_header_is_redacted_too() -> None:
     target = resolve_target(ConnectOptions(api_key=FAKE_KEY), {})
     leaky = {"setup": {"model": target.model, "systemInstruction": {"parts": [{"text": f"key {FAKE_KEY}"}]}}}
     report = dry_run_report(target, leaky, [1280])
-    assert FAKE_KEY not in json.dumps(report) and "key ***" in report["setup_frame"]
+    assert FAKE_KEY not in json.dumps(report)
+    assert "key ***" in report["setup_frame"]
     assert redacted_headers({"x-custom": f"k={FAKE_KEY}", "x-other": "plain"}, [FAKE_KEY]) == {
         "x-custom": "k=***",
         "x-other": "plain",
@@ -157,7 +159,8 @@ def test_cli_dry_run_opens_no_socket_for_any_backend(
                 )
                 assert result.exit_code == 0, result.output
                 assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
-                assert endpoint in result.stdout and backend in result.stdout
+                assert endpoint in result.stdout
+                assert backend in result.stdout
         with pytest.raises(BlockingIOError):
             listener.accept()
     assert fake.records == []

@@ -15,7 +15,8 @@ def test_no_output_prints_the_transcript_unless_json() -> None:
     """Without -o nothing is saved; the transcript goes to stdout except under --json."""
     assert plan_output(None, ["a.wav"], json=False).transcript_to_stdout
     plan = plan_output(None, ["a.wav", "b.wav"], json=True)
-    assert not plan.transcript_to_stdout and plan.destinations == (None, None)
+    assert not plan.transcript_to_stdout
+    assert plan.destinations == (None, None)
 
 
 def test_single_file_by_suffix(tmp_path: Path) -> None:
