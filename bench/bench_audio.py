@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from livecli import audio  # noqa: E402
+from livecli.audio import decode as audio  # noqa: E402
 
 ANCHORS = Path(__file__).resolve().parents[1].parent / "shared/bench/resample_anchors.py"
 CHUNK_MS = 40

@@ -1,4 +1,4 @@
-"""Audio in and out: any file soundfile reads → 16 kHz mono s16le chunks (streamed), and replies → WAV/FLAC.
+"""Audio in: any file soundfile reads (or stdin, or a pipe) → 16 kHz mono s16le chunks, streamed block by block.
 
 Imported lazily by the commands that need it (numpy and soundfile load here, never at `livecli --help`).
 Every problem with the input becomes one AudioInputError("<name>: <problem>"), also mid-stream.
@@ -6,19 +6,15 @@ Every problem with the input becomes one AudioInputError("<name>: <problem>"), a
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import os
 import re
-import secrets
 import shutil
 import stat
 import struct
 import sys
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO
 
@@ -26,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from livecli.audio.resample import Resampler, resample, to_int16
+from livecli.audio.resample import Resampler, to_int16
 from livecli.errors import AudioInputError, UsageError
 from livecli.protocol.wire import INPUT_RATE
 
@@ -34,25 +30,17 @@ __all__ = [
     "MAX_CHUNK_MS",
     "MIN_CHUNK_MS",
     "InputAudio",
-    "Resampler",
     "chunk_bytes",
     "chunk_plan",
     "decode_block",
-    "first_audible_offset",
-    "level_dbfs",
     "mix_to_mono",
     "open_input",
-    "resample",
-    "silence",
-    "to_int16",
-    "write_reply",
 ]
 
 MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
 MIN_CHUNK_MS, MAX_CHUNK_MS = 10, 1000
 BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
 SPOOL_BYTES = 1 << 20  # stdin is copied to a temp file in pieces of this size
-REPLY_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III"}
 
 
@@ -68,11 +56,6 @@ def chunk_plan(total_bytes: int, chunk_ms: int) -> list[int]:
     size = chunk_bytes(chunk_ms)
     full, rest = divmod(max(0, total_bytes), size)
     return [size] * full + ([rest] if rest else [])
-
-
-def silence(ms: int, rate: int = INPUT_RATE) -> bytes:
-    """`ms` milliseconds of s16le digital silence."""
-    return bytes(max(0, rate * ms // 1000) * 2)
 
 
 def decode_block(samplerate: int, channels: int) -> int:
@@ -279,66 +262,3 @@ def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     text = re.sub(r"^Error opening .*?: ", "", text).removeprefix("Error : ")
     return text.replace("\n", " ").rstrip(".")
-
-
-def write_reply(dest: str, pcm: bytes, rate: int, stdout: BinaryIO | None = None) -> None:
-    """Write s16le mono as WAV or FLAC (by suffix) atomically; "-" writes WAV to stdout."""
-    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
-    if dest == "-":
-        buffer = io.BytesIO()
-        sf.write(buffer, samples, rate, format="WAV", subtype="PCM_16")
-        out = stdout if stdout is not None else sys.stdout.buffer
-        out.write(buffer.getvalue())
-        out.flush()
-        return
-    kind = REPLY_FORMATS.get(Path(dest).suffix.lower())
-    if kind is None:
-        raise UsageError(f"{dest}: unknown output format; use a .wav or .flac file name, or - for stdout")
-    directory, base = os.path.split(dest)
-    temp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.part")
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
-        with os.fdopen(fd, "wb") as handle:
-            sf.write(handle, samples, rate, format=kind, subtype="PCM_16")
-        os.replace(temp, dest)
-    except OSError as exc:
-        _remove_quietly(temp)
-        raise UsageError(f"{dest}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        _remove_quietly(temp)
-        raise
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
-
-
-_LEVEL_BLOCK = 1 << 16  # samples per step: long replies are measured without a full-length float64 copy
-
-
-def _sample_blocks(pcm: bytes) -> Iterator[npt.NDArray[np.int16]]:
-    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
-    for start in range(0, samples.size, _LEVEL_BLOCK):
-        yield samples[start : start + _LEVEL_BLOCK]
-
-
-def level_dbfs(pcm: bytes) -> float:
-    """RMS level of s16le audio in dBFS (full-scale square wave = 0 dBFS); -inf for silence or no audio."""
-    count, energy = len(pcm) // 2, 0.0
-    for block in _sample_blocks(pcm):
-        wide = block.astype(np.float64)
-        energy += float(np.dot(wide, wide))
-    if energy == 0.0:
-        return -math.inf
-    return 20.0 * math.log10(math.sqrt(energy / count) / 32768.0)
-
-
-def first_audible_offset(pcm: bytes, threshold_dbfs: float = -50.0) -> int | None:
-    """Byte offset of the first s16le sample whose magnitude reaches `threshold_dbfs`; None if there is none."""
-    limit = 32768.0 * 10.0 ** (threshold_dbfs / 20.0)
-    for index, block in enumerate(_sample_blocks(pcm)):
-        loud = np.flatnonzero(np.abs(block.astype(np.int32)) >= limit)
-        if loud.size:
-            return (index * _LEVEL_BLOCK + int(loud[0])) * 2
-    return None

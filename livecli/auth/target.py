@@ -42,18 +42,7 @@ from livecli.protocol.models import DEFAULT_MODEL, bare_model_id
 if TYPE_CHECKING:
     from livecli.auth.adc import AdcCredentials
 
-# LOCAL_PLACEHOLDER_URL, is_loopback, gemini_path and vertex_path are re-exported for the modules that connect.
-__all__ = [
-    "ENVIRONMENT_VARIABLES",
-    "LOCAL_PLACEHOLDER_URL",
-    "ConnectOptions",
-    "api_key_from",
-    "env_secrets",
-    "gemini_path",
-    "is_loopback",
-    "resolve_target",
-    "vertex_path",
-]
+__all__ = ["ENVIRONMENT_VARIABLES", "ConnectOptions", "api_key_from", "env_secrets", "resolve_target"]
 
 TOKEN_PREFIX = "auth_tokens/"
 _LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")

@@ -210,9 +210,9 @@ class Conversation:
                     continue  # a stray transcription, not a turn the user needs to see
                 level = None
                 if turn.audio:
-                    from livecli.audio.decode import level_dbfs
+                    from livecli.audio.levels import rms_dbfs_pcm16
 
-                    level = level_dbfs(bytes(turn.audio))
+                    level = rms_dbfs_pcm16(bytes(turn.audio))
                 name = turn.input.name if turn.input is not None else ""
                 metrics = measure(turn, self.times.get(turn.index))
                 self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level, metrics))

@@ -34,9 +34,9 @@ class TurnTimes:
         if isinstance(event, AudioChunk):
             self.last_audio_at = now
             if self.first_audible_at is None and event.data:
-                from livecli.audio.decode import first_audible_offset
+                from livecli.audio.levels import first_audible_byte_offset
 
-                if first_audible_offset(event.data, NEAR_SILENT_DBFS) is not None:
+                if first_audible_byte_offset(event.data, NEAR_SILENT_DBFS) is not None:
                     self.first_audible_at = now
         elif isinstance(event, InputTranscription):
             if self.first_input_transcription_at is None and event.text:

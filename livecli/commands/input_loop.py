@@ -122,7 +122,7 @@ async def _send_audio(
     req: RunRequest, conv: Conversation, source: InputAudio, info: InputInfo, renderer: Reporter, env: Env
 ) -> None:
     """One attempt at one audio input: stream it paced, end the turn, wait for the whole reply."""
-    from livecli.audio.decode import silence
+    from livecli.audio.levels import silence_pcm16
 
     session = conv.session
     attempt = session.label_input(info.index, info.name)
@@ -133,7 +133,7 @@ async def _send_audio(
     chunks = sent = 0
     pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
     if _tail_chunks(req):
-        pieces = itertools.chain(pieces, [silence(req.chunk_ms)] * _tail_chunks(req))
+        pieces = itertools.chain(pieces, [silence_pcm16(req.chunk_ms, rate=INPUT_RATE)] * _tail_chunks(req))
     batch: list[str] = []
     for chunk in pieces:
         await pacer.wait(chunks)

@@ -44,7 +44,7 @@ def write_replies(
             total_bytes += len(pcm)
             rate = next((t.audio_rate for t in turns if t.audio_rate), None) or OUTPUT_RATE
             if destination is not None and pcm:
-                from livecli.audio.decode import write_reply
+                from livecli.audio.encode import write_reply
 
                 write_reply(destination, pcm, rate, stdout=env.stdout)
                 renderer.reply_written(destination, len(pcm), rate, partial=failed and not answered)

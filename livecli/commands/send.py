@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from livecli.auth.target import LOCAL_PLACEHOLDER_URL, resolve_target
+from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
 from livecli.commands.checks import check_replies, compile_expectation
 from livecli.commands.input_loop import RunState, converse, reach_target, send_plan
@@ -22,6 +22,7 @@ from livecli.commands.replies import write_replies
 from livecli.commands.request import RunRequest, build_setup
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
+from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
 from livecli.protocol.redact import redact
 from livecli.render.console import make_renderer
 

@@ -9,12 +9,10 @@ everything else goes through `encode` (compact `json.dumps`).
 from __future__ import annotations
 
 import binascii
-import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from livecli.protocol.wire import INPUT_RATE, b64encode
+from livecli.protocol.wire import INPUT_RATE, b64encode, dumps_frame
 
 __all__ = [
     "CLIENT_MESSAGE_KEYS",
@@ -34,8 +32,6 @@ __all__ = [
 
 # docs/wire.md, "Framing": exactly one of these per client message (contextUpdate is newer, SDK 3.x).
 CLIENT_MESSAGE_KEYS = frozenset({"setup", "clientContent", "realtimeInput", "toolResponse", "contextUpdate"})
-# Lone surrogates (argv or files decoded with surrogateescape) cannot be sent as UTF-8 in a text frame.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -140,8 +136,7 @@ def encode(msg: dict[str, Any]) -> str:
     """Compact JSON text (valid UTF-8: lone surrogates become U+FFFD) for one client message with one known key."""
     if len(msg) != 1 or next(iter(msg)) not in CLIENT_MESSAGE_KEYS:
         raise ValueError(f"a client message has exactly one top-level key of {sorted(CLIENT_MESSAGE_KEYS)}")
-    text = json.dumps(msg, separators=(",", ":"), ensure_ascii=False)
-    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+    return dumps_frame(msg)
 
 
 def setup_message(cfg: SetupConfig) -> str:

@@ -7,11 +7,10 @@ Each returns the JSON bytes of one message, camelCase, compact; the local server
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from livecli.protocol.wire import OUTPUT_RATE
+from livecli.protocol.wire import OUTPUT_RATE, dumps_frame
 
 __all__ = [
     "audio_content",
@@ -32,9 +31,9 @@ __all__ = [
 ]
 
 
-def encode(message: Mapping[str, Any]) -> bytes:
-    """Compact JSON bytes of one message."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def encode(message: dict[str, Any]) -> bytes:
+    """Compact JSON bytes of one message (docs/wire.md, "Framing")."""
+    return dumps_frame(message).encode("utf-8")
 
 
 def format_duration(seconds: float) -> str:

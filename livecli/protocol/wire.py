@@ -21,6 +21,7 @@ __all__ = [
     "b64decode",
     "b64encode",
     "camel",
+    "dumps_frame",
     "loads_frame",
     "snake",
 ]
@@ -32,6 +33,9 @@ INPUT_BYTES_PER_S = INPUT_RATE * 2
 _SNAKE_PART = re.compile(r"_([a-z0-9])")
 _CAMEL_PART = re.compile(r"(?<!^)([A-Z])")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+# Lone surrogates (argv or files decoded with surrogateescape, or a "\ud800" escape in received JSON) have no
+# UTF-8 form: a frame carrying one could not be sent.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def camel(name: str) -> str:
@@ -44,6 +48,13 @@ def camel(name: str) -> str:
 def snake(name: str) -> str:
     """`voiceConfig` → `voice_config` (used for the service's error paths, e.g. 'setup.generation_config')."""
     return _CAMEL_PART.sub(lambda m: "_" + m.group(1).lower(), name)
+
+
+def dumps_frame(message: dict[str, Any]) -> str:
+    """Compact JSON text of one message, as both ends send it: valid UTF-8 (lone surrogates become U+FFFD) and
+    strict JSON (NaN and infinities, which JSON has no form for, raise ValueError)."""
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def loads_frame(frame: str | bytes) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def text_tones(text: str) -> bytes:
     gap = np.zeros(int(OUTPUT_RATE * 0.05), dtype=np.float32)
     pieces: list[np.ndarray] = []
     for word in text.split()[:MAX_TONE_WORDS] or [""]:
-        pitch = 300 + zlib.crc32(word.encode("utf-8")) % 600
+        pitch = 300 + zlib.crc32(word.encode("utf-8", "surrogatepass")) % 600  # a lone surrogate may arrive
         pieces += [_tone(pitch, 0.12 + 0.02 * min(len(word), 10)), gap]
     return _to_pcm16(np.concatenate(pieces))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livecli.audio.levels import silence_pcm16
 from livecli.protocol import server_messages as sm
-from livecli.server.replies import OUTPUT_RATE, Reply, silence
+from livecli.server.replies import OUTPUT_RATE, Reply
 from livecli.server.scenarios import TurnSpec
 
 __all__ = ["TimedFrame", "reply_frames", "shaped"]
@@ -28,7 +29,7 @@ class TimedFrame:
 def shaped(reply: Reply, spec: TurnSpec) -> Reply:
     """The reply with what the scenario's turn overrides (audio, transcripts, text) put in."""
     if spec.silent:
-        reply.audio = silence(1.0)
+        reply.audio = silence_pcm16(1000, rate=OUTPUT_RATE)
     if spec.audio is not None:
         reply.audio = spec.audio
     if spec.input_transcript is not None:

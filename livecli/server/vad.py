@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from livecli.audio.levels import frame_rms_dbfs
 from livecli.protocol.wire import INPUT_RATE
 
-__all__ = ["FRAME_MS", "EnergyVad", "VadParams", "level_dbfs"]
+__all__ = ["FRAME_MS", "EnergyVad", "VadParams"]
 
 FRAME_MS = 20
 MAX_PREFIX_MS = 10_000  # a larger prefixPaddingMs is taken as 10 s (the prefix is buffered until speech starts)
@@ -23,13 +24,6 @@ MAX_PREFIX_MS = 10_000  # a larger prefixPaddingMs is taken as 10 s (the prefix 
 # speech sooner (quieter frames already count as silence).
 _START_DBFS = {"START_SENSITIVITY_HIGH": -45.0, "START_SENSITIVITY_LOW": -30.0}
 _END_DBFS = {"END_SENSITIVITY_HIGH": -40.0, "END_SENSITIVITY_LOW": -55.0}
-
-
-def level_dbfs(samples: np.ndarray) -> np.ndarray:
-    """RMS level in dBFS of each row of int16 samples."""
-    power = np.mean(np.square(samples.astype(np.float32) / 32768.0), axis=-1)
-    levels: np.ndarray = 10.0 * np.log10(np.maximum(power, 1e-12))
-    return levels
 
 
 @dataclass(frozen=True)
@@ -88,7 +82,7 @@ class EnergyVad:
         if not usable:
             return self.poll(now)
         frames = np.frombuffer(data[:usable], dtype="<i2").reshape(-1, self.frame_bytes // 2)
-        levels = level_dbfs(frames)
+        levels = frame_rms_dbfs(frames)
         events: list[str] = []
         for index, level in enumerate(levels.tolist()):
             frame = data[index * self.frame_bytes : (index + 1) * self.frame_bytes]

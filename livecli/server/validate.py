@@ -131,10 +131,15 @@ def _walk_message(value: Any, spec: Message, path: str) -> dict[str, Any]:
     return out
 
 
+def _not_json(token: str) -> Any:
+    """NaN, Infinity and -Infinity: Python's json reads them, protobuf JSON (the service) refuses them."""
+    raise ValueError(f"{token} is not JSON")
+
+
 def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
     """Validate one client frame; return (top-level camelCase name, its normalized body) or raise Refusal."""
     try:
-        message = json.loads(frame)
+        message = json.loads(frame, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise Refusal.of(cr.NOT_JSON) from None
     if not isinstance(message, dict):

@@ -1,4 +1,4 @@
-"""Audio in/out: every format decoded, stdin, mixing, bit-exact 16 kHz path, chunking, bad inputs, reply files."""
+"""Audio in: every format decoded, stdin, mixing, bit-exact 16 kHz path, chunking, bad inputs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livecli.audio import decode as audio
+from livecli.audio.levels import rms_dbfs_pcm16
+from livecli.audio.resample import to_int16
 from livecli.cli.exit_status import ExitStatus, exit_status_for
 from livecli.errors import AudioInputError, UsageError
 
@@ -132,19 +134,21 @@ def test_absurd_float_samples_clip_without_overflow(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = decode(path)
-    assert y.max() == 32767 and y.min() == -32768 and y[:300].tolist() == [0] * 300
+    assert y.max() == 32767
+    assert y.min() == -32768
+    assert y[:300].tolist() == [0] * 300
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.integers(-32768, 32767), max_size=500))
 def test_int16_round_trip_through_float(values: list[int]) -> None:
     samples = np.array(values, np.int16)
-    assert np.array_equal(audio.to_int16((samples / 32768).astype(np.float32)), samples)
+    assert np.array_equal(to_int16((samples / 32768).astype(np.float32)), samples)
 
 
 def test_int16_rounds_and_clips() -> None:
     y = np.array([1.5 / 32768, -1.5 / 32768, 0.4 / 32768, 1.0, -1.0, 3.0, -3.0], np.float32)
-    assert audio.to_int16(y).tolist() == [2, -2, 0, 32767, -32768, 32767, -32768]
+    assert to_int16(y).tolist() == [2, -2, 0, 32767, -32768, 32767, -32768]
 
 
 @settings(max_examples=60, deadline=None)
@@ -172,11 +176,6 @@ def test_chunk_length_outside_10_to_1000_ms_is_a_usage_error(chunk_ms: int) -> N
         audio.chunk_bytes(chunk_ms)
     with audio.open_input(str(SAMPLES / "hello_16k.wav")) as a, pytest.raises(UsageError):
         next(a.pcm16(chunk_ms))
-
-
-def test_silence_is_zeros_of_the_right_length() -> None:
-    assert audio.silence(100) == bytes(3200)
-    assert audio.silence(10, rate=24000) == bytes(480)
 
 
 def truncated(tmp_path: Path, fmt: str) -> Path:
@@ -210,7 +209,9 @@ def test_bad_input_is_one_clear_audio_input_error(tmp_path: Path, case: str) -> 
         for _ in a.pcm16():
             pass
     message = str(caught.value)
-    assert message.startswith(f"{path}: ") and problem in message and "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert problem in message
+    assert "\n" not in message
     assert exit_status_for(caught.value) == ExitStatus.BAD_INPUT
 
 
@@ -298,49 +299,8 @@ def test_samples_decode(tmp_path: Path) -> None:
     for name, (rate, channels) in expected.items():
         with audio.open_input(str(SAMPLES / name)) as a:
             assert (a.samplerate, a.channels) == (rate, channels)
-            assert audio.level_dbfs(b"".join(a.pcm16())) > -40
+            assert rms_dbfs_pcm16(b"".join(a.pcm16())) > -40
     pause = decode(SAMPLES / "pause.wav")
     zero = np.concatenate(([0], (pause == 0).astype(np.int8), [0]))
     edges = np.diff(zero)
     assert max(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)) == 16000  # exactly 1 s of silence
-
-
-@pytest.mark.parametrize("suffix", [".wav", ".flac", ".WAV"])
-def test_write_reply_is_atomic_and_lossless(tmp_path: Path, suffix: str) -> None:
-    pcm = np.random.default_rng(2).integers(-32768, 32768, 24000, dtype=np.int16).astype("<i2").tobytes()
-    dest = tmp_path / f"reply{suffix}"
-    dest.write_bytes(b"old")
-    audio.write_reply(str(dest), pcm, 24000)
-    data, rate = sf.read(dest, dtype="int16")
-    assert rate == 24000 and data.astype("<i2").tobytes() == pcm
-    assert sorted(p.name for p in tmp_path.iterdir()) == [dest.name]  # no temp file left behind
-
-
-def test_write_reply_failures_leave_nothing(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="unknown output format"):
-        audio.write_reply(str(tmp_path / "reply.mp4"), bytes(100), 24000)
-    with pytest.raises(UsageError, match="cannot write"):
-        audio.write_reply(str(tmp_path / "no" / "reply.wav"), bytes(100), 24000)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_write_reply_dash_writes_wav_to_stdout() -> None:
-    out = io.BytesIO()
-    audio.write_reply("-", b"\x01\x00\xff\x7f", 24000, stdout=out)
-    data, rate = sf.read(io.BytesIO(out.getvalue()), dtype="int16")
-    assert out.getvalue()[:4] == b"RIFF" and rate == 24000 and data.tolist() == [1, 32767]
-
-
-def test_levels() -> None:
-    square = np.array([32767, -32768] * 500, "<i2").tobytes()
-    assert audio.level_dbfs(square) == pytest.approx(0.0, abs=0.001)
-    half_sine = (tone(16000, 1.0, amp=0.5) * 32768).astype("<i2").tobytes()
-    assert audio.level_dbfs(half_sine) == pytest.approx(-9.03, abs=0.01)
-    assert audio.level_dbfs(bytes(100)) == -math.inf
-    assert audio.level_dbfs(b"") == -math.inf
-    quiet_then_loud = np.array([0, 3, -5, 200, 0], "<i2").tobytes()
-    assert audio.first_audible_offset(quiet_then_loud) == 6  # 200 is above -50 dBFS (104), 5 is not
-    assert audio.first_audible_offset(bytes(64)) is None
-    long_quiet = bytes(2 * 150_000) + np.array([0, -32768], "<i2").tobytes()  # past the first measuring blocks
-    assert audio.first_audible_offset(long_quiet) == 2 * 150_001
-    assert audio.level_dbfs(long_quiet) == pytest.approx(20 * math.log10(math.sqrt(1 / 150_002)), abs=1e-9)

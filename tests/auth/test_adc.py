@@ -41,9 +41,11 @@ def test_service_account_refresh_signs_a_real_jwt(fake: FakeGoogle, tmp_path: Pa
     headers, secrets = creds.headers()
     assert headers == {"Authorization": f"Bearer {FAKE_ACCESS_TOKEN}"}
     assert secrets == (FAKE_ACCESS_TOKEN,)
-    assert creds.project == "sa-project" and SA_EMAIL in creds.source
+    assert creds.project == "sa-project"
+    assert SA_EMAIL in creds.source
     (claims,) = fake.jwt_claims  # the endpoint verified the RS256 signature with the generated public key
-    assert claims["iss"] == SA_EMAIL and claims["scope"] == "https://www.googleapis.com/auth/cloud-platform"
+    assert claims["iss"] == SA_EMAIL
+    assert claims["scope"] == "https://www.googleapis.com/auth/cloud-platform"
 
 
 def test_every_headers_call_refreshes(fake: FakeGoogle, tmp_path: Path) -> None:
@@ -73,7 +75,8 @@ def test_credentials_carrying_a_quota_project_send_it(fake: FakeGoogle) -> None:
 
 def test_dry_run_loads_without_fetching(fake: FakeGoogle, tmp_path: Path) -> None:
     headers, secrets = load_adc(sa_env(fake, tmp_path), refresh=False).headers()
-    assert headers == {"Authorization": f"Bearer {NOT_FETCHED}"} and secrets == ()
+    assert headers == {"Authorization": f"Bearer {NOT_FETCHED}"}
+    assert secrets == ()
     assert fake.records == []
 
 

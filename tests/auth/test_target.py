@@ -22,7 +22,7 @@ import livecli.auth.adc
 import livecli.auth.target
 from livecli.auth.target import ENVIRONMENT_VARIABLES, ConnectOptions, env_secrets, resolve_target
 from livecli.errors import CredentialsError, UsageError
-from livecli.protocol.endpoints import Target
+from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL, Target
 
 GEMINI = "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.{}.GenerativeService.{}"
 VERTEX_PATH = "/ws/google.cloud.aiplatform.{}.LlmBidiService/BidiGenerateContent"
@@ -110,7 +110,8 @@ def test_api_version_is_checked_per_backend(options: dict[str, object], allowed:
 )
 def test_every_allowed_api_version_lands_in_the_path(version: str, backend: str) -> None:
     target = resolve(api_key=FAKE_KEY, vertex=backend != "gemini", api_version=version)
-    assert f".{version}." in target.url and target.backend == backend
+    assert f".{version}." in target.url
+    assert target.backend == backend
 
 
 def test_sources_say_where_each_setting_came_from() -> None:
@@ -127,7 +128,8 @@ def test_sources_say_where_each_setting_came_from() -> None:
 def test_empty_variables_count_as_unset() -> None:
     """An exported but empty GEMINI_API_KEY must not hide GOOGLE_API_KEY (nor an empty flag the env)."""
     target = resolve({"GEMINI_API_KEY": "", "GOOGLE_API_KEY": FAKE_KEY, "LIVECLI_MODEL": ""}, api_key="")
-    assert target.headers == {"x-goog-api-key": FAKE_KEY} and target.model == f"models/{MODEL}"
+    assert target.headers == {"x-goog-api-key": FAKE_KEY}
+    assert target.model == f"models/{MODEL}"
 
 
 @pytest.mark.parametrize(
@@ -169,7 +171,8 @@ def test_endpoint_without_path_gets_the_backend_path_and_keeps_query() -> None:
         "wss://proxy.example:8443/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
         "?tenant=a"
     )
-    assert target.headers == {"x-goog-api-key": FAKE_KEY} and target.use_env_proxy
+    assert target.headers == {"x-goog-api-key": FAKE_KEY}
+    assert target.use_env_proxy
 
 
 def test_endpoint_with_path_is_used_as_given_and_credentials_are_appended() -> None:
@@ -196,7 +199,8 @@ def test_unparsable_endpoint_is_a_usage_error_without_its_query(url: str, needle
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"])
 def test_loopback_endpoint_needs_no_key_and_skips_proxies(host: str) -> None:
     target = resolve(endpoint=f"ws://{host}:8765")
-    assert target.headers == {} and target.secrets == ()
+    assert target.headers == {}
+    assert target.secrets == ()
     assert not target.use_env_proxy
     assert urlsplit(target.url).path.endswith("GenerativeService.BidiGenerateContent")
 
@@ -228,7 +232,7 @@ def test_local_url_needs_no_key() -> None:
 
 
 def test_local_without_url_shows_placeholder_and_local_with_endpoint_is_refused() -> None:
-    assert resolve(local=True).url.startswith(livecli.auth.target.LOCAL_PLACEHOLDER_URL + "/ws/")
+    assert resolve(local=True).url.startswith(LOCAL_PLACEHOLDER_URL + "/ws/")
     with pytest.raises(UsageError, match="--local and --endpoint"):
         resolve(local=True, endpoint="ws://127.0.0.1:1")
 
@@ -290,7 +294,8 @@ def test_vertex_adc_hosts_path_model_and_bearer(adc_env: dict[str, str], locatio
     assert target.url == f"wss://{host}" + VERTEX_PATH.format("v1")
     assert target.model == f"projects/my-proj/locations/{location}/publishers/google/models/{MODEL}"
     assert target.headers == {"Authorization": f"Bearer {FAKE_ACCESS_TOKEN}"}
-    assert target.backend == "vertex" and target.secrets == (FAKE_ACCESS_TOKEN,)
+    assert target.backend == "vertex"
+    assert target.secrets == (FAKE_ACCESS_TOKEN,)
 
 
 def test_vertex_from_env_with_project_location_and_adc_project(adc_env: dict[str, str]) -> None:
@@ -324,7 +329,8 @@ def test_vertex_refreshed_fetches_a_new_token(adc_env: dict[str, str], google: F
     before = len(google.jwt_claims)
     again = target.refreshed()
     assert len(google.jwt_claims) == before + 1
-    assert again.headers == target.headers and again.url == target.url
+    assert again.headers == target.headers
+    assert again.url == target.url
     assert google.jwt_claims[-1]["scope"] == "https://www.googleapis.com/auth/cloud-platform"
 
 
@@ -355,7 +361,8 @@ def test_vertex_without_credentials_names_what_is_missing() -> None:
 
 def test_vertex_loopback_with_project_needs_no_credentials() -> None:
     target = resolve(vertex=True, project="p", location="us-central1", endpoint="ws://127.0.0.1:9")
-    assert target.url == "ws://127.0.0.1:9" + VERTEX_PATH.format("v1") and target.headers == {}
+    assert target.url == "ws://127.0.0.1:9" + VERTEX_PATH.format("v1")
+    assert target.headers == {}
     with pytest.raises(CredentialsError):
         resolve(vertex=True, endpoint="ws://127.0.0.1:9")  # no project anywhere: nothing to build the model from
 
@@ -380,4 +387,5 @@ def test_environment_variable_list_covers_every_variable_read() -> None:
     sources = Path(livecli.auth.target.__file__).read_text() + Path(livecli.auth.adc.__file__).read_text()
     read = set(re.findall(r'environ(?:\.get)?\(\s*"([A-Z_]+)"', sources))
     read |= {name for call in re.findall(r"_pick\([^)]*\)", sources) for name in re.findall(r'"([A-Z_]+)"', call)}
-    assert read and read <= set(ENVIRONMENT_VARIABLES)
+    assert read
+    assert read <= set(ENVIRONMENT_VARIABLES)

@@ -59,7 +59,8 @@ def test_locked_body_matches_what_google_genai_sends() -> None:
 
 def test_whole_setup_lock_sends_no_field_mask() -> None:
     body = token_body(TokenRequest(lock_model="models/m", lock_whole_setup=True), NOW)
-    assert body["bidiGenerateContentSetup"] == {"model": "models/m"} and "fieldMask" not in body
+    assert body["bidiGenerateContentSetup"] == {"model": "models/m"}
+    assert "fieldMask" not in body
 
 
 def test_field_mask_of_unknown_extra_is_kept_top_level() -> None:
@@ -102,10 +103,12 @@ def test_token_url_follows_the_endpoint_rule() -> None:
 
 def test_mint_posts_the_key_in_a_header_over_verified_tls(fake: FakeGoogle) -> None:
     response = mint_token(TokenRequest(uses=3), FAKE_KEY, endpoint=fake.base, now=lambda: NOW)
-    assert response["name"] == FAKE_TOKEN and response["uses"] == 3
+    assert response["name"] == FAKE_TOKEN
+    assert response["uses"] == 3
     (record,) = fake.records
     assert (record.method, record.path) == ("POST", "/v1alpha/auth_tokens")
-    assert record.headers["x-goog-api-key"] == FAKE_KEY and record.headers["content-type"] == "application/json"
+    assert record.headers["x-goog-api-key"] == FAKE_KEY
+    assert record.headers["content-type"] == "application/json"
     assert json.loads(record.body)["expireTime"] == "2026-11-22T19:10:00+00:00"
 
 
@@ -137,13 +140,15 @@ def test_refusals_map_to_exit_statuses_and_never_show_the_key(
     fake.auth_tokens_body = json.dumps({"error": {"message": f"bad key {FAKE_KEY}", "status": "X"}}).encode()
     result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
     assert result.exit_code == exit_status
-    assert f"HTTP {status}" in result.stderr and FAKE_KEY not in result.output + result.stderr
+    assert f"HTTP {status}" in result.stderr
+    assert FAKE_KEY not in result.output + result.stderr
     assert "***" in result.stderr
 
 
 def test_missing_key_exits_3_before_any_request(fake: FakeGoogle) -> None:
     result = CliRunner().invoke(app, ["token", "--endpoint", fake.base])
-    assert result.exit_code == 3 and "no API key" in result.stderr
+    assert result.exit_code == 3
+    assert "no API key" in result.stderr
     assert fake.records == []
 
 
@@ -167,8 +172,10 @@ def test_hostile_answers_are_one_line_errors_without_traceback(
     fake.auth_tokens_body = body
     result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
     assert (result.exit_code, result.stdout) == (4, "")
-    assert message in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.splitlines()) == 1 and "\x1b" not in result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "\x1b" not in result.stderr
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -182,8 +189,10 @@ def test_redirect_is_not_followed_so_the_key_stays_home(fake: FakeGoogle, status
         result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
         with pytest.raises(BlockingIOError):
             elsewhere.accept()
-    assert result.exit_code == 4 and "does not follow redirects" in result.stderr
-    assert f"127.0.0.1:{port}/steal" in result.stderr and FAKE_KEY not in result.stderr
+    assert result.exit_code == 4
+    assert "does not follow redirects" in result.stderr
+    assert f"127.0.0.1:{port}/steal" in result.stderr
+    assert FAKE_KEY not in result.stderr
     assert len(fake.records) == 1
 
 
@@ -223,7 +232,9 @@ def test_bad_timeout_is_a_usage_error_before_any_request(fake: FakeGoogle, timeo
     result = CliRunner().invoke(
         app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY, "--timeout", timeout]
     )
-    assert result.exit_code == 2 and "--timeout" in result.stderr and "internal error" not in result.stderr
+    assert result.exit_code == 2
+    assert "--timeout" in result.stderr
+    assert "internal error" not in result.stderr
     assert fake.records == []
 
 

@@ -60,7 +60,8 @@ def test_upgrade_headers_and_connection_settings() -> None:
             assert headers["x-test"] == "1"
             assert headers["User-Agent"].startswith("livecli/")
             assert "Sec-WebSocket-Extensions" not in headers
-            assert link.closed is not None and link.closed.by_us
+            assert link.closed is not None
+            assert link.closed.by_us
 
     asyncio.run(go())
 
@@ -90,7 +91,8 @@ def test_several_frames_leave_in_one_write_as_separate_messages() -> None:
             assert await link.recv() == '{"a":1}|{"b":2}|{"c":3}'
             assert writes == [3]
             await link.close()
-            assert link.closed is not None and link.closed.by_us
+            assert link.closed is not None
+            assert link.closed.by_us
 
     asyncio.run(go())
 
@@ -150,14 +152,16 @@ def test_http_refusals_map_by_status(live_server: LocalServer, scenario: str, er
     shown as its status and message (not as raw JSON)."""
     with pytest.raises(error) as info:
         asyncio.run(link_to(live_server.endpoint(scenario)))
-    assert needle in str(info.value) and "{" not in str(info.value)
+    assert needle in str(info.value)
+    assert "{" not in str(info.value)
 
 
 def test_unknown_path_names_the_path_not_the_query(live_server: LocalServer) -> None:
     """HTTP 404 at upgrade is a connection error (exit 4) that shows which path was missing."""
     with pytest.raises(ConnectError, match=r"no Live API at 127\.0\.0\.1:\d+/nowhere \(HTTP 404\)") as info:
         asyncio.run(link_to(live_server.url + "/nowhere?key=SECRET"))
-    assert "SECRET" not in str(info.value) and "--endpoint" in str(info.value)
+    assert "SECRET" not in str(info.value)
+    assert "--endpoint" in str(info.value)
 
 
 def test_bad_scheme_dead_port_and_unknown_host() -> None:
@@ -238,7 +242,8 @@ def test_proxy_from_environment_is_used_only_when_allowed(live_server: LocalServ
             assert tunnels == []
             link = await link_to(live_server.endpoint(), environ, proxy=True)
             await link.close()
-            assert tunnels and tunnels[0].startswith(b"CONNECT 127.0.0.1:")
+            assert tunnels
+            assert tunnels[0].startswith(b"CONNECT 127.0.0.1:")
 
     asyncio.run(go())
 
@@ -262,7 +267,8 @@ def test_proxy_failures_name_the_proxy_without_its_credentials() -> None:
                 await link_to("wss://example.test/x", environ, proxy=True)
         with pytest.raises(ConnectError, match=r"cannot connect to the proxy 127\.0\.0\.1:1 .*refused") as info:
             await link_to("wss://example.test/x", {"HTTPS_PROXY": "http://user:hunter2@127.0.0.1:1"}, proxy=True)
-        assert "hunter2" not in str(info.value) and "example.test" not in str(info.value)
+        assert "hunter2" not in str(info.value)
+        assert "example.test" not in str(info.value)
 
     asyncio.run(go())
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import math
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from livecli.errors import ProtocolError
-from livecli.protocol.wire import b64decode, b64encode, camel, loads_frame, snake
+from livecli.protocol.wire import b64decode, b64encode, camel, dumps_frame, loads_frame, snake
 
 
 def test_camel_and_snake_convert_protobuf_names() -> None:
@@ -45,3 +46,15 @@ def test_non_object_frames_raise_protocol_error(frame: str | bytes) -> None:
 def test_binary_and_text_frames_decode_alike() -> None:
     """The service sends binary frames; clients send text: both decode."""
     assert loads_frame(b'{"setupComplete":{}}') == loads_frame('{"setupComplete":{}}') == {"setupComplete": {}}
+
+
+def test_dumps_frame_is_compact_utf8_json() -> None:
+    """Both ends send frames through it: compact, UTF-8 as is, a lone surrogate as U+FFFD."""
+    assert dumps_frame({"a": [1, "é"]}) == '{"a":[1,"é"]}'
+    assert dumps_frame({"text": "a\ud800b"}) == '{"text":"a\ufffdb"}'
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf])
+def test_dumps_frame_refuses_numbers_json_cannot_hold(number: float) -> None:
+    with pytest.raises(ValueError, match="JSON"):
+        dumps_frame({"temperature": number})

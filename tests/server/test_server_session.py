@@ -333,3 +333,12 @@ def test_an_older_handle_resumes_the_conversation_as_it_was() -> None:
     assert [entry["content"] for entry in second.session.history] == ["one", 'turn 1: heard "one"']
     second.send({"realtimeInput": {"text": "again"}})
     assert second.transcripts() == ['turn 2: heard "again"']
+
+
+def test_a_lone_surrogate_in_a_text_turn_is_echoed_not_a_1011() -> None:
+    """JSON may escape a lone surrogate ("\\ud800"): the echo carries U+FFFD (was: a crash, close 1011)."""
+    h = Harness(reply_speed=0)
+    h.send({"setup": {"model": MODEL, **NO_VAD}})
+    h.send('{"realtimeInput":{"text":"a\\ud800b"}}')
+    assert "Close" not in h.kinds()
+    assert h.transcripts() == ['turn 1: heard "a\ufffdb"']
