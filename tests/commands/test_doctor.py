@@ -278,43 +278,63 @@ def test_doctor_masks_a_secret_the_server_echoes_in_its_close_reason(
         assert not any(secret in unfolded(result) for secret in SECRETS)
 
 
+@dataclass(frozen=True)
+class Failing:
+    """An endpoint that fails the setup in one way, and what both doctor and send must say about it."""
+
+    url: str
+    flags: list[str]
+    status: int
+    needle: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
 @pytest.fixture(scope="module")
-def failing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[str, list[str], int, str]]]:
-    """Real local endpoints that each fail the setup in one way: URL, extra flags, exit status, detail."""
+def failing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Failing]]:
+    """Real local endpoints (and a proxy) that each fail the setup in one way."""
     keyed = ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY))
     tls_dir = tmp_path_factory.mktemp("tls")
     untrusted = ServerThread(ServerConfig(port=0, reply_speed=0, tls_self_signed_dir=str(tls_dir)))
     with keyed, untrusted, socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        dead = f"127.0.0.1:{unused.getsockname()[1]}"
         yield {
-            "refused": (f"ws://127.0.0.1:{unused.getsockname()[1]}", [], 4, "cannot connect to 127.0.0.1"),
-            "404 path": (keyed.url + "/no/live/api/here", ["--api-key", FAKE_KEY], 4, "no Live API at 127.0.0.1"),
-            "close 1007": (keyed.url, ["--api-key", "AIza-wrong-key-000000"], 3, "1007"),
-            "TLS": (untrusted.url, [], 4, "not trusted"),
+            "refused": Failing(f"ws://{dead}", [], 4, f"cannot connect to {dead}"),
+            "404 path": Failing(
+                keyed.url + "/no/live/api", ["--api-key", FAKE_KEY], 4, "no Live API at 127.0.0.1"
+            ),
+            "close 1007": Failing(keyed.url, ["--api-key", "AIza-wrong-key-000000"], 3, "1007"),
+            "TLS": Failing(untrusted.url, [], 4, "not trusted"),
+            # The environment's proxy applies to a remote endpoint (doctor used to pick proxies its own way).
+            "proxy": Failing(
+                "wss://live.example.invalid",
+                ["--api-key", FAKE_KEY],
+                4,
+                f"cannot connect to the proxy {dead} (from the environment)",
+                {"HTTPS_PROXY": f"http://{dead}"},
+            ),
         }
 
 
-@pytest.mark.parametrize("case", ["refused", "404 path", "close 1007", "TLS"])
-def test_doctor_meets_what_send_meets(failing: dict[str, tuple[str, list[str], int, str]], case: str) -> None:
+@pytest.mark.parametrize("case", ["refused", "404 path", "close 1007", "TLS", "proxy"])
+def test_doctor_meets_what_send_meets(failing: dict[str, Failing], case: str) -> None:
     """doctor's endpoint check connects the way send does: the same exit status and the same words, plus a hint."""
-    url, flags, status, needle = failing[case]
-    result = doctor("--endpoint", url, *flags, "--json", "--connect-timeout", "5")
+    end = failing[case]
+    result = doctor("--endpoint", end.url, *end.flags, "--json", "--connect-timeout", "5", env=end.env)
     report = json.loads(result.stdout)
     endpoint = next(c for c in report["checks"] if c["name"] == "endpoint")
-    sent = run_cli("send", HELLO_WAV, "--endpoint", url, *flags, "--speed", "0", expect=status)
-    assert result.exit_code == status
-    assert report["exit_status"] == status
+    sent = run_cli("send", HELLO_WAV, "--endpoint", end.url, *end.flags, "--speed", "0", env=end.env, expect=None)
+    assert result.exit_code == end.status
+    assert report["exit_status"] == end.status
+    assert sent.exit_code == end.status
     assert endpoint["status"] == "fail"
-    assert needle in endpoint["detail"]
+    assert end.needle in endpoint["detail"]
     assert endpoint["detail"] in sent.stderr
     assert endpoint["hint"]
 
 
-def test_doctor_refused_connection_hint_names_url_network_and_proxy(
-    failing: dict[str, tuple[str, list[str], int, str]],
-) -> None:
-    url, _, _, _ = failing["refused"]
-    endpoint = json.loads(doctor("--endpoint", url, "--json").stdout)["checks"][-1]
+def test_doctor_refused_connection_hint_names_url_network_and_proxy(failing: dict[str, Failing]) -> None:
+    endpoint = json.loads(doctor("--endpoint", failing["refused"].url, "--json").stdout)["checks"][-1]
     assert endpoint["name"] == "endpoint"
     assert "check the URL, network and proxy" in endpoint["hint"]
 
