@@ -168,14 +168,16 @@ def _terminate_like_ctrl_c() -> None:
 def _interrupt_main() -> None:
     """KeyboardInterrupt in the main thread where it is safe: between the event loop's callbacks when one is
     running (asyncio.run then cancels the command's tasks, so the socket is closed), else right here."""
-    import asyncio
 
     def interrupt() -> None:
         raise KeyboardInterrupt
 
+    asyncio = sys.modules.get("asyncio")  # not imported yet: no loop can be running (and no import in a handler)
     try:
-        loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop() if asyncio is not None else None
     except RuntimeError:
+        loop = None
+    if loop is None:
         interrupt()
     else:
         loop.call_soon_threadsafe(interrupt)
