@@ -33,7 +33,6 @@ __all__ = [
     "clip_text",
     "echo_reply",
     "resample_pcm16",
-    "silence",
     "text_tones",
 ]
 
@@ -75,11 +74,6 @@ def chime() -> bytes:
     """The reply's opening: two short rising notes and a breath (24 kHz s16le, 0.2 s)."""
     gap = np.zeros(int(OUTPUT_RATE * 0.04), dtype=np.float32)
     return _to_pcm16(np.concatenate([_tone(660, 0.08), _tone(990, 0.08), gap]))
-
-
-def silence(seconds: float) -> bytes:
-    """Digital silence at 24 kHz."""
-    return bytes(2 * int(OUTPUT_RATE * seconds))
 
 
 def text_tones(text: str) -> bytes:
