@@ -541,15 +541,18 @@ def test_json_survives_lone_surrogates_and_escapes_controls() -> None:
     assert result.of_type("turn_complete")[0]["input_transcript"] == HOSTILE
 
 
-@pytest.mark.parametrize("command", ["send", "text", "serve"])
+@pytest.mark.parametrize("command", ["send", "text", "serve", "doctor", "token"])
 def test_help_names_every_value_instead_of_its_python_type(command: str) -> None:
     """--help shows value names (S, URL, FILE|DIR/|-), never Typer's <str>/<float range> placeholders."""
     shown = run_cli(command, "--help").stdout
     options = [line for line in shown.splitlines() if line.lstrip().startswith("-")]
     assert options, options
     assert not [line for line in options if "<" in line.split("  ")[1]], options
-    if command != "serve":
+    if command in ("send", "text"):
         assert "-o, --output FILE|DIR/|-" in shown
+        assert "--timeout S" in shown
+    if command == "doctor":
+        assert "--connect-timeout S" in shown
         assert "--timeout S" in shown
 
 
