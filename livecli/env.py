@@ -25,7 +25,6 @@ class Env:
     stdout: BinaryIO
     stderr: TextIO
     environ: Mapping[str, str] = field(default_factory=dict)
-    stdin_isatty: bool = False
     stdout_isatty: bool = False
     stderr_isatty: bool = False
     clock: Callable[[], float] = time.monotonic
@@ -38,7 +37,6 @@ class Env:
             stdout=sys.stdout.buffer,
             stderr=sys.stderr,
             environ=dict(os.environ),
-            stdin_isatty=_isatty(sys.stdin),
             stdout_isatty=_isatty(sys.stdout),
             stderr_isatty=_isatty(sys.stderr),
         )
