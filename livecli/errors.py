@@ -29,7 +29,7 @@ __all__ = [
     "http_error",
 ]
 
-# protocol.md §5: quota closes arrive as 1011 with this reason, cut at 123 bytes.
+# docs/wire.md, "Close codes": quota closes arrive as 1011 with this reason, cut at 123 bytes.
 QUOTA_REASON_PREFIX = "You exceeded your current quota"
 
 

@@ -2,7 +2,8 @@
 
 `resolve_target(ConnectOptions, environ)` turns the connect flags and the environment into a `Target`: the exact
 WebSocket URL, the upgrade headers, the model string the setup must carry, the backend name, the secrets that
-must never be printed, and whether proxies from the environment apply. Backends (protocol.md §1):
+must never be printed, and whether proxies from the environment apply. Backends (docs/wire.md, "Endpoints" and
+"Authentication"):
 
 - gemini          API key in `x-goog-api-key` (or `?key=` with key_in_query); model `models/<id>`
 - ephemeral       `auth_tokens/...` on v1alpha BidiGenerateContentConstrained, `?access_token=` (or

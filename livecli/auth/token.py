@@ -1,4 +1,6 @@
-"""`livecli token`: mint an ephemeral token through POST {base}/v1alpha/auth_tokens (protocol.md §1.2).
+"""`livecli token`: mint an ephemeral token through POST {base}/v1alpha/auth_tokens.
+
+The request and its fields: docs/wire.md, "Ephemeral tokens".
 
 Uses urllib.request from the standard library: one small POST does not justify a requests session, and the
 default SSL context trusts `SSL_CERT_FILE` exactly like livecli's wss connections do (requests would trust
@@ -21,7 +23,7 @@ from urllib.parse import urlsplit
 from livecli.auth.target import api_key_from
 from livecli.env import Env
 from livecli.errors import ConnectError, CredentialsError, UsageError, http_error
-from livecli.protocol.endpoints import is_loopback, shown_url, with_path
+from livecli.protocol.endpoints import GEMINI_HOST, is_loopback, shown_url, with_path
 from livecli.protocol.google_errors import error_summary
 from livecli.protocol.redact import redact
 
@@ -37,7 +39,7 @@ __all__ = [
     "token_url",
 ]
 
-GEMINI_REST_BASE = "https://generativelanguage.googleapis.com"
+GEMINI_REST_BASE = f"https://{GEMINI_HOST}"
 TOKEN_PATH = "/v1alpha/auth_tokens"
 MAX_LIFETIME = dt.timedelta(hours=20)
 # A token response is a few hundred bytes; anything this large is not one (and is not read further).

@@ -1,7 +1,7 @@
 """The WebSocket link: a thin asyncio adapter over websockets' client that maps every failure to one LivecliError.
 
 No protocol decisions here: the caller feeds received frames to the sans-I/O `ClientSession` and sends what
-it returns. Connection choices (peers.md §B5, protocol.md §2):
+it returns. Connection choices (docs/wire.md, "Connection"):
 
 - keepalive: ping every 20 s, but wait 60 s for the pong — the service sometimes answers pings after 8–30 s,
   and websockets' default 20 s timeout turns that into a self-inflicted `1011 keepalive ping timeout`;

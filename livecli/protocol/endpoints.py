@@ -1,4 +1,4 @@
-"""Hosts, paths and the one `--endpoint` rule for every backend (protocol.md §1); no credentials here.
+"""Hosts, paths and the one `--endpoint` rule for every backend (docs/wire.md, "Endpoints"); no credentials here.
 
 Kept apart from livecli.auth.target so that URL building can be read (and tested) without the precedence rules, and
 so that `livecli token` can share the endpoint rule without importing the WebSocket resolver.

@@ -40,7 +40,8 @@ def test_unlocked_body_has_uses_and_both_expiry_times() -> None:
 
 
 def test_locked_body_matches_what_google_genai_sends() -> None:
-    """protocol.md §1.2: set fields one level deep, then the extra fields mapped into generationConfig."""
+    """docs/wire.md, "Ephemeral tokens": set fields one level deep, then the extra fields mapped into
+    generationConfig."""
     config = parse_lock_config(
         '{"generationConfig":{"responseModalities":["AUDIO"],"temperature":0.7},"sessionResumption":{}}'
     )
