@@ -61,6 +61,9 @@ class Connection:
 class Resumer:
     """Delivers inputs over a Conversation, reconnecting within a budget when the connection ends."""
 
+    # How the backoff waits: a test of the retry logic replaces it (the delays are reported, not waited).
+    pause: Callable[[float], Awaitable[None]] = staticmethod(asyncio.sleep)
+
     def __init__(
         self,
         conversation: Conversation,
@@ -124,7 +127,7 @@ class Resumer:
             delay = backoff_s(self._failures) if failed else 0.0
             self.renderer.reconnecting(self.used, self.max_reconnects, cause, delay, resend)
             if delay:
-                await asyncio.sleep(delay)
+                await self.pause(delay)
             try:
                 await self._connect()
                 return

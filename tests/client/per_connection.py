@@ -7,8 +7,11 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from livecli.auth.target import ConnectOptions
 from livecli.cli.exit_status import exit_status_for
+from livecli.client.resume import Resumer
 from livecli.commands.request import RunRequest
 from livecli.commands.send import run
 from livecli.env import Env
@@ -83,3 +86,14 @@ def send_to(
     env = Env(stdin=io.BytesIO(), stdout=stdout, stderr=io.StringIO(), environ={})
     assert run(req, env, exit_status_for) == 0
     return stdout.getvalue()
+
+
+def skip_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Reconnects wait no backoff (the delays are still reported); returns the delays asked for, in order."""
+    asked: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        asked.append(seconds)
+
+    monkeypatch.setattr(Resumer, "pause", staticmethod(pause))
+    return asked

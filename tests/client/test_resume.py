@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from livecli.auth.target import ConnectOptions
 from livecli.cli.exit_status import exit_status_for
 from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer, backoff_s, retryable
-from livecli.commands.request import RunRequest
-from livecli.commands.send import run as run_command
-from livecli.env import Env
 from livecli.errors import (
     ConnectError,
     CredentialsError,
@@ -31,16 +24,9 @@ from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter
+from tests.client.per_connection import HELLO_WAV, PerConnection, await_input_end, reply, send_to, skip_backoff
 from tests.conftest import LocalServer
-from tests.helpers import SAMPLES, RawFrameServer
 
-
-def run(req: RunRequest, env: Env) -> int:
-    """The use case with the CLI's exit-status table, as `livecli send` calls it."""
-    return run_command(req, env, exit_status_for)
-
-
-HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 
 
@@ -114,52 +100,14 @@ def test_disabled_resumer_never_reconnects(live_server: LocalServer) -> None:
     asyncio.run(go())
 
 
-class PerConnection(RawFrameServer):
-    """A real WebSocket server whose handler `script(ws, n)` runs after setup on its n-th connection."""
-
-    def __init__(self, script: Callable[[Any, int], None]) -> None:
-        super().__init__([])
-        self.script = script
-        self.connections = 0
-
-    def _handle(self, ws: Any) -> None:
-        self.connections += 1
-        ws.recv()  # setup
-        ws.send(sm.setup_complete())
-        with contextlib.suppress(Exception):
-            self.script(ws, self.connections)
-            while True:
-                ws.recv()
-
-
-def await_input_end(ws: Any) -> None:
-    """Read client frames until the input's end marker."""
-    while True:
-        frame = str(ws.recv())
-        if any(marker in frame for marker in RawFrameServer.END_MARKERS):
-            return
-
-
-def send_to(server: PerConnection, inputs: list[str] | None = None, **kw: Any) -> bytes:
-    """`run()` (unpaced) against the server; returns its stdout, raises what it raises."""
-    stdout = io.BytesIO()
-    req = RunRequest(connect=ConnectOptions(endpoint=server.url), inputs=inputs or [HELLO_WAV], speed=0.0, **kw)
-    assert run(req, Env(stdin=io.BytesIO(), stdout=stdout, stderr=io.StringIO(), environ={})) == 0
-    return stdout.getvalue()
-
-
-def reply(ws: Any, pcm: bytes, *, complete: bool = True) -> None:
-    """One reply: `pcm` as a single chunk, then turnComplete unless told otherwise."""
-    ws.send(sm.audio_content(pcm))
-    if complete:
-        ws.send(sm.turn_complete())
-
-
 @pytest.mark.parametrize("budget", [0, 2])
-def test_a_connection_lost_between_inputs_is_resumed_or_reported(budget: int, tmp_path: Path) -> None:
+def test_a_connection_lost_between_inputs_is_resumed_or_reported(
+    budget: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server closes 1011 right after answering the first input: with a budget the second input goes out
     on a new connection; without one the run fails with that close (exit 4), never an internal error."""
     answer = b"\x01\x00" * 2400
+    skip_backoff(monkeypatch)
 
     def script(ws: Any, n: int) -> None:
         await_input_end(ws)
@@ -183,10 +131,13 @@ def test_a_connection_lost_between_inputs_is_resumed_or_reported(budget: int, tm
     assert server.connections == 1 + bool(budget)
 
 
-def test_a_reply_cut_on_every_attempt_is_written_once_not_once_per_attempt(tmp_path: Path) -> None:
+def test_a_reply_cut_on_every_attempt_is_written_once_not_once_per_attempt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each connection sends the start of the reply, then 1011: the partial file holds the latest attempt's
     bytes exactly — the resent input's reply starts over, so earlier attempts' starts would repeat it."""
     first, second = b"\x01\x00" * 2400, b"\x02\x00" * 1200
+    skip_backoff(monkeypatch)
 
     def script(ws: Any, n: int) -> None:
         await_input_end(ws)

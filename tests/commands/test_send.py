@@ -24,8 +24,10 @@ from livecli.commands.send import run as run_command
 from livecli.env import Env
 from livecli.errors import ConnectError, LivecliError, NoReplyError, UsageError
 from livecli.protocol import server_messages as sm
+from livecli.protocol import session as session_module
 from livecli.protocol.client_messages import setup_payload
 from livecli.server import ServerConfig, ServerThread
+from tests.client.per_connection import skip_backoff
 from tests.conftest import LocalServer
 from tests.helpers import SAMPLES, RawFrameServer, cli_command, run_cli, subprocess_env
 
@@ -89,6 +91,7 @@ def test_silence_tail_counts_in_progress_totals_and_the_dry_run_plan(live_server
     """--turn-end silence: the appended silence is part of the input's total and of the dry run's chunk plan."""
     env, stdout, _ = make_env()
     req = request(live_server, inputs=[HELLO_WAV], json=True, turn_end="silence", silence_ms=1000, chunk_ms=40)
+    req.settle_ms = 100  # no second reply to wait for
     assert run(req, env) == 0
     final = [e for e in events(stdout) if e["type"] == "input_progress"][-1]
     assert final["done"] is True and final["bytes"] == final["total_bytes"]
@@ -99,14 +102,15 @@ def test_silence_tail_counts_in_progress_totals_and_the_dry_run_plan(live_server
 
 
 def test_server_vad_turns_within_one_file_all_land_in_its_reply(live_server: LocalServer, tmp_path: Path) -> None:
-    """--turn-end silence: two utterances 2 s apart in one file (paced at 2x) are two server-VAD turns; the
-    run waits for both and the reply file holds both replies in order."""
+    """Server VAD: two utterances 2 s apart in one file (paced at 2x: the server's VAD hears a pause only in real
+    time) are two turns; the run waits for both and the reply file holds both replies in order. The input ends
+    with audioStreamEnd (--turn-end vad), which ends the second turn without a second real-time pause."""
     t = np.arange(4800) / 16000
     blip = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     two = tmp_path / "two.wav"
     sf.write(two, np.concatenate([blip, np.zeros(32000, np.float32), blip]), 16000, subtype="PCM_16")
     env, stdout, _ = make_env()
-    req = request(live_server, inputs=[str(two)], json=True, turn_end="silence", silence_ms=2000, settle_ms=300,
+    req = request(live_server, inputs=[str(two)], json=True, turn_end="vad", settle_ms=300,
                   output=str(tmp_path / "r.wav"))  # fmt: skip
     req.speed = 2.0
     assert run(req, env) == 0
@@ -115,8 +119,12 @@ def test_server_vad_turns_within_one_file_all_land_in_its_reply(live_server: Loc
     assert (tmp_path / "r.wav").stat().st_size == 44 + sum(int(str(e["reply_bytes"])) for e in done)
 
 
-def test_generation_complete_without_turn_complete_still_ends_the_turn(live_server: LocalServer) -> None:
-    """A server that never sends turnComplete: the turn ends after the grace, reply kept (inferred)."""
+def test_generation_complete_without_turn_complete_still_ends_the_turn(
+    live_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that never sends turnComplete: the turn ends after the grace, reply kept (inferred). The grace's
+    length is the session's (tests/protocol/test_session.py, on a fake clock): here it is short."""
+    monkeypatch.setattr(session_module, "TURN_GRACE_S", 0.1)
     env, stdout, _ = make_env()
     assert run(request(live_server, "generation-complete-only", inputs=[HELLO_WAV], json=True), env) == 0
     done = [e for e in events(stdout) if e["type"] == "turn_complete"]
@@ -220,7 +228,7 @@ def at(url: str, **kw: Any) -> RunRequest:
 def test_go_away_mid_send_resumes_at_the_idle_moment_and_history_continues(tmp_path: Path) -> None:
     """Connections live 2 s (goAway at 1 s, then 1008): the first reply completes, then livecli reconnects
     before the second file instead of being cut; the resumed session calls it turn 2."""
-    files = [tone(tmp_path / "a.wav", 2.8), tone(tmp_path / "b.wav", 2.8)]  # 1.4 s each at --speed 2
+    files = [tone(tmp_path / "a.wav", 2.8), tone(tmp_path / "b.wav", 0.4)]  # 1.4 s (spans the goAway) + 0.2 s
     with own_server(max_connection_s=2.0) as (server, log):
         env, stdout, _ = make_env()
         assert run(at(server.url, inputs=files, speed=2.0), env) == 0
@@ -260,8 +268,11 @@ def test_go_away_deadline_mid_input_resends_that_input_from_its_start(tmp_path: 
 
 
 @pytest.mark.parametrize("scenario", ["close-1011", "drop"])
-def test_failing_every_connection_gives_one_plus_n_attempts_and_the_original_status(scenario: str) -> None:
+def test_failing_every_connection_gives_one_plus_n_attempts_and_the_original_status(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each connection fails at its first turn: 1 + --max-reconnects connections, backoff 0.5 then 1 s, exit 4."""
+    waits = skip_backoff(monkeypatch)
     with own_server(scenario=scenario) as (server, log):
         env, stdout, _ = make_env()
         with pytest.raises(ConnectError) as failure:
@@ -270,8 +281,10 @@ def test_failing_every_connection_gives_one_plus_n_attempts_and_the_original_sta
     assert log.opened == 3
     seen = events(stdout)
     assert [e["delay_s"] for e in seen if e["type"] == "reconnect"] == [0.5, 1.0]
+    assert waits == [0.5, 1.0]
     assert [e["resend"] for e in seen if e["type"] == "reconnect"] == [HELLO_WAV, HELLO_WAV]
-    assert seen[-1]["exit_status"] == 4 and seen[-1]["reconnects"] == 2
+    assert seen[-1]["exit_status"] == 4
+    assert seen[-1]["reconnects"] == 2
 
 
 def test_no_resume_fails_at_once_and_asks_for_no_handles() -> None:

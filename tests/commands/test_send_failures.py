@@ -17,7 +17,15 @@ from livecli.errors import ConnectError, LivecliError, ServerClosed
 from livecli.protocol import events
 from livecli.protocol import server_messages as sm
 from livecli.render.console import RichRenderer
-from tests.client.per_connection import HELLO_WAV, PerConnection, await_audio, await_input_end, reply, send_to
+from tests.client.per_connection import (
+    HELLO_WAV,
+    PerConnection,
+    await_audio,
+    await_input_end,
+    reply,
+    send_to,
+    skip_backoff,
+)
 from tests.conftest import LocalServer
 from tests.helpers import RawFrameServer, run_cli
 
@@ -116,9 +124,12 @@ def test_a_close_while_audio_streams_exits_4_with_the_partial_reply(tmp_path: Pa
 
 
 @pytest.mark.timeout(30)
-def test_a_close_while_audio_streams_resends_the_input_and_keeps_only_the_new_reply(tmp_path: Path) -> None:
+def test_a_close_while_audio_streams_resends_the_input_and_keeps_only_the_new_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a budget the input is sent again whole on a new connection; the reply file holds that reply only,
     not the start the closed connection had sent."""
+    skip_backoff(monkeypatch)
     second = b"\x02\x00" * 1200
 
     def script(ws: Any, n: int) -> None:
@@ -150,9 +161,12 @@ def _closed_after_the_input(ws: Any, n: int) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_a_reconnect_whose_setup_is_never_answered_fails_within_the_connect_timeout(tmp_path: Path) -> None:
+def test_a_reconnect_whose_setup_is_never_answered_fails_within_the_connect_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The new connection upgrades but never answers the setup: the reconnect fails after --connect-timeout
     with exit 4 naming that phase (not a hang), and the first connection's partial reply is written."""
+    skip_backoff(monkeypatch)
     out, stdout = tmp_path / "r.wav", io.BytesIO()
     mute_after_first = PerConnection(_closed_after_the_input, lambda n: None if n == 1 else "mute")
     with mute_after_first as server, pytest.raises(ConnectError, match="waiting for setupComplete") as failure:
@@ -165,9 +179,12 @@ def test_a_reconnect_whose_setup_is_never_answered_fails_within_the_connect_time
 
 
 @pytest.mark.timeout(30)
-def test_a_reconnect_refused_at_setup_is_not_retried_and_keeps_its_own_status(tmp_path: Path) -> None:
+def test_a_reconnect_refused_at_setup_is_not_retried_and_keeps_its_own_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The new connection is closed 1007 instead of setupComplete: a refusal that would repeat, so no further
     attempt although the budget allows three; its own exit status (3), the partial reply written."""
+    skip_backoff(monkeypatch)
     refused = (1007, "Request contains an invalid argument.")
     out, stdout = tmp_path / "r.wav", io.BytesIO()
     refuse_after_first = PerConnection(_closed_after_the_input, lambda n: None if n == 1 else refused)
