@@ -10,7 +10,7 @@ import ssl
 
 import pytest
 from fake_google import FAKE_KEY, FAKE_TOKEN, FakeGoogle
-from typer.testing import CliRunner
+from helpers import run_cli
 
 from livecli.auth.token import (
     TokenRequest,
@@ -21,7 +21,6 @@ from livecli.auth.token import (
     token_body,
     token_url,
 )
-from livecli.cli.app import app
 from livecli.errors import ConnectError, CredentialsError, UsageError
 
 NOW = dt.datetime(2026, 11, 22, 18, 40, tzinfo=dt.UTC)
@@ -123,14 +122,12 @@ def test_untrusted_certificate_is_refused(fake: FakeGoogle, monkeypatch: pytest.
 
 def test_token_command_prints_the_name_or_json(fake: FakeGoogle, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
-    runner = CliRunner()
-    result = runner.invoke(app, ["token", "--endpoint", fake.base, "--lock-model", "gemini-3.8-live"])
-    assert result.exit_code == 0, result.output
+    result = run_cli("token", "--endpoint", fake.base, "--lock-model", "gemini-3.8-live")
     assert result.stdout == FAKE_TOKEN + "\n"
     assert json.loads(fake.records[-1].body)["fieldMask"] == "model"
-    result = runner.invoke(app, ["token", "--endpoint", fake.base, "--json", "--uses", "0"])
+    result = run_cli("token", "--endpoint", fake.base, "--json", "--uses", "0")
     assert json.loads(result.stdout)["uses"] == 0
-    assert FAKE_KEY not in result.output
+    assert FAKE_KEY not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(("status", "exit_status"), [(401, 3), (403, 3), (429, 7), (500, 4)])
@@ -139,16 +136,14 @@ def test_refusals_map_to_exit_statuses_and_never_show_the_key(
 ) -> None:
     fake.auth_tokens_status = status
     fake.auth_tokens_body = json.dumps({"error": {"message": f"bad key {FAKE_KEY}", "status": "X"}}).encode()
-    result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
-    assert result.exit_code == exit_status
+    result = run_cli("token", "--endpoint", fake.base, "--api-key", FAKE_KEY, expect=exit_status)
     assert f"HTTP {status}" in result.stderr
-    assert FAKE_KEY not in result.output + result.stderr
+    assert FAKE_KEY not in result.stdout + result.stderr
     assert "***" in result.stderr
 
 
 def test_missing_key_exits_3_before_any_request(fake: FakeGoogle) -> None:
-    result = CliRunner().invoke(app, ["token", "--endpoint", fake.base])
-    assert result.exit_code == 3
+    result = run_cli("token", "--endpoint", fake.base, expect=3)
     assert "no API key" in result.stderr
     assert fake.records == []
 
@@ -171,8 +166,8 @@ def test_hostile_answers_are_one_line_errors_without_traceback(
 ) -> None:
     """Whatever a server answers with 200, the command exits 4 with one line; nothing reaches stdout."""
     fake.auth_tokens_body = body
-    result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
-    assert (result.exit_code, result.stdout) == (4, "")
+    result = run_cli("token", "--endpoint", fake.base, "--api-key", FAKE_KEY, expect=4)
+    assert result.stdout == ""
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
@@ -187,10 +182,9 @@ def test_redirect_is_not_followed_so_the_key_stays_home(fake: FakeGoogle, status
         port = elsewhere.getsockname()[1]
         fake.auth_tokens_status = status
         fake.auth_tokens_headers = {"Location": f"http://127.0.0.1:{port}/steal?k={FAKE_KEY}"}
-        result = CliRunner().invoke(app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY])
+        result = run_cli("token", "--endpoint", fake.base, "--api-key", FAKE_KEY, expect=4)
         with pytest.raises(BlockingIOError):
             elsewhere.accept()
-    assert result.exit_code == 4
     assert "does not follow redirects" in result.stderr
     assert f"127.0.0.1:{port}/steal" in result.stderr
     assert FAKE_KEY not in result.stderr
@@ -230,10 +224,7 @@ def test_refusal_closes_its_connection(fake: FakeGoogle) -> None:
 
 @pytest.mark.parametrize("timeout", ["0", "-1", "inf", "nan"])
 def test_bad_timeout_is_a_usage_error_before_any_request(fake: FakeGoogle, timeout: str) -> None:
-    result = CliRunner().invoke(
-        app, ["token", "--endpoint", fake.base, "--api-key", FAKE_KEY, "--timeout", timeout]
-    )
-    assert result.exit_code == 2
+    result = run_cli("token", "--endpoint", fake.base, "--api-key", FAKE_KEY, "--timeout", timeout, expect=2)
     assert "--timeout" in result.stderr
     assert "internal error" not in result.stderr
     assert fake.records == []
