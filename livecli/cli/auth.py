@@ -116,7 +116,7 @@ def doctor(
             raise typer.BadParameter("must be more than 0", param_hint="--timeout")
         sys.stderr.write("livecli: warning: --timeout is deprecated: use --connect-timeout\n")
         connect_timeout = timeout
-    connect = o.connect_options(ctx.params)
+    connect, _ = o.connect_options(ctx.params)
 
     def action() -> int:
         from livecli.commands.doctor import run_doctor

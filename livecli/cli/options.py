@@ -186,10 +186,13 @@ Traceback = Annotated[
 ]
 
 
-def connect_options(params: Mapping[str, Any]) -> ConnectOptions:
-    """The ConnectOptions a command's parsed options (`ctx.params`) hold: each field by its parameter's name."""
+def connect_options(params: Mapping[str, Any]) -> tuple[ConnectOptions, dict[str, Any]]:
+    """The ConnectOptions a command's parsed options (`ctx.params`) hold, each field from the parameter of its
+    name, and the other options."""
     from dataclasses import fields
 
     from livecli.auth.target import ConnectOptions
 
-    return ConnectOptions(**{f.name: params[f.name] for f in fields(ConnectOptions)})
+    names = {f.name for f in fields(ConnectOptions)}
+    connect = ConnectOptions(**{name: params[name] for name in names})
+    return connect, {name: value for name, value in params.items() if name not in names}

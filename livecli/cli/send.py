@@ -162,10 +162,7 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
     """The RunRequest the parsed options ask for: each field from the parameter of its name."""
     from livecli.commands.request import RunRequest
 
-    values = dict(params)
-    connect = o.connect_options(values)
-    for name in vars(connect):
-        del values[name]
+    connect, values = o.connect_options(params)
     system_file, no_pace, verbose, quiet = (
         values.pop(name) for name in ("system_file", "no_pace", "verbose", "quiet")
     )
