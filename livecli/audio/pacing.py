@@ -50,16 +50,6 @@ class Pacer:
         # Precomputed so `speed == 0` never divides.
         self._step = chunk_s / speed if speed else 0.0
 
-    @property
-    def started(self) -> bool:
-        """Whether the first wait fixed t0."""
-        return self._t0 is not None
-
-    def deadline(self, i: int) -> float:
-        """The absolute clock time at which chunk i is due (t0 is fixed by the first wait)."""
-        t0 = self._t0 if self._t0 is not None else self._clock()
-        return t0 + i * self._step
-
     def due(self, i: int) -> bool:
         """Whether chunk i may be sent now without waiting (always, when unpaced)."""
         return not self.speed or (self._t0 is not None and self._t0 + i * self._step <= self._clock())
