@@ -147,7 +147,8 @@ def test_session_resumption_is_never_null_and_can_be_omitted() -> None:
     """`{}` without a handle, absent when switched off: never `{"handle": null}`."""
     assert setup_payload(SetupConfig("m"))["setup"]["sessionResumption"] == {}
     off = setup_payload(SetupConfig("m", session_resumption=False, input_transcription=False))["setup"]
-    assert "sessionResumption" not in off and "inputAudioTranscription" not in off
+    assert "sessionResumption" not in off
+    assert "inputAudioTranscription" not in off
     assert "null" not in cm.setup_message(SetupConfig("m"))
 
 
@@ -211,7 +212,8 @@ _text = st.text(max_size=40)
 def test_every_builder_gives_json_with_exactly_one_known_key(frame: str) -> None:
     """Builders' output round-trips through json.loads with exactly one known top-level key."""
     message = json.loads(frame)
-    assert isinstance(message, dict) and len(message) == 1
+    assert isinstance(message, dict)
+    assert len(message) == 1
     assert next(iter(message)) in cm.CLIENT_MESSAGE_KEYS
     assert json.loads(cm.encode(message)) == message
 

@@ -27,4 +27,5 @@ def test_lookup_accepts_every_wire_form() -> None:
 
 def test_thirty_prebuilt_voices() -> None:
     """docs/wire.md, "Models", lists 30 voices."""
-    assert len(VOICES) == 30 and "Kore" in VOICES
+    assert len(VOICES) == 30
+    assert "Kore" in VOICES

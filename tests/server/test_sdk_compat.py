@@ -114,16 +114,19 @@ def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: ServerTh
     audio_turn, text_turn, content_turn = asyncio.run(go())
     assert audio_turn.audio == chime() + resample_pcm16(pcm, 16000)
     assert audio_turn.inputs == ["[1.00 s of audio]"]
-    assert audio_turn.usage is not None and audio_turn.usage.prompt_token_count == 25
-    assert text_turn.outputs == ['turn 2: heard "hello sdk"'] and text_turn.turn_complete
+    assert audio_turn.usage is not None
+    assert audio_turn.usage.prompt_token_count == 25
+    assert text_turn.outputs == ['turn 2: heard "hello sdk"']
+    assert text_turn.turn_complete
     assert content_turn.outputs == ['turn 3: heard "from client content"']
 
 
 def test_sdk_audio_under_automatic_vad(echo: ServerThread, tls_dir: Path) -> None:
     vad = types.RealtimeInputConfig(
-        automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=300)
+        automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=100)
     )
-    pcm = speechlike(0.4) + bytes(32000 // 2)  # speech, then 0.5 s of silence, paced
+    # Speech, then 0.5 s of silence, sent at once: the turn ends 100 ms (of the server's clock) after it arrives.
+    pcm = speechlike(0.4) + bytes(32000 // 2)
 
     async def go() -> Collected:
         async with _client(echo, tls_dir).aio.live.connect(
@@ -133,11 +136,11 @@ def test_sdk_audio_under_automatic_vad(echo: ServerThread, tls_dir: Path) -> Non
                 await s.send_realtime_input(
                     audio=types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
                 )
-                await asyncio.sleep(0.04)
             return await asyncio.wait_for(_receive(s, Collected()), 5)
 
     result = asyncio.run(go())
-    assert result.inputs == ["[0.40 s of audio]"] and result.turn_complete
+    assert result.inputs == ["[0.40 s of audio]"]
+    assert result.turn_complete
 
 
 def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
@@ -163,7 +166,8 @@ def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
 
     with ServerThread(config) as server:
         first, second = asyncio.run(go(server))
-    assert first.tool_calls[0].name == "get_weather" and first.tool_calls[0].args == {"query": "weather in Paris"}
+    assert first.tool_calls[0].name == "get_weather"
+    assert first.tool_calls[0].args == {"query": "weather in Paris"}
     assert second.outputs == ['turn 1: heard "weather in Paris"; get_weather returned {"result":"sunny"}']
 
 

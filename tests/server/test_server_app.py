@@ -123,7 +123,8 @@ def test_frames_are_binary_camel_case_and_the_echo_is_exact(server: ServerThread
         assert turn.audio == chime() + resample_pcm16(pcm, 16000)
         assert turn.input_transcripts == ["[1.00 s of audio]"]
         assert turn.output_transcripts == ["turn 1: heard 1.00 s of audio"]
-        assert turn.usage is not None and turn.usage["promptTokenCount"] == 25
+        assert turn.usage is not None
+        assert turn.usage["promptTokenCount"] == 25
         assert turn.kinds()[-2:] == ["generationComplete", "turnComplete"]
         for message in turn.messages:
             assert all("_" not in key for key in json.dumps(message).split('"')[1::2] if key.isidentifier())
@@ -171,7 +172,8 @@ def test_sdk_38_setup_with_thinking_is_refused(server: ServerThread) -> None:
 
 def test_record_has_every_frame_without_base64(server: ServerThread) -> None:
     asyncio.run(ask(server.url, "record me"))
-    assert server.running is not None and server.running.recorder is not None
+    assert server.running is not None
+    assert server.running.recorder is not None
     path = Path(server.running.recorder._file.name)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     kinds = {(line["dir"], line["kind"]) for line in lines}
@@ -205,7 +207,8 @@ def test_client_text_in_the_log_is_escaped(server: ServerThread, caplog: pytest.
     with caplog.at_level(logging.INFO, logger="livecli.server"):
         asyncio.run(ask(server.url, "\x1b]0;owned\x07\x1b[2J hi"))
     logged = [record.getMessage() for record in caplog.records if "owned" in record.getMessage()]
-    assert logged and all("\x1b" not in line and "\x07" not in line for line in logged)
+    assert logged
+    assert all("\x1b" not in line and "\x07" not in line for line in logged)
     assert "\\x1b[2J" in logged[0]
 
 
@@ -221,7 +224,9 @@ def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
 
     with ServerThread(config) as thread:
         (idle_code, idle_reason), (huge_code, _) = asyncio.run(go(thread.url))
-    assert idle_code == 1011 and idle_reason is not None and "DEADLINE_EXCEEDED" in idle_reason
+    assert idle_code == 1011
+    assert idle_reason is not None
+    assert "DEADLINE_EXCEEDED" in idle_reason
     assert huge_code == 1009
 
 

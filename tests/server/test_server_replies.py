@@ -54,7 +54,8 @@ def test_text_modality_answers_with_a_text_part() -> None:
     reply = echo_reply(3, text="hi", text_modality=True)
     assert reply.audio == b""
     assert reply.texts == ['turn 3: heard "hi"']
-    assert reply.usage is not None and reply.usage["responseTokensDetails"][0]["modality"] == "TEXT"
+    assert reply.usage is not None
+    assert reply.usage["responseTokensDetails"][0]["modality"] == "TEXT"
 
 
 def test_echo_is_band_limited() -> None:

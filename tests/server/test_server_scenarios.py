@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile
+from session_harness import MODEL, NO_VAD, Harness
 from websockets.exceptions import InvalidStatus
 
 from livecli.errors import UsageError
@@ -19,8 +20,8 @@ from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import GEMINI_PATH, Probe, audio_frame, speechlike
 from livecli.server.replies import OUTPUT_RATE, chime
 from livecli.server.scenarios import load_scenario
+from livecli.server.session import Close
 
-NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
 QUOTA = (
     "You exceeded your current quota, please check your plan and billing details. For more information on this "
     "error, head to: h"
@@ -66,13 +67,12 @@ def test_close_scenarios(server: ServerThread) -> None:
     assert asyncio.run(setup_refused()) == (1007, cr.INVALID_ARGUMENT.text)
 
 
-def test_quota_also_arrives_a_second_after_setup(server: ServerThread) -> None:
-    async def go() -> tuple[int | None, str | None]:
-        probe = await Probe.open(server.url, GEMINI_PATH + "?scenario=quota")
-        await probe.setup()
-        return await probe.closed(timeout=3)
-
-    assert asyncio.run(go()) == (1011, QUOTA)
+def test_quota_also_arrives_a_second_after_setup() -> None:
+    """On the session's clock (a timed quota close over the wire: test_file_timed_actions_in_json)."""
+    h = Harness("quota")
+    h.send({"setup": {"model": MODEL}})
+    h.run_until(10)
+    assert h.sent[-1] == (1.0, "Close", Close(1011, QUOTA))
 
 
 @pytest.mark.parametrize(("scenario", "status"), [("http-401", 401), ("http-429", 429)])
@@ -91,33 +91,41 @@ def test_stall_answers_pings_but_never_replies(server: ServerThread) -> None:
         probe = await _text_turn(server.url, GEMINI_PATH + "?scenario=stall")
         await asyncio.wait_for(await probe.ws.ping(), 2)
         with pytest.raises(TimeoutError):
-            await probe.recv(timeout=0.4)
+            await probe.recv(timeout=0.2)
         await probe.close()
 
     asyncio.run(go())
+
+
+def test_stall_never_answers_on_the_sessions_clock() -> None:
+    h = Harness("stall", reply_speed=0)
+    h.send({"setup": {"model": MODEL, **NO_VAD}})
+    h.send({"realtimeInput": {"text": "anyone?"}})
+    h.run_until(100)
+    assert h.kinds() == ["setupComplete"]
 
 
 def test_generation_complete_only(server: ServerThread) -> None:
     async def go() -> None:
         probe = await _text_turn(server.url, GEMINI_PATH + "?scenario=generation-complete-only")
         turn = await probe.turn(until="generationComplete")
-        assert turn.audio and "turnComplete" not in turn.kinds()
+        assert turn.audio
+        assert "turnComplete" not in turn.kinds()
         with pytest.raises(TimeoutError):
             while True:
-                assert "turnComplete" not in (await probe.recv(timeout=0.3)).get("serverContent", {})
+                assert "turnComplete" not in (await probe.recv(timeout=0.2)).get("serverContent", {})
         await probe.close()
 
     asyncio.run(go())
 
 
-def test_goaway_then_1008(server: ServerThread) -> None:
-    async def go() -> None:
-        probe = await Probe.open(server.url, GEMINI_PATH + "?scenario=goaway")
-        await probe.setup()
-        assert await probe.recv() == {"goAway": {"timeLeft": "1s"}}
-        assert (await probe.closed(timeout=3))[0] == 1008
-
-    asyncio.run(go())
+def test_goaway_then_1008() -> None:
+    """On the session's clock (a timed goAway over the wire: test_file_timed_actions_in_json)."""
+    h = Harness("goaway")
+    h.send({"setup": {"model": MODEL}})
+    h.run_until(10)
+    assert h.sent[1] == (0.0, "goAway", {"goAway": {"timeLeft": "1s"}})
+    assert h.sent[2] == (1.0, "Close", Close(1008, cr.LIFETIME_EXCEEDED.text))
 
 
 def test_interrupt_cuts_the_reply(server: ServerThread) -> None:
@@ -126,7 +134,8 @@ def test_interrupt_cuts_the_reply(server: ServerThread) -> None:
             server.url, GEMINI_PATH + "?scenario=interrupt", text="a long enough sentence here"
         )
         turn = await probe.turn()
-        assert turn.interrupted and "generationComplete" not in turn.kinds()
+        assert turn.interrupted
+        assert "generationComplete" not in turn.kinds()
         assert len(turn.audio) == OUTPUT_RATE * 2 * 200 // 1000
         await probe.close()
 
@@ -137,7 +146,8 @@ def test_tool_call_round_trip(server: ServerThread) -> None:
     async def go() -> None:
         probe = await _text_turn(server.url, GEMINI_PATH + "?scenario=tool-call", text="paris")
         call = (await probe.turn(until="toolCall")).messages[-1]["toolCall"]["functionCalls"][0]
-        assert call["name"] == "lookup" and call["args"] == {"query": "paris"}
+        assert call["name"] == "lookup"
+        assert call["args"] == {"query": "paris"}
         await probe.send({"toolResponse": {"functionResponses": [{"id": call["id"], "response": {"ok": 1}}]}})
         turn = await probe.turn()
         assert turn.output_transcripts == ['turn 1: heard "paris"; lookup returned {"ok":1}']
@@ -177,7 +187,7 @@ def test_audio_stream_end(server: ServerThread, scenario: str) -> None:
         await probe.send(audio_frame(speechlike(0.5)))
         await probe.send({"realtimeInput": {"audioStreamEnd": True}})
         try:
-            turn = await probe.turn(timeout=0.5)
+            turn = await probe.turn(timeout=0.3)
         except TimeoutError:
             return False
         finally:
@@ -202,7 +212,7 @@ def test_file_turn_actions(tmp_path: Path) -> None:
     body = """
 name = "custom"
 [[turns]]
-delay_ms = 300
+delay_ms = 100
 audio = "answer.wav"
 input_transcript = "what is the weather"
 output_transcript = "It is sunny."
@@ -226,13 +236,15 @@ tool_call = { name = "get_weather", expect = { result = "sunny" } }
             started = loop.time()
             await probe.send({"realtimeInput": {"text": "one"}})
             first = await probe.turn(until="generationComplete")
-            assert loop.time() - started >= 0.3
+            assert loop.time() - started >= 0.1
             assert len(first.audio) == 24000 * 2  # 1 s at 8 kHz, sent at 24 kHz
             assert first.input_transcripts == ["what is the weather"]
-            assert first.output_transcripts == ["It is sunny."] and first.texts == ["It is sunny."]
+            assert first.output_transcripts == ["It is sunny."]
+            assert first.texts == ["It is sunny."]
             await probe.send({"realtimeInput": {"text": "two"}})
             second = await probe.turn()
-            assert second.interrupted and len(second.audio) == 1920
+            assert second.interrupted
+            assert len(second.audio) == 1920
             await probe.send({"realtimeInput": {"text": "three"}})
             assert (await probe.turn()).audio == bytes(48000)
             await probe.send({"realtimeInput": {"text": "four"}})
@@ -248,7 +260,9 @@ tool_call = { name = "get_weather", expect = { result = "sunny" } }
                 {"toolResponse": {"functionResponses": [{"id": call["id"], "response": {"result": "rain"}}]}}
             )
             code, reason = await probe.closed()
-            assert code == 1007 and reason is not None and "does not match" in reason
+            assert code == 1007
+            assert reason is not None
+            assert "does not match" in reason
 
         asyncio.run(go())
 
@@ -269,7 +283,7 @@ def test_file_turn_endings(tmp_path: Path, turn: str, expected: tuple[int | None
 @pytest.mark.parametrize(
     ("action", "check"),
     [
-        ({"action": "goaway", "time_left_s": 0.2}, "goaway"),
+        ({"action": "goaway", "time_left_s": 0.1}, "goaway"),
         ({"action": "close", "code": 1011, "reason": "Internal error occurred."}, "close"),
         ({"action": "drop"}, "drop"),
         ({"action": "quota"}, "quota"),
@@ -285,7 +299,7 @@ def test_file_timed_actions_in_json(tmp_path: Path, action: dict[str, Any], chec
             probe = await Probe.open(srv.url)
             await probe.setup()
             if check == "goaway":
-                assert await probe.recv() == {"goAway": {"timeLeft": "0.2s"}}
+                assert await probe.recv() == {"goAway": {"timeLeft": "0.1s"}}
                 assert (await probe.closed())[0] == 1008
             elif check == "close":
                 assert await probe.closed() == (1011, "Internal error occurred.")
@@ -297,10 +311,10 @@ def test_file_timed_actions_in_json(tmp_path: Path, action: dict[str, Any], chec
                 with pytest.raises(ValueError):
                     json.loads(await asyncio.wait_for(probe.ws.recv(), 2))
             else:
-                await asyncio.sleep(0.15)
+                await asyncio.sleep(0.1)
                 await probe.send({"realtimeInput": {"text": "anyone?"}})
                 with pytest.raises(TimeoutError):
-                    await probe.recv(timeout=0.4)
+                    await probe.recv(timeout=0.2)
             await probe.close()
 
         asyncio.run(go())
@@ -332,4 +346,5 @@ def test_bad_scenario_files_are_usage_errors(tmp_path: Path) -> None:
     bad.write_text('[[at]]\nt = 1\naction = "explode"\n')
     with pytest.raises(UsageError, match="explode"):
         load_scenario(str(bad))
-    assert load_scenario("echo").name == "echo" and chime()
+    assert load_scenario("echo").name == "echo"
+    assert chime()

@@ -75,7 +75,8 @@ def test_vad_barge_in_cancels_a_pending_tool_call() -> None:
     )
     h.stream(speechlike(0.5) + bytes(16000))
     calls = [m for _, k, m in h.sent if k == "toolCall"]
-    assert calls and calls[0]["toolCall"]["functionCalls"][0]["name"] == "lookup"
+    assert calls
+    assert calls[0]["toolCall"]["functionCalls"][0]["name"] == "lookup"
     call_id = calls[0]["toolCall"]["functionCalls"][0]["id"]
     h.take()
     h.stream(speechlike(0.3, seed=9))
@@ -90,7 +91,8 @@ def test_tool_response_completes_the_turn() -> None:
     h.send({"realtimeInput": {"text": "weather in Paris"}})
     ((_, _, call),) = [s for s in h.take() if s[1] == "toolCall"]
     fc = call["toolCall"]["functionCalls"][0]
-    assert fc["name"] == "get_weather" and fc["args"] == {"query": "weather in Paris"}
+    assert fc["name"] == "get_weather"
+    assert fc["args"] == {"query": "weather in Paris"}
     h.send(
         {
             "tool_response": {
@@ -159,8 +161,11 @@ def test_max_connection_sends_go_away_then_closes_1008() -> None:
     h.send({"setup": {"model": MODEL}})
     h.run_until(100)
     (t_go, _, go), (t_close, _, close) = [s for s in h.sent if s[1] in ("goAway", "Close")]
-    assert go == {"goAway": {"timeLeft": "2s"}} and t_go == 2.0
-    assert t_close == 4.0 and isinstance(close, Close) and close.code == 1008
+    assert go == {"goAway": {"timeLeft": "2s"}}
+    assert t_go == 2.0
+    assert t_close == 4.0
+    assert isinstance(close, Close)
+    assert close.code == 1008
 
 
 def test_max_session_spans_resumptions_unless_compressed() -> None:
@@ -253,7 +258,9 @@ def test_close_reasons_are_cut_to_123_bytes() -> None:
     call_id = h.messages("toolCall")[0]["toolCall"]["functionCalls"][0]["id"]
     h.send({"toolResponse": {"functionResponses": [{"id": call_id, "response": {"ok": False}}]}})
     close = h.sent[-1][2]
-    assert close.code == 1007 and len(close.reason.encode()) <= 123 and close.reason.startswith("toolResponse")
+    assert close.code == 1007
+    assert len(close.reason.encode()) <= 123
+    assert close.reason.startswith("toolResponse")
 
 
 def test_turn_audio_and_text_replies_are_bounded() -> None:

@@ -67,7 +67,8 @@ def test_no_trailing_silence_means_no_end_until_audio_stream_end() -> None:
     assert events == ["start"]
     vad = EnergyVad(VadParams())
     vad.feed(speechlike(1.0), 0.0)
-    assert vad.end() == ["end"] and len(vad.take_turn()) == 32000
+    assert vad.end() == ["end"]
+    assert len(vad.take_turn()) == 32000
 
 
 def test_silence_duration_setting() -> None:
@@ -134,5 +135,6 @@ def test_endless_speech_is_counted_but_only_max_turn_s_is_kept() -> None:
     vad = EnergyVad(VadParams(), max_turn_s=1.0)
     events = vad.feed(speechlike(3.0), 0.0) + vad.end()
     assert events == ["start", "end"]
-    assert len(vad.take_turn()) == 32000 and vad.turn_s == pytest.approx(3.0, abs=0.05)
+    assert len(vad.take_turn()) == 32000
+    assert vad.turn_s == pytest.approx(3.0, abs=0.05)
     assert VadParams.from_setup({"prefixPaddingMs": 2**31 - 1}).prefix_padding_ms == 10_000

@@ -131,7 +131,8 @@ def test_thinking_per_model() -> None:
 
 def test_unknown_model_accepts_both_modalities_with_a_warning() -> None:
     info = check_setup({"model": "models/my-own-model", "generationConfig": {"responseModalities": ["TEXT"]}})
-    assert info.info is None and info.modalities == ("TEXT",)
+    assert info.info is None
+    assert info.modalities == ("TEXT",)
     assert "my-own-model" in info.warnings[0]
 
 
@@ -163,7 +164,9 @@ def test_sdk_setup_fields_are_all_known() -> None:
     for free in ("model", "tools", "system_instruction", "safety_settings"):
         setup.pop(free, None)
     kind, body = parse_client_frame(json.dumps({"setup": setup}))
-    assert kind == "setup" and "generationConfig" in body and "speechConfig" in body["generationConfig"]
+    assert kind == "setup"
+    assert "generationConfig" in body
+    assert "speechConfig" in body["generationConfig"]
 
 
 def _typed_sample(kinds: list[Any]) -> Any:
@@ -186,12 +189,16 @@ def test_over_the_wire_every_refusal(server: ServerThread, caplog: pytest.LogCap
     assert _close_after(server, [setup, {"realtimeInput": {"activityStart": {}}}]) == (1007, INVALID_ARGUMENT)
     unknown = {"setup": {"model": "models/gemini-3.8-live", "generationConfig": {"inputAudioTranscription": {}}}}
     code, reason = _close_after(server, [unknown])
-    assert code == 1007 and reason is not None and "at 'setup.generation_config'" in reason
+    assert code == 1007
+    assert reason is not None
+    assert "at 'setup.generation_config'" in reason
     text = {"setup": {"model": "models/gemini-3.8-live", "generationConfig": {"responseModalities": ["TEXT"]}}}
     assert _close_after(server, [text]) == (1007, NON_AUDIO)
     bad_audio = {"realtimeInput": {"audio": {"data": "!!!", "mimeType": "audio/pcm"}}}
     code, reason = _close_after(server, [{"setup": {"model": "m", **NO_VAD}}, bad_audio])
-    assert code == 1007 and reason is not None and "realtime_input.audio.data" in reason
+    assert code == 1007
+    assert reason is not None
+    assert "realtime_input.audio.data" in reason
 
 
 def test_unknown_model_replies_in_text_over_the_wire(
