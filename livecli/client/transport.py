@@ -127,9 +127,8 @@ class _CoalescingConnection(ClientConnection):
 class Link:
     """One open WebSocket: `send(frames)`, `recv()`, `close()`; `closed` records how it ended."""
 
-    def __init__(self, ws: ClientConnection, url: str) -> None:
+    def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
-        self.url = url
         self.closed: Closed | None = None
 
     async def send(self, frames: str | list[str]) -> None:
@@ -219,7 +218,7 @@ async def open_link(
         if mapped is None:
             raise
         raise mapped from exc
-    return Link(ws, url)
+    return Link(ws)
 
 
 def connect_error(
