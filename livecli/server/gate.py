@@ -14,7 +14,6 @@ token sent as one) → the upgrade succeeds and the setup is answered with close
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
@@ -28,7 +27,7 @@ from livecli.protocol.endpoints import (
     vertex_path,
 )
 from livecli.server.config import ServerConfig
-from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
+from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario, http_error_body
 
 __all__ = ["Decision", "decide"]
 # Every path the server answers on → whether it is the Constrained (ephemeral token) one.
@@ -49,7 +48,7 @@ class Decision:
 
 
 def _error(status: int, message: str, code: str) -> Decision:
-    return Decision(status, json.dumps({"error": {"code": status, "message": message, "status": code}}))
+    return Decision(status, http_error_body(status, message, code))
 
 
 def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server_scenario: Scenario) -> Decision:

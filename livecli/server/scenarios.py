@@ -76,6 +76,7 @@ __all__ = [
     "TimedAction",
     "ToolCallSpec",
     "TurnSpec",
+    "http_error_body",
     "load_scenario",
 ]
 
@@ -157,7 +158,8 @@ class Scenario:
         return TurnSpec()
 
 
-def _http_body(status: int, message: str, code: str) -> str:
+def http_error_body(status: int, message: str, code: str) -> str:
+    """A Google API error body, as the service refuses an HTTP request (docs/wire.md, "Authentication")."""
     return json.dumps({"error": {"code": status, "message": message, "status": code}})
 
 
@@ -180,12 +182,14 @@ BUILTIN: dict[str, Scenario] = {
         Scenario(
             "http-401",
             upgrade_status=401,
-            upgrade_body=_http_body(401, cr.API_KEY_INVALID.text, "UNAUTHENTICATED"),
+            upgrade_body=http_error_body(401, cr.API_KEY_INVALID.text, "UNAUTHENTICATED"),
         ),
         Scenario(
             "http-429",
             upgrade_status=429,
-            upgrade_body=_http_body(429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"),
+            upgrade_body=http_error_body(
+                429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"
+            ),
         ),
         Scenario("malformed-frame", turns=(TurnSpec(malformed=True),)),
         Scenario("stream-end-ignored", stream_end_ignored=True),
