@@ -9,12 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fake_google import FAKE_ACCESS_TOKEN, FAKE_KEY, FAKE_TOKEN, FakeGoogle, write_service_account
+from helpers import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 from websockets.sync.server import ServerConnection, serve
 
-from livecli.cli.app import app
 from livecli.protocol.redact import MASK, mask, printable, redact, redact_url
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "hello_16k.wav"
@@ -116,13 +115,10 @@ def test_echoed_credentials_never_reach_any_output(
     """send/text with -vv, --json and --traceback: the close reason arrives, the credential in it does not."""
     sa = write_service_account(fake, tmp_path / "sa.json")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa))
-    runner = CliRunner()
     for command in (["send", str(SAMPLE)], ["text", "hello"]):
         for extra in (["-vv"], ["--json"], ["--traceback", "-vv"]):
-            args = [*command, "--endpoint", echo_server, "--speed", "0", *credentials, *extra]
-            result = runner.invoke(app, args)
+            result = run_cli(*command, "--endpoint", echo_server, "--speed", "0", *credentials, *extra, expect=3)
             output = result.stdout + result.stderr
-            assert result.exit_code == 3, output
             assert "bad credential ***" in output
             assert not any(secret in output for secret in (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN))
 
