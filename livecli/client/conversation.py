@@ -154,20 +154,32 @@ class Conversation:
                     await asyncio.shield(self._reader)
 
     async def _read(self) -> None:
-        """Read until the connection ends; what ended it is kept for the sending side (never dropped)."""
+        """Read until the connection ends; what ended it is kept for the sending side (never dropped).
+
+        After a failure the reader only drains what still arrives: the server may go on sending, and frames
+        left unread would hold up the close handshake (websockets stops reading a full queue).
+        """
         assert self.link is not None
         try:
             while True:
                 frame = await self.link.recv()
-                self.last_frame_at = self.clock()
-                await self._answer(self._handle(self.session.receive(frame)))
-                self._changed.set()
+                if self.error is None:
+                    await self._take(frame)
+                    self._changed.set()
         except LinkClosed as exc:
-            if not exc.closed.by_us:
+            if not exc.closed.by_us and self.error is None:
                 self.error = self.session.closed(exc.closed.code, exc.closed.reason)
+            self._changed.set()
+
+    async def _take(self, frame: str | bytes) -> None:
+        """One frame into the session, its events to the renderer, tool calls answered; a failure is kept."""
+        self.last_frame_at = self.clock()
+        try:
+            await self._answer(self._handle(self.session.receive(frame)))
+        except LinkClosed:
+            raise
         except Exception as exc:  # a bad frame (LivecliError), or a bug: either way the run must stop now
             self.error = exc
-        self._changed.set()
 
     async def _answer(self, frames: list[str]) -> None:
         """Send the tool responses `_handle` built, awaited here: no send left running on its own."""

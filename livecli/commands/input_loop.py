@@ -133,7 +133,8 @@ async def _send_audio(
     chunks = sent = 0
     pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
     if _tail_chunks(req):
-        pieces = itertools.chain(pieces, [silence_pcm16(req.chunk_ms, rate=INPUT_RATE)] * _tail_chunks(req))
+        tail = silence_pcm16(req.chunk_ms, rate=INPUT_RATE)
+        pieces = itertools.chain(pieces, [tail] * _tail_chunks(req))
     batch: list[str] = []
     for chunk in pieces:
         await pacer.wait(chunks)

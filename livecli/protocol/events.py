@@ -140,12 +140,12 @@ class Interrupted:
 class FunctionCall:
     """One function call of a `toolCall`; answer with a toolResponse carrying the same `id`."""
 
-    id: str | None
+    id: str  # mandatory: the toolResponse must carry it back
     name: str
     args: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
-        return f"FunctionCall(id={_short(self.id or '')}, name={_short(self.name)}, {len(self.args)} args)"
+        return f"FunctionCall(id={_short(self.id)}, name={_short(self.name)}, {len(self.args)} args)"
 
 
 @dataclass(frozen=True, slots=True)

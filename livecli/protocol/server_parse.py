@@ -202,7 +202,9 @@ def _tool_call(value: Any) -> ToolCall:
         call = _obj(call, where)
         args = _opt(call, "args", where, _args) or {}
         name = _str(call.get("name"), f"{where}.name")
-        calls.append(FunctionCall(_opt(call, "id", where, _str), name, args))
+        if call.get("id") is None:  # its toolResponse must carry it back (docs/wire.md, "Tool calls")
+            raise ProtocolError(f"{where}: a function call without an id ({name[:60]!r} cannot be answered)")
+        calls.append(FunctionCall(_str(call["id"], f"{where}.id"), name, args))
     return ToolCall(tuple(calls))
 
 

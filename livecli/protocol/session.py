@@ -10,7 +10,8 @@ States (`ClientSession.state`):
     STREAMING       `begin_input()` opened a user turn and `audio()` frames flow;   → AWAITING_REPLY on end_input()
                     under server VAD replies may already arrive
     AWAITING_REPLY  input closed (or a text/clientContent turn sent), reply pending → READY when the turn is over
-    CLOSED          after `closed(code, reason)`; `reconnect_setup()`               → AWAIT_SETUP
+    CLOSED          after `closed(code, reason)`; media raises that close's error   → AWAIT_SETUP on
+                    (the driver may not have seen the close yet)                    `reconnect_setup()`
 
 A turn is over on turnComplete; or on generationComplete or interrupted when no turnComplete follows within
 TURN_GRACE_S (some servers never send one, protocol.md §4) — `tick(now)` then emits an inferred TurnComplete,
@@ -83,7 +84,7 @@ class ClientSession:
         self.setup_complete_at: float | None = None
         self._started = False
         self._media_ok = False  # setupComplete received on this connection and not closed
-        self._closed = False
+        self._closed: LivecliError | None = None  # the error of this connection's close
         self._input_open = False
         self._open: Turn | None = None  # the turn collecting reply content
         self._grace_until: float | None = None
@@ -96,7 +97,7 @@ class ClientSession:
     @property
     def state(self) -> State:
         """The current state (see the module docstring)."""
-        if self._closed:
+        if self._closed is not None:
             return State.CLOSED
         if not self._started:
             return State.CONNECTING
@@ -149,7 +150,7 @@ class ClientSession:
         """Tag every turn opened from now on as answering input `number`; call it before the input's frames.
 
         Labelling an input again starts its next attempt: after a reconnect it is sent again from its start,
-        because the newest resumable handle predates it (docs/wire.md, "Session resumption").
+        because the newest resumable handle predates it (docs/wire.md, "goAway and resumption").
         """
         previous = self._latest.get(number)
         tag = InputTag(number, name, previous.attempt + 1 if previous is not None else 1)
@@ -198,7 +199,8 @@ class ClientSession:
         now = self._clock()
         if self._open is not None:
             self._finish(self._open, now, "disconnected", None)  # that reply is lost with the old connection
-        self._closed = self._media_ok = self._input_open = False
+        self._closed = None
+        self._media_ok = self._input_open = False
         self._absorb_turn_complete = False
         self._started = True
         self.started_at, self.setup_complete_at = now, None
@@ -206,6 +208,10 @@ class ClientSession:
         return [cm.setup_message(config)]
 
     def _check_media(self) -> None:
+        """Media needs setupComplete; after a close it raises the close's error, which the driver may not have
+        seen yet (the close arrived while it was sending)."""
+        if self._closed is not None:
+            raise self._closed
         if not self._media_ok:
             raise RuntimeError(f"cannot send media in state {self.state.value}: wait for setupComplete")
 
@@ -302,7 +308,7 @@ class ClientSession:
             if latest is not None:
                 latest.usage = event
         elif isinstance(event, SetupComplete):
-            if not self._media_ok and not self._closed:
+            if not self._media_ok and self._closed is None:
                 self._media_ok = True
                 self.setup_complete_at = now
                 self.session_id = event.session_id
@@ -363,6 +369,6 @@ class ClientSession:
     def closed(self, code: int, reason: str) -> LivecliError:
         """The error for a close frame (1006 when none came); its exit status depends on the phase."""
         error = ServerClosed(code, reason, after_setup=self.setup_complete_at is not None)
-        self._closed = True
+        self._closed = error
         self._media_ok = self._input_open = False
         return error

@@ -106,9 +106,14 @@ def test_setup_tool_and_session_messages() -> None:
     """setupComplete, toolCall, toolCallCancellation, goAway and sessionResumptionUpdate."""
     assert parse({"setupComplete": {}}) == [ev.SetupComplete(None)]
     assert parse({"setupComplete": {"sessionId": "s1", "voiceConsentSignature": "x"}}) == [ev.SetupComplete("s1")]
-    calls = {"functionCalls": [{"id": "c1", "name": "get_weather", "args": {"city_name": "Paris"}}, {"name": "f"}]}
+    calls = {
+        "functionCalls": [
+            {"id": "c1", "name": "get_weather", "args": {"city_name": "Paris"}},
+            {"id": "c2", "name": "f"},
+        ]
+    }
     assert parse({"toolCall": calls}) == [
-        ev.ToolCall((ev.FunctionCall("c1", "get_weather", {"city_name": "Paris"}), ev.FunctionCall(None, "f", {})))
+        ev.ToolCall((ev.FunctionCall("c1", "get_weather", {"city_name": "Paris"}), ev.FunctionCall("c2", "f", {})))
     ]
     assert parse({"toolCallCancellation": {"ids": ["c1", "c2"]}}) == [ev.ToolCallCancellation(("c1", "c2"))]
     assert parse({"goAway": {"timeLeft": "50s"}}) == [ev.GoAway(50.0)]
@@ -116,6 +121,13 @@ def test_setup_tool_and_session_messages() -> None:
     update = {"newHandle": "h", "resumable": True, "lastConsumedClientMessageIndex": "9007199254740993"}
     assert parse({"sessionResumptionUpdate": update}) == [ev.ResumptionUpdate("h", True, 9007199254740993)]
     assert parse({"sessionResumptionUpdate": {}}) == [ev.ResumptionUpdate("", False, None)]
+
+
+@pytest.mark.parametrize("call", [{"name": "lookup"}, {"id": None, "name": "lookup"}])
+def test_a_function_call_without_an_id_is_a_protocol_error(call: dict[str, Any]) -> None:
+    """The id is mandatory (its toolResponse must carry it back): a call without one cannot be answered."""
+    with pytest.raises(ProtocolError, match=r"toolCall\.functionCalls\[0\]: a function call without an id"):
+        parse({"toolCall": {"functionCalls": [call]}})
 
 
 @pytest.mark.parametrize(
@@ -202,8 +214,10 @@ def test_events_print_without_audio_or_base64() -> None:
     """Log-safe str/repr: sizes and durations, no payload; control characters escaped; long text elided."""
     [chunk] = parse({"serverContent": {"modelTurn": {"parts": [audio_part()]}}})
     assert str(chunk) == "AudioChunk(1024 bytes, 21 ms, 24000 Hz)"
-    assert B64[:12] not in repr(chunk) and "\\x00" not in repr(chunk)
-    assert "\x1b" not in str(ev.TextPart("\x1b[31mred")) and "…(500 chars)" in str(ev.TextPart("a" * 500))
+    assert B64[:12] not in repr(chunk)
+    assert "\\x00" not in repr(chunk)
+    assert "\x1b" not in str(ev.TextPart("\x1b[31mred"))
+    assert "…(500 chars)" in str(ev.TextPart("a" * 500))
     assert "secret-handle" not in str(ev.ResumptionUpdate("secret-handle", True))
 
 

@@ -54,14 +54,17 @@ def test_setup_first_and_media_only_after_setup_complete() -> None:
     assert session.state is State.CONNECTING
     [setup] = session.start()
     assert json.loads(setup)["setup"]["model"] == "models/gemini-3.8-live"
-    assert session.state is State.AWAIT_SETUP and not session.can_send_media
+    assert session.state is State.AWAIT_SETUP
+    assert not session.can_send_media
     for send in (session.begin_input, lambda: session.audio(b"\0\0"), lambda: session.text("hi")):
         with pytest.raises(RuntimeError):
             send()
     clock.now += 0.25
     assert session.receive(frame(setupComplete={"sessionId": "s-1"})) == [ev.SetupComplete("s-1")]
-    assert session.state is State.READY and session.can_send_media
-    assert session.setup_time_s == pytest.approx(0.25) and session.session_id == "s-1"
+    assert session.state is State.READY
+    assert session.can_send_media
+    assert session.setup_time_s == pytest.approx(0.25)
+    assert session.session_id == "s-1"
     with pytest.raises(RuntimeError):
         session.start()
 
@@ -90,11 +93,19 @@ def test_activity_brackets_and_a_turn_completed_by_turn_complete() -> None:
     )
     assert events == [ev.Usage(None, None, 9), ev.GenerationComplete(), ev.TurnComplete()]
     turn = session.turns[-1]
-    assert session.state is State.READY and session.turn_over() and session.deadline() is None
-    assert turn.input_bytes == 640 and turn.end == "turnComplete" and turn.usage == ev.Usage(None, None, 9)
-    assert turn.audio == b"\0\1" * 2400 + b"\0\2" * 2400 and turn.audio_rate == 24000
-    assert turn.audio_duration_s == pytest.approx(0.2) and turn.reply_latency_s == pytest.approx(0.5)
-    assert turn.input_transcript == "hello" and turn.output_transcript == "Hi" and turn.has_reply
+    assert session.state is State.READY
+    assert session.turn_over()
+    assert session.deadline() is None
+    assert turn.input_bytes == 640
+    assert turn.end == "turnComplete"
+    assert turn.usage == ev.Usage(None, None, 9)
+    assert turn.audio == b"\0\1" * 2400 + b"\0\2" * 2400
+    assert turn.audio_rate == 24000
+    assert turn.audio_duration_s == pytest.approx(0.2)
+    assert turn.reply_latency_s == pytest.approx(0.5)
+    assert turn.input_transcript == "hello"
+    assert turn.output_transcript == "Hi"
+    assert turn.has_reply
 
 
 def test_generation_complete_without_turn_complete_ends_after_the_grace() -> None:
@@ -105,13 +116,17 @@ def test_generation_complete_without_turn_complete_ends_after_the_grace() -> Non
     session.receive(content(generationComplete=True))
     deadline = session.deadline()
     assert deadline == pytest.approx(clock.now + TURN_GRACE_S)
-    assert not session.turn_over(deadline - 0.01) and session.turn_over(deadline)
-    assert session.tick(deadline - 0.01) == [] and session.state is State.AWAITING_REPLY
+    assert not session.turn_over(deadline - 0.01)
+    assert session.turn_over(deadline)
+    assert session.tick(deadline - 0.01) == []
+    assert session.state is State.AWAITING_REPLY
     assert session.tick(deadline) == [ev.TurnComplete(inferred=True)]
-    assert session.state is State.READY and session.turns[-1].end == "generationComplete"
+    assert session.state is State.READY
+    assert session.turns[-1].end == "generationComplete"
     late = session.receive(frame(serverContent={"turnComplete": True}, usageMetadata={"totalTokenCount": 3}))
     assert late == [ev.Usage(None, None, 3)]  # the turnComplete is absorbed, its usage kept
-    assert len(session.turns) == 1 and session.turns[0].usage == ev.Usage(None, None, 3)
+    assert len(session.turns) == 1
+    assert session.turns[0].usage == ev.Usage(None, None, 3)
     assert session.tick(deadline + 10) == []
 
 
@@ -124,7 +139,8 @@ def test_turn_complete_within_the_grace_ends_the_turn_with_its_usage() -> None:
     clock.now += 0.3
     events = session.receive(frame(serverContent={"turnComplete": True}, usageMetadata={"promptTokenCount": 1}))
     assert events[-1] == ev.TurnComplete(inferred=False)
-    assert session.turns[-1].ended_at == clock.now and session.deadline() is None
+    assert session.turns[-1].ended_at == clock.now
+    assert session.deadline() is None
 
 
 def test_interrupted_gets_the_same_grace_and_content_after_it_starts_a_new_turn() -> None:
@@ -135,11 +151,15 @@ def test_interrupted_gets_the_same_grace_and_content_after_it_starts_a_new_turn(
     assert session.receive(content(interrupted=True)) == [ev.Interrupted()]
     assert session.deadline() is not None
     events = session.receive(audio(b"\0\3" * 10))
-    assert events[0] == ev.TurnComplete(inferred=True) and isinstance(events[1], ev.AudioChunk)
+    assert events[0] == ev.TurnComplete(inferred=True)
+    assert isinstance(events[1], ev.AudioChunk)
     first, second = session.turns
-    assert first.interrupted and first.end == "interrupted" and second.audio == b"\0\3" * 10
+    assert first.interrupted
+    assert first.end == "interrupted"
+    assert second.audio == b"\0\3" * 10
     assert session.receive(content(turnComplete=True)) == [ev.TurnComplete()]
-    assert second.end == "turnComplete" and len(session.turns) == 2
+    assert second.end == "turnComplete"
+    assert len(session.turns) == 2
 
 
 def test_late_output_transcription_in_the_grace_stays_with_its_turn() -> None:
@@ -150,7 +170,8 @@ def test_late_output_transcription_in_the_grace_stays_with_its_turn() -> None:
     session.receive(content(generationComplete=True))
     session.receive(content(outputTranscription={"text": "late"}))
     session.receive(content(turnComplete=True))
-    assert len(session.turns) == 1 and session.turns[0].output_transcript == "late"
+    assert len(session.turns) == 1
+    assert session.turns[0].output_transcript == "late"
 
 
 def test_transcription_after_turn_complete_opens_no_phantom_turn() -> None:
@@ -162,7 +183,9 @@ def test_transcription_after_turn_complete_opens_no_phantom_turn() -> None:
     session.receive(content(turnComplete=True))
     session.receive(content(outputTranscription={"text": "", "finished": True}))
     session.receive(content(inputTranscription={"text": "late"}))
-    assert len(session.turns) == 1 and session.turn_over() and session.state is State.READY
+    assert len(session.turns) == 1
+    assert session.turn_over()
+    assert session.state is State.READY
     assert session.turns[0].input_transcript == "late"
 
 
@@ -173,10 +196,12 @@ def test_server_vad_replies_open_turns_while_input_streams() -> None:
     session.audio(b"\0\0" * 100)
     session.receive(audio(b"\0\1" * 10))
     session.receive(content(turnComplete=True))
-    assert session.state is State.STREAMING and session.turn_over()
+    assert session.state is State.STREAMING
+    assert session.turn_over()
     session.receive(content(inputTranscription={"text": "and then"}))  # the user speaks again: a new turn
     session.receive(audio(b"\0\2" * 10))
-    assert len(session.turns) == 2 and not session.turn_over()
+    assert len(session.turns) == 2
+    assert not session.turn_over()
     assert session.turns[1].input_transcript == "and then"
     assert session.end_input(stream_end=True) == ['{"realtimeInput":{"audioStreamEnd":true}}']
     assert session.state is State.AWAITING_REPLY
@@ -192,7 +217,9 @@ def test_text_and_tool_calls() -> None:
     session.receive(content(modelTurn={"parts": [{"text": "Hel"}, {"text": "lo"}]}))
     session.receive(frame(toolCall={"functionCalls": [{"id": "c1", "name": "f", "args": {}}]}))
     turn = session.turns[-1]
-    assert turn.text == "Hello" and turn.thought_parts == ["hmm"] and turn.tool_calls[0].id == "c1"
+    assert turn.text == "Hello"
+    assert turn.thought_parts == ["hmm"]
+    assert turn.tool_calls[0].id == "c1"
     [response] = session.tool_response([{"id": "c1", "name": "f", "response": {"ok": 1}}])
     assert json.loads(response)["toolResponse"]["functionResponses"][0]["id"] == "c1"
 
@@ -208,13 +235,15 @@ def test_resumption_handle_go_away_and_reconnect() -> None:
     assert session.go_away == ev.GoAway(50.0)
     session.text("hi")
     error = session.closed(1008, "")
-    assert (
-        isinstance(error, ServerClosed) and error.after_setup and exit_status_for(error) is ExitStatus.CONNECTION
-    )
-    assert session.state is State.CLOSED and not session.can_send_media
+    assert isinstance(error, ServerClosed)
+    assert error.after_setup
+    assert exit_status_for(error) is ExitStatus.CONNECTION
+    assert session.state is State.CLOSED
+    assert not session.can_send_media
     [setup] = session.reconnect_setup()
     assert json.loads(setup)["setup"]["sessionResumption"] == {"handle": "h1"}
-    assert session.state is State.AWAIT_SETUP and session.turns[-1].end == "disconnected"
+    assert session.state is State.AWAIT_SETUP
+    assert session.turns[-1].end == "disconnected"
     session.receive(frame(setupComplete={}))
     assert session.state is State.READY
 
@@ -237,7 +266,9 @@ def test_closed_maps_code_reason_and_phase(code: int, reason: str, setup_done: b
         session.receive(frame(setupComplete={}))
     error = session.closed(code, reason)
     assert isinstance(error, ServerClosed)
-    assert (error.code, error.reason, exit_status_for(error)) == (code, reason, status)
+    assert error.code == code
+    assert error.reason == reason
+    assert exit_status_for(error) == status
 
 
 _server_frames = st.sampled_from(
@@ -353,3 +384,16 @@ def test_answered_needs_an_ended_turn_with_a_reply_and_none_open() -> None:
     session.closed(1011, "")
     session.reconnect_setup()
     assert not session.answered(2)
+
+
+def test_media_after_a_close_raises_that_close_not_a_programming_error() -> None:
+    """A close recorded while the driver streams: its next audio chunk or input end raises the close's error
+    (the driver's status for it), not the RuntimeError of media before setup."""
+    session, _ = ready_session(automatic_activity_detection=False)
+    session.begin_input()
+    error = session.closed(1011, "Internal error encountered.")
+    with pytest.raises(ServerClosed) as audio_after:
+        session.audio(b"\0\0")
+    assert audio_after.value is error
+    with pytest.raises(ServerClosed):
+        session.end_input()
