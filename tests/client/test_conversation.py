@@ -143,7 +143,8 @@ def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handl
             setups = [entry[2] for entry in log if entry[0] == "setup"]
             assert setups[0]["sessionResumption"] == {}
             assert setups[1]["sessionResumption"] == {"handle": "new"}
-            assert conv.connections == 2 and not conv.go_away_pending
+            assert conv.connections == 2
+            assert not conv.go_away_pending
 
     asyncio.run(go())
 
@@ -174,12 +175,16 @@ def test_turn_report_carries_latency_milestones() -> None:
         (report,) = reports.turns
         metrics = report.metrics
         assert metrics is not None
-        assert metrics.ttfb_s is not None and metrics.ttfa_s is not None
+        assert metrics.ttfb_s is not None
+        assert metrics.ttfa_s is not None
         assert metrics.ttfa_s - metrics.ttfb_s >= 0.04
         assert metrics.first_input_transcription_s is not None
-        assert metrics.turn_complete_s is not None and metrics.turn_complete_s >= metrics.ttfa_s
-        assert metrics.realtime_factor is not None and metrics.realtime_factor > 0
-        assert report.turn.usage is not None and report.turn.usage.raw == {"totalTokenCount": 7}
+        assert metrics.turn_complete_s is not None
+        assert metrics.turn_complete_s >= metrics.ttfa_s
+        assert metrics.realtime_factor is not None
+        assert metrics.realtime_factor > 0
+        assert report.turn.usage is not None
+        assert report.turn.usage.raw == {"totalTokenCount": 7}
 
     asyncio.run(go())
 
@@ -230,7 +235,8 @@ def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
             await conv.send(conv.session.text("hello"))
             started = asyncio.get_running_loop().time()
             (turn,) = await conv.wait_reply(attempt, settle_s=0, timeout_s=0.5)
-            assert asyncio.get_running_loop().time() - started >= 0.5 and len(turn.audio) == 12 * 2400
+            assert asyncio.get_running_loop().time() - started >= 0.5
+            assert len(turn.audio) == 12 * 2400
             await conv.close()
 
     asyncio.run(go())

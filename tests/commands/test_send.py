@@ -60,7 +60,9 @@ def test_build_setup_activity_mode_disables_server_vad() -> None:
     req.turn_end = "vad"
     assert build_setup(req, "models/gemini-3.8-live").automatic_activity_detection is True
     text = build_setup(RunRequest(connect=ConnectOptions(), prompt="hi"), "models/gemini-3.8-live")
-    assert text.automatic_activity_detection and not text.input_transcription and text.output_transcription
+    assert text.automatic_activity_detection
+    assert not text.input_transcription
+    assert text.output_transcription
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,8 @@ def test_silence_tail_counts_in_progress_totals_and_the_dry_run_plan(live_server
     req.settle_ms = 100  # no second reply to wait for
     assert run(req, env) == 0
     final = [e for e in events(stdout) if e["type"] == "input_progress"][-1]
-    assert final["done"] is True and final["bytes"] == final["total_bytes"]
+    assert final["done"] is True
+    assert final["bytes"] == final["total_bytes"]
     env, stdout, _ = make_env()
     req = request(live_server, inputs=[HELLO_WAV], turn_end="silence", silence_ms=1000, chunk_ms=40, dry_run=True)
     assert run(req, env) == 0
@@ -115,7 +118,8 @@ def test_server_vad_turns_within_one_file_all_land_in_its_reply(live_server: Loc
     req.speed = 2.0
     assert run(req, env) == 0
     done = [e for e in events(stdout) if e["type"] == "turn_complete"]
-    assert [e["turn"] for e in done] == [1, 2] and all(e["input"] == str(two) for e in done)
+    assert [e["turn"] for e in done] == [1, 2]
+    assert all(e["input"] == str(two) for e in done)
     assert (tmp_path / "r.wav").stat().st_size == 44 + sum(int(str(e["reply_bytes"])) for e in done)
 
 
@@ -128,7 +132,8 @@ def test_generation_complete_without_turn_complete_still_ends_the_turn(
     env, stdout, _ = make_env()
     assert run(request(live_server, "generation-complete-only", inputs=[HELLO_WAV], json=True), env) == 0
     done = [e for e in events(stdout) if e["type"] == "turn_complete"]
-    assert done[0]["inferred"] is True and done[0]["end"] == "generationComplete"
+    assert done[0]["inferred"] is True
+    assert done[0]["end"] == "generationComplete"
 
 
 def test_interrupted_reply_is_kept(live_server: LocalServer, tmp_path: Path) -> None:
@@ -146,7 +151,8 @@ def test_go_away_is_reported(live_server: LocalServer) -> None:
     env, stdout, _ = make_env()
     run(request(live_server, "goaway", inputs=[HELLO_WAV], json=True), env)
     go_away = [e for e in events(stdout) if e["type"] == "go_away"]
-    assert go_away and go_away[0]["time_left_s"] == 1.0
+    assert go_away
+    assert go_away[0]["time_left_s"] == 1.0
 
 
 def test_reply_timeout_still_ends_with_a_summary(live_server: LocalServer, tmp_path: Path) -> None:
@@ -156,7 +162,8 @@ def test_reply_timeout_still_ends_with_a_summary(live_server: LocalServer, tmp_p
     with pytest.raises(NoReplyError):
         run(req, env)
     summary = events(stdout)[-1]
-    assert summary["type"] == "summary" and summary["exit_status"] == 5
+    assert summary["type"] == "summary"
+    assert summary["exit_status"] == 5
 
 
 def test_reply_stalling_midway_exits_5_with_the_part_received_written(tmp_path: Path) -> None:
@@ -171,7 +178,8 @@ def test_reply_stalling_midway_exits_5_with_the_part_received_written(tmp_path: 
             run(req, env)
     assert out.read_bytes()[44:] == part
     (written,) = [e for e in events(stdout) if e["type"] == "reply_written"]
-    assert written["partial"] is True and events(stdout)[-1]["exit_status"] == 5
+    assert written["partial"] is True
+    assert events(stdout)[-1]["exit_status"] == 5
 
 
 def test_close_after_setup_is_a_connect_error(live_server: LocalServer) -> None:
@@ -234,11 +242,13 @@ def test_go_away_mid_send_resumes_at_the_idle_moment_and_history_continues(tmp_p
         assert run(at(server.url, inputs=files, speed=2.0), env) == 0
     seen = events(stdout)
     (reconnect,) = [e for e in seen if e["type"] == "reconnect"]
-    assert reconnect["resend"] is None and "before the next input" in str(reconnect["cause"])
+    assert reconnect["resend"] is None
+    assert "before the next input" in str(reconnect["cause"])
     assert [e["with_handle"] for e in seen if e["type"] == "resumed"] == [True]
     done = [e for e in seen if e["type"] == "turn_complete"]
     assert [str(e["output_transcript"])[:6] for e in done] == ["turn 1", "turn 2"]
-    assert log.opened == 2 and log.closed(1).endswith(": 1000 ")  # we left before the server's 1008
+    assert log.opened == 2
+    assert log.closed(1).endswith(": 1000 ")  # we left before the server's 1008
     assert seen[-1]["reconnects"] == 1
 
 
@@ -253,7 +263,8 @@ def test_go_away_deadline_mid_input_resends_that_input_from_its_start(tmp_path: 
         assert run(at(server.url, inputs=files, speed=2.0, output=f"{out}/"), env) == 0
     seen = events(stdout)
     (reconnect,) = [e for e in seen if e["type"] == "reconnect"]
-    assert reconnect["resend"] == files[1] and "nearly up" in str(reconnect["cause"])
+    assert reconnect["resend"] == files[1]
+    assert "nearly up" in str(reconnect["cause"])
     done = [e for e in seen if e["type"] == "turn_complete"]
     assert str(done[-1]["output_transcript"]).startswith("turn 2: heard 3.20 s")
     assert log.opened == 2
@@ -295,7 +306,8 @@ def test_no_resume_fails_at_once_and_asks_for_no_handles() -> None:
         assert "sessionResumption" not in setup_payload(build_setup(req, "models/gemini-3.8-live"))["setup"]
         with pytest.raises(ConnectError, match="1011"):
             run(req, env)
-    assert log.opened == 1 and not [e for e in events(stdout) if e["type"] == "reconnect"]
+    assert log.opened == 1
+    assert not [e for e in events(stdout) if e["type"] == "reconnect"]
 
 
 @pytest.mark.parametrize(
@@ -318,9 +330,11 @@ def test_refusals_are_never_retried(tmp_path: Path, turn: str, hint: str, status
         env, _, _ = make_env()
         with pytest.raises(LivecliError) as failure:
             run(at(server.url, inputs=[HELLO_WAV], speed=0.0), env)
-    assert log.opened == 1 and exit_status_for(failure.value) == status
+    assert log.opened == 1
+    assert exit_status_for(failure.value) == status
     reason, _, hinted = str(failure.value).partition(" (hint: ")
-    assert reason.endswith(failure.value.reason) and hint in hinted  # type: ignore[attr-defined]
+    assert reason.endswith(failure.value.reason)  # type: ignore[attr-defined]
+    assert hint in hinted
 
 
 def test_expect_transcript_and_min_reply_seconds_pass(live_server: LocalServer) -> None:
@@ -358,11 +372,13 @@ def test_json_turn_complete_has_the_latency_breakdown_and_raw_usage(live_server:
     seen = events(stdout)
     (done,) = [e for e in seen if e["type"] == "turn_complete"]
     for key in ("first_input_transcription_s", "ttfb_s", "ttfa_s", "generation_complete_s", "turn_complete_s"):
-        assert isinstance(done[key], float) and done[key] >= 0, key
+        assert isinstance(done[key], float), key
+        assert done[key] >= 0, key
     assert "realtime_factor" in done
     assert done["ttfa_s"] >= done["ttfb_s"]
     usage = done["usage"]
-    assert isinstance(usage, dict) and usage["raw"]["totalTokenCount"] == usage["total_tokens"]
+    assert isinstance(usage, dict)
+    assert usage["raw"]["totalTokenCount"] == usage["total_tokens"]
     assert "per turn" in str(seen[-1]["usage"])
 
 
@@ -372,7 +388,8 @@ def test_rich_turn_line_shows_ttfa_and_the_cli_options_reach_the_runner(live_ser
         "send", HELLO_WAV, "--endpoint", live_server.endpoint(), "--speed", "0", "--max-reconnects", "1",
         "--no-resume", "--expect-transcript", "nothing like this", expect=5,
     )  # fmt: skip
-    assert "TTFB" in result.stderr and "TTFA" in result.stderr
+    assert "TTFB" in result.stderr
+    assert "TTFA" in result.stderr
     assert "matched no reply" in result.stderr
 
 
@@ -408,7 +425,8 @@ def test_ctrl_c_while_waiting_for_the_server_exits_130_and_keeps_the_reply_so_fa
         rest, stderr = proc.communicate(timeout=15)
     assert proc.returncode == 130, stderr
     seen = [json.loads(line) for line in rest.splitlines()]
-    assert seen[-1]["type"] == "summary" and seen[-1]["exit_status"] == 130
+    assert seen[-1]["type"] == "summary"
+    assert seen[-1]["exit_status"] == 130
     if phase == "waiting":
         assert out.read_bytes()[44:] == part
         assert [e["partial"] for e in seen if e["type"] == "reply_written"] == [True]
