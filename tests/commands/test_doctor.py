@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading
@@ -24,9 +23,6 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from livecli.auth.target import ConnectOptions, resolve_target
 from livecli.cli.app import app
-from livecli.cli.exit_status import exit_status_for
-from livecli.commands.doctor import check_endpoint
-from livecli.errors import ServerClosed
 from livecli.server import ServerConfig, ServerThread
 from tests.helpers import SAMPLES, run_cli
 
@@ -81,19 +77,28 @@ def capture() -> Iterator[Capture]:
     thread.join(5)
 
 
+def as_flags(**options: str | bool) -> list[str]:
+    """Command-line flags for ConnectOptions' keywords: api_key="K" -> --api-key K, vertex=True -> --vertex."""
+    out: list[str] = []
+    for name, value in options.items():
+        out += [f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return out
+
+
 def arrival(
-    capture: Capture, options: ConnectOptions, environ: dict[str, str] | None = None
+    capture: Capture, *flags: str, path: str = "", env: dict[str, str] | None = None
 ) -> tuple[str, dict[str, str], str]:
-    """Connect through doctor's endpoint check; return path+query, auth headers and setup model that arrived."""
-    target = resolve_target(options, environ or {})
-    assert asyncio.run(check_endpoint(target, timeout_s=5, environ={})) == "setupComplete received"
+    """Run `livecli doctor` against the capture server; return path+query, auth headers and setup model that
+    arrived."""
+    result = doctor("--endpoint", capture.url + path, *flags, "--json", env=env)
+    assert result.exit_code == 0, result.stdout
     path, headers, first = capture.requests[-1]
     wanted = ("x-goog-api-key", "authorization", "x-goog-user-project")
     return path, {k: v for k, v in headers.items() if k in wanted}, first["setup"]["model"]
 
 
 def test_gemini_key_arrives_as_header(capture: Capture) -> None:
-    assert arrival(capture, ConnectOptions(api_key=FAKE_KEY, endpoint=capture.url)) == (
+    assert arrival(capture, "--api-key", FAKE_KEY) == (
         GEMINI_PATH,
         {"x-goog-api-key": FAKE_KEY},
         "models/gemini-3.8-live",
@@ -101,28 +106,24 @@ def test_gemini_key_arrives_as_header(capture: Capture) -> None:
 
 
 def test_gemini_key_in_query_and_endpoint_path_kept(capture: Capture) -> None:
-    path, headers, _ = arrival(
-        capture, ConnectOptions(api_key=FAKE_KEY, key_in_query=True, endpoint=capture.url + "/custom/p?x=1")
-    )
+    path, headers, _ = arrival(capture, "--api-key", FAKE_KEY, "--key-in-query", path="/custom/p?x=1")
     assert (path, headers) == (f"/custom/p?x=1&key={FAKE_KEY}", {})
 
 
 def test_ephemeral_token_arrives_in_query_or_header(capture: Capture) -> None:
-    path, headers, model = arrival(capture, ConnectOptions(token=FAKE_TOKEN, endpoint=capture.url))
+    path, headers, model = arrival(capture, "--token", FAKE_TOKEN)
     assert (path, headers, model) == (
         f"{CONSTRAINED_PATH}?access_token={FAKE_TOKEN}",
         {},
         "models/gemini-3.8-live",
     )
-    path, headers, _ = arrival(
-        capture, ConnectOptions(token=FAKE_TOKEN, token_in_header=True, endpoint=capture.url)
-    )
+    path, headers, _ = arrival(capture, "--token", FAKE_TOKEN, "--token-in-header")
     assert (path, headers) == (CONSTRAINED_PATH, {"authorization": f"Token {FAKE_TOKEN}"})
 
 
 def test_vertex_adc_bearer_and_quota_project_arrive(capture: Capture, fake: FakeGoogle) -> None:
-    options = ConnectOptions(vertex=True, location="us-central1", endpoint=capture.url)
-    assert arrival(capture, options, {"GOOGLE_CLOUD_QUOTA_PROJECT": "billing-proj"}) == (
+    quota = {"GOOGLE_CLOUD_QUOTA_PROJECT": "billing-proj"}
+    assert arrival(capture, "--vertex", "--location", "us-central1", env=quota) == (
         VERTEX_PATH,
         {"authorization": f"Bearer {FAKE_ACCESS_TOKEN}", "x-goog-user-project": "billing-proj"},
         "projects/sa-project/locations/us-central1/publishers/google/models/gemini-3.8-live",
@@ -131,12 +132,19 @@ def test_vertex_adc_bearer_and_quota_project_arrive(capture: Capture, fake: Fake
 
 
 def test_vertex_express_key_arrives(capture: Capture) -> None:
-    options = ConnectOptions(vertex=True, api_key=FAKE_KEY, api_version="v1beta1", endpoint=capture.url)
-    assert arrival(capture, options) == (
+    assert arrival(capture, "--vertex", "--api-key", FAKE_KEY, "--api-version", "v1beta1") == (
         VERTEX_PATH.replace(".v1.", ".v1beta1."),
         {"x-goog-api-key": FAKE_KEY},
         "publishers/google/models/gemini-3.8-live",
     )
+
+
+def test_doctor_sends_the_setup_send_would_send(capture: Capture) -> None:
+    """The endpoint check's setup is send's default one, so a setup the endpoint refuses shows up in doctor."""
+    arrival(capture, "--api-key", FAKE_KEY)
+    setup = capture.requests[-1][2]["setup"]
+    sent = run_cli("send", HELLO_WAV, "--endpoint", capture.url, "--api-key", FAKE_KEY, "--dry-run", "--json")
+    assert setup == sent.json_lines[0]["setup"]["setup"]
 
 
 @pytest.mark.parametrize(
@@ -156,22 +164,15 @@ def test_livecli_server_accepts_each_backend(
     """livecli's own server, requiring the credential, accepts the upgrade and the setup; its record agrees."""
     record = tmp_path / "record.jsonl"
     with ServerThread(ServerConfig(port=0, reply_speed=0, record=str(record), **require)) as server:  # type: ignore[arg-type]
+        result = doctor("--endpoint", server.url, *as_flags(**options), "--json")
         target = resolve_target(ConnectOptions(endpoint=server.url, **options), {})
-        assert asyncio.run(check_endpoint(target, timeout_s=5, environ={})) == "setupComplete received"
+    assert result.exit_code == 0, result.stdout
     events = [json.loads(line) for line in record.read_text().splitlines()]
     opened = next(e for e in events if e["kind"] == "open")
     setup = next(e for e in events if e["dir"] == "in")["message"]["setup"]
     assert opened["path"] == target.url.split("?")[0][len(server.url) :]
     assert setup["model"] == target.model
     assert not any(secret in record.read_text() for secret in SECRETS)
-
-
-def test_wrong_key_is_refused_with_1007_and_exit_3() -> None:
-    with ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY)) as server:
-        target = resolve_target(ConnectOptions(api_key="AIza-wrong-key-000000", endpoint=server.url), {})
-        with pytest.raises(ServerClosed) as info:
-            asyncio.run(check_endpoint(target, timeout_s=5, environ={}))
-    assert (info.value.code, int(exit_status_for(info.value))) == (1007, 3)
 
 
 def unfolded(result: Any) -> str:
