@@ -1,14 +1,15 @@
 """One connection driven by the sans-I/O ClientSession: connect + setup, a reader task, and waiting for replies.
 
 The reader task feeds every frame to the session and hands the events to the renderer; it answers tool calls
-with an error so a turn never stalls on a function livecli cannot run (peers.md §B13). The sending side (the
-runner) calls `send()` and `wait_reply()`; whatever ended the reader surfaces there at once: a close or a bad
-frame as the LivecliError the session maps it to, anything else (a bug) as itself, so it is an internal error
-and not a reply that seems never to come. The reader is the only task; it is kept, and awaited on close.
+with an error so a turn never stalls on a function livecli cannot run (docs/wire.md, "Tool calls"). The
+sending side (the input loop) calls `send()` and `wait_reply()`; whatever ended the reader surfaces there at
+once: a close or a bad frame as the LivecliError the session maps it to, anything else (a bug) as itself, so it
+is an internal error and not a reply that seems never to come. The reader is the only task; it is kept, and
+awaited on close.
 
-`reconnect()` swaps the socket (old one closed first, peers.md §B3) and resumes with the newest resumable
-handle. After a goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly
-up — a timer on the session clock, not the arrival of another server message (peers.md §B2).
+`reconnect()` swaps the socket (the old one closed first) and resumes with the newest resumable handle. After a
+goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly up: a timer on the
+session clock, not the arrival of another server message (docs/wire.md, "goAway and resumption").
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from livecli.protocol.session import ClientSession, InputTag, Turn
 
 __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
 
-# A goAway without timeLeft: assume the service's usual minute (protocol.md §7).
+# A goAway without timeLeft: assume the service's usual minute (docs/wire.md, "goAway and resumption").
 DEFAULT_GO_AWAY_S = 60.0
 
 

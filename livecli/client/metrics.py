@@ -1,4 +1,4 @@
-"""Per-turn latency and quality (peers.md §B9, §B14, §C3): when each milestone of a reply arrived.
+"""Per-turn latency and quality (docs/wire.md, "Reply timing"): when each milestone of a reply arrived.
 
 All offsets are seconds from the end of the user's input (activityEnd / the text turn) on the session clock:
 first input transcription → first reply byte (TTFB) → first audible sample (TTFA, not the same as TTFB: a

@@ -1,13 +1,13 @@
 """Surviving a connection's end: resume the session on a new socket and send the unanswered input again.
 
-When (peers.md §B1–§B3, §B5): after a goAway, at the first idle moment before the next input, or — when the
-connection is busy — once its time is nearly up (ReconnectNow, a timer); after a close 1011, an abnormal drop,
-a 1008 that follows a goAway, or any other transient close (1000/1001/1012–1014) while a reply is expected.
-Never after 1007, quota, credentials, 1008 without a goAway, a protocol error or a reply timeout: those would
-fail the same way again. The input in flight is sent again from its start: the newest resumable handle
-predates it (the service marks handles unresumable mid-turn), so the resumed session has not heard it.
-Answered inputs are never sent again. At most `max_reconnects` reconnects per input (the count starts again
-after each answered input), waiting 0.5, 1, 2, 4, 4… s before each one that follows a failure; planned
+When (docs/wire.md, "goAway and resumption" and "Close codes"): after a goAway, at the first idle moment before
+the next input, or — when the connection is busy — once its time is nearly up (ReconnectNow, a timer); after a
+close 1011, an abnormal drop, a 1008 that follows a goAway, or any other transient close (1000/1001/1012–1014)
+while a reply is expected. Never after 1007, quota, credentials, 1008 without a goAway, a protocol error or a
+reply timeout: those would fail the same way again. The input in flight is sent again from its start: the newest
+resumable handle predates it (the service marks handles unresumable mid-turn), so the resumed session has not
+heard it. Answered inputs are never sent again. At most `max_reconnects` reconnects per input (the count starts
+again after each answered input), waiting 0.5, 1, 2, 4, 4… s before each one that follows a failure; planned
 reconnects (goAway) do not wait. Credentials are refreshed (Vertex Bearer tokens) before every reconnect.
 """
 

@@ -1,4 +1,4 @@
-"""Events parsed from server messages (protocol.md §4): frozen dataclasses with log-safe `__str__`.
+"""Events parsed from server messages (docs/wire.md, "Server messages"), frozen, with log-safe `__str__`.
 
 `__str__` never shows audio bytes or base64 (only sizes and durations), elides long text and escapes control
 characters through `repr`, so an event can go to a log or a terminal as is.

@@ -1,6 +1,6 @@
-"""Parse one server message (protocol.md §2, §4) into events; anything malformed raises ProtocolError.
+"""Parse one server message into events; anything malformed raises ProtocolError.
 
-Rules, all from protocol.md:
+Rules, from docs/wire.md ("Framing", "Server messages", "Audio"):
 * Text or binary frames; camelCase or snake_case keys at every level; standard or URL-safe base64.
 * Unknown fields are ignored at every depth, and a message with no recognised top-level key gives `[]`
   (forward compatible: a newer server may send messages this client does not know yet).
@@ -9,7 +9,7 @@ Rules, all from protocol.md:
   outputTranscription, interrupted. Then usageMetadata (wherever it sits in the message), then
   generationComplete and turnComplete last, so a consumer can attach usage to the turn those end.
 * The reply sample rate comes from the part's mimeType `audio/pcm;rate=N`. A bare `audio/pcm` means 24000 Hz,
-  the documented output format (protocol.md §6); any other audio mimeType without a rate is a ProtocolError.
+  the documented output format (docs/wire.md, "Audio"); any other audio mimeType without a rate is a ProtocolError.
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def _usage(value: Any) -> Usage:
     raw = _obj(value, path)
     response = _opt(raw, "responseTokenCount", path, _int)
     if response is None:
-        response = _opt(raw, "candidatesTokenCount", path, _int)  # Vertex's name (protocol.md §4)
+        response = _opt(raw, "candidatesTokenCount", path, _int)  # Vertex's name (docs/wire.md, "Server messages")
     return Usage(
         _opt(raw, "promptTokenCount", path, _int), response, _opt(raw, "totalTokenCount", path, _int), raw
     )

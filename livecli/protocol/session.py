@@ -14,8 +14,8 @@ States (`ClientSession.state`):
                     (the driver may not have seen the close yet)                    `reconnect_setup()`
 
 A turn is over on turnComplete; or on generationComplete or interrupted when no turnComplete follows within
-TURN_GRACE_S (some servers never send one, protocol.md §4) — `tick(now)` then emits an inferred TurnComplete,
-and a turnComplete arriving after that is absorbed (its usage kept), so there is no phantom turn.
+TURN_GRACE_S (some servers never send one: docs/wire.md, "Turn end"); `tick(now)` then emits an inferred
+TurnComplete, and a turnComplete arriving after that is absorbed (its usage kept), so there is no phantom turn.
 Reply content arriving with no open turn (server VAD) opens a new turn; a late transcription does not.
 
 Which input a turn answers is the session's to say: `label_input(number, name)` before an input's frames tags
@@ -334,9 +334,9 @@ class ClientSession:
     def _transcript_turn(self, is_input: bool, now: float) -> Turn:
         """The turn a transcription belongs to: it never opens a turn that would then wait for a reply.
 
-        Transcriptions are unordered w.r.t. modelTurn (protocol.md §4): one arriving after its turn ended (even
-        after turnComplete, e.g. an empty `finished` piece) belongs to that turn. Only user speech heard while
-        input is still streaming (server VAD) starts the next turn.
+        Transcriptions are unordered w.r.t. modelTurn (docs/wire.md, "Server messages"): one arriving after its
+        turn ended (even after turnComplete, e.g. an empty `finished` piece) belongs to that turn. Only user
+        speech heard while input is still streaming (server VAD) starts the next turn.
         """
         if self._open is not None:
             return self._open

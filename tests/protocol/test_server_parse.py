@@ -1,4 +1,4 @@
-"""Server message parser: every message of protocol.md §4, tolerant decoding, and one error class."""
+"""Server message parser: every message docs/wire.md lists ("Server messages"), tolerant decoding, one error."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_audio_chunk_rate_comes_from_the_mime_type() -> None:
     [chunk] = parse({"serverContent": {"modelTurn": {"parts": [audio_part(mime="audio/pcm;rate=16000")]}}})
     assert chunk == ev.AudioChunk(PCM, 16000, "audio/pcm;rate=16000")
     assert audio_rate("audio/pcm; Rate=48000") == 48000
-    assert audio_rate("audio/pcm") == 24000  # the documented output format (protocol.md §6)
+    assert audio_rate("audio/pcm") == 24000  # the documented output format (docs/wire.md, "Audio")
     bad_rates = ("audio/pcm;rate=", "audio/pcm;rate=fast", "audio/pcm;rate=0", "audio/pcm;rate=1000001")
     # Non-ASCII digits, and thousands of digits (int() would raise ValueError, not ProtocolError).
     for bad in (
