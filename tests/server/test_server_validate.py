@@ -13,6 +13,7 @@ from typing import Any
 import pydantic
 import pytest
 from google.genai import types
+from session_harness import NO_VAD
 
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import cut_reason
@@ -24,8 +25,6 @@ INVALID_ARGUMENT = cr.INVALID_ARGUMENT.text
 NO_VOICE = cr.NO_VOICE.text
 NON_AUDIO = cr.NON_AUDIO.text
 NOT_SUPPORTED = cr.NOT_SUPPORTED.text
-
-NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
 
 
 @pytest.fixture(scope="module")
