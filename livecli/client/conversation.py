@@ -61,7 +61,6 @@ class Conversation:
         self.go_away_at: float | None = None  # when this connection's goAway arrived
         self.go_away_deadline: float | None = None  # when the server said it will close
         self.force_reconnect = False  # the runner allows ReconnectNow (reconnect budget left)
-        self.connections = 0
 
     async def open(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
         """Connect and complete the setup within `timeout` seconds, then start the reader."""
@@ -83,7 +82,6 @@ class Conversation:
         started = self.clock()
         self.link = None
         self.go_away_at = self.go_away_deadline = None
-        self.connections += 1
         try:
             async with asyncio.timeout(timeout):
                 self.link = await open_link(

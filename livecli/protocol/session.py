@@ -37,7 +37,6 @@ from livecli.protocol import client_messages as cm
 from livecli.protocol.events import (
     AudioChunk,
     GenerationComplete,
-    GoAway,
     InputTranscription,
     Interrupted,
     OutputTranscription,
@@ -77,10 +76,7 @@ class ClientSession:
         self._clock = clock
         self.turns: list[Turn] = []
         self.resume_handle: str | None = setup.resume_handle
-        self.last_consumed_index: int | None = None
         self.session_id: str | None = None
-        self.go_away: GoAway | None = None
-        self.started_at: float | None = None
         self.setup_complete_at: float | None = None
         self._started = False
         self._media_ok = False  # setupComplete received on this connection and not closed
@@ -116,13 +112,6 @@ class ClientSession:
     def current_turn(self) -> Turn | None:
         """The latest turn, over or not."""
         return self.turns[-1] if self.turns else None
-
-    @property
-    def setup_time_s(self) -> float | None:
-        """Setup sent → setupComplete on the latest connection."""
-        if self.started_at is None or self.setup_complete_at is None:
-            return None
-        return self.setup_complete_at - self.started_at
 
     def turn_over(self, now: float | None = None) -> bool:
         """Whether the latest turn is over (or its grace has run out by `now`: call `tick` to settle it)."""
@@ -191,7 +180,6 @@ class ClientSession:
         if self._started:
             raise RuntimeError("session already started; use reconnect_setup() for a new connection")
         self._started = True
-        self.started_at = self._clock()
         return [cm.setup_message(self.setup)]
 
     def reconnect_setup(self) -> list[str]:
@@ -203,7 +191,7 @@ class ClientSession:
         self._media_ok = self._input_open = False
         self._absorb_turn_complete = False
         self._started = True
-        self.started_at, self.setup_complete_at = now, None
+        self.setup_complete_at = None
         config = dataclasses.replace(self.setup, resume_handle=self.resume_handle)
         return [cm.setup_message(config)]
 
@@ -226,8 +214,6 @@ class ClientSession:
         """One audio chunk (16 kHz s16le) of the open input."""
         if not self._media_ok:
             self._check_media()
-        if self._open is not None:
-            self._open.input_bytes += len(pcm)
         return cm.audio_message(pcm)
 
     def end_input(self, stream_end: bool = False) -> list[str]:
@@ -276,7 +262,6 @@ class ClientSession:
         """Update the state for one event; False when the event is absorbed."""
         if isinstance(event, AudioChunk | TextPart | ToolCall):
             turn = self._reply_turn(now, out)
-            turn.last_reply_at = now
             if isinstance(event, AudioChunk):
                 turn.audio += event.data
                 turn.audio_rate = event.rate
@@ -312,13 +297,8 @@ class ClientSession:
                 self._media_ok = True
                 self.setup_complete_at = now
                 self.session_id = event.session_id
-        elif isinstance(event, ResumptionUpdate):
-            if event.resumable and event.new_handle:
-                self.resume_handle = event.new_handle
-            if event.last_consumed_index is not None:
-                self.last_consumed_index = event.last_consumed_index
-        elif isinstance(event, GoAway):
-            self.go_away = event
+        elif isinstance(event, ResumptionUpdate) and event.resumable and event.new_handle:
+            self.resume_handle = event.new_handle
         return True
 
     def _infer_end(self, now: float) -> list[ServerEvent]:

@@ -29,10 +29,8 @@ class Turn:
     index: int
     started_at: float
     input: InputTag | None = None  # the input being sent when the turn opened (None: before any)
-    input_bytes: int = 0
     input_ended_at: float | None = None
     first_reply_at: float | None = None
-    last_reply_at: float | None = None
     ended_at: float | None = None
     end: str | None = None  # turnComplete | generationComplete | interrupted | superseded | disconnected
     interrupted: bool = False

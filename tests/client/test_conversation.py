@@ -143,7 +143,7 @@ def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handl
             setups = [entry[2] for entry in log if entry[0] == "setup"]
             assert setups[0]["sessionResumption"] == {}
             assert setups[1]["sessionResumption"] == {"handle": "new"}
-            assert conv.connections == 2
+            assert [entry for entry in log if entry[0] == "open"] == [("open", 1), ("open", 2)]
             assert not conv.go_away_pending
 
     asyncio.run(go())

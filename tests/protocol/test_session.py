@@ -59,11 +59,9 @@ def test_setup_first_and_media_only_after_setup_complete() -> None:
     for send in (session.begin_input, lambda: session.audio(b"\0\0"), lambda: session.text("hi")):
         with pytest.raises(RuntimeError):
             send()
-    clock.now += 0.25
     assert session.receive(frame(setupComplete={"sessionId": "s-1"})) == [ev.SetupComplete("s-1")]
     assert session.state is State.READY
     assert session.can_send_media
-    assert session.setup_time_s == pytest.approx(0.25)
     assert session.session_id == "s-1"
     with pytest.raises(RuntimeError):
         session.start()
@@ -96,7 +94,6 @@ def test_activity_brackets_and_a_turn_completed_by_turn_complete() -> None:
     assert session.state is State.READY
     assert session.turn_over()
     assert session.deadline() is None
-    assert turn.input_bytes == 640
     assert turn.end == "turnComplete"
     assert turn.usage == ev.Usage(None, None, 9)
     assert turn.audio == b"\0\1" * 2400 + b"\0\2" * 2400
@@ -231,8 +228,7 @@ def test_resumption_handle_go_away_and_reconnect() -> None:
     session.receive(frame(sessionResumptionUpdate={"newHandle": "", "resumable": False}))
     session.receive(frame(sessionResumptionUpdate={"newHandle": "h2", "resumable": False}))
     assert session.resume_handle == "h1"
-    session.receive(frame(goAway={"timeLeft": "50s"}))
-    assert session.go_away == ev.GoAway(50.0)
+    assert session.receive(frame(goAway={"timeLeft": "50s"})) == [ev.GoAway(50.0)]
     session.text("hi")
     error = session.closed(1008, "")
     assert isinstance(error, ServerClosed)
