@@ -36,6 +36,7 @@ from websockets.exceptions import (
     ProxyError,
     WebSocketException,
 )
+from websockets.uri import parse_uri
 
 from livecli import __version__
 from livecli.errors import ConnectError, LivecliError, UsageError, http_error
@@ -124,6 +125,33 @@ class _CoalescingConnection(ClientConnection):
             self.transport.writelines(pending)
 
 
+class _Connect(connect):
+    """websockets' connect, except that a redirect to another origin is refused.
+
+    websockets follows redirects, and on the way to another origin it strips only Authorization, Cookie and
+    Proxy-Authorization: x-goog-api-key would reach the other host. The service does not redirect the upgrade, so a
+    redirect comes from a gateway or a hostile endpoint; livecli stops and says where it pointed, as `livecli
+    token` does. A redirect on the same scheme, host and port is followed: the credentials go where they were
+    meant to.
+    """
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        target = super().process_redirect(exc)
+        if isinstance(target, str) and _origin(target) != _origin(self.uri):
+            status = exc.response.status_code if isinstance(exc, InvalidStatus) else "3xx"
+            return ConnectError(
+                f"{host_of(self.uri)} answered HTTP {status}, redirecting to {host_of(target)}; livecli does not "
+                "follow a redirect to another host (the credentials would go along): pass the final URL as "
+                "--endpoint"
+            )
+        return target
+
+
+def _origin(url: str) -> tuple[bool, str, int]:
+    parsed = parse_uri(url)
+    return parsed.secure, parsed.host.lower(), parsed.port
+
+
 class Link:
     """One open WebSocket: `send(frames)`, `recv()`, `close()`; `closed` records how it ended."""
 
@@ -199,7 +227,7 @@ async def open_link(
     secure = scheme == "wss"
     proxy = env_proxy(url, environ) if use_env_proxy else None
     try:
-        ws = await connect(
+        ws = await _Connect(
             url,
             additional_headers=dict(headers),
             user_agent_header=f"livecli/{__version__}",

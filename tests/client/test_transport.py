@@ -16,7 +16,7 @@ import trustme
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request
 
-from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, connect_error, env_proxy, open_link
+from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
 from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
 from livecli.server import ServerConfig, ServerThread
 from tests.conftest import LocalServer
@@ -396,12 +396,6 @@ def test_cancelling_a_connect_is_not_a_connection_error() -> None:
     asyncio.run(go())
 
 
-def test_livecli_errors_pass_through_the_mapping() -> None:
-    """An error that is already a LivecliError (raised by a caller's hook) keeps its class and message."""
-    refused = CredentialsError("refused")
-    assert connect_error(refused, "wss://example.test/x", 1.0) is refused
-
-
 def test_send_after_the_server_closed_raises_link_closed() -> None:
     """send() on a connection the server closed reports the server's close code, like recv() does."""
 
@@ -416,5 +410,65 @@ def test_send_after_the_server_closed_raises_link_closed() -> None:
                 await link.send("late")
             assert info.value.closed.code == 1008
             assert info.value.closed.reason == "policy"
+
+    asyncio.run(go())
+
+
+@asynccontextmanager
+async def redirecting_server(
+    location: str, *, only_path: str | None = None
+) -> AsyncIterator[tuple[str, list[Request]]]:
+    """A WebSocket server that answers the upgrade with 302 to `location` (only for `only_path`, if given; other
+    paths are accepted and echo), recording the upgrade requests it accepts."""
+    accepted: list[Request] = []
+
+    def process_request(connection: ServerConnection, request: Request) -> Any:
+        if only_path is None or request.path == only_path:
+            response = connection.respond(302, "moved\n")
+            response.headers["Location"] = location
+            return response
+        accepted.append(request)
+        return None
+
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0, process_request=process_request) as server:
+        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", accepted
+
+
+def test_a_redirect_to_another_host_is_refused_so_the_key_stays_home() -> None:
+    """websockets follows a redirect and strips only Authorization and Cookie on the way to another origin:
+    x-goog-api-key would go along. livecli refuses it (as `livecli token` does) and names where it pointed."""
+
+    async def go() -> None:
+        async with ws_server(lambda ws: ws.wait_closed()) as (elsewhere, seen):
+            async with redirecting_server(elsewhere) as (url, _):
+                with pytest.raises(ConnectError, match=r"redirect.*127\.0\.0\.1:\d+.*--endpoint") as info:
+                    await open_link(
+                        url + "/x",
+                        {"x-goog-api-key": "SECRET-KEY-123"},
+                        timeout=5,
+                        environ={},
+                        use_env_proxy=False,
+                    )
+            assert seen == []
+            assert "SECRET" not in str(info.value)
+
+    asyncio.run(go())
+
+
+def test_a_redirect_on_the_same_host_is_followed() -> None:
+    """Same scheme, host and port: the credentials go to the server they were meant for; the redirect is kept."""
+
+    async def go() -> None:
+        async with redirecting_server("/new", only_path="/old") as (url, accepted):
+            link = await link_to(url + "/old")
+            await link.send("hi")
+            assert await link.recv() == "hi"
+            await link.close()
+        assert [request.path for request in accepted] == ["/new"]
+        assert accepted[0].headers["x-test"] == "1"
 
     asyncio.run(go())
