@@ -24,10 +24,11 @@ import trustme
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
 from livecli.server import ServerConfig, ServerThread
 
 TARGET_RATIO = 0.2
-PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+PATH = gemini_path(GEMINI_DEFAULT_VERSION)
 
 SDK_CLIENT = textwrap.dedent(
     """

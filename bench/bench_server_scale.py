@@ -25,7 +25,9 @@ import time
 
 from websockets.asyncio.client import connect
 
-PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
+from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
+
+PATH = gemini_path(GEMINI_DEFAULT_VERSION)
 SETUP = json.dumps(
     {
         "setup": {
