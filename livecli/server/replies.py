@@ -39,7 +39,7 @@ __all__ = [
 MAX_TURN_AUDIO_S = 120  # audio kept (and echoed) per user turn; longer turns are counted, not stored
 MAX_ECHO_CHARS = 2000  # text echoed in transcripts and kept in the history, per turn
 MAX_TONE_WORDS = 64  # a text turn's reply has one tone per word, for the first 64 words (bounded CPU and memory)
-TOKENS_PER_SECOND = 25  # protocol.md §7: audio is billed at 25 tokens per second, in and out
+TOKENS_PER_SECOND = 25  # docs/wire.md, "Limits": audio is billed at 25 tokens per second, in and out
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""An energy VAD on the incoming 16 kHz PCM, driven by the server's clock (protocol.md §6).
+"""An energy VAD on the incoming 16 kHz PCM, driven by the server's clock (docs/wire.md, "Voice activity").
 
 Speech starts when frames louder than the start threshold last `prefixPaddingMs`; it ends once
 `silenceDurationMs` of quieter audio has arrived AND that much time has passed on the server's clock since the
