@@ -283,3 +283,37 @@ def test_resumption_updates_parse_to_the_same_handle_and_index(
     frame = sm.resumption_update(handle, resumable, index)
     sent_handle = json.loads(frame)["sessionResumptionUpdate"]["newHandle"]
     assert parse_server_message(frame) == [ev.ResumptionUpdate(sent_handle, resumable, index)]
+
+
+# The builders the tests above cover; a new builder must join them (and get its contract test).
+CLIENT_BUILDERS_COVERED = {
+    "setup_message",
+    "audio_message",
+    "text_message",
+    "client_content_message",
+    "video_message",
+    "activity_start_message",
+    "activity_end_message",
+    "audio_stream_end_message",
+    "tool_response_message",
+}
+SERVER_BUILDERS_COVERED = {
+    "setup_complete",
+    "generation_complete",
+    "interrupted",
+    "audio_content",
+    "text_content",
+    "input_transcription",
+    "output_transcription",
+    "turn_complete",
+    "usage_metadata",
+    "tool_call",
+    "tool_call_cancellation",
+    "go_away",
+    "resumption_update",
+}
+
+
+def test_every_builder_is_under_contract() -> None:
+    assert {name for name in cm.__all__ if name.endswith("_message")} == CLIENT_BUILDERS_COVERED
+    assert set(sm.__all__) - {"encode", "format_duration"} == SERVER_BUILDERS_COVERED
