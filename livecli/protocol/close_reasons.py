@@ -74,8 +74,8 @@ class CloseReason:
         return tuple(name for _, name, _, _ in string.Formatter().parse(self.text) if name)
 
     def format(self, **values: str) -> str:
-        """The reason as sent, its fields filled in and cut to the close-frame limit."""
-        return cut_reason(self.text.format(**values) if values else self.text)
+        """The reason as sent, its fields filled in (KeyError if one is missing), cut to the close-frame limit."""
+        return cut_reason(self.text.format(**values))
 
 
 # --- 1007: the request is invalid -------------------------------------------------------------------------------
