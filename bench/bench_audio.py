@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from livecli.audio import decode as audio  # noqa: E402
+from livecli.audio.chunks import chunk_bytes  # noqa: E402
 
 ANCHORS = Path(__file__).resolve().parents[1].parent / "shared/bench/resample_anchors.py"
 CHUNK_MS = 40
@@ -103,7 +104,7 @@ def soxr_path(path: Path, blocks: list[np.ndarray]) -> int:
     import soxr
 
     n = 0
-    size = audio.chunk_bytes(CHUNK_MS)
+    size = chunk_bytes(CHUNK_MS)
     rate, channels = sf.info(str(path)).samplerate, blocks[0].shape[1]
     stream = soxr.ResampleStream(rate, 16000, 1, dtype="float32", quality="HQ")
     weights = np.full(channels, 1 / channels, np.float32)

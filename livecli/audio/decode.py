@@ -22,40 +22,17 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from livecli.audio.chunks import chunk_bytes
 from livecli.audio.resample import Resampler, to_int16
-from livecli.errors import AudioInputError, UsageError
+from livecli.errors import AudioInputError
 from livecli.protocol.wire import INPUT_RATE
 
-__all__ = [
-    "MAX_CHUNK_MS",
-    "MIN_CHUNK_MS",
-    "InputAudio",
-    "chunk_bytes",
-    "chunk_plan",
-    "decode_block",
-    "mix_to_mono",
-    "open_input",
-]
+__all__ = ["InputAudio", "decode_block", "mix_to_mono", "open_input"]
 
 MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
-MIN_CHUNK_MS, MAX_CHUNK_MS = 10, 1000
 BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
 SPOOL_BYTES = 1 << 20  # stdin is copied to a temp file in pieces of this size
 _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III"}
-
-
-def chunk_bytes(chunk_ms: int, rate: int = INPUT_RATE) -> int:
-    """Bytes of s16le mono in one chunk of `chunk_ms` (10–1000 ms, else UsageError)."""
-    if not MIN_CHUNK_MS <= chunk_ms <= MAX_CHUNK_MS:
-        raise UsageError(f"chunk length must be {MIN_CHUNK_MS}–{MAX_CHUNK_MS} ms, got {chunk_ms} ms")
-    return max(1, rate * chunk_ms // 1000) * 2
-
-
-def chunk_plan(total_bytes: int, chunk_ms: int) -> list[int]:
-    """Chunk sizes for `total_bytes` of 16 kHz s16le: full chunks, then a short last one; they sum to the total."""
-    size = chunk_bytes(chunk_ms)
-    full, rest = divmod(max(0, total_bytes), size)
-    return [size] * full + ([rest] if rest else [])
 
 
 def decode_block(samplerate: int, channels: int) -> int:

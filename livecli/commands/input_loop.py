@@ -72,7 +72,7 @@ class RunState:
 
 def send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
     """The sizes of the audio messages one input becomes, the silence tail of `--turn-end silence` included."""
-    from livecli.audio.decode import chunk_bytes, chunk_plan
+    from livecli.audio.chunks import chunk_bytes, chunk_plan
 
     plan = chunk_plan(round(audio.duration_s * INPUT_RATE) * 2, req.chunk_ms)
     return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
