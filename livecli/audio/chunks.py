@@ -1,6 +1,6 @@
 """How the 16 kHz input is cut into audio messages: the --chunk-ms range and the chunk sizes.
 
-Standard library only (no numpy): the dry run plans chunks without decoding anything, and the CLI can declare the
+Standard library only (no numpy): a chunk plan is arithmetic on the input's length, and the CLI can declare the
 option's range from MIN_CHUNK_MS/MAX_CHUNK_MS without loading the audio stack.
 """
 
