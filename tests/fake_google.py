@@ -29,6 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 # google-auth reads NO_GCE_CHECK when its metadata module is imported; set it before anything imports it.
 os.environ["NO_GCE_CHECK"] = "true"
+# google-auth releases without NO_GCE_CHECK (2.30 and older) probe the metadata server instead: point them at a
+# closed loopback port, so the probe is refused at once and never leaves this machine. Also read at import time.
+NO_METADATA_SERVER = "127.0.0.1:1"
+os.environ["GCE_METADATA_HOST"] = NO_METADATA_SERVER
+os.environ["GCE_METADATA_IP"] = NO_METADATA_SERVER
 
 CREDENTIAL_ENV = (
     "GEMINI_API_KEY",
@@ -225,8 +230,11 @@ def isolate_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     for name in CREDENTIAL_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_GCE_CHECK", "true")
+    monkeypatch.setenv("GCE_METADATA_HOST", NO_METADATA_SERVER)
+    monkeypatch.setenv("GCE_METADATA_IP", NO_METADATA_SERVER)
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
     import google.auth.compute_engine._metadata as metadata
 
-    # In case google-auth's metadata module was imported before NO_GCE_CHECK was set: never probe the network.
-    monkeypatch.setattr(metadata, "_NO_GCE_CHECK", True)
+    # In case google-auth's metadata module was imported before NO_GCE_CHECK was set: never probe the network
+    # (raising=False: releases without the check have no such attribute; the closed port above covers them).
+    monkeypatch.setattr(metadata, "_NO_GCE_CHECK", True, raising=False)

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google import genai
-from google.genai import types
+from helpers import dev_only
 
 from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import speechlike
 from livecli.server.replies import chime, resample_pcm16
 from livecli.server.tls import write_self_signed
+
+genai = dev_only("google.genai")
+types = dev_only("google.genai.types")
 
 MODEL = "gemini-3.8-live"
 

@@ -10,9 +10,8 @@ import typing
 from collections.abc import Iterator
 from typing import Any
 
-import pydantic
 import pytest
-from google.genai import types
+from helpers import dev_only
 from session_harness import NO_VAD
 
 from livecli.protocol import close_reasons as cr
@@ -144,6 +143,8 @@ def test_reasons_are_cut_at_123_bytes() -> None:
 
 def test_sdk_setup_fields_are_all_known() -> None:
     """Every field the google-genai 3.4.0 types can put in a setup passes (its snake_case names too)."""
+    pydantic = dev_only("pydantic")
+    types = dev_only("google.genai.types")
 
     def sample(model: type[pydantic.BaseModel], depth: int = 0) -> dict[str, Any]:
         out: dict[str, Any] = {}
