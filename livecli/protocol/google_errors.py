@@ -1,4 +1,5 @@
-"""Google's JSON error body, said in one line: the one parser for the WebSocket upgrade and the REST calls.
+"""Google's JSON error body: said in one line by the client (the upgrade, `livecli token`), written by the local
+server when it refuses an upgrade the way the service does.
 
 Google answers a refused request (an upgrade refused with 401/403/429, see docs/wire.md, "Authentication"; a
 refused `auth_tokens` call) with its standard error body (AIP-193):
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["MAX_SUMMARY_CHARS", "error_summary"]
+__all__ = ["MAX_SUMMARY_CHARS", "error_body", "error_summary"]
 
 MAX_SUMMARY_CHARS = 300
 
@@ -29,3 +30,9 @@ def error_summary(body: bytes | bytearray | None) -> str:
         if isinstance(message, str) and message:
             text = f"{status}: {message}" if isinstance(status, str) and status else message
     return " ".join(text.split())[:MAX_SUMMARY_CHARS].rstrip()
+
+
+def error_body(code: int, message: str, status: str) -> str:
+    """The error body Google sends with an HTTP refusal, e.g. `error_body(401, "API key not valid...",
+    "UNAUTHENTICATED")`; error_summary() reads it back as `STATUS: message`."""
+    return json.dumps({"error": {"code": code, "message": message, "status": status}})

@@ -26,8 +26,9 @@ from livecli.protocol.endpoints import (
     gemini_path,
     vertex_path,
 )
+from livecli.protocol.google_errors import error_body
 from livecli.server.config import ServerConfig
-from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario, http_error_body
+from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
 
 __all__ = ["Decision", "decide"]
 # Every path the server answers on → whether it is the Constrained (ephemeral token) one.
@@ -48,7 +49,7 @@ class Decision:
 
 
 def _error(status: int, message: str, code: str) -> Decision:
-    return Decision(status, http_error_body(status, message, code))
+    return Decision(status, error_body(status, message, code))
 
 
 def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server_scenario: Scenario) -> Decision:

@@ -68,6 +68,7 @@ from typing import Any
 from livecli.errors import UsageError
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import CloseReason, cut_reason
+from livecli.protocol.google_errors import error_body
 
 __all__ = [
     "BUILTIN",
@@ -76,7 +77,6 @@ __all__ = [
     "TimedAction",
     "ToolCallSpec",
     "TurnSpec",
-    "http_error_body",
     "load_scenario",
 ]
 
@@ -158,11 +158,6 @@ class Scenario:
         return TurnSpec()
 
 
-def http_error_body(status: int, message: str, code: str) -> str:
-    """A Google API error body, as the service refuses an HTTP request (docs/wire.md, "Authentication")."""
-    return json.dumps({"error": {"code": status, "message": message, "status": code}})
-
-
 BUILTIN: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -182,14 +177,12 @@ BUILTIN: dict[str, Scenario] = {
         Scenario(
             "http-401",
             upgrade_status=401,
-            upgrade_body=http_error_body(401, cr.API_KEY_INVALID.text, "UNAUTHENTICATED"),
+            upgrade_body=error_body(401, cr.API_KEY_INVALID.text, "UNAUTHENTICATED"),
         ),
         Scenario(
             "http-429",
             upgrade_status=429,
-            upgrade_body=http_error_body(
-                429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"
-            ),
+            upgrade_body=error_body(429, "Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"),
         ),
         Scenario("malformed-frame", turns=(TurnSpec(malformed=True),)),
         Scenario("stream-end-ignored", stream_end_ignored=True),

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livecli.protocol.google_errors import MAX_SUMMARY_CHARS, error_summary
+from livecli.protocol.google_errors import MAX_SUMMARY_CHARS, error_body, error_summary
 
 
 def _google(**error: object) -> bytes:
@@ -67,3 +67,20 @@ def test_any_body_gives_one_bounded_line(body: bytes) -> None:
     summary = error_summary(body)
     assert len(summary) <= MAX_SUMMARY_CHARS
     assert summary == " ".join(summary.split())
+
+
+WORDS = st.text(st.characters(categories=["L", "N", "P"]), min_size=1, max_size=20)
+
+
+@given(
+    code=st.integers(400, 599),
+    words=st.lists(WORDS, min_size=1, max_size=5),
+    status=st.from_regex(r"[A-Z_]{1,30}", fullmatch=True),
+)
+def test_the_body_the_local_server_writes_reads_back_as_status_and_message(
+    code: int, words: list[str], status: str
+) -> None:
+    """error_body (what the local server sends when it refuses an upgrade) and error_summary (what the client
+    shows) agree on the shape."""
+    message = " ".join(words)
+    assert error_summary(error_body(code, message, status).encode()) == f"{status}: {message}"
