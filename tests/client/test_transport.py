@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trustme
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.http11 import Request
+from websockets.http11 import Request, Response
 
 from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
 from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
@@ -25,17 +25,32 @@ Handler = Callable[[ServerConnection], Awaitable[None]]
 
 
 @asynccontextmanager
-async def ws_server(handler: Handler, **kw: Any) -> AsyncIterator[tuple[str, list[Request]]]:
-    """A throwaway websockets server on a free port; yields its URL and the upgrade requests it saw."""
+async def ws_server(
+    handler: Handler, *, redirect: tuple[str, str] | None = None, **kw: Any
+) -> AsyncIterator[tuple[str, list[Request]]]:
+    """A throwaway websockets server on a free port; yields its URL and the upgrade requests it accepted.
+
+    `redirect=(path, location)` answers an upgrade of `path` with 302 to `location` instead ("*": every path).
+    """
     requests: list[Request] = []
 
-    def record(connection: ServerConnection, request: Request) -> None:
+    def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        if redirect is not None and redirect[0] in ("*", request.path):
+            response = connection.respond(302, "moved\n")
+            response.headers["Location"] = redirect[1]
+            return response
         requests.append(request)
+        return None
 
-    async with serve(handler, "127.0.0.1", 0, process_request=record, **kw) as server:
+    async with serve(handler, "127.0.0.1", 0, process_request=process_request, **kw) as server:
         port = server.sockets[0].getsockname()[1]
         scheme = "wss" if kw.get("ssl") else "ws"
         yield f"{scheme}://127.0.0.1:{port}/path", requests
+
+
+async def echo(ws: ServerConnection) -> None:
+    async for message in ws:
+        await ws.send(message)
 
 
 async def link_to(url: str, environ: dict[str, str] | None = None, proxy: bool = False, **kw: Any) -> Link:
@@ -44,10 +59,6 @@ async def link_to(url: str, environ: dict[str, str] | None = None, proxy: bool =
 
 def test_upgrade_headers_and_connection_settings() -> None:
     """Our headers and user agent go out; no permessage-deflate is offered; the ping timeout is long."""
-
-    async def echo(ws: ServerConnection) -> None:
-        async for message in ws:
-            await ws.send(message)
 
     async def go() -> None:
         async with ws_server(echo) as (url, requests):
@@ -414,40 +425,16 @@ def test_send_after_the_server_closed_raises_link_closed() -> None:
     asyncio.run(go())
 
 
-@asynccontextmanager
-async def redirecting_server(
-    location: str, *, only_path: str | None = None
-) -> AsyncIterator[tuple[str, list[Request]]]:
-    """A WebSocket server that answers the upgrade with 302 to `location` (only for `only_path`, if given; other
-    paths are accepted and echo), recording the upgrade requests it accepts."""
-    accepted: list[Request] = []
-
-    def process_request(connection: ServerConnection, request: Request) -> Any:
-        if only_path is None or request.path == only_path:
-            response = connection.respond(302, "moved\n")
-            response.headers["Location"] = location
-            return response
-        accepted.append(request)
-        return None
-
-    async def echo(ws: ServerConnection) -> None:
-        async for message in ws:
-            await ws.send(message)
-
-    async with serve(echo, "127.0.0.1", 0, process_request=process_request) as server:
-        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", accepted
-
-
 def test_a_redirect_to_another_host_is_refused_so_the_key_stays_home() -> None:
     """websockets follows a redirect and strips only Authorization and Cookie on the way to another origin:
     x-goog-api-key would go along. livecli refuses it (as `livecli token` does) and names where it pointed."""
 
     async def go() -> None:
         async with ws_server(lambda ws: ws.wait_closed()) as (elsewhere, seen):
-            async with redirecting_server(elsewhere) as (url, _):
+            async with ws_server(echo, redirect=("*", elsewhere)) as (url, _):
                 with pytest.raises(ConnectError, match=r"redirect.*127\.0\.0\.1:\d+.*--endpoint") as info:
                     await open_link(
-                        url + "/x",
+                        url,
                         {"x-goog-api-key": "SECRET-KEY-123"},
                         timeout=5,
                         environ={},
@@ -463,8 +450,8 @@ def test_a_redirect_on_the_same_host_is_followed() -> None:
     """Same scheme, host and port: the credentials go to the server they were meant for; the redirect is kept."""
 
     async def go() -> None:
-        async with redirecting_server("/new", only_path="/old") as (url, accepted):
-            link = await link_to(url + "/old")
+        async with ws_server(echo, redirect=("/old", "/new")) as (url, accepted):
+            link = await link_to(url.replace("/path", "/old"))
             await link.send("hi")
             assert await link.recv() == "hi"
             await link.close()
