@@ -1,7 +1,17 @@
-"""Shared fixtures: a clean environment for every test, and one local Live server per test session."""
+"""Shared fixtures: a clean environment for every test, and one local Live server per test session.
+
+The suite is strict (pyproject.toml's `filterwarnings = ["error", ...]`): a warning fails the test that caused it.
+Two things make that hold for asyncio and for leaked sockets, whose warnings would otherwise go unseen:
+- every event loop the tests create (asyncio.run, the server thread's loop) runs in debug mode: a call from the
+  wrong thread raises, and never-awaited coroutines and unclosed transports are reported with where they were made;
+- a garbage collection after each test, so a socket or transport left open (ResourceWarning, raised from a
+  finaliser) fails the test that leaked it rather than some later one.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +22,51 @@ from fake_google import FakeGoogle, fake_google, isolate_credentials
 
 from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
 from livecli.server import ServerConfig, ServerThread
+
+# A blocking callback is reported by debug mode after this long. Tests must not depend on the machine's speed,
+# so only a stall this long (a real bug, not a busy CI core) is logged.
+_SLOW_CALLBACK_S = 10.0
+
+
+class _DebugLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """New event loops start in asyncio debug mode; unlike PYTHONASYNCIODEBUG=1, subprocesses of the tests
+    (the CLI run as the shell runs it) are not affected, so their stderr stays what a user sees."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        loop = super().new_event_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = _SLOW_CALLBACK_S
+        return loop
+
+
+asyncio.set_event_loop_policy(_DebugLoopPolicy())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what import and collection made (modules, numpy, pydantic models): the collection after each test
+    (collect_garbage) then walks only what has been allocated since."""
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage() -> Iterator[None]:
+    """Collect garbage once the test's fixtures are torn down (autouse: set up first, so finalised last): a
+    socket left open in a reference cycle warns (ResourceWarning) now, and pytest's unraisable-exception check,
+    which runs after fixture teardown, fails this test with it.
+
+    What survives is alive (session fixtures, caches, lazily imported modules) and is frozen, so each collection
+    costs ~0.1 ms instead of ~20 ms; pytest_sessionfinish unfreezes it for pytest's final collection.
+    """
+    yield
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Let pytest's last collection (and unraisable-exception check) see everything again."""
+    gc.unfreeze()
+
 
 # Variables that would change what livecli connects to or with which credentials.
 _CLEARED_PREFIXES = ("LIVECLI_", "GOOGLE_", "GEMINI_")
