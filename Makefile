@@ -36,14 +36,14 @@ test-min: $(MIN_STAMP)
 	LIVECLI_TEST_MIN=1 $(MIN)/bin/python -m pytest
 
 check: $(STAMP)
-	$(BIN)/ruff format --check livecli tests bench scripts
-	$(BIN)/ruff check livecli tests bench scripts
+	$(BIN)/ruff format --check livecli tests bench scripts .ci
+	$(BIN)/ruff check livecli tests bench scripts .ci
 	$(BIN)/mypy --strict livecli
 	$(BIN)/lint-imports
 
 fmt: $(STAMP)
-	$(BIN)/ruff format livecli tests bench scripts
-	$(BIN)/ruff check --fix livecli tests bench scripts
+	$(BIN)/ruff format livecli tests bench scripts .ci
+	$(BIN)/ruff check --fix livecli tests bench scripts .ci
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
