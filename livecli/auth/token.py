@@ -175,10 +175,10 @@ def mint_token(
             raw = reply.read(MAX_RESPONSE_BYTES + 1)
     except urllib.error.HTTPError as exc:
         try:
-            body = exc.read(4096)
+            refusal = exc.read(4096)
         finally:
             exc.close()  # a body longer than what is read keeps the socket open, and the raised error keeps `exc`
-        detail = redact(error_summary(body), [api_key])
+        detail = redact(error_summary(refusal), [api_key])
         raise http_error(exc.code, detail) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
