@@ -30,7 +30,10 @@ _SLOW_CALLBACK_S = 10.0
 
 class _DebugLoopPolicy(asyncio.DefaultEventLoopPolicy):
     """New event loops start in asyncio debug mode; unlike PYTHONASYNCIODEBUG=1, subprocesses of the tests
-    (the CLI run as the shell runs it) are not affected, so their stderr stays what a user sees."""
+    (the CLI run as the shell runs it) are not affected, so their stderr stays what a user sees.
+
+    Event loop policies are deprecated from Python 3.14 (removed in 3.16); this project targets 3.11.
+    """
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         loop = super().new_event_loop()
