@@ -1,4 +1,4 @@
-"""CI assertions on the replies (peers.md §C4): `--expect-transcript REGEX` and `--min-reply-seconds S`.
+"""CI assertions on the replies: `--expect-transcript REGEX` and `--min-reply-seconds S`.
 
 Both fail with NoReplyError (exit 5) and a message that says what was expected and what came back.
 """

@@ -52,8 +52,8 @@ def test_each_error_class_has_its_exit_status(exc: BaseException, status: int) -
         (1000, "", True, ExitStatus.NO_REPLY),
     ],
 )
-def test_close_codes_map_as_protocol_md_section_5(code: int, reason: str, after_setup: bool, status: int) -> None:
-    """Close code, reason and phase decide the exit status."""
+def test_close_codes_map_as_wire_md_close_codes(code: int, reason: str, after_setup: bool, status: int) -> None:
+    """Close code, reason and phase decide the exit status (the closes of docs/wire.md, "Close codes")."""
     err = ServerClosed(code, reason, after_setup=after_setup)
     assert close_exit_status(err) == status
     assert exit_status_for(err) == status

@@ -59,3 +59,13 @@ def test_architecture_lists_every_package() -> None:
     text = ARCHITECTURE.read_text(encoding="utf-8")
     for package in sorted(p.name for p in (ROOT / "livecli").iterdir() if (p / "__init__.py").is_file()):
         assert f"| `livecli/{package}/` |" in text, f"livecli/{package}/ is missing from docs/architecture.md"
+
+
+def test_no_citation_of_notes_outside_the_repository() -> None:
+    """Comments cite docs/wire.md, never the notes the project started from (they are not in the repository)."""
+    outside = re.compile(r"(?:protocol|peers)(?:\.md\b|_md)")
+    for path in SOURCES:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            assert not outside.search(line), (
+                f"{path.relative_to(ROOT)}:{number} cites a note outside the repository"
+            )
