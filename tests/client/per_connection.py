@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 
 from livecli.auth.target import ConnectOptions
-from livecli.cli.exit_status import exit_status_for
 from livecli.client.resume import Resumer
 from livecli.commands.request import RunRequest
-from livecli.commands.send import run
 from livecli.env import Env
 from livecli.protocol import server_messages as sm
-from tests.helpers import SAMPLES, RawFrameServer
-
-HELLO_WAV = str(SAMPLES / "hello_16k.wav")
+from tests.commands.send_helpers import HELLO_WAV, run
+from tests.helpers import RawFrameServer
 
 
 class PerConnection(RawFrameServer):
@@ -84,7 +81,7 @@ def send_to(
     kw.setdefault("speed", 0.0)
     req = RunRequest(connect=ConnectOptions(endpoint=server.url), inputs=inputs or [HELLO_WAV], **kw)
     env = Env(stdin=io.BytesIO(), stdout=stdout, stderr=io.StringIO(), environ={})
-    assert run(req, env, exit_status_for) == 0
+    assert run(req, env) == 0
     return stdout.getvalue()
 
 

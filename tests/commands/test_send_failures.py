@@ -8,17 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from livecli.cli.exit_status import exit_status_for
 from livecli.errors import ConnectError, LivecliError, ServerClosed
-from livecli.protocol import events
 from livecli.protocol import server_messages as sm
+from livecli.protocol.events import AudioChunk, ServerEvent
 from livecli.render.console import RichRenderer
 from tests.client.per_connection import (
-    HELLO_WAV,
     PerConnection,
     await_audio,
     await_input_end,
@@ -26,21 +23,11 @@ from tests.client.per_connection import (
     send_to,
     skip_backoff,
 )
+from tests.commands.send_helpers import HELLO_WAV, events, tone
 from tests.conftest import LocalServer
 from tests.helpers import RawFrameServer, run_cli
 
 ANSWER = b"\x01\x00" * 2400
-
-
-def tone(path: Path, seconds: float) -> str:
-    t = np.arange(int(seconds * 16000)) / 16000
-    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000, subtype="PCM_16")
-    return str(path)
-
-
-def seen(stdout: io.BytesIO, kind: str) -> list[dict[str, Any]]:
-    """The --json events of one type."""
-    return [e for e in map(json.loads, stdout.getvalue().splitlines()) if e["type"] == kind]
 
 
 # --- a failure in the background reader surfaces at once ----------------------------------------------------
@@ -64,8 +51,8 @@ def _breaks_on_audio(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Rich renderer raises a RuntimeError (a bug) on the first reply audio, which only the reader sees."""
     shown = RichRenderer.server_event
 
-    def server_event(self: RichRenderer, event: events.ServerEvent, turn: Any) -> None:
-        if isinstance(event, events.AudioChunk):
+    def server_event(self: RichRenderer, event: ServerEvent, turn: Any) -> None:
+        if isinstance(event, AudioChunk):
             raise RuntimeError("renderer broke on reply audio")
         shown(self, event, turn)
 
@@ -118,9 +105,9 @@ def test_a_close_while_audio_streams_exits_4_with_the_partial_reply(tmp_path: Pa
         send_to(server, [long], stdout=stdout, speed=1.0, max_reconnects=0, json=True, output=str(out))
     assert exit_status_for(failure.value) == 4
     assert out.read_bytes()[44:] == ANSWER
-    assert [e["partial"] for e in seen(stdout, "reply_written")] == [True]
-    assert not [e for e in seen(stdout, "input_progress") if e["done"]]
-    assert seen(stdout, "summary")[-1]["exit_status"] == 4
+    assert [e["partial"] for e in events(stdout, "reply_written")] == [True]
+    assert not [e for e in events(stdout, "input_progress") if e["done"]]
+    assert events(stdout, "summary")[-1]["exit_status"] == 4
 
 
 @pytest.mark.timeout(30)
@@ -147,7 +134,7 @@ def test_a_close_while_audio_streams_resends_the_input_and_keeps_only_the_new_re
         send_to(server, [short], stdout=stdout, speed=4.0, max_reconnects=1, json=True, output=str(out))
     assert server.connections == 2
     assert out.read_bytes()[44:] == second
-    assert [e["resend"] for e in seen(stdout, "reconnect")] == [short]
+    assert [e["resend"] for e in events(stdout, "reconnect")] == [short]
 
 
 # --- a reconnect whose own connect fails ---------------------------------------------------------------------
@@ -173,9 +160,9 @@ def test_a_reconnect_whose_setup_is_never_answered_fails_within_the_connect_time
         send_to(server, stdout=stdout, max_reconnects=1, connect_timeout=0.5, json=True, output=str(out))
     assert exit_status_for(failure.value) == 4
     assert server.connections == 2
-    assert [e["attempt"] for e in seen(stdout, "reconnect")] == [1]
+    assert [e["attempt"] for e in events(stdout, "reconnect")] == [1]
     assert out.read_bytes()[44:] == ANSWER
-    assert seen(stdout, "summary")[-1]["exit_status"] == 4
+    assert events(stdout, "summary")[-1]["exit_status"] == 4
 
 
 @pytest.mark.timeout(30)
