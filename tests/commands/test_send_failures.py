@@ -128,7 +128,7 @@ def test_a_close_while_audio_streams_resends_the_input_and_keeps_only_the_new_re
             await_input_end(ws)
             reply(ws, second)
 
-    short = tone(tmp_path / "short.wav", 2.0)  # 0.5 s at --speed 4
+    short = tone(tmp_path / "short.wav", 1.2)  # 0.3 s at --speed 4
     out, stdout = tmp_path / "r.wav", io.BytesIO()
     with PerConnection(script) as server:
         send_to(server, [short], stdout=stdout, speed=4.0, max_reconnects=1, json=True, output=str(out))
@@ -157,7 +157,7 @@ def test_a_reconnect_whose_setup_is_never_answered_fails_within_the_connect_time
     out, stdout = tmp_path / "r.wav", io.BytesIO()
     mute_after_first = PerConnection(_closed_after_the_input, lambda n: None if n == 1 else "mute")
     with mute_after_first as server, pytest.raises(ConnectError, match="waiting for setupComplete") as failure:
-        send_to(server, stdout=stdout, max_reconnects=1, connect_timeout=0.5, json=True, output=str(out))
+        send_to(server, stdout=stdout, max_reconnects=1, connect_timeout=0.3, json=True, output=str(out))
     assert exit_status_for(failure.value) == 4
     assert server.connections == 2
     assert [e["attempt"] for e in events(stdout, "reconnect")] == [1]
