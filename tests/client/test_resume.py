@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +90,12 @@ def test_credentials_are_refreshed_in_a_thread_before_every_reconnect(live_serve
     assert seen == [("token-1",), ("token-2",)]
 
 
-def test_disabled_resumer_never_reconnects(live_server: LocalServer) -> None:
+def test_disabled_resumer_never_reconnects() -> None:
     """--no-resume: a budget of 0 whatever --max-reconnects says."""
-
-    async def go() -> None:
-        conv = Conversation(SetupConfig(model="m"), Reporter(), asyncio.get_running_loop().time)
-        target = Target(live_server.endpoint(), {}, "m", "local", (), False)
-        resumer = Resumer(conv, Connection(target, 5, {}), Reporter(), max_reconnects=5, enabled=False)
-        assert resumer.max_reconnects == 0
-
-    asyncio.run(go())
+    conv = Conversation(SetupConfig(model="m"), Reporter(), time.monotonic)
+    target = Target("ws://127.0.0.1:9", {}, "m", "local", (), False)
+    resumer = Resumer(conv, Connection(target, 5, {}), Reporter(), max_reconnects=5, enabled=False)
+    assert resumer.max_reconnects == 0
 
 
 @pytest.mark.parametrize("budget", [0, 2])
