@@ -284,8 +284,10 @@ _server_frames = st.sampled_from(
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(_server_frames, st.floats(0, 3)), max_size=12))
 def test_any_reply_sequence_keeps_the_invariants(steps: list[tuple[bytes, float]]) -> None:
-    """Whatever the order: at most one open turn, ended turns stay ended, a deadline only while a turn is open."""
+    """Whatever the order: at most one open turn, ended turns stay ended, a deadline only while a turn is open;
+    every turn answers the one input, and its reply is those turns with a reply or a proper end, in order."""
     session, clock = ready_session()
+    tag = session.label_input(1, "go")
     session.text("go")
     for data, dt in steps:
         clock.now += dt
@@ -299,6 +301,8 @@ def test_any_reply_sequence_keeps_the_invariants(steps: list[tuple[bytes, float]
         assert session.deadline() is None or open_turns
         assert all(t.ended_at is None or t.ended_at <= clock.now for t in session.turns)
     assert [turn.index for turn in session.turns] == list(range(1, len(session.turns) + 1))
+    assert all(turn.input == tag for turn in session.turns)
+    assert session.reply_turns(1) == [turn for turn in session.turns if not turn.cut_empty]
 
 
 def test_turns_opened_after_a_label_answer_that_input_server_vad_turns_included() -> None:
