@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from livecli.cli import options as o
+from livecli.cli.boundary import exit_status, guarded
 
 __all__ = ["register"]
 
@@ -58,7 +59,6 @@ def token(
     timeout: float = typer.Option(30.0, "--timeout", metavar="S", help="Seconds to wait for the server."),
 ) -> None:
     """Mint an ephemeral token (auth_tokens/...) for clients that must not hold the API key; prints its name."""
-    from livecli.cli.app import guarded
 
     def action() -> int:
         from livecli.auth.token import run_token
@@ -109,7 +109,6 @@ def doctor(
     timeout: DeprecatedTimeout = None,
 ) -> None:
     """Check backend, credentials, audio libraries and (with --endpoint or --local) the endpoint's setup."""
-    from livecli.cli.app import exit_status, guarded
 
     if timeout is not None:
         if timeout <= 0:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 
 from livecli.cli import options as o
+from livecli.cli.boundary import exit_status, guarded
 from livecli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -144,7 +145,6 @@ def text(
 
 
 def _run(params: Mapping[str, Any]) -> None:
-    from livecli.cli.app import exit_status, guarded
 
     def action() -> int:
         from livecli.commands.output import check_stdout_audio

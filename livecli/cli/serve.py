@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from livecli.cli.boundary import guarded
+
 __all__ = ["register"]
 
 _HELP = (
@@ -72,7 +74,6 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Log more."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="Log only warnings and errors."),
     ) -> None:
-        from livecli.cli.app import guarded
 
         def action() -> int:
             from livecli.server.config import ServerConfig

@@ -13,7 +13,8 @@ import soundfile as sf
 import typer
 
 from livecli import __version__
-from livecli.cli.app import app, guarded, invoked_app
+from livecli.cli.app import app, invoked_app
+from livecli.cli.boundary import guarded
 from livecli.errors import AudioInputError, QuotaError
 
 
