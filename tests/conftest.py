@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fake_google import FakeGoogle, fake_google, isolate_credentials
-
-from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
-from livecli.server import ServerConfig, ServerThread
+from helpers import LocalServer, local_server
 
 # A blocking callback is reported by debug mode after this long. Tests must not depend on the machine's speed,
 # so only a stall this long (a real bug, not a busy CI core) is logged.
@@ -43,6 +41,17 @@ class _DebugLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
 
 asyncio.set_event_loop_policy(_DebugLoopPolicy())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """`async def test_*` runs in a fresh event loop (asyncio.run, so in debug mode, see above): the one way to
+    write an async test, with no plugin to depend on."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**arguments))
+    return True
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -100,21 +109,8 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle
         yield running
 
 
-@dataclass(frozen=True)
-class LocalServer:
-    """The session's local server: `url` is its base URL; `endpoint(scenario)` picks a scenario per connection."""
-
-    url: str
-    thread: ServerThread
-
-    def endpoint(self, scenario: str | None = None) -> str:
-        """A URL for --endpoint (the backend's path is appended by the client), with ?scenario= if given."""
-        path = gemini_path(GEMINI_DEFAULT_VERSION)
-        return self.url + path + (f"?scenario={scenario}" if scenario else "")
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LocalServer]:
     """One local server on 127.0.0.1, port 0, unpaced replies, for the whole test session."""
-    with ServerThread(ServerConfig(host="127.0.0.1", port=0, reply_speed=0)) as thread:
-        yield LocalServer(thread.url, thread)
+    with local_server() as server:
+        yield server

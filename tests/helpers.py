@@ -1,4 +1,5 @@
-"""`run_cli`: the CLI in-process (Typer's runner) or as a subprocess, with exit code, stdout, stderr apart."""
+"""`run_cli`: the CLI in-process (Typer's runner) or as a subprocess, with exit code, stdout, stderr apart;
+`local_server`: the one way a test starts a local Live server of its own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +18,9 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+
+from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
+from livecli.server import ServerConfig, ServerThread
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -143,3 +147,30 @@ class RawFrameServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._thread.join(5)
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    """A running local server: `url` is its base URL; `endpoint(scenario)` picks a scenario per connection."""
+
+    url: str
+    thread: ServerThread
+
+    @property
+    def port(self) -> int:
+        return self.thread.port
+
+    def endpoint(self, scenario: str | None = None) -> str:
+        """A URL for --endpoint (the backend's path is appended by the client), with ?scenario= if given."""
+        path = gemini_path(GEMINI_DEFAULT_VERSION)
+        return self.url + path + (f"?scenario={scenario}" if scenario else "")
+
+
+@contextlib.contextmanager
+def local_server(**overrides: Any) -> Iterator[LocalServer]:
+    """A local server of the test's own on 127.0.0.1, port 0, unpaced replies; `overrides` are ServerConfig
+    fields (scenario, record, tls_self_signed_dir, limits, ...). Tests that need no special server use the
+    session's `live_server` fixture instead, which is this with no overrides."""
+    config = ServerConfig(**{"host": "127.0.0.1", "port": 0, "reply_speed": 0, **overrides})
+    with ServerThread(config) as thread:
+        yield LocalServer(thread.url, thread)

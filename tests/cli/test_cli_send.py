@@ -20,9 +20,17 @@ import typer.main
 from livecli.auth.target import ConnectOptions
 from livecli.cli.app import app
 from livecli.commands.request import RunRequest
-from livecli.server import ServerConfig, ServerThread
-from tests.conftest import LocalServer
-from tests.helpers import SAMPLES, RawFrameServer, Result, cli_command, run_cli, run_cli_subprocess, subprocess_env
+from tests.helpers import (
+    SAMPLES,
+    LocalServer,
+    RawFrameServer,
+    Result,
+    cli_command,
+    local_server,
+    run_cli,
+    run_cli_subprocess,
+    subprocess_env,
+)
 
 HELLO_FLAC = str(SAMPLES / "hello.flac")
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
@@ -176,9 +184,8 @@ def scripted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
         'name = "scripted"\n[[turns]]\naudio = "answer.wav"\noutput_transcript = "known"\n'
         '[[turns]]\naudio = "empty.wav"\n'
     )
-    config = ServerConfig(host="127.0.0.1", port=0, reply_speed=0, scenario=str(folder / "s.toml"))
-    with ServerThread(config) as thread:
-        yield LocalServer(thread.url, thread), answer
+    with local_server(scenario=str(folder / "s.toml")) as server:
+        yield server, answer
 
 
 def test_reply_is_byte_exact(scripted_server: tuple[LocalServer, np.ndarray], tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter
 from tests.client.per_connection import PerConnection, await_input_end, reply, send_to, skip_backoff
 from tests.commands.send_helpers import HELLO_WAV
-from tests.conftest import LocalServer
+from tests.helpers import LocalServer
 
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 

@@ -19,7 +19,7 @@ from websockets.http11 import Request, Response
 from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
 from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
 from livecli.server import ServerConfig, ServerThread
-from tests.conftest import LocalServer
+from tests.helpers import LocalServer
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 

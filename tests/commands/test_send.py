@@ -22,8 +22,7 @@ from livecli.errors import ConnectError, NoReplyError, UsageError
 from livecli.protocol import server_messages as sm
 from livecli.protocol import session as session_module
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run
-from tests.conftest import LocalServer
-from tests.helpers import RawFrameServer, cli_command, run_cli, subprocess_env
+from tests.helpers import LocalServer, RawFrameServer, cli_command, run_cli, subprocess_env
 
 
 def request(server: LocalServer, scenario: str | None = None, **kw: object) -> RunRequest:

@@ -24,8 +24,7 @@ from tests.client.per_connection import (
     skip_backoff,
 )
 from tests.commands.send_helpers import HELLO_WAV, events, tone
-from tests.conftest import LocalServer
-from tests.helpers import RawFrameServer, run_cli
+from tests.helpers import LocalServer, RawFrameServer, run_cli
 
 ANSWER = b"\x01\x00" * 2400
 
