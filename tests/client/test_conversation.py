@@ -79,50 +79,43 @@ def test_go_away_margin_leaves_room_to_reconnect() -> None:
 
 
 @pytest.mark.timeout(10)
-def test_go_away_deadline_fires_without_another_server_message() -> None:
+async def test_go_away_deadline_fires_without_another_server_message() -> None:
     """After goAway the server says nothing more; waiting for a reply still ends at the deadline (peers §B2)."""
-
-    async def go() -> None:
-        async with scripted([sm.resumption_update("h1", True), sm.go_away(0.4)]) as (url, _):
-            conv = await opened(url)
-            conv.force_reconnect = True
-            loop = asyncio.get_running_loop()
-            while not conv.go_away_pending:
-                await asyncio.sleep(0.01)
-            attempt = conv.session.label_input(1, "text")
-            await conv.send(conv.session.text("hello"))
-            started = loop.time()
-            with pytest.raises(ReconnectNow):
-                await conv.wait_reply(attempt, settle_s=0, timeout_s=30)
-            assert loop.time() - started >= 0.2  # 0.4 s left less the 0.1 s margin, measured from goAway
-            with pytest.raises(ReconnectNow):
-                await conv.send(conv.session.text("again"))
-            await conv.close()
-
-    asyncio.run(go())
+    async with scripted([sm.resumption_update("h1", True), sm.go_away(0.4)]) as (url, _):
+        conv = await opened(url)
+        conv.force_reconnect = True
+        loop = asyncio.get_running_loop()
+        while not conv.go_away_pending:
+            await asyncio.sleep(0.01)
+        attempt = conv.session.label_input(1, "text")
+        await conv.send(conv.session.text("hello"))
+        started = loop.time()
+        with pytest.raises(ReconnectNow):
+            await conv.wait_reply(attempt, settle_s=0, timeout_s=30)
+        assert loop.time() - started >= 0.2  # 0.4 s left less the 0.1 s margin, measured from goAway
+        with pytest.raises(ReconnectNow):
+            await conv.send(conv.session.text("again"))
+        await conv.close()
 
 
 @pytest.mark.timeout(10)
-def test_without_budget_the_deadline_does_not_interrupt() -> None:
+async def test_without_budget_the_deadline_does_not_interrupt() -> None:
     """force_reconnect off (no reconnects left): the reply wait runs to its own timeout instead."""
     from livecli.errors import NoReplyError
 
-    async def go() -> None:
-        async with scripted([sm.go_away(0.1)]) as (url, _):
-            conv = await opened(url)
-            while not conv.go_away_pending:
-                await asyncio.sleep(0.01)
-            attempt = conv.session.label_input(1, "text")
-            await conv.send(conv.session.text("hello"))
-            with pytest.raises(NoReplyError):
-                await conv.wait_reply(attempt, settle_s=0, timeout_s=0.3)
-            await conv.close()
-
-    asyncio.run(go())
+    async with scripted([sm.go_away(0.1)]) as (url, _):
+        conv = await opened(url)
+        while not conv.go_away_pending:
+            await asyncio.sleep(0.01)
+        attempt = conv.session.label_input(1, "text")
+        await conv.send(conv.session.text("hello"))
+        with pytest.raises(NoReplyError):
+            await conv.wait_reply(attempt, settle_s=0, timeout_s=0.3)
+        await conv.close()
 
 
 @pytest.mark.timeout(10)
-def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handle() -> None:
+async def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handle() -> None:
     """The old connection is closed before the new upgrade; the new setup carries the latest resumable handle."""
     frames = [
         sm.resumption_update("old", True),
@@ -130,27 +123,24 @@ def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest_handl
         sm.resumption_update("new", True),
     ]
 
-    async def go() -> None:
-        async with scripted(frames) as (url, log):
-            conv = await opened(url)
-            while conv.session.resume_handle != "new":
-                await asyncio.sleep(0.01)
-            await conv.reconnect(local_target(url), timeout=5, environ={})
-            await conv.close()
-            await asyncio.sleep(0.05)
-            order = [entry[:2] for entry in log]
-            assert order.index(("closed", 1)) < order.index(("open", 2))
-            setups = [entry[2] for entry in log if entry[0] == "setup"]
-            assert setups[0]["sessionResumption"] == {}
-            assert setups[1]["sessionResumption"] == {"handle": "new"}
-            assert [entry for entry in log if entry[0] == "open"] == [("open", 1), ("open", 2)]
-            assert not conv.go_away_pending
-
-    asyncio.run(go())
+    async with scripted(frames) as (url, log):
+        conv = await opened(url)
+        while conv.session.resume_handle != "new":
+            await asyncio.sleep(0.01)
+        await conv.reconnect(local_target(url), timeout=5, environ={})
+        await conv.close()
+        await asyncio.sleep(0.05)
+        order = [entry[:2] for entry in log]
+        assert order.index(("closed", 1)) < order.index(("open", 2))
+        setups = [entry[2] for entry in log if entry[0] == "setup"]
+        assert setups[0]["sessionResumption"] == {}
+        assert setups[1]["sessionResumption"] == {"handle": "new"}
+        assert [entry for entry in log if entry[0] == "open"] == [("open", 1), ("open", 2)]
+        assert not conv.go_away_pending
 
 
 @pytest.mark.timeout(10)
-def test_turn_report_carries_latency_milestones() -> None:
+async def test_turn_report_carries_latency_milestones() -> None:
     """A reply that opens with silence: TTFA comes after TTFB; transcription and completion are measured."""
     quiet, loud = b"\x00\x00" * 2400, b"\x00\x40" * 2400
     reply = [
@@ -161,36 +151,33 @@ def test_turn_report_carries_latency_milestones() -> None:
         sm.turn_complete({"totalTokenCount": 7}),
     ]
 
-    async def go() -> None:
-        reports = Reports()
-        async with scripted([]) as (url, _):
-            conv = await opened(url, reports)
-            await conv.send(conv.session.text("hi"))
-            assert conv.link is not None
-            # Play the server: frames fed as if received, 50 ms apart.
-            for frame in reply:
-                await asyncio.sleep(0.05)
-                conv._handle(conv.session.receive(frame))
-            await conv.close()
-        (report,) = reports.turns
-        metrics = report.metrics
-        assert metrics is not None
-        assert metrics.ttfb_s is not None
-        assert metrics.ttfa_s is not None
-        assert metrics.ttfa_s - metrics.ttfb_s >= 0.04
-        assert metrics.first_input_transcription_s is not None
-        assert metrics.turn_complete_s is not None
-        assert metrics.turn_complete_s >= metrics.ttfa_s
-        assert metrics.realtime_factor is not None
-        assert metrics.realtime_factor > 0
-        assert report.turn.usage is not None
-        assert report.turn.usage.raw == {"totalTokenCount": 7}
-
-    asyncio.run(go())
+    reports = Reports()
+    async with scripted([]) as (url, _):
+        conv = await opened(url, reports)
+        await conv.send(conv.session.text("hi"))
+        assert conv.link is not None
+        # Play the server: frames fed as if received, 50 ms apart.
+        for frame in reply:
+            await asyncio.sleep(0.05)
+            conv._handle(conv.session.receive(frame))
+        await conv.close()
+    (report,) = reports.turns
+    metrics = report.metrics
+    assert metrics is not None
+    assert metrics.ttfb_s is not None
+    assert metrics.ttfa_s is not None
+    assert metrics.ttfa_s - metrics.ttfb_s >= 0.04
+    assert metrics.first_input_transcription_s is not None
+    assert metrics.turn_complete_s is not None
+    assert metrics.turn_complete_s >= metrics.ttfa_s
+    assert metrics.realtime_factor is not None
+    assert metrics.realtime_factor > 0
+    assert report.turn.usage is not None
+    assert report.turn.usage.raw == {"totalTokenCount": 7}
 
 
 @pytest.mark.timeout(10)
-def test_setup_never_answered_times_out_within_the_connect_timeout_and_closes_the_socket() -> None:
+async def test_setup_never_answered_times_out_within_the_connect_timeout_and_closes_the_socket() -> None:
     """--connect-timeout covers setupComplete too: a server that upgrades but never answers the setup gives a
     ConnectError naming that phase, and the socket is closed (not left open to the quota)."""
     closed = asyncio.Event()
@@ -201,20 +188,17 @@ def test_setup_never_answered_times_out_within_the_connect_timeout_and_closes_th
                 pass
         closed.set()
 
-    async def go() -> None:
-        async with serve(mute, "127.0.0.1", 0) as server:
-            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-            conv = Conversation(SETUP, Reporter(), asyncio.get_running_loop().time)
-            with pytest.raises(ConnectError, match=r"timed out after 0\.3 s waiting for setupComplete from 127"):
-                await conv.open(local_target(url), timeout=0.3, environ={})
-            async with asyncio.timeout(5):
-                await closed.wait()
-
-    asyncio.run(go())
+    async with serve(mute, "127.0.0.1", 0) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        conv = Conversation(SETUP, Reporter(), asyncio.get_running_loop().time)
+        with pytest.raises(ConnectError, match=r"timed out after 0\.3 s waiting for setupComplete from 127"):
+            await conv.open(local_target(url), timeout=0.3, environ={})
+        async with asyncio.timeout(5):
+            await closed.wait()
 
 
 @pytest.mark.timeout(10)
-def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
+async def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
     """--timeout is the longest silence, not the reply's total time: 12 chunks 50 ms apart (0.6 s) complete
     under a 0.5 s timeout."""
 
@@ -228,15 +212,12 @@ def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
         await ws.send(sm.turn_complete())
         await ws.wait_closed()
 
-    async def go() -> None:
-        async with serve(slow, "127.0.0.1", 0) as server:
-            conv = await opened(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}")
-            attempt = conv.session.label_input(1, "text")
-            await conv.send(conv.session.text("hello"))
-            started = asyncio.get_running_loop().time()
-            (turn,) = await conv.wait_reply(attempt, settle_s=0, timeout_s=0.5)
-            assert asyncio.get_running_loop().time() - started >= 0.5
-            assert len(turn.audio) == 12 * 2400
-            await conv.close()
-
-    asyncio.run(go())
+    async with serve(slow, "127.0.0.1", 0) as server:
+        conv = await opened(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        attempt = conv.session.label_input(1, "text")
+        await conv.send(conv.session.text("hello"))
+        started = asyncio.get_running_loop().time()
+        (turn,) = await conv.wait_reply(attempt, settle_s=0, timeout_s=0.5)
+        assert asyncio.get_running_loop().time() - started >= 0.5
+        assert len(turn.audio) == 12 * 2400
+        await conv.close()

@@ -62,7 +62,7 @@ def test_backoff_doubles_from_half_a_second_to_four() -> None:
     assert [backoff_s(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
 
-def test_credentials_are_refreshed_in_a_thread_before_every_reconnect(live_server: LocalServer) -> None:
+async def test_credentials_are_refreshed_in_a_thread_before_every_reconnect(live_server: LocalServer) -> None:
     """A Vertex-like target: each reconnect calls the refresher (off the event loop) and uses its headers."""
     calls: list[bool] = []
     seen: list[tuple[str, ...]] = []
@@ -74,18 +74,15 @@ def test_credentials_are_refreshed_in_a_thread_before_every_reconnect(live_serve
     url = live_server.endpoint()
     target = Target(url, {}, "models/gemini-3.8-live", "vertex", (), False, refresher=refresher)
 
-    async def go() -> None:
-        conv = Conversation(SetupConfig(model=target.model), Reporter(), asyncio.get_running_loop().time)
-        await conv.open(target, timeout=5, environ={})
-        resumer = Resumer(
-            conv, Connection(target, 5, {}), Reporter(), max_reconnects=2, enabled=True, on_secrets=seen.append
-        )
-        await resumer.reconnect("test", None, failed=False)
-        await resumer.reconnect("test", None, failed=False)
-        await conv.close()
-        assert resumer.total == 2
-
-    asyncio.run(go())
+    conv = Conversation(SetupConfig(model=target.model), Reporter(), asyncio.get_running_loop().time)
+    await conv.open(target, timeout=5, environ={})
+    resumer = Resumer(
+        conv, Connection(target, 5, {}), Reporter(), max_reconnects=2, enabled=True, on_secrets=seen.append
+    )
+    await resumer.reconnect("test", None, failed=False)
+    await resumer.reconnect("test", None, failed=False)
+    await conv.close()
+    assert resumer.total == 2
     assert calls == [True, True]
     assert seen == [("token-1",), ("token-2",)]
 
