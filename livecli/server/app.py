@@ -44,6 +44,33 @@ class EscapeControls(logging.Filter):
         return True
 
 
+# A TLS connection opens with a handshake record: content type 22, then protocol version 3.x.
+_TLS_HANDSHAKE = (0x16, 0x03)
+
+
+def plain_port_connection(logger: logging.Logger) -> type[ServerConnection]:
+    """The connection class of a plain ws:// server: it notices a TLS ClientHello (a client that dialled
+    wss://) and logs a hint, where websockets alone would see only an invalid HTTP request and the client only
+    a reset during its TLS handshake."""
+
+    class PlainPortConnection(ServerConnection):
+        _first_bytes_seen = False
+
+        def data_received(self, data: bytes) -> None:
+            if not self._first_bytes_seen and data:
+                self._first_bytes_seen = True
+                if tuple(data[:2]) == _TLS_HANDSHAKE:
+                    peer = self.remote_address
+                    logger.warning(
+                        "a TLS ClientHello from %s reached this plain ws:// port: connect with ws://, or start "
+                        "serve with --tls-self-signed DIR (or --tls-cert/--tls-key) to serve wss://",
+                        f"{peer[0]}:{peer[1]}" if peer else "a client",
+                    )
+            super().data_received(data)
+
+    return PlainPortConnection
+
+
 class RunningServer:
     """A listening server: `.url` (base URL, no path), `.port`, `await .close()`."""
 
@@ -120,8 +147,9 @@ class RunningServer:
                 await asyncio.wait_for(timer, 1.0)
             timer.cancel()
             self.sessions.pop(conn_id, None)
+            reason = connection.close_reason
             config.logger.info(
-                "connection %d closed: %s %s", conn_id, connection.close_code, connection.close_reason
+                "connection %d closed: %s%s", conn_id, connection.close_code, f" {reason}" if reason else ""
             )
             if self.recorder:
                 self.recorder.event(conn_id, "conn", "closed", code=connection.close_code)
@@ -206,6 +234,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
             compression=None,
             max_size=config.max_message_bytes,
             server_header="livecli",
+            create_connection=None if ssl_context else plain_port_connection(config.logger),
         )
     except OSError as exc:
         raise ConnectError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
