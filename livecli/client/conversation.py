@@ -61,6 +61,9 @@ class Conversation:
         self.go_away_at: float | None = None  # when this connection's goAway arrived
         self.go_away_deadline: float | None = None  # when the server said it will close
         self.force_reconnect = False  # the runner allows ReconnectNow (reconnect budget left)
+        # Every credential this session has connected with (refreshed tokens add theirs): what the server sends
+        # back is redacted of all of them, an echo of an earlier token included.
+        self.secrets: tuple[str, ...] = ()
 
     async def open(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
         """Connect and complete the setup within `timeout` seconds, then start the reader."""
@@ -79,13 +82,19 @@ class Conversation:
         self, target: Target, setup_frames: list[str], timeout: float, environ: Mapping[str, str]
     ) -> None:
         url = target.url
+        self.secrets = tuple(dict.fromkeys(self.secrets + target.secrets))
         started = self.clock()
         self.link = None
         self.go_away_at = self.go_away_deadline = None
         try:
             async with asyncio.timeout(timeout):
                 self.link = await open_link(
-                    url, target.headers, timeout=timeout, environ=environ, use_env_proxy=target.use_env_proxy
+                    url,
+                    target.headers,
+                    timeout=timeout,
+                    environ=environ,
+                    use_env_proxy=target.use_env_proxy,
+                    secrets=self.secrets,
                 )
                 self.renderer.connected(redact_url(url, target.secrets), target.backend)
                 for setup in setup_frames:

@@ -20,9 +20,9 @@ import errno
 import os
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
@@ -36,12 +36,12 @@ from websockets.exceptions import (
     ProxyError,
     WebSocketException,
 )
-from websockets.uri import parse_uri
 
 from livecli import __version__
 from livecli.errors import ConnectError, LivecliError, UsageError, http_error
 from livecli.protocol.endpoints import shown_url
 from livecli.protocol.google_errors import error_summary
+from livecli.protocol.redact import Redactor
 
 __all__ = ["MAX_MESSAGE_BYTES", "PING_INTERVAL_S", "PING_TIMEOUT_S", "Closed", "Link", "env_proxy", "open_link"]
 
@@ -126,37 +126,29 @@ class _CoalescingConnection(ClientConnection):
 
 
 class _Connect(connect):
-    """websockets' connect, except that a redirect to another origin is refused.
+    """websockets' connect, except that no redirect is followed (docs/wire.md, "Connection").
 
-    websockets follows redirects, and on the way to another origin it strips only Authorization, Cookie and
-    Proxy-Authorization: x-goog-api-key would reach the other host. The service does not redirect the upgrade, so a
-    redirect comes from a gateway or a hostile endpoint; livecli stops and says where it pointed, as `livecli
-    token` does. A redirect on the same scheme, host and port is followed: the credentials go where they were
-    meant to.
+    websockets follows redirects, and strips only Authorization, Cookie and Proxy-Authorization on the way to
+    another origin: x-goog-api-key would go along, and on the same origin every credential is sent again to
+    wherever the server points. The service does not redirect the upgrade, so a redirect comes from a gateway or a
+    hostile endpoint: the 3xx is returned as is, and `connect_error` reports it naming its Location.
     """
 
     def process_redirect(self, exc: Exception) -> Exception | str:
-        target = super().process_redirect(exc)
-        if isinstance(target, str) and _origin(target) != _origin(self.uri):
-            status = exc.response.status_code if isinstance(exc, InvalidStatus) else "3xx"
-            return ConnectError(
-                f"{host_of(self.uri)} answered HTTP {status}, redirecting to {host_of(target)}; livecli does not "
-                "follow a redirect to another host (the credentials would go along): pass the final URL as "
-                "--endpoint"
-            )
-        return target
-
-
-def _origin(url: str) -> tuple[bool, str, int]:
-    parsed = parse_uri(url)
-    return parsed.secure, parsed.host.lower(), parsed.port
+        return exc
 
 
 class Link:
-    """One open WebSocket: `send(frames)`, `recv()`, `close()`; `closed` records how it ended."""
+    """One open WebSocket: `send(frames)`, `recv()`, `close()`; `closed` records how it ended.
 
-    def __init__(self, ws: ClientConnection) -> None:
+    Everything the server wrote reaches the caller through `redactor` (the target's secrets replaced by ***):
+    each frame `recv()` returns and the close reason in `closed`. This is the one redaction point of the
+    client; the session, the renderers and every error built from server text only ever see its output.
+    """
+
+    def __init__(self, ws: ClientConnection, redactor: Redactor) -> None:
         self._ws = ws
+        self._redactor = redactor
         self.closed: Closed | None = None
 
     async def send(self, frames: str | list[str]) -> None:
@@ -174,7 +166,7 @@ class Link:
     async def recv(self) -> str | bytes:
         """The next frame (text or binary, as sent); a closed connection raises `LinkClosed`."""
         try:
-            return await self._ws.recv()
+            return self._redactor.frame(await self._ws.recv())
         except ConnectionClosed as exc:
             raise self._closed_by(exc) from None
 
@@ -188,7 +180,8 @@ class Link:
     def _closed_by(self, exc: ConnectionClosed) -> LinkClosed:
         if self.closed is None or not self.closed.by_us:
             frame = exc.rcvd
-            self.closed = Closed(frame.code, frame.reason, by_us=False) if frame else Closed(1006, "", False)
+            reason = self._redactor.text(frame.reason) if frame else ""
+            self.closed = Closed(frame.code, reason, by_us=False) if frame else Closed(1006, "", False)
         return LinkClosed(self.closed)
 
 
@@ -207,9 +200,13 @@ async def open_link(
     timeout: float,
     environ: Mapping[str, str],
     use_env_proxy: bool,
+    secrets: Iterable[str] = (),
     ssl_context: ssl.SSLContext | None = None,
 ) -> Link:
     """Open the WebSocket (TCP, proxy, TLS, upgrade) within `timeout` seconds.
+
+    `secrets` (the credentials in `headers` and `url`) are replaced by *** in everything the server sends back:
+    an upgrade refusal's body, a redirect's Location, frames and close reasons (see `Link`).
 
     Raises:
         UsageError: the URL is not a valid ws:// or wss:// URL, or the proxy in the environment is not usable.
@@ -226,6 +223,7 @@ async def open_link(
         raise UsageError(f"endpoint must be a ws:// or wss:// URL, not {scheme or 'a bare name'}://…")
     secure = scheme == "wss"
     proxy = env_proxy(url, environ) if use_env_proxy else None
+    redactor = Redactor(secrets)
     try:
         ws = await _Connect(
             url,
@@ -245,8 +243,8 @@ async def open_link(
         mapped = connect_error(exc, url, timeout, proxy=proxy)
         if mapped is None:
             raise
-        raise mapped from exc
-    return Link(ws)
+        raise redactor.error(mapped) from exc
+    return Link(ws, redactor)
 
 
 def connect_error(
@@ -261,7 +259,10 @@ def connect_error(
     if isinstance(exc, LivecliError):
         return exc
     if isinstance(exc, InvalidStatus):
-        return _refusal(exc.response.status_code, error_summary(exc.response.body), url)
+        response = exc.response
+        if 300 <= response.status_code < 400:
+            return _redirect(response.status_code, response.headers.get("Location"), url)
+        return _refusal(response.status_code, error_summary(response.body), url)
     if isinstance(exc, InvalidURI):
         return UsageError(f"invalid endpoint URL: {exc.msg}")
     if isinstance(exc, InvalidProxy):
@@ -317,6 +318,15 @@ def _os_error(exc: OSError, where: str, secure: bool, proxy: str | None) -> Live
 
 def _is_reset(exc: OSError) -> bool:
     return isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
+
+
+def _redirect(status: int, location: str | None, url: str) -> ConnectError:
+    """A 3xx on the upgrade: never followed (see `_Connect`); where it pointed is named, without a query."""
+    where = f"redirecting to {shown_url(urljoin(url, location))[:200]}" if location else "with no Location"
+    return ConnectError(
+        f"{host_of(url)} answered the WebSocket upgrade with HTTP {status}, {where}; livecli does not follow "
+        "redirects (the credentials would be sent again): pass the final URL as --endpoint"
+    )
 
 
 def _refusal(status: int, body: str, url: str) -> LivecliError:

@@ -1,17 +1,29 @@
 """Keep secrets out of everything livecli prints: `redact` for text, `mask` for showing which secret is used,
-`printable` for text a server wrote (its control characters could drive the terminal)."""
+`printable` for text a server wrote (its control characters could drive the terminal).
+
+`Redactor` is the one place where text that came from a server loses the secrets it quotes: the client's
+transport builds one from the target's secrets and passes every frame, close reason and upgrade refusal through
+it before anything (session, renderers, errors) sees them (docs/wire.md, "Connection").
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 
-__all__ = ["MASK", "mask", "printable", "redact", "redact_url"]
+from livecli.errors import LivecliError, ServerClosed
+
+__all__ = ["MASK", "Redactor", "mask", "printable", "redact", "redact_url"]
 
 MASK = "***"
 # Secrets shorter than this are not redacted inside text: replacing e.g. "a" everywhere would garble output
 # without protecting anything real (real keys and tokens are far longer).
 _MIN_SECRET = 6
+# JSON escapes that may spell a secret's characters without the secret appearing verbatim in the frame: `\uXXXX`
+# for any character and `\/` for the slash of `auth_tokens/…` (keys and tokens hold no quote or backslash).
+_HIDING_ESCAPES = ("\\u", "\\/")
 
 
 def mask(secret: str | None) -> str:
@@ -24,20 +36,75 @@ def mask(secret: str | None) -> str:
     return f"{shown}…({len(secret)} chars)"
 
 
+class Redactor:
+    """Replaces every secret (also URL-encoded) by *** in text, in server frames and in errors."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        variants: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= _MIN_SECRET:
+                variants.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
+        # Longest first, so a secret that contains another is replaced whole.
+        self._text = sorted(variants, key=len, reverse=True)
+        self._bytes = [variant.encode() for variant in self._text]
+
+    def __bool__(self) -> bool:
+        return bool(self._text)
+
+    def text(self, text: str) -> str:
+        """`text` with every secret replaced by ***."""
+        # Repeat until none is left: a replacement can join its surroundings into a new occurrence. Ends because
+        # every replacement shortens the text (secrets are longer than the mask).
+        while any(variant in text for variant in self._text):
+            for variant in self._text:
+                text = text.replace(variant, MASK)
+        return text
+
+    def frame(self, frame: str | bytes) -> str | bytes:
+        """A server frame with every secret replaced, also one spelled with JSON escapes (then re-encoded)."""
+        if not self._text:
+            return frame
+        raw = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
+        if any(escape in raw for escape in _HIDING_ESCAPES):
+            try:
+                value = json.loads(raw)
+            except (ValueError, RecursionError):
+                pass  # not JSON: the parser refuses it; the verbatim text is still redacted below
+            else:
+                cleaned = self._json(value)
+                if cleaned != value:
+                    text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+                    return text.encode() if isinstance(frame, bytes) else text
+                return frame
+        if isinstance(frame, bytes):
+            if not any(variant in frame for variant in self._bytes):
+                return frame
+            return self.text(raw).encode()
+        return self.text(frame)
+
+    def _json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self._json(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(key): self._json(item) for key, item in value.items()}
+        return value
+
+    def error(self, exc: LivecliError) -> LivecliError:
+        """`exc` with its message (and a close reason) redacted, in place; returns it."""
+        text = str(exc)
+        cleaned = self.text(text)
+        if cleaned != text:
+            exc.args = (cleaned,)
+        if isinstance(exc, ServerClosed):
+            exc.reason = self.text(exc.reason)
+        return exc
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every occurrence of each secret (also URL-encoded) in `text` by ***."""
-    variants: set[str] = set()
-    for secret in secrets:
-        if secret and len(secret) >= _MIN_SECRET:
-            variants.update({secret, quote(secret, safe=""), quote(secret, safe="/")})
-    # Longest first, so a secret that contains another is replaced whole.
-    ordered = sorted(variants, key=len, reverse=True)
-    # Repeat until none is left: a replacement can join its surroundings into a new occurrence. Ends because
-    # every replacement shortens the text (secrets are longer than the mask).
-    while any(variant in text for variant in ordered):
-        for variant in ordered:
-            text = text.replace(variant, MASK)
-    return text
+    return Redactor(secrets).text(text)
 
 
 def redact_url(url: str, secrets: Iterable[str]) -> str:
