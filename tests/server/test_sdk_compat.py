@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import dev_only
+from helpers import LocalServer, dev_only, local_server
 
-from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import speechlike
 from livecli.server.replies import chime, resample_pcm16
 from livecli.server.tls import write_self_signed
@@ -30,15 +29,12 @@ def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def echo(tls_dir: Path) -> Iterator[ServerThread]:
-    config = ServerConfig(
-        port=0, reply_speed=0, tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")
-    )
-    with ServerThread(config) as thread:
-        yield thread
+def echo(tls_dir: Path) -> Iterator[LocalServer]:
+    with local_server(tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")) as server:
+        yield server
 
 
-def _client(server: ServerThread, tls_dir: Path) -> genai.Client:
+def _client(server: LocalServer, tls_dir: Path) -> genai.Client:
     # Explicit context: these machines export SSL_CERT_FILE, which must not decide what we trust here.
     context = ssl.create_default_context(cafile=str(tls_dir / "cert.pem"))
     base = server.url.replace("wss://", "https://")
@@ -93,7 +89,7 @@ def _config(**extra: Any) -> types.LiveConnectConfig:
 MANUAL = types.RealtimeInputConfig(automatic_activity_detection=types.AutomaticActivityDetection(disabled=True))
 
 
-def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: ServerThread, tls_dir: Path) -> None:
+async def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: LocalServer, tls_dir: Path) -> None:
     pcm = speechlike(1.0)
 
     async def go() -> list[Collected]:
@@ -113,7 +109,7 @@ def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: ServerTh
             results.append(await _receive(session, Collected()))
         return results
 
-    audio_turn, text_turn, content_turn = asyncio.run(go())
+    audio_turn, text_turn, content_turn = await go()
     assert audio_turn.audio == chime() + resample_pcm16(pcm, 16000)
     assert audio_turn.inputs == ["[1.00 s of audio]"]
     assert audio_turn.usage is not None
@@ -123,7 +119,7 @@ def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: ServerTh
     assert content_turn.outputs == ['turn 3: heard "from client content"']
 
 
-def test_sdk_audio_under_automatic_vad(echo: ServerThread, tls_dir: Path) -> None:
+async def test_sdk_audio_under_automatic_vad(echo: LocalServer, tls_dir: Path) -> None:
     vad = types.RealtimeInputConfig(
         automatic_activity_detection=types.AutomaticActivityDetection(silence_duration_ms=100)
     )
@@ -140,22 +136,15 @@ def test_sdk_audio_under_automatic_vad(echo: ServerThread, tls_dir: Path) -> Non
                 )
             return await asyncio.wait_for(_receive(s, Collected()), 5)
 
-    result = asyncio.run(go())
+    result = await go()
     assert result.inputs == ["[0.40 s of audio]"]
     assert result.turn_complete
 
 
-def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
-    config = ServerConfig(
-        port=0,
-        reply_speed=0,
-        scenario="tool-call",
-        tls_cert=str(tls_dir / "cert.pem"),
-        tls_key=str(tls_dir / "key.pem"),
-    )
+async def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
     tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="get_weather", description="d")])]
 
-    async def go(server: ServerThread) -> tuple[Collected, Collected]:
+    async def go(server: LocalServer) -> tuple[Collected, Collected]:
         async with _client(server, tls_dir).aio.live.connect(
             model=MODEL, config=_config(realtime_input_config=MANUAL, tools=tools)
         ) as session:
@@ -166,14 +155,16 @@ def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
             await session.send_tool_response(function_responses=[response])
             return first, await _receive(session, Collected())
 
-    with ServerThread(config) as server:
-        first, second = asyncio.run(go(server))
+    with local_server(
+        scenario="tool-call", tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")
+    ) as server:
+        first, second = await go(server)
     assert first.tool_calls[0].name == "get_weather"
     assert first.tool_calls[0].args == {"query": "weather in Paris"}
     assert second.outputs == ['turn 1: heard "weather in Paris"; get_weather returned {"result":"sunny"}']
 
 
-def test_sdk_resumption_with_a_handle(echo: ServerThread, tls_dir: Path) -> None:
+async def test_sdk_resumption_with_a_handle(echo: LocalServer, tls_dir: Path) -> None:
     async def go() -> tuple[Collected, Collected]:
         client = _client(echo, tls_dir)
         config = _config(realtime_input_config=MANUAL, session_resumption=types.SessionResumptionConfig())
@@ -194,6 +185,6 @@ def test_sdk_resumption_with_a_handle(echo: ServerThread, tls_dir: Path) -> None
             second = await _receive(session, Collected())
         return first, second
 
-    first, second = asyncio.run(go())
+    first, second = await go()
     assert len(first.handles) >= 2
     assert second.outputs == ['turn 3: heard "still there"']

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import LocalServer, local_server
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -21,7 +21,7 @@ from livecli.protocol.endpoints import (
     gemini_path,
     vertex_path,
 )
-from livecli.server import ServerConfig, ServerThread, start_server
+from livecli.server import ServerConfig, start_server
 from livecli.server.probe import GEMINI_PATH, Probe, ask, speechlike
 
 # Every backend's path for each of its versions (tests/protocol/test_endpoints spells them out), and `//` + query.
@@ -70,20 +70,17 @@ SDK_MESSAGES = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     record = tmp_path_factory.mktemp("rec") / "frames.jsonl"
-    with ServerThread(ServerConfig(port=0, reply_speed=0, record=str(record))) as thread:
-        yield thread
+    with local_server(record=str(record)) as server:
+        yield server
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_service_paths_are_accepted(server: ServerThread, path: str) -> None:
-    async def go() -> None:
-        probe = await Probe.open(server.url, path)
-        await probe.setup()
-        await probe.close()
-
-    asyncio.run(go())
+async def test_service_paths_are_accepted(server: LocalServer, path: str) -> None:
+    probe = await Probe.open(server.url, path)
+    await probe.setup()
+    await probe.close()
 
 
 @pytest.mark.parametrize(
@@ -95,68 +92,62 @@ def test_service_paths_are_accepted(server: ServerThread, path: str) -> None:
         "//" + vertex_path("v1"),
     ],
 )
-def test_other_paths_get_404_at_upgrade(server: ServerThread, path: str) -> None:
+async def test_other_paths_get_404_at_upgrade(server: LocalServer, path: str) -> None:
     async def go() -> None:
         async with connect(server.url + path):
             pass
 
     with pytest.raises(InvalidStatus) as info:
-        asyncio.run(go())
+        await go()
     assert info.value.response.status_code == 404
 
 
-def test_frames_are_binary_camel_case_and_the_echo_is_exact(server: ServerThread) -> None:
+async def test_frames_are_binary_camel_case_and_the_echo_is_exact(server: LocalServer) -> None:
     pcm = speechlike(1.0)
 
-    async def go() -> None:
-        probe = await Probe.open(server.url)
-        await probe.setup(realtimeInputConfig={"automaticActivityDetection": {"disabled": True}})
-        await probe.send({"realtimeInput": {"activityStart": {}}})
-        for offset in range(0, len(pcm), 1280):
-            from livecli.server.probe import audio_frame
+    probe = await Probe.open(server.url)
+    await probe.setup(realtimeInputConfig={"automaticActivityDetection": {"disabled": True}})
+    await probe.send({"realtimeInput": {"activityStart": {}}})
+    for offset in range(0, len(pcm), 1280):
+        from livecli.server.probe import audio_frame
 
-            await probe.send(audio_frame(pcm[offset : offset + 1280]))
-        await probe.send({"realtimeInput": {"activityEnd": {}}})
-        turn = await probe.turn()  # Probe.recv asserts every frame is binary
-        from livecli.server.replies import chime, resample_pcm16
+        await probe.send(audio_frame(pcm[offset : offset + 1280]))
+    await probe.send({"realtimeInput": {"activityEnd": {}}})
+    turn = await probe.turn()  # Probe.recv asserts every frame is binary
+    from livecli.server.replies import chime, resample_pcm16
 
-        assert turn.audio == chime() + resample_pcm16(pcm, 16000)
-        assert turn.input_transcripts == ["[1.00 s of audio]"]
-        assert turn.output_transcripts == ["turn 1: heard 1.00 s of audio"]
-        assert turn.usage is not None
-        assert turn.usage["promptTokenCount"] == 25
-        assert turn.kinds()[-2:] == ["generationComplete", "turnComplete"]
-        for message in turn.messages:
-            assert all("_" not in key for key in json.dumps(message).split('"')[1::2] if key.isidentifier())
-        await probe.close()
-
-    asyncio.run(go())
+    assert turn.audio == chime() + resample_pcm16(pcm, 16000)
+    assert turn.input_transcripts == ["[1.00 s of audio]"]
+    assert turn.output_transcripts == ["turn 1: heard 1.00 s of audio"]
+    assert turn.usage is not None
+    assert turn.usage["promptTokenCount"] == 25
+    assert turn.kinds()[-2:] == ["generationComplete", "turnComplete"]
+    for message in turn.messages:
+        assert all("_" not in key for key in json.dumps(message).split('"')[1::2] if key.isidentifier())
+    await probe.close()
 
 
-def test_verbatim_sdk_frames_are_accepted(server: ServerThread) -> None:
-    async def go() -> None:
-        probe = await Probe.open(server.url, "/" + gemini_path("v1"))
-        await probe.send(SDK_SETUP)
-        assert "setupComplete" in await probe.recv()
-        handle = (await probe.recv())["sessionResumptionUpdate"]["newHandle"]
-        await probe.close()
-        full = await Probe.open(server.url)
-        await full.send(SDK_FULL_SETUP.replace("HANDLE", handle))
-        assert "setupComplete" in await full.recv()
-        for message in SDK_MESSAGES:
-            await full.send(message)
-        first = await full.turn()  # activityStart..activityEnd turn
-        assert first.input_transcripts == ["[0.00 s of audio]"]
-        second = await full.turn()
-        assert second.input_transcripts == ["hello"]
-        third = await full.turn()
-        assert third.output_transcripts == ['turn 3: heard "hi"']
-        await full.close()
-
-    asyncio.run(go())
+async def test_verbatim_sdk_frames_are_accepted(server: LocalServer) -> None:
+    probe = await Probe.open(server.url, "/" + gemini_path("v1"))
+    await probe.send(SDK_SETUP)
+    assert "setupComplete" in await probe.recv()
+    handle = (await probe.recv())["sessionResumptionUpdate"]["newHandle"]
+    await probe.close()
+    full = await Probe.open(server.url)
+    await full.send(SDK_FULL_SETUP.replace("HANDLE", handle))
+    assert "setupComplete" in await full.recv()
+    for message in SDK_MESSAGES:
+        await full.send(message)
+    first = await full.turn()  # activityStart..activityEnd turn
+    assert first.input_transcripts == ["[0.00 s of audio]"]
+    second = await full.turn()
+    assert second.input_transcripts == ["hello"]
+    third = await full.turn()
+    assert third.output_transcripts == ['turn 3: heard "hi"']
+    await full.close()
 
 
-def test_sdk_38_setup_with_thinking_is_refused(server: ServerThread) -> None:
+async def test_sdk_38_setup_with_thinking_is_refused(server: LocalServer) -> None:
     frame = (
         '{"setup":{"model":"models/gemini-3.8-live","generationConfig":{"responseModalities":["AUDIO"],'
         '"thinkingConfig":{"thinking_level":"LOW"}},"historyConfig":{"initial_history_in_client_content":true}}}'
@@ -167,14 +158,15 @@ def test_sdk_38_setup_with_thinking_is_refused(server: ServerThread) -> None:
         await probe.send(frame)
         return await probe.closed()
 
-    assert asyncio.run(go())[0] == 1007
+    assert (await go())[0] == 1007
 
 
-def test_record_has_every_frame_without_base64(server: ServerThread) -> None:
-    asyncio.run(ask(server.url, "record me"))
-    assert server.running is not None
-    assert server.running.recorder is not None
-    path = Path(server.running.recorder._file.name)
+async def test_record_has_every_frame_without_base64(server: LocalServer) -> None:
+    await ask(server.url, "record me")
+    running = server.thread.running
+    assert running is not None
+    assert running.recorder is not None
+    path = Path(running.recorder._file.name)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     kinds = {(line["dir"], line["kind"]) for line in lines}
     assert {
@@ -189,32 +181,28 @@ def test_record_has_every_frame_without_base64(server: ServerThread) -> None:
     assert all(isinstance(line["t"], float) for line in lines)
 
 
-def test_start_server_in_a_running_loop_and_busy_port() -> None:
-    async def go() -> None:
-        running = await start_server(ServerConfig(port=0, reply_speed=0))
-        assert running.url == f"ws://127.0.0.1:{running.port}"
-        probe = await Probe.open(running.url, GEMINI_PATH)
-        await probe.setup()
-        await probe.close()
-        with pytest.raises(ConnectError):
-            await start_server(ServerConfig(port=running.port))
-        await running.close()
-
-    asyncio.run(go())
+async def test_start_server_in_a_running_loop_and_busy_port() -> None:
+    running = await start_server(ServerConfig(port=0, reply_speed=0))
+    assert running.url == f"ws://127.0.0.1:{running.port}"
+    probe = await Probe.open(running.url, GEMINI_PATH)
+    await probe.setup()
+    await probe.close()
+    with pytest.raises(ConnectError):
+        await start_server(ServerConfig(port=running.port))
+    await running.close()
 
 
-def test_client_text_in_the_log_is_escaped(server: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
+async def test_client_text_in_the_log_is_escaped(server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="livecli.server"):
-        asyncio.run(ask(server.url, "\x1b]0;owned\x07\x1b[2J hi"))
+        await ask(server.url, "\x1b]0;owned\x07\x1b[2J hi")
     logged = [record.getMessage() for record in caplog.records if "owned" in record.getMessage()]
     assert logged
     assert all("\x1b" not in line and "\x07" not in line for line in logged)
     assert "\\x1b[2J" in logged[0]
 
 
-def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
+async def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
     """No setup → 1011 after setup_timeout_s; a frame over max_message_bytes → 1009 (websockets' check)."""
-    config = ServerConfig(port=0, reply_speed=0, setup_timeout_s=0.2, max_message_bytes=4096)
 
     async def go(url: str) -> list[tuple[int | None, str | None]]:
         idle = await Probe.open(url)
@@ -222,15 +210,15 @@ def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
         await huge.send("x" * 5000)
         return [await idle.closed(), await huge.closed()]
 
-    with ServerThread(config) as thread:
-        (idle_code, idle_reason), (huge_code, _) = asyncio.run(go(thread.url))
+    with local_server(setup_timeout_s=0.2, max_message_bytes=4096) as server:
+        (idle_code, idle_reason), (huge_code, _) = await go(server.url)
     assert idle_code == 1011
     assert idle_reason is not None
     assert "DEADLINE_EXCEEDED" in idle_reason
     assert huge_code == 1009
 
 
-def test_a_failure_in_the_pump_closes_1011(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failure_in_the_pump_closes_1011(monkeypatch: pytest.MonkeyPatch) -> None:
     """An error while sending (here: the timer's flush) closes with 1011 instead of hanging the connection."""
     from livecli.server.app import RunningServer
 
@@ -249,5 +237,5 @@ def test_a_failure_in_the_pump_closes_1011(monkeypatch: pytest.MonkeyPatch) -> N
         await probe.send({"realtimeInput": {"text": "hi"}})
         return await probe.closed()
 
-    with ServerThread(ServerConfig(port=0, reply_speed=0)) as thread:
-        assert asyncio.run(go(thread.url)) == (1011, "Internal error encountered.")
+    with local_server() as server:
+        assert await go(server.url) == (1011, "Internal error encountered.")

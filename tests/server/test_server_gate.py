@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
+from helpers import LocalServer, local_server
 from websockets.exceptions import InvalidStatus
 
 from livecli.protocol.close_reasons import API_KEY_INVALID
 from livecli.protocol.endpoints import EPHEMERAL_VERSION, gemini_path, vertex_path
-from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import GEMINI_PATH, Probe
 
 CONSTRAINED = gemini_path(EPHEMERAL_VERSION, constrained=True)
@@ -18,32 +17,25 @@ VERTEX = vertex_path("v1beta1")
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    config = ServerConfig(
-        port=0, reply_speed=0, require_key="KEY1", require_bearer="BEARER1", require_ephemeral="auth_tokens/t1"
-    )
-    with ServerThread(config) as thread:
-        yield thread
+def server() -> Iterator[LocalServer]:
+    with local_server(require_key="KEY1", require_bearer="BEARER1", require_ephemeral="auth_tokens/t1") as server:
+        yield server
 
 
-def _outcome(server: ServerThread, path: str, headers: dict[str, str] | None = None) -> str:
+async def _outcome(server: LocalServer, path: str, headers: dict[str, str] | None = None) -> str:
     """'ok', 'http <status>' or 'close <code> <reason>'."""
-
-    async def go() -> str:
-        try:
-            probe = await Probe.open(server.url, path, headers=headers)
-        except InvalidStatus as exc:
-            return f"http {exc.response.status_code}"
-        await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
-        try:
-            message = await probe.recv()
-        except Exception:
-            code, reason = await probe.closed()
-            return f"close {code} {reason}"
-        await probe.close()
-        return "ok" if "setupComplete" in message else "unexpected"
-
-    return asyncio.run(go())
+    try:
+        probe = await Probe.open(server.url, path, headers=headers)
+    except InvalidStatus as exc:
+        return f"http {exc.response.status_code}"
+    await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
+    try:
+        message = await probe.recv()
+    except Exception:
+        code, reason = await probe.closed()
+        return f"close {code} {reason}"
+    await probe.close()
+    return "ok" if "setupComplete" in message else "unexpected"
 
 
 @pytest.mark.parametrize(
@@ -68,12 +60,12 @@ def _outcome(server: ServerThread, path: str, headers: dict[str, str] | None = N
         (GEMINI_PATH, {"Authorization": "Token auth_tokens/t1"}, "http 401"),  # ephemeral only on Constrained
     ],
 )
-def test_credentials(server: ServerThread, path: str, headers: dict[str, str] | None, expected: str) -> None:
-    assert _outcome(server, path, headers) == expected
+async def test_credentials(server: LocalServer, path: str, headers: dict[str, str] | None, expected: str) -> None:
+    assert await _outcome(server, path, headers) == expected
 
 
-def test_no_requirement_accepts_anything_and_unknown_scenario_is_400() -> None:
-    with ServerThread(ServerConfig(port=0, reply_speed=0)) as open_server:
-        assert _outcome(open_server, GEMINI_PATH) == "ok"
-        assert _outcome(open_server, GEMINI_PATH + "?key=whatever") == "ok"
-        assert _outcome(open_server, GEMINI_PATH + "?scenario=nope") == "http 400"
+async def test_no_requirement_accepts_anything_and_unknown_scenario_is_400() -> None:
+    with local_server() as open_server:
+        assert await _outcome(open_server, GEMINI_PATH) == "ok"
+        assert await _outcome(open_server, GEMINI_PATH + "?key=whatever") == "ok"
+        assert await _outcome(open_server, GEMINI_PATH + "?scenario=nope") == "http 400"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from livecli.cli.app import app
 from livecli.server.probe import ask
 
 
-def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     record = tmp_path / "frames.jsonl"
     proc = subprocess.Popen(
         [
@@ -43,7 +42,7 @@ def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) 
         url = proc.stdout.readline().strip()
         assert url.startswith("ws://127.0.0.1:")
 
-        turn = asyncio.run(ask(url, "over the cli", headers={"x-goog-api-key": "SECRET-KEY-123"}))
+        turn = await ask(url, "over the cli", headers={"x-goog-api-key": "SECRET-KEY-123"})
         assert turn.input_transcripts == ["over the cli"]
         time.sleep(0.1)
         proc.send_signal(signal.SIGINT)

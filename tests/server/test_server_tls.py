@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from helpers import local_server
 
 from livecli.errors import UsageError
-from livecli.server import ServerConfig, ServerThread
+from livecli.server import ServerConfig
 from livecli.server.probe import ask
 from livecli.server.tls import server_ssl_context, write_self_signed
 
@@ -24,12 +24,12 @@ def test_self_signed_certificate_names_loopback(tmp_path: Path) -> None:
     assert key_path.stat().st_mode & 0o077 == 0
 
 
-def test_wss_with_a_self_signed_directory(tmp_path: Path) -> None:
-    with ServerThread(ServerConfig(port=0, reply_speed=0, tls_self_signed_dir=str(tmp_path))) as server:
+async def test_wss_with_a_self_signed_directory(tmp_path: Path) -> None:
+    with local_server(tls_self_signed_dir=str(tmp_path)) as server:
         assert server.url.startswith("wss://127.0.0.1:")
         context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
 
-        assert asyncio.run(ask(server.url, "secure", ssl_context=context)).input_transcripts == ["secure"]
+        assert (await ask(server.url, "secure", ssl_context=context)).input_transcripts == ["secure"]
 
 
 def test_cert_files_and_bad_files(tmp_path: Path) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
+from helpers import LocalServer
 
-from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import Probe, audio_frame, speechlike
 from livecli.server.vad import EnergyVad, VadParams
 
@@ -103,19 +102,13 @@ def test_prefix_padding() -> None:
     assert _run(EnergyVad(VadParams.from_setup({"prefixPaddingMs": 300})), blip, paced=True)[0] == []
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    with ServerThread(ServerConfig(port=0, reply_speed=0)) as thread:
-        yield thread
-
-
-def test_pause_over_real_sockets_paced_vs_burst(server: ServerThread) -> None:
+async def test_pause_over_real_sockets_paced_vs_burst(live_server: LocalServer) -> None:
     """Real time, kept short: 300 ms silence duration, 0.5 s pause."""
     vad = {"realtimeInputConfig": {"automaticActivityDetection": {"silenceDurationMs": 300}}}
     pcm = speechlike(0.3) + _silence(0.5) + speechlike(0.3, seed=2) + _silence(0.5)
 
     async def go(paced: bool) -> list[str]:
-        probe = await Probe.open(server.url)
+        probe = await Probe.open(live_server.url)
         await probe.setup(**vad)
         for offset in range(0, len(pcm), CHUNK):
             await probe.send(audio_frame(pcm[offset : offset + CHUNK]))
@@ -127,8 +120,8 @@ def test_pause_over_real_sockets_paced_vs_burst(server: ServerThread) -> None:
         await probe.close()
         return heard
 
-    assert asyncio.run(go(paced=True)) == ["[0.30 s of audio]", "[0.30 s of audio]"]
-    assert asyncio.run(go(paced=False)) == ["[1.10 s of audio]"]
+    assert await go(paced=True) == ["[0.30 s of audio]", "[0.30 s of audio]"]
+    assert await go(paced=False) == ["[1.10 s of audio]"]
 
 
 def test_endless_speech_is_counted_but_only_max_turn_s_is_kept() -> None:

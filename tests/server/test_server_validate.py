@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import json
 import logging
 import typing
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import dev_only
+from helpers import LocalServer, dev_only
 from session_harness import NO_VAD
 
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import cut_reason
-from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import Probe
 from livecli.server.validate import Refusal, check_setup, parse_client_frame
 
@@ -24,12 +21,6 @@ INVALID_ARGUMENT = cr.INVALID_ARGUMENT.text
 NO_VOICE = cr.NO_VOICE.text
 NON_AUDIO = cr.NON_AUDIO.text
 NOT_SUPPORTED = cr.NOT_SUPPORTED.text
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerThread]:
-    with ServerThread(ServerConfig(port=0, reply_speed=0)) as thread:
-        yield thread
 
 
 def _refused(frame: dict[str, Any] | str) -> Refusal:
@@ -40,14 +31,11 @@ def _refused(frame: dict[str, Any] | str) -> Refusal:
     return info.value
 
 
-def _close_after(server: ServerThread, frames: list[dict[str, Any] | str]) -> tuple[int | None, str | None]:
-    async def go() -> tuple[int | None, str | None]:
-        probe = await Probe.open(server.url)
-        for frame in frames:
-            await probe.send(frame)
-        return await probe.closed()
-
-    return asyncio.run(go())
+async def _close_after(server: LocalServer, frames: list[dict[str, Any] | str]) -> tuple[int | None, str | None]:
+    probe = await Probe.open(server.url)
+    for frame in frames:
+        await probe.send(frame)
+    return await probe.closed()
 
 
 @pytest.mark.parametrize(
@@ -182,30 +170,33 @@ def _flatten(annotation: Any) -> list[Any]:
     return [x for a in args for x in _flatten(a)] if args else [annotation]
 
 
-def test_over_the_wire_every_refusal(server: ServerThread, caplog: pytest.LogCaptureFixture) -> None:
+async def test_over_the_wire_every_refusal(live_server: LocalServer, caplog: pytest.LogCaptureFixture) -> None:
     setup = {"setup": {"model": "models/gemini-3.8-live"}}
-    assert _close_after(server, [{"realtimeInput": {"text": "hi"}}]) == (1007, INVALID_ARGUMENT)
-    assert _close_after(server, [setup, setup]) == (1007, INVALID_ARGUMENT)
-    assert _close_after(server, [setup, {"realtimeInput": {"activityStart": {}}}]) == (1007, INVALID_ARGUMENT)
+    assert await _close_after(live_server, [{"realtimeInput": {"text": "hi"}}]) == (1007, INVALID_ARGUMENT)
+    assert await _close_after(live_server, [setup, setup]) == (1007, INVALID_ARGUMENT)
+    assert await _close_after(live_server, [setup, {"realtimeInput": {"activityStart": {}}}]) == (
+        1007,
+        INVALID_ARGUMENT,
+    )
     unknown = {"setup": {"model": "models/gemini-3.8-live", "generationConfig": {"inputAudioTranscription": {}}}}
-    code, reason = _close_after(server, [unknown])
+    code, reason = await _close_after(live_server, [unknown])
     assert code == 1007
     assert reason is not None
     assert "at 'setup.generation_config'" in reason
     text = {"setup": {"model": "models/gemini-3.8-live", "generationConfig": {"responseModalities": ["TEXT"]}}}
-    assert _close_after(server, [text]) == (1007, NON_AUDIO)
+    assert await _close_after(live_server, [text]) == (1007, NON_AUDIO)
     bad_audio = {"realtimeInput": {"audio": {"data": "!!!", "mimeType": "audio/pcm"}}}
-    code, reason = _close_after(server, [{"setup": {"model": "m", **NO_VAD}}, bad_audio])
+    code, reason = await _close_after(live_server, [{"setup": {"model": "m", **NO_VAD}}, bad_audio])
     assert code == 1007
     assert reason is not None
     assert "realtime_input.audio.data" in reason
 
 
-def test_unknown_model_replies_in_text_over_the_wire(
-    server: ServerThread, caplog: pytest.LogCaptureFixture
+async def test_unknown_model_replies_in_text_over_the_wire(
+    live_server: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def go() -> list[str]:
-        probe = await Probe.open(server.url)
+        probe = await Probe.open(live_server.url)
         await probe.setup("models/not-in-the-table", generationConfig={"responseModalities": ["TEXT"]})
         await probe.send({"realtimeInput": {"text": "two words"}})
         turn = await probe.turn()
@@ -213,7 +204,7 @@ def test_unknown_model_replies_in_text_over_the_wire(
         return turn.texts
 
     with caplog.at_level(logging.WARNING, logger="livecli.server"):
-        assert asyncio.run(go()) == ['turn 1: heard "two words"']
+        assert await go() == ['turn 1: heard "two words"']
     assert any("not-in-the-table" in r.getMessage() for r in caplog.records)
 
 
