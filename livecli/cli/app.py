@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import copy
 import sys
+import textwrap
 
 import typer
+from typer import _click as click  # Typer's own copy of click, whose classes its commands are built from
+from typer.core import TyperCommand
 
 from livecli import __version__
 from livecli.cli import auth, send, serve
@@ -21,7 +24,50 @@ from livecli.cli.exit_status import EXIT_STATUS_HELP
 
 __all__ = ["app", "main"]
 
-EXIT_TABLE = "\n".join(f"  {int(s):>3}  {text}" for s, text in EXIT_STATUS_HELP.items())
+# Help fits 80 columns: click indents the text by 2, each status takes 7 columns and its text wraps under itself.
+HELP_WIDTH = 80
+EXIT_TABLE = "\n".join(
+    textwrap.fill(
+        text,
+        HELP_WIDTH - 4,
+        initial_indent=f"  {int(status):>3}  ",
+        subsequent_indent=" " * 7,
+        break_on_hyphens=False,
+    )
+    for status, text in EXIT_STATUS_HELP.items()
+)
+
+
+class PlainHelpCommand(TyperCommand):
+    """A command whose help names its arguments as click does (`FILE...`), without Typer's `{FILE...}...` in
+    the usage line and `<list[str]>` type labels in the Arguments section."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        return pieces + [_argument_usage(p) for p in self.get_params(ctx) if p.param_type_name == "argument"]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        params = self.get_params(ctx)
+        arguments = [
+            (_argument_name(p), getattr(p, "help", None) or "")
+            for p in params
+            if p.param_type_name == "argument" and not getattr(p, "hidden", False)
+        ]
+        options = [r for p in params if p.param_type_name == "option" and (r := p.get_help_record(ctx))]
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _argument_name(param: click.Parameter) -> str:
+    name = param.metavar or (param.name or "").upper()
+    return name if param.nargs == 1 or name.endswith("...") else name + "..."
+
+
+def _argument_usage(param: click.Parameter) -> str:
+    return _argument_name(param) if param.required else f"[{_argument_name(param)}]"
+
 
 app = typer.Typer(
     name="livecli",
@@ -55,6 +101,8 @@ def _root(
 # Each command module only declares options; heavy imports happen inside the commands.
 for _commands in (send, serve, auth):
     _commands.register(app)
+for _command in app.registered_commands:
+    _command.cls = PlainHelpCommand
 
 
 # livecli's matrix products are small (a resampler's filter bank, 40 ms blocks): a BLAS thread pool only adds

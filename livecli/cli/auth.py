@@ -18,14 +18,19 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Add the `token` and `doctor` commands to the app."""
-    app.command("token")(token)
-    app.command("doctor")(doctor)
+    app.command("token", short_help="Mint an ephemeral token for clients that must not hold the API key.")(token)
+    app.command("doctor", short_help="Check backend, credentials, audio libraries and an endpoint's setup.")(
+        doctor
+    )
 
 
 def token(
     api_key: o.ApiKey = None,
     endpoint: str | None = typer.Option(
-        None, "--endpoint", metavar="URL", help="https:// base URL; without a path /v1alpha/auth_tokens is added."
+        None,
+        "--endpoint",
+        metavar="URL",
+        help="https:// base URL (or the ws:// URL serve prints); without a path /v1alpha/auth_tokens is added.",
     ),
     uses: int = typer.Option(1, "--uses", metavar="N", help="Sessions the token may start (0 = unlimited)."),
     expires: str = typer.Option(

@@ -11,8 +11,9 @@ Imports only typer and the standard library: `livecli --help` must stay fast.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 
@@ -184,6 +185,30 @@ DryRun = Annotated[
 Traceback = Annotated[
     bool, typer.Option("--traceback", help="Show the full traceback on errors (for bug reports).")
 ]
+
+
+def _for_text(alias: Any, help: str | None = None, *, hidden: bool = False) -> Any:
+    """`alias` for `livecli text`: the same flag, metavar, default and validation, with wording for one prompt
+    (no files, inputs, chunks or pacing) or hidden where the option has nothing to do for a prompt."""
+    annotation, info = get_args(alias)
+    info = copy.copy(info)
+    info.help = help if help is not None else info.help
+    info.hidden = hidden
+    return Annotated[annotation, info]
+
+
+# `livecli text` sends one prompt: its help speaks of the reply, not of inputs, chunks or pacing.
+TextOutput = _for_text(
+    Output,
+    "Save the reply audio: FILE.wav, FILE.flac, - (WAV on stdout) or DIR/ (DIR/reply.wav). "
+    "Without -o the reply transcript goes to stdout.",
+)
+TextTranscribe = _for_text(Transcribe, "Ask for a transcription of the spoken reply.")
+TextSpeed = _for_text(Speed, hidden=True)  # accepted as for send; a prompt is one frame, nothing to pace
+TextNoPace = _for_text(NoPace, hidden=True)
+TextMaxReconnects = _for_text(MaxReconnects, "Reconnect at most N times (0: never).")
+TextMinReplySeconds = _for_text(MinReplySeconds, "CI: the reply audio must last S s (else exit 5).")
+TextDryRun = _for_text(DryRun, "Print URL, headers (redacted), setup and the text frame; no network.")
 
 
 def connect_options(params: Mapping[str, Any]) -> tuple[ConnectOptions, dict[str, Any]]:

@@ -108,7 +108,7 @@ def text(
     prompt: Prompt,
     client_content: ClientContent = False,
     *,
-    output: o.Output = None,
+    output: o.TextOutput = None,
     model: o.Model = None,
     api_key: o.ApiKey = None,
     token: o.Token = None,
@@ -125,19 +125,19 @@ def text(
     voice: o.Voice = None,
     language: o.Language = None,
     modality: o.Modality = "audio",
-    transcribe: o.Transcribe = True,
-    speed: o.Speed = 1.0,
-    no_pace: o.NoPace = False,
+    transcribe: o.TextTranscribe = True,
+    speed: o.TextSpeed = 1.0,
+    no_pace: o.TextNoPace = False,
     timeout: o.ReplyTimeout = 30.0,
     connect_timeout: o.ConnectTimeout = 10.0,
-    max_reconnects: o.MaxReconnects = 3,
+    max_reconnects: o.TextMaxReconnects = 3,
     resume: o.Resume = True,
     expect_transcript: o.ExpectTranscript = None,
-    min_reply_s: o.MinReplySeconds = None,
+    min_reply_s: o.TextMinReplySeconds = None,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,
-    dry_run: o.DryRun = False,
+    dry_run: o.TextDryRun = False,
     traceback: o.Traceback = False,
 ) -> None:
     """Send one text turn to a Live model and save or print the reply."""
@@ -177,6 +177,8 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
 
 def _prompt(given: str, stdin: BinaryIO) -> str:
     """The prompt (`-` reads stdin, without the trailing newline `echo` adds); an empty one is a usage error."""
+    if given == "-" and stdin.closed:  # `<&-`: an empty prompt, not an I/O error
+        raise UsageError("the prompt is empty (stdin is closed)")
     prompt = stdin.read().decode("utf-8", "replace").rstrip("\r\n") if given == "-" else given
     if not prompt.strip():
         raise UsageError("the prompt is empty" + (" (nothing on stdin)" if given == "-" else ""))
