@@ -23,8 +23,7 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from livecli.auth.target import ConnectOptions, resolve_target
 from livecli.cli.app import app
-from livecli.server import ServerConfig, ServerThread
-from tests.helpers import SAMPLES, run_cli
+from tests.helpers import SAMPLES, local_server, run_cli
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
@@ -163,7 +162,7 @@ def test_livecli_server_accepts_each_backend(
 ) -> None:
     """livecli's own server, requiring the credential, accepts the upgrade and the setup; its record agrees."""
     record = tmp_path / "record.jsonl"
-    with ServerThread(ServerConfig(port=0, reply_speed=0, record=str(record), **require)) as server:  # type: ignore[arg-type]
+    with local_server(record=str(record), **require) as server:
         result = doctor("--endpoint", server.url, *as_flags(**options), "--json")
         target = resolve_target(ConnectOptions(endpoint=server.url, **options), {})
     assert result.exit_code == 0, result.stdout
@@ -223,7 +222,7 @@ def test_doctor_local_accepts_the_setup() -> None:
 
 def test_doctor_table_masks_the_key_on_success_and_on_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", FAKE_KEY)
-    with ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY)) as server:
+    with local_server(require_key=FAKE_KEY) as server:
         ok = doctor("--endpoint", server.url)
         bad = doctor("--endpoint", server.url, "--api-key", "AIza-wrong-key-000000")
         query = doctor("--endpoint", server.url, "--key-in-query", "--json")
@@ -293,10 +292,12 @@ class Failing:
 @pytest.fixture(scope="module")
 def failing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Failing]]:
     """Real local endpoints (and a proxy) that each fail the setup in one way."""
-    keyed = ServerThread(ServerConfig(port=0, reply_speed=0, require_key=FAKE_KEY))
     tls_dir = tmp_path_factory.mktemp("tls")
-    untrusted = ServerThread(ServerConfig(port=0, reply_speed=0, tls_self_signed_dir=str(tls_dir)))
-    with keyed, untrusted, socket.socket() as unused:
+    with (
+        local_server(require_key=FAKE_KEY) as keyed,
+        local_server(tls_self_signed_dir=str(tls_dir)) as untrusted,
+        socket.socket() as unused,
+    ):
         unused.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
         dead = f"127.0.0.1:{unused.getsockname()[1]}"
         yield {

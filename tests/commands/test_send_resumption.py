@@ -16,9 +16,9 @@ from livecli.cli.exit_status import exit_status_for
 from livecli.commands.request import build_setup
 from livecli.errors import ConnectError, LivecliError
 from livecli.protocol.client_messages import setup_payload
-from livecli.server import ServerConfig, ServerThread
 from tests.client.per_connection import skip_backoff
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run, tone
+from tests.helpers import LocalServer, local_server
 
 
 class ConnectionLog(logging.Handler):
@@ -40,15 +40,15 @@ class ConnectionLog(logging.Handler):
 
 
 @contextmanager
-def own_server(**config: Any) -> Iterator[tuple[ServerThread, ConnectionLog]]:
-    """A server of our own (unpaced replies) whose connections are counted."""
+def own_server(**config: Any) -> Iterator[tuple[LocalServer, ConnectionLog]]:
+    """local_server, with its connections counted."""
     log = ConnectionLog()
     logger = logging.getLogger(f"test-run-{id(log)}")
     logger.addHandler(log)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    with ServerThread(ServerConfig(port=0, reply_speed=0, logger=logger, **config)) as thread:
-        yield thread, log
+    with local_server(logger=logger, **config) as server:
+        yield server, log
 
 
 @pytest.mark.timeout(20)
@@ -67,7 +67,7 @@ def test_go_away_mid_send_resumes_at_the_idle_moment_and_history_continues(tmp_p
     done = [e for e in seen if e["type"] == "turn_complete"]
     assert [str(e["output_transcript"])[:6] for e in done] == ["turn 1", "turn 2"]
     assert log.opened == 2
-    assert log.closed(1).endswith(": 1000 ")  # we left before the server's 1008
+    assert log.closed(1) == "connection 1 closed: 1000"  # we left before the server's 1008
     assert seen[-1]["reconnects"] == 1
 
 
