@@ -1,6 +1,8 @@
 """Per-turn latency and quality (docs/wire.md, "Reply timing"): when each milestone of a reply arrived.
 
-All offsets are seconds from the end of the user's input (activityEnd / the text turn) on the session clock:
+All offsets are seconds from the end of the user's input on the session clock: the activityEnd (or, with
+`--turn-end silence`, the end of the user's audio, before the appended silence), or the text turn; an offset is
+negative when the event came before that end (never clamped):
 first input transcription → first reply byte (TTFB) → first audible sample (TTFA, not the same as TTFB: a
 reply may open with silence) → generationComplete → turn complete. The output real-time factor is seconds of
 reply audio received per wall-clock second of receiving it (< 1: a live player would stutter).
@@ -46,7 +48,9 @@ class TurnTimes:
 
 
 def _since(start: float | None, at: float | None) -> float | None:
-    return None if start is None or at is None else max(0.0, at - start)
+    """Seconds from `start` to `at`, never clamped: negative when it happened before the input ended (server
+    VAD may answer before the input is over)."""
+    return None if start is None or at is None else at - start
 
 
 def measure(turn: Turn, times: TurnTimes | None) -> TurnMetrics:

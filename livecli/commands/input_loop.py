@@ -136,7 +136,10 @@ async def _send_audio(
         tail = silence_pcm16(req.chunk_ms, rate=INPUT_RATE)
         pieces = itertools.chain(pieces, [tail] * _tail_chunks(req))
     batch: list[str] = []
+    speech_chunks = len(send_plan(source, req)) - _tail_chunks(req)
     for chunk in pieces:
+        if chunks == speech_chunks:  # the rest is appended silence: the timings start from here
+            session.end_of_audio()
         await pacer.wait(chunks)
         batch.append(session.audio(chunk))
         chunks += 1

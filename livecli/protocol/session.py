@@ -216,6 +216,16 @@ class ClientSession:
             self._check_media()
         return cm.audio_message(pcm)
 
+    def end_of_audio(self) -> None:
+        """The user's audio is over; what is sent from now on is appended silence (`--turn-end silence`).
+
+        The turn's timings start here, not after the silence: under server VAD the reply may come while the
+        silence is still being sent (docs/wire.md, "Reply timing").
+        """
+        turn = self.current_turn
+        if self._input_open and turn is not None and turn.input_ended_at is None:
+            turn.input_ended_at = self._clock()
+
     def end_input(self, stream_end: bool = False) -> list[str]:
         """Close the user turn: activityEnd with activity detection off; audioStreamEnd if asked under VAD."""
         self._check_media()
