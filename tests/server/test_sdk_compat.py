@@ -92,24 +92,21 @@ MANUAL = types.RealtimeInputConfig(automatic_activity_detection=types.AutomaticA
 async def test_sdk_audio_with_activity_brackets_text_and_client_content(echo: LocalServer, tls_dir: Path) -> None:
     pcm = speechlike(1.0)
 
-    async def go() -> list[Collected]:
-        client = _client(echo, tls_dir)
-        results = []
-        async with client.aio.live.connect(model=MODEL, config=_config(realtime_input_config=MANUAL)) as session:
-            await session.send_realtime_input(activity_start=types.ActivityStart())
-            for offset in range(0, len(pcm), 1280):
-                blob = types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
-                await session.send_realtime_input(audio=blob)
-            await session.send_realtime_input(activity_end=types.ActivityEnd())
-            results.append(await _receive(session, Collected()))
-            await session.send_realtime_input(text="hello sdk")
-            results.append(await _receive(session, Collected()))
-            content = types.Content(role="user", parts=[types.Part(text="from client content")])
-            await session.send_client_content(turns=content, turn_complete=True)
-            results.append(await _receive(session, Collected()))
-        return results
-
-    audio_turn, text_turn, content_turn = await go()
+    client = _client(echo, tls_dir)
+    results = []
+    async with client.aio.live.connect(model=MODEL, config=_config(realtime_input_config=MANUAL)) as session:
+        await session.send_realtime_input(activity_start=types.ActivityStart())
+        for offset in range(0, len(pcm), 1280):
+            blob = types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
+            await session.send_realtime_input(audio=blob)
+        await session.send_realtime_input(activity_end=types.ActivityEnd())
+        results.append(await _receive(session, Collected()))
+        await session.send_realtime_input(text="hello sdk")
+        results.append(await _receive(session, Collected()))
+        content = types.Content(role="user", parts=[types.Part(text="from client content")])
+        await session.send_client_content(turns=content, turn_complete=True)
+        results.append(await _receive(session, Collected()))
+    audio_turn, text_turn, content_turn = results
     assert audio_turn.audio == chime() + resample_pcm16(pcm, 16000)
     assert audio_turn.inputs == ["[1.00 s of audio]"]
     assert audio_turn.usage is not None
@@ -126,17 +123,14 @@ async def test_sdk_audio_under_automatic_vad(echo: LocalServer, tls_dir: Path) -
     # Speech, then 0.5 s of silence, sent at once: the turn ends 100 ms (of the server's clock) after it arrives.
     pcm = speechlike(0.4) + bytes(32000 // 2)
 
-    async def go() -> Collected:
-        async with _client(echo, tls_dir).aio.live.connect(
-            model=MODEL, config=_config(realtime_input_config=vad)
-        ) as s:
-            for offset in range(0, len(pcm), 1280):
-                await s.send_realtime_input(
-                    audio=types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
-                )
-            return await asyncio.wait_for(_receive(s, Collected()), 5)
-
-    result = await go()
+    async with _client(echo, tls_dir).aio.live.connect(
+        model=MODEL, config=_config(realtime_input_config=vad)
+    ) as s:
+        for offset in range(0, len(pcm), 1280):
+            await s.send_realtime_input(
+                audio=types.Blob(data=pcm[offset : offset + 1280], mime_type="audio/pcm;rate=16000")
+            )
+        result = await asyncio.wait_for(_receive(s, Collected()), 5)
     assert result.inputs == ["[0.40 s of audio]"]
     assert result.turn_complete
 
@@ -144,7 +138,9 @@ async def test_sdk_audio_under_automatic_vad(echo: LocalServer, tls_dir: Path) -
 async def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
     tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="get_weather", description="d")])]
 
-    async def go(server: LocalServer) -> tuple[Collected, Collected]:
+    with local_server(
+        scenario="tool-call", tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")
+    ) as server:
         async with _client(server, tls_dir).aio.live.connect(
             model=MODEL, config=_config(realtime_input_config=MANUAL, tools=tools)
         ) as session:
@@ -153,38 +149,29 @@ async def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> 
             call = first.tool_calls[0]
             response = types.FunctionResponse(id=call.id, name=call.name, response={"result": "sunny"})
             await session.send_tool_response(function_responses=[response])
-            return first, await _receive(session, Collected())
-
-    with local_server(
-        scenario="tool-call", tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")
-    ) as server:
-        first, second = await go(server)
+            second = await _receive(session, Collected())
     assert first.tool_calls[0].name == "get_weather"
     assert first.tool_calls[0].args == {"query": "weather in Paris"}
     assert second.outputs == ['turn 1: heard "weather in Paris"; get_weather returned {"result":"sunny"}']
 
 
 async def test_sdk_resumption_with_a_handle(echo: LocalServer, tls_dir: Path) -> None:
-    async def go() -> tuple[Collected, Collected]:
-        client = _client(echo, tls_dir)
-        config = _config(realtime_input_config=MANUAL, session_resumption=types.SessionResumptionConfig())
-        async with client.aio.live.connect(model=MODEL, config=config) as session:
-            await session.send_realtime_input(text="remember me")
-            first = await _receive(session, Collected())
-            await session.send_realtime_input(text="again")
-            first = await _receive(session, first)
-            # the handle issued after turn 2 arrives with the next read
-            await session.send_realtime_input(text="third")
-            first = await _receive(session, first)
-        resume = _config(
-            realtime_input_config=MANUAL,
-            session_resumption=types.SessionResumptionConfig(handle=first.handles[-1]),
-        )
-        async with client.aio.live.connect(model=MODEL, config=resume) as session:
-            await session.send_realtime_input(text="still there")
-            second = await _receive(session, Collected())
-        return first, second
-
-    first, second = await go()
+    client = _client(echo, tls_dir)
+    config = _config(realtime_input_config=MANUAL, session_resumption=types.SessionResumptionConfig())
+    async with client.aio.live.connect(model=MODEL, config=config) as session:
+        await session.send_realtime_input(text="remember me")
+        first = await _receive(session, Collected())
+        await session.send_realtime_input(text="again")
+        first = await _receive(session, first)
+        # the handle issued after turn 2 arrives with the next read
+        await session.send_realtime_input(text="third")
+        first = await _receive(session, first)
+    resume = _config(
+        realtime_input_config=MANUAL,
+        session_resumption=types.SessionResumptionConfig(handle=first.handles[-1]),
+    )
+    async with client.aio.live.connect(model=MODEL, config=resume) as session:
+        await session.send_realtime_input(text="still there")
+        second = await _receive(session, Collected())
     assert len(first.handles) >= 2
     assert second.outputs == ['turn 3: heard "still there"']

@@ -93,12 +93,9 @@ async def test_service_paths_are_accepted(server: LocalServer, path: str) -> Non
     ],
 )
 async def test_other_paths_get_404_at_upgrade(server: LocalServer, path: str) -> None:
-    async def go() -> None:
+    with pytest.raises(InvalidStatus) as info:
         async with connect(server.url + path):
             pass
-
-    with pytest.raises(InvalidStatus) as info:
-        await go()
     assert info.value.response.status_code == 404
 
 
@@ -152,13 +149,10 @@ async def test_sdk_38_setup_with_thinking_is_refused(server: LocalServer) -> Non
         '{"setup":{"model":"models/gemini-3.8-live","generationConfig":{"responseModalities":["AUDIO"],'
         '"thinkingConfig":{"thinking_level":"LOW"}},"historyConfig":{"initial_history_in_client_content":true}}}'
     )
-
-    async def go() -> tuple[int | None, str | None]:
-        probe = await Probe.open(server.url)
-        await probe.send(frame)
-        return await probe.closed()
-
-    assert (await go())[0] == 1007
+    probe = await Probe.open(server.url)
+    await probe.send(frame)
+    code, _ = await probe.closed()
+    assert code == 1007
 
 
 async def test_record_has_every_frame_without_base64(server: LocalServer) -> None:
@@ -197,21 +191,19 @@ async def test_client_text_in_the_log_is_escaped(server: LocalServer, caplog: py
         await ask(server.url, "\x1b]0;owned\x07\x1b[2J hi")
     logged = [record.getMessage() for record in caplog.records if "owned" in record.getMessage()]
     assert logged
-    assert all("\x1b" not in line and "\x07" not in line for line in logged)
+    assert not any("\x1b" in line for line in logged)
+    assert not any("\x07" in line for line in logged)
     assert "\\x1b[2J" in logged[0]
 
 
 async def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
     """No setup → 1011 after setup_timeout_s; a frame over max_message_bytes → 1009 (websockets' check)."""
-
-    async def go(url: str) -> list[tuple[int | None, str | None]]:
-        idle = await Probe.open(url)
-        huge = await Probe.open(url)
-        await huge.send("x" * 5000)
-        return [await idle.closed(), await huge.closed()]
-
     with local_server(setup_timeout_s=0.2, max_message_bytes=4096) as server:
-        (idle_code, idle_reason), (huge_code, _) = await go(server.url)
+        idle = await Probe.open(server.url)
+        huge = await Probe.open(server.url)
+        await huge.send("x" * 5000)
+        idle_code, idle_reason = await idle.closed()
+        huge_code, _ = await huge.closed()
     assert idle_code == 1011
     assert idle_reason is not None
     assert "DEADLINE_EXCEEDED" in idle_reason
@@ -230,12 +222,8 @@ async def test_a_failure_in_the_pump_closes_1011(monkeypatch: pytest.MonkeyPatch
         await original(self, ws, session, lock, conn)
 
     monkeypatch.setattr(RunningServer, "_flush", flaky)
-
-    async def go(url: str) -> tuple[int | None, str | None]:
-        probe = await Probe.open(url)
+    with local_server() as server:
+        probe = await Probe.open(server.url)
         await probe.setup()
         await probe.send({"realtimeInput": {"text": "hi"}})
-        return await probe.closed()
-
-    with local_server() as server:
-        assert await go(server.url) == (1011, "Internal error encountered.")
+        assert await probe.closed() == (1011, "Internal error encountered.")

@@ -68,11 +68,8 @@ def test_quota_also_arrives_a_second_after_setup() -> None:
 
 @pytest.mark.parametrize(("scenario", "status"), [("http-401", 401), ("http-429", 429)])
 async def test_http_scenarios_refuse_the_upgrade(live_server: LocalServer, scenario: str, status: int) -> None:
-    async def go() -> None:
-        await Probe.open(live_server.url, f"{GEMINI_PATH}?scenario={scenario}")
-
     with pytest.raises(InvalidStatus) as info:
-        await go()
+        await Probe.open(live_server.url, f"{GEMINI_PATH}?scenario={scenario}")
     assert info.value.response.status_code == status
     assert json.loads(info.value.response.body or b"{}")["error"]["code"] == status
 
@@ -154,20 +151,17 @@ async def test_silent_reply(live_server: LocalServer) -> None:
 
 @pytest.mark.parametrize("scenario", ["echo", "stream-end-ignored"])
 async def test_audio_stream_end(live_server: LocalServer, scenario: str) -> None:
-    async def go() -> bool:
-        probe = await Probe.open(live_server.url, f"{GEMINI_PATH}?scenario={scenario}")
-        await probe.setup()
-        await probe.send(audio_frame(speechlike(0.5)))
-        await probe.send({"realtimeInput": {"audioStreamEnd": True}})
-        try:
-            turn = await probe.turn(timeout=0.3)
-        except TimeoutError:
-            return False
-        finally:
-            await probe.close()
-        return turn.input_transcripts == ["[0.50 s of audio]"]
-
-    assert await go() is (scenario == "echo")
+    probe = await Probe.open(live_server.url, f"{GEMINI_PATH}?scenario={scenario}")
+    await probe.setup()
+    await probe.send(audio_frame(speechlike(0.5)))
+    await probe.send({"realtimeInput": {"audioStreamEnd": True}})
+    try:
+        heard = (await probe.turn(timeout=0.3)).input_transcripts
+    except TimeoutError:
+        heard = None  # no turn: the stream end was ignored
+    finally:
+        await probe.close()
+    assert (heard == ["[0.50 s of audio]"]) is (scenario == "echo")
 
 
 # -- scenario files ------------------------------------------------------------------------------------------
@@ -292,13 +286,9 @@ async def test_file_upgrade_and_setup_refusals(tmp_path: Path) -> None:
         assert info.value.response.status_code == 503
     (tmp_path / "b").mkdir()
     with _file_server(tmp_path / "b", "[setup]\nclose = { code = 1008, reason = 'nope' }\n") as srv:
-
-        async def go() -> tuple[int | None, str | None]:
-            probe = await Probe.open(srv.url)
-            await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
-            return await probe.closed()
-
-        assert await go() == (1008, "nope")
+        probe = await Probe.open(srv.url)
+        await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
+        assert await probe.closed() == (1008, "nope")
 
 
 def test_bad_scenario_files_are_usage_errors(tmp_path: Path) -> None:

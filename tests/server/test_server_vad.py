@@ -107,7 +107,7 @@ async def test_pause_over_real_sockets_paced_vs_burst(live_server: LocalServer) 
     vad = {"realtimeInputConfig": {"automaticActivityDetection": {"silenceDurationMs": 300}}}
     pcm = speechlike(0.3) + _silence(0.5) + speechlike(0.3, seed=2) + _silence(0.5)
 
-    async def go(paced: bool) -> list[str]:
+    async def transcripts_heard(paced: bool) -> list[str]:
         probe = await Probe.open(live_server.url)
         await probe.setup(**vad)
         for offset in range(0, len(pcm), CHUNK):
@@ -120,8 +120,8 @@ async def test_pause_over_real_sockets_paced_vs_burst(live_server: LocalServer) 
         await probe.close()
         return heard
 
-    assert await go(paced=True) == ["[0.30 s of audio]", "[0.30 s of audio]"]
-    assert await go(paced=False) == ["[1.10 s of audio]"]
+    assert await transcripts_heard(paced=True) == ["[0.30 s of audio]", "[0.30 s of audio]"]
+    assert await transcripts_heard(paced=False) == ["[1.10 s of audio]"]
 
 
 def test_endless_speech_is_counted_but_only_max_turn_s_is_kept() -> None:

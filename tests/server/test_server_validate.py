@@ -195,16 +195,13 @@ async def test_over_the_wire_every_refusal(live_server: LocalServer, caplog: pyt
 async def test_unknown_model_replies_in_text_over_the_wire(
     live_server: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def go() -> list[str]:
+    with caplog.at_level(logging.WARNING, logger="livecli.server"):
         probe = await Probe.open(live_server.url)
         await probe.setup("models/not-in-the-table", generationConfig={"responseModalities": ["TEXT"]})
         await probe.send({"realtimeInput": {"text": "two words"}})
         turn = await probe.turn()
         await probe.close()
-        return turn.texts
-
-    with caplog.at_level(logging.WARNING, logger="livecli.server"):
-        assert await go() == ['turn 1: heard "two words"']
+    assert turn.texts == ['turn 1: heard "two words"']
     assert any("not-in-the-table" in r.getMessage() for r in caplog.records)
 
 
