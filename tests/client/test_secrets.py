@@ -7,11 +7,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import LocalServer
-from helpers import SAMPLES, RawFrameServer, run_cli
+from helpers import SAMPLES, LocalServer, RawFrameServer, local_server, run_cli
 
 from livecli.protocol.redact import Redactor
-from livecli.server import ServerConfig, ServerThread
 
 KEY = "AIzaSyFAKE-leaky-key-0123456789abcdefghij"
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
@@ -25,9 +23,8 @@ def echoing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSe
         'name = "leak"\nrepeat_last_turn = true\n'
         f'[[turns]]\nclose = {{ code = 1011, reason = "Internal error encountered. key={KEY}" }}\n'
     )
-    config = ServerConfig(host="127.0.0.1", port=0, reply_speed=0, scenario=str(folder / "leak.toml"))
-    with ServerThread(config) as thread:
-        yield LocalServer(thread.url, thread)
+    with local_server(scenario=str(folder / "leak.toml")) as server:
+        yield server
 
 
 def _send_through_reconnects(server: LocalServer, *extra: str) -> tuple[int, str, str]:

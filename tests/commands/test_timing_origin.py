@@ -3,7 +3,6 @@ the appended silence, and never clamped at zero (docs/wire.md, "Reply timing")."
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 
@@ -80,7 +79,7 @@ class _JumpingClock(Reporter):
         self.ended_at = self.clock()
 
 
-def test_silence_turn_end_measures_from_the_last_chunk_of_speech(live_server: LocalServer) -> None:
+async def test_silence_turn_end_measures_from_the_last_chunk_of_speech(live_server: LocalServer) -> None:
     """With --turn-end silence the input ends when the file's last chunk is sent, not after the silence tail."""
     req = RunRequest(
         connect=ConnectOptions(endpoint=live_server.endpoint()),
@@ -98,7 +97,7 @@ def test_silence_turn_end_measures_from_the_last_chunk_of_speech(live_server: Lo
     setup = build_setup(req, target.model)
     state = RunState()
     with open_input(HELLO_WAV) as audio:
-        asyncio.run(converse(req, env, setup, [audio], reporter, state, reach_target(target)))
+        await converse(req, env, setup, [audio], reporter, state, reach_target(target))
     first = state.reply_turns(1)[0]
     assert first.input_ended_at is not None
     assert reporter.ended_at is not None
