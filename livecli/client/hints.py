@@ -36,6 +36,9 @@ HINTS: Mapping[cr.CloseReason, str] = {
     cr.TOOL_RESPONSE_MISMATCH: "the toolResponse lacks what the scenario's `expect` asks for",
     cr.LIFETIME_EXCEEDED: "the connection reached its time limit: keep --resume on to carry on after a goAway",
     cr.SESSION_LIMIT: "the session reached its duration limit: use shorter inputs",
+    cr.TOKEN_USED_UP: "the ephemeral token has no new sessions left: mint another (`livecli token`, --uses N)",
+    cr.TOKEN_NO_NEW_SESSIONS: "the ephemeral token's window for new sessions closed: mint another (`livecli "
+    "token --new-session-expires ...`)",
     cr.INTERNAL_ERROR: "a fault on the server's side, often passing: try again",
     cr.OVERLOADED: "the service is overloaded: wait and try again",
     cr.INVALID_ARGUMENT: f"the server refused a setup field or value; {_SETUP_SHOWN}",

@@ -36,6 +36,8 @@ __all__ = [
     "RESOURCE_EXHAUSTED",
     "SESSION_LIMIT",
     "SETUP_TIMEOUT",
+    "TOKEN_NO_NEW_SESSIONS",
+    "TOKEN_USED_UP",
     "TOOL_RESPONSE_MISMATCH",
     "UNKNOWN_FIELD",
     "UNSUPPORTED_AUDIO",
@@ -116,6 +118,12 @@ NOT_SUPPORTED = CloseReason(
 # local: the service closes an expired connection with 1008 after goAway; its reason is not on record.
 LIFETIME_EXCEEDED = CloseReason(1008, "Connection lifetime exceeded.")
 SESSION_LIMIT = CloseReason(1008, "Session duration limit exceeded.")
+# An ephemeral token asked for one new session too many (resuming is not a use). The wording is the service's as
+# reported (with code 1011, for a resumption it should have allowed); the code is the local server's choice
+# (docs/wire.md, "Ephemeral tokens on the local server").
+TOKEN_USED_UP = CloseReason(1008, "Token has been used too many times")
+# local: a new session after the token's newSessionExpireTime.
+TOKEN_NO_NEW_SESSIONS = CloseReason(1008, "Token can no longer start new sessions (newSessionExpireTime passed).")
 
 # --- 1011: the server failed, ran out of time, or of quota ------------------------------------------------------
 QUOTA = CloseReason(
@@ -167,6 +175,8 @@ ALL: tuple[CloseReason, ...] = (
     TOOL_RESPONSE_MISMATCH,
     LIFETIME_EXCEEDED,
     SESSION_LIMIT,
+    TOKEN_USED_UP,
+    TOKEN_NO_NEW_SESSIONS,
     INTERNAL_ERROR,
     OVERLOADED,
     INVALID_ARGUMENT,

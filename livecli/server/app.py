@@ -24,11 +24,13 @@ from livecli.protocol import close_reasons as cr
 from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
 from livecli.server.gate import decide
+from livecli.server.http_front import RestApi, rest_front
 from livecli.server.record import Recorder
 from livecli.server.resumption import HandleStore
 from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
 from livecli.server.tls import server_ssl_context
+from livecli.server.tokens import Grant, TokenStore
 
 __all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
 
@@ -78,6 +80,7 @@ class RunningServer:
         self.config = config
         self.scenario = scenario
         self.store = HandleStore(config.handle_ttl_s)
+        self.tokens = TokenStore(config.wall_clock)  # the ephemeral tokens minted by POST /v1alpha/auth_tokens
         self.recorder = Recorder(config.record, config.clock) if config.record else None
         self.tls = tls
         self.port = 0
@@ -87,6 +90,7 @@ class RunningServer:
         self._ids = itertools.count(1)
         # The scenario chosen at upgrade, per connection (weak: a failed handshake leaves nothing behind).
         self._scenarios: weakref.WeakKeyDictionary[ServerConnection, Scenario] = weakref.WeakKeyDictionary()
+        self._grants: weakref.WeakKeyDictionary[ServerConnection, Grant] = weakref.WeakKeyDictionary()
         if not any(isinstance(f, EscapeControls) for f in config.logger.filters):
             config.logger.addFilter(EscapeControls())
 
@@ -99,7 +103,7 @@ class RunningServer:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse bad paths, credentials and `http-*` scenarios at upgrade; remember the connection's scenario."""
         headers = {k.lower(): v for k, v in request.headers.raw_items()}
-        decision = decide(request.path, headers, self.config, self.scenario)
+        decision = decide(request.path, headers, self.config, self.scenario, self.tokens)
         if decision.status is not None or decision.scenario is None:
             status = decision.status or 500
             self.config.logger.info("refused upgrade %s: HTTP %d", request.path.split("?")[0], status)
@@ -108,6 +112,8 @@ class RunningServer:
                 response.headers["Content-Type"] = "application/json; charset=UTF-8"
             return response
         self._scenarios[connection] = decision.scenario
+        if decision.grant is not None:
+            self._grants[connection] = decision.grant
         return None
 
     async def handler(self, connection: ServerConnection) -> None:
@@ -116,7 +122,8 @@ class RunningServer:
         clock = config.clock
         scenario = self._scenarios.pop(connection, self.scenario)
         conn_id = next(self._ids)
-        session = ServerSession(scenario, self.store, clock(), self._limits(), config.logger)
+        grant = self._grants.pop(connection, None)
+        session = ServerSession(scenario, self.store, clock(), self._limits(), config.logger, grant)
         self.sessions[conn_id] = session
         wake = asyncio.Event()
         lock = asyncio.Lock()  # one sender at a time keeps frames in the order the session scheduled them
@@ -234,7 +241,11 @@ async def start_server(config: ServerConfig) -> RunningServer:
             compression=None,
             max_size=config.max_message_bytes,
             server_header="livecli",
-            create_connection=None if ssl_context else plain_port_connection(config.logger),
+            # REST calls (POST /v1alpha/auth_tokens) are answered beside the upgrades, on the same port.
+            create_connection=rest_front(
+                ServerConnection if ssl_context else plain_port_connection(config.logger),
+                RestApi(config, running.tokens),
+            ),
         )
     except OSError as exc:
         raise ConnectError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc

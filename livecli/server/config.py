@@ -34,6 +34,7 @@ class ServerConfig:
         setup_timeout_s: close 1011 when no setup arrives within this time (None: wait forever).
         max_message_bytes: larger client frames are closed with 1009 (message too big) by websockets.
         clock: the server's monotonic clock (VAD, pacing, deadlines); tests inject a fake one.
+        wall_clock: POSIX time, for ephemeral tokens' expireTime and newSessionExpireTime; tests inject a fake one.
         idle_poll_s: cap on how long the pump sleeps, so an injected clock that jumps is noticed.
     """
 
@@ -56,6 +57,7 @@ class ServerConfig:
     setup_timeout_s: float | None = 30.0
     max_message_bytes: int = 16 * 2**20
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
     idle_poll_s: float | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("livecli.server"))
 

@@ -10,6 +10,10 @@ path); an ephemeral token on the Constrained path as `?access_token=`, `Authoriz
 `x-goog-api-key` (the SDK sends both headers). No credential at all → HTTP 401 at upgrade; a wrong API key (or
 token sent as one) → the upgrade succeeds and the setup is answered with close 1007 "API key not valid. ..."
 (docs/wire.md, "Close codes"); a wrong bearer or access token → HTTP 401.
+
+A token this server minted (livecli.server.tokens) opens the Constrained path whatever is required, until its
+expireTime; past it, the upgrade is refused with HTTP 401 (docs/wire.md, "Ephemeral tokens on the local server").
+Its uses and its locked setup are applied by the session, at the setup.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from livecli.protocol.endpoints import (
 from livecli.protocol.google_errors import error_body
 from livecli.server.config import ServerConfig
 from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
+from livecli.server.tokens import TOKEN_PREFIX, Grant, IssuedToken, TokenStore
 
 __all__ = ["Decision", "decide"]
 # Every path the server answers on → whether it is the Constrained (ephemeral token) one.
@@ -41,18 +46,26 @@ _PATHS: dict[str, bool] = {
 
 @dataclass(frozen=True)
 class Decision:
-    """Refuse the upgrade with `status` (and `body`), or accept it and run `scenario`."""
+    """Refuse the upgrade with `status` (and `body`), or accept it and run `scenario` (under `grant`, when the
+    credential is a token this server minted)."""
 
     status: int | None = None
     body: str = ""
     scenario: Scenario | None = None
+    grant: Grant | None = None
 
 
 def _error(status: int, message: str, code: str) -> Decision:
     return Decision(status, error_body(status, message, code))
 
 
-def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server_scenario: Scenario) -> Decision:
+def decide(
+    target: str,
+    headers: Mapping[str, str],
+    config: ServerConfig,
+    server_scenario: Scenario,
+    tokens: TokenStore | None = None,
+) -> Decision:
     """Decide on one upgrade request (`target` is the request path with its query)."""
     path, _, raw_query = target.partition("?")  # not urlsplit: it reads `//ws/...` as a host name
     constrained = _PATHS.get(path[1:] if path.startswith("//") else path)
@@ -70,6 +83,11 @@ def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server
             return Decision(400, f"unknown scenario {name!r}")
     if scenario.upgrade_status is not None:
         return Decision(scenario.upgrade_status, scenario.upgrade_body)
+    minted = _minted_token(query, headers, tokens) if constrained else None
+    if minted is not None and tokens is not None:
+        if minted.expired(tokens.wall_clock()):
+            return _error(401, "The ephemeral token has expired (expireTime passed).", "UNAUTHENTICATED")
+        return Decision(scenario=scenario, grant=Grant(minted, tokens.wall_clock))
     verdict = _check_credentials(query, headers, config, constrained=constrained)
     if verdict == "ok":
         return Decision(scenario=scenario)
@@ -81,6 +99,24 @@ def decide(target: str, headers: Mapping[str, str], config: ServerConfig, server
         "login cookie or other valid authentication credential.",
         "UNAUTHENTICATED",
     )
+
+
+def _minted_token(
+    query: Mapping[str, str], headers: Mapping[str, str], tokens: TokenStore | None
+) -> IssuedToken | None:
+    """The minted token offered as `?access_token=`, `Authorization: Token` or `x-goog-api-key`, if any."""
+    if tokens is None:
+        return None
+    scheme, _, credential = headers.get("authorization", "").partition(" ")
+    offered = (
+        query.get("access_token"),
+        credential.strip() if scheme.lower() == "token" else None,
+        headers.get("x-goog-api-key"),
+    )
+    for value in offered:
+        if value and value.startswith(TOKEN_PREFIX) and (token := tokens.get(value)) is not None:
+            return token
+    return None
 
 
 def _check_credentials(

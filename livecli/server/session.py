@@ -32,6 +32,7 @@ from livecli.server.scenarios import Scenario, TimedAction, TurnSpec
 from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
 from livecli.server.session_tools import ToolCalls, contains, short_json
 from livecli.server.session_turns import Heard, InputTurns
+from livecli.server.tokens import Grant
 from livecli.server.validate import Refusal, SetupInfo, check_setup, parse_client_frame
 
 __all__ = ["Close", "Drop", "Send", "ServerSession", "SessionLimits"]
@@ -60,8 +61,10 @@ class ServerSession:
         now: float,
         limits: SessionLimits | None = None,
         logger: logging.Logger | None = None,
+        grant: Grant | None = None,
     ) -> None:
         self.scenario = scenario
+        self.grant = grant  # the minted ephemeral token this connection came with (its lock, its uses)
         self.store = store
         self.limits = limits or SessionLimits()
         self.log = logger or logging.getLogger("livecli.server")
@@ -152,11 +155,15 @@ class ServerSession:
             self.queue.fail(now)
 
     def _on_setup(self, body: dict[str, Any], now: float) -> None:
+        if self.grant is not None:
+            body = self.grant.effective_setup(body)
         setup = check_setup(body)
         for warning in setup.warnings:
             self.log.warning(warning)
         if self.scenario.setup_close is not None:
             raise Refusal(self.scenario.setup_close.code, self.scenario.setup_close.reason)
+        if self.grant is not None and setup.resume_handle is None:
+            self.grant.start_session()  # resuming is not a use (docs/wire.md, "Ephemeral tokens")
         if setup.resume_handle is not None:
             snapshot = self.store.resolve(setup.resume_handle, now)
             if snapshot is None:

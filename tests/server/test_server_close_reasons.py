@@ -175,6 +175,7 @@ def test_a_wrong_api_key_is_refused_with_the_tables_reason() -> None:
 def test_every_reason_the_server_can_send_has_a_close_path_here() -> None:
     """A reason added to the table for the server gets a path above (or joins NEVER_SENT_LOCALLY)."""
     covered = {reason for _, reason in PATHS.values()} | {cr.INTERNAL_ERROR, cr.API_KEY_INVALID}
+    covered |= {cr.TOKEN_USED_UP, cr.TOKEN_NO_NEW_SESSIONS}  # their close paths: tests/server/test_tokens.py
     assert covered == set(cr.ALL) - NEVER_SENT_LOCALLY
 
 
