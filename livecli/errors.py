@@ -2,6 +2,7 @@
 
     LivecliError
      ├── UsageError          bad flags, refused by preflight
+     │    └── OutputError    the reply or stdout cannot be written (full disk, closed stdout, input as output)
      ├── CredentialsError    missing key, HTTP 401/403 at upgrade
      ├── ConnectError        connect/setup timeout, refused, DNS, TLS, abnormal close
      │    ├── ServerClosed   a close frame: code, reason and phase (before/after setupComplete), kept verbatim
@@ -22,6 +23,7 @@ __all__ = [
     "CredentialsError",
     "LivecliError",
     "NoReplyError",
+    "OutputError",
     "ProtocolError",
     "QuotaError",
     "ServerClosed",
@@ -39,6 +41,11 @@ class LivecliError(Exception):
 
 class UsageError(LivecliError):
     """Bad flags or arguments, or a setup the preflight knows the server refuses."""
+
+
+class OutputError(UsageError):
+    """Where the reply or the data goes cannot take it: an unwritable or full destination, a closed stdout, an
+    output that would replace an input. The OSError behind it, if any, is its __cause__."""
 
 
 class CredentialsError(LivecliError):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import typer
 
@@ -28,26 +28,53 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
         status = action()
     except BrokenPipeError:
         # The reader of stdout went away: say so once, and keep Python's exit-time flush from failing again.
-        _silence_stdout()
-        sys.stderr.write("livecli: stdout was closed by its reader (broken pipe)\n")
-        raise typer.Exit(int(ExitStatus.BROKEN_PIPE)) from None
+        _silence(sys.stdout)
+        _say("livecli: stdout was closed by its reader (broken pipe)")
+        _exit(ExitStatus.BROKEN_PIPE)
     except KeyboardInterrupt as exc:
         interrupted = exit_status(exc)
-        sys.stderr.write(f"livecli: {'terminated' if interrupted == ExitStatus.TERMINATED else 'interrupted'}\n")
-        raise typer.Exit(int(interrupted)) from None
+        _say(f"livecli: {'terminated' if interrupted == ExitStatus.TERMINATED else 'interrupted'}")
+        _exit(interrupted)
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:
-        if traceback:
+        if traceback and sys.stderr is not None:
             import traceback as tb
 
-            tb.print_exc(file=sys.stderr)
+            with contextlib.suppress(OSError, ValueError):
+                tb.print_exc(file=sys.stderr)
         if isinstance(exc, LivecliError):
-            sys.stderr.write(f"livecli: error: {_one_line(str(exc))}\n")
+            _say(f"livecli: error: {_one_line(str(exc))}")
         else:
-            sys.stderr.write(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}\n")
-        raise typer.Exit(int(exit_status(exc))) from None
-    raise typer.Exit(int(status or 0))
+            _say(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}")
+        _exit(exit_status(exc))
+    _exit(status or 0)
+
+
+def _exit(status: int) -> NoReturn:
+    """Exit with `status`, after making sure the interpreter's own exit-time flush cannot change it.
+
+    Python flushes sys.stdout and sys.stderr at exit and turns a failure there (a full device, a closed pipe)
+    into a different exit status; a stream that cannot be flushed now is pointed at /dev/null instead.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                _silence(stream)
+    raise typer.Exit(int(status)) from None
+
+
+def _say(line: str) -> None:
+    """One line on stderr, if there is a stderr: closed (`2>&-`) or failing (`2>/dev/full`), it is silence."""
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        _silence(sys.stderr)
 
 
 def exit_status(exc: BaseException) -> ExitStatus:
@@ -60,12 +87,14 @@ def exit_status(exc: BaseException) -> ExitStatus:
     return exit_status_for(exc)
 
 
-def _silence_stdout() -> None:
+def _silence(stream: TextIO) -> None:
+    """Point a standard stream's descriptor at /dev/null, so what it still holds is flushed there."""
     import os
 
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
     except (OSError, ValueError):
         pass
 

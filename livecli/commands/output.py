@@ -4,6 +4,9 @@
 - `-o -`: WAV on stdout (not with --json, which owns stdout);
 - `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` per input — required with several inputs;
 - no `-o`: no audio is saved; the reply transcript (or the model's TEXT parts) goes to stdout.
+
+`check_destinations` then proves the plan can be carried out, still before connecting: no output is one of the
+inputs (the reply would replace it), every output file can be created, and stdout is open when data goes there.
 """
 
 from __future__ import annotations
@@ -12,11 +15,21 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from livecli.errors import UsageError
+from livecli.errors import OutputError, UsageError
 
-__all__ = ["REPLY_SUFFIXES", "OutputPlan", "check_stdout_audio", "plan_output", "write_text"]
+if TYPE_CHECKING:
+    from livecli.env import Env
+
+__all__ = [
+    "REPLY_SUFFIXES",
+    "OutputPlan",
+    "check_destinations",
+    "check_stdout_audio",
+    "plan_output",
+    "write_text",
+]
 
 REPLY_SUFFIXES = (".wav", ".flac")
 
@@ -85,6 +98,61 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> Out
     return OutputPlan((output,))
 
 
+def check_destinations(plan: OutputPlan, inputs: Sequence[str], env: Env, *, json: bool) -> None:
+    """Prove, before connecting, that the replies can be written where the plan puts them.
+
+    Raises:
+        OutputError: an output that is one of the inputs (also through a link, or stdin/stdout redirected to or
+            from it), an output file that cannot be created, or a closed stdout that data would go to.
+    """
+    from livecli.audio.encode import prove_writable
+
+    use = _stdout_use(plan, json=json)
+    if use is not None and env.stdout_closed:
+        raise OutputError(f"stdout is closed: nowhere to write {use}")
+    files = [name for name in inputs if name != "-"]
+    outputs = list(dict.fromkeys(d for d in plan.destinations if d is not None and d != "-"))
+    for dest in outputs:
+        for name in files:
+            if _same_file(dest, name):
+                raise OutputError(f"-o {dest} is the input {name}: the reply would replace it; give another -o")
+        if "-" in inputs and _is_stream_of(env.stdin, dest):
+            raise OutputError(f"-o {dest} is the file on stdin: the reply would replace it; give another -o")
+    if use is not None:
+        for name in files:
+            if _is_stream_of(env.stdout, name):
+                raise OutputError(f"stdout is the input {name}: writing {use} would change it")
+    for dest in outputs:
+        prove_writable(dest)
+
+
+def _stdout_use(plan: OutputPlan, *, json: bool) -> str | None:
+    """What the run writes to stdout, in words, or None."""
+    if plan.to_stdout_audio:
+        return "the reply audio (-o -)"
+    if json:
+        return "the --json events"
+    if plan.transcript_to_stdout:
+        return "the transcript (give -o FILE to save the reply instead)"
+    return None
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two names lead to one file (symbolic and hard links included)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # one of them does not exist (yet)
+        return False
+
+
+def _is_stream_of(stream: BinaryIO, name: str) -> bool:
+    """Whether a standard stream is redirected to or from the file `name`."""
+    try:
+        return os.path.samestat(os.fstat(stream.fileno()), os.stat(name))
+    except (OSError, ValueError):  # an in-memory or closed stream, or no such file
+        return False
+
+
 def check_stdout_audio(output: str | None, *, stdout_isatty: bool) -> None:
     """Refuse `-o -` when stdout is a terminal: a WAV there is screenfuls of binary noise.
 
@@ -102,5 +170,6 @@ def write_text(stdout: BinaryIO, text: str) -> None:
 
     A lone surrogate (a server may send `\\ud800`) cannot be UTF-8: it is written as the text `\\ud800`.
     """
-    stdout.write(text.rstrip("\n").encode("utf-8", "backslashreplace") + b"\n")
-    stdout.flush()
+    from livecli.audio.encode import write_to_stdout
+
+    write_to_stdout(stdout, text.rstrip("\n").encode("utf-8", "backslashreplace") + b"\n")

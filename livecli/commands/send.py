@@ -17,13 +17,14 @@ from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
 from livecli.commands.checks import check_replies, compile_expectation
 from livecli.commands.input_loop import RunState, converse, reach_target, send_plan
-from livecli.commands.output import plan_output
-from livecli.commands.replies import write_replies
+from livecli.commands.output import check_destinations, plan_output
+from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
 from livecli.commands.request import RunRequest, build_setup
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
 from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
 from livecli.protocol.redact import redact
+from livecli.protocol.report import Reporter
 from livecli.render.console import make_renderer
 
 if TYPE_CHECKING:
@@ -40,7 +41,9 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     process will exit with, and only the CLI knows it.
     """
     names = list(req.inputs) if req.prompt is None else ["text"]
-    plan = plan_output(req.output, list(req.inputs) if req.prompt is None else ["reply"], json=req.json)
+    sources = list(req.inputs) if req.prompt is None else []
+    plan = plan_output(req.output, sources or ["reply"], json=req.json)
+    check_destinations(plan, sources, env, json=req.json)
     expectation = compile_expectation(req.expect_transcript)
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
     preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=not req.dry_run)
@@ -60,21 +63,73 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         else:
             reach = reach_target(preview)
         state = RunState(secrets=preview.secrets)
-        status = 0
+        outcome = _Outcome(renderer, status_of, req, state)
         try:
             asyncio.run(converse(req, env, setup, audio, renderer, state, reach))
             replies = [(name, state.reply_turns(number)) for number, name in enumerate(names, 1)]
             check_replies(replies, expectation, req.min_reply_s)
         except BaseException as exc:
-            status = status_of(exc)
-            if isinstance(exc, LivecliError):
-                with_hint(exc, client_content=req.client_content)
-                _redact_error(exc, state.secrets)
-                renderer.error(exc, status)
-            raise
-        finally:
-            write_replies(env, plan, names, state, renderer, failed=status != 0, status=status)
+            outcome.fail(exc)
+        try:
+            write_replies(env, plan, names, state, renderer, failed=outcome.failure is not None)
+        except BaseException as exc:
+            outcome.fail(exc)
+        outcome.finish(reply_totals(names, state), len(names))
+        if outcome.failure is not None:
+            raise outcome.failure
     return 0
+
+
+class _Outcome:
+    """The run's first failure and the exit status it means, reported as it becomes known.
+
+    The first failure decides the exit status and gets the `error` event; a later one (a reply that cannot be
+    written after the connection failed) is a warning, since it does not change the status. The summary comes
+    last, once no failure can follow, so its exit_status is the process's. A display that breaks while
+    reporting (--json on a stdout whose reader left) becomes the failure only if there was none.
+    """
+
+    def __init__(
+        self, renderer: Reporter, status_of: Callable[[BaseException], int], req: RunRequest, state: RunState
+    ) -> None:
+        self.renderer = renderer
+        self.status_of = status_of
+        self.req = req
+        self.state = state
+        self.failure: BaseException | None = None
+        self.status = 0
+
+    def fail(self, exc: BaseException) -> None:
+        if isinstance(exc, LivecliError):
+            with_hint(exc, client_content=self.req.client_content)
+            _redact_error(exc, self.state.secrets)
+        if self.failure is not None:
+            if isinstance(exc, LivecliError):
+                self._report(lambda: self.renderer.warning(f"also: {exc}"))
+            return
+        self.failure, self.status = exc, self.status_of(exc)
+        self._report(lambda: self.renderer.error(exc, self.status))
+
+    def finish(self, totals: ReplyTotals, inputs: int) -> None:
+        reconnects = self.state.resumer.total if self.state.resumer is not None else 0
+        self._report(
+            lambda: self.renderer.summary(
+                inputs,
+                totals.turns,
+                totals.reply_bytes,
+                self.status,
+                reconnects=reconnects,
+                usage_turns=totals.usage_turns,
+            )
+        )
+        self._report(self.renderer.close)
+
+    def _report(self, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except Exception as exc:
+            if self.failure is None:
+                self.failure, self.status = exc, self.status_of(exc)
 
 
 def _open(name: str, env: Env) -> InputAudio:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from livecli.errors import LivecliError
     from livecli.protocol.events import ServerEvent
     from livecli.protocol.session import Turn
 
@@ -121,8 +120,11 @@ class Reporter:
     def warning(self, text: str) -> None:
         """Something the user should know that is not an error."""
 
-    def error(self, exc: LivecliError, status: int) -> None:
-        """The run failed (the CLI boundary prints the one-line error itself)."""
+    def error(self, exc: BaseException, status: int) -> None:
+        """The run failed with `exc` (a LivecliError, Ctrl-C, a broken pipe, a bug); `status` is the exit status.
+
+        The CLI boundary prints the one-line error itself.
+        """
 
     def summary(
         self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0

@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from livecli.errors import LivecliError
 from livecli.protocol.events import (
     AudioChunk,
     GoAway,
@@ -283,7 +282,7 @@ class RichRenderer(Reporter):
     def warning(self, text: str) -> None:
         self._say(("warning: ", "yellow"), text, level=-1)
 
-    def error(self, exc: LivecliError, status: int) -> None:
+    def error(self, exc: BaseException, status: int) -> None:
         self.close()
 
     def close(self) -> None:
@@ -292,9 +291,10 @@ class RichRenderer(Reporter):
 
 
 def make_renderer(env: Env, *, json: bool, verbosity: int) -> Reporter:
-    """The renderer the flags ask for: --json → JSON lines on stdout; -qq → nothing; else Rich on stderr."""
+    """The renderer the flags ask for: --json → JSON lines on stdout; -qq or a closed stderr → nothing; else Rich
+    on stderr."""
     if json:
         return JsonLinesRenderer(env.stdout, env.clock)
-    if verbosity <= -2:
+    if verbosity <= -2 or env.stderr_closed:  # a closed stderr turns the display off, never onto stdout
         return Reporter()
     return RichRenderer(env.stderr, is_tty=env.stderr_isatty, verbosity=verbosity)

@@ -10,7 +10,8 @@ import json
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from livecli.errors import LivecliError, ServerClosed
+from livecli.audio.encode import write_to_stdout
+from livecli.errors import OutputError, ServerClosed
 from livecli.protocol import events
 from livecli.protocol.report import InputInfo, Reporter, TurnReport
 from livecli.protocol.session import Turn
@@ -19,6 +20,9 @@ from livecli.protocol.wire import INPUT_BYTES_PER_S
 __all__ = ["JsonLinesRenderer"]
 
 PROGRESS_EVERY_S = 1.0  # input_progress at most once per second of audio sent, and at the end
+
+# The `error` event's message for failures that carry no text of their own.
+_QUIET_FAILURES = {"KeyboardInterrupt": "interrupted", "CancelledError": "interrupted"}
 
 
 def _r(value: float | None, digits: int = 3) -> float | None:
@@ -64,12 +68,22 @@ class JsonLinesRenderer(Reporter):
         self._clock = clock
         self._t0 = clock()
         self._progress_at: dict[str, int] = {}
+        self._broken = False
 
     def emit(self, type_: str, **fields: Any) -> None:
-        """Write one event line and flush it."""
+        """Write one whole event line and flush it (or raise OSError).
+
+        Once stdout has failed (its reader went away, a full device) nothing more is written: the failure is
+        the run's, reported once, and the error and summary lines would only fail again.
+        """
+        if self._broken:
+            return
         record = {"type": type_, "t": round(self._clock() - self._t0, 4), **fields}
-        self._out.write(terminal_safe_json(record).encode("utf-8") + b"\n")
-        self._out.flush()
+        try:
+            write_to_stdout(self._out, terminal_safe_json(record).encode("utf-8") + b"\n")
+        except (OSError, OutputError):
+            self._broken = True
+            raise
 
     def connected(self, url: str, backend: str) -> None:
         self.emit("connected", url=url, backend=backend)
@@ -165,8 +179,9 @@ class JsonLinesRenderer(Reporter):
     def warning(self, text: str) -> None:
         self.emit("warning", message=text)
 
-    def error(self, exc: LivecliError, status: int) -> None:
-        fields: dict[str, Any] = {"message": str(exc), "kind": type(exc).__name__, "exit_status": status}
+    def error(self, exc: BaseException, status: int) -> None:
+        message = str(exc) or _QUIET_FAILURES.get(type(exc).__name__, type(exc).__name__)
+        fields: dict[str, Any] = {"message": message, "kind": type(exc).__name__, "exit_status": status}
         if isinstance(exc, ServerClosed):
             fields.update(close_code=exc.code, close_reason=exc.reason, after_setup=exc.after_setup)
         self.emit("error", **fields)
