@@ -15,13 +15,12 @@ from fake_google import (
     FakeGoogle,
     write_service_account,
 )
-from typer.testing import CliRunner
 
 from livecli.auth.target import ConnectOptions, resolve_target
-from livecli.cli.app import app
 from livecli.commands.dry_run import dry_run, dry_run_report, redacted_headers
 from livecli.env import Env
 from livecli.protocol.endpoints import Target
+from tests.helpers import run_cli
 
 SECRETS = (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN)
 
@@ -154,10 +153,7 @@ def test_cli_dry_run_opens_no_socket_for_any_backend(
         endpoint = f"ws://127.0.0.1:{listener.getsockname()[1]}/live"
         for command in (["send", str(sample)], ["text", "hi"]):
             for extra in ([], ["--json"]):
-                result = CliRunner().invoke(
-                    app, [*command, "--dry-run", "--endpoint", endpoint, *credentials, *extra]
-                )
-                assert result.exit_code == 0, result.output
+                result = run_cli(*command, "--dry-run", "--endpoint", endpoint, *credentials, *extra)
                 assert not any(secret in result.stdout + result.stderr for secret in SECRETS)
                 assert endpoint in result.stdout
                 assert backend in result.stdout

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from livecli.cli.app import app
 from livecli.server.probe import ask
+from tests.helpers import cli_command, run_cli, subprocess_env
 
 
 async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     record = tmp_path / "frames.jsonl"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "livecli",
+        cli_command(
             "serve",
             "--port",
             "0",
@@ -31,11 +24,11 @@ async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: 
             str(record),
             "--require-key",
             "SECRET-KEY-123",
-        ],
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},
+        env=subprocess_env({"COLUMNS": "200"}),
     )
     try:
         assert proc.stdout is not None
@@ -59,10 +52,7 @@ async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: 
 
 
 def test_serve_help_and_bad_scenario() -> None:
-    runner = CliRunner()
-    result = runner.invoke(app, ["serve", "--help"])
-    assert result.exit_code == 0
-    assert "--tls-self-signed" in result.output
-    assert "--max-session-s" in result.output
-    result = runner.invoke(app, ["serve", "--port", "0", "--scenario", "no-such-thing"])
-    assert result.exit_code == 2
+    result = run_cli("serve", "--help")
+    assert "--tls-self-signed" in result.stdout
+    assert "--max-session-s" in result.stdout
+    result = run_cli("serve", "--port", "0", "--scenario", "no-such-thing", expect=2)
