@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import stat
 import struct
 import sys
@@ -32,6 +31,10 @@ __all__ = ["InputAudio", "decode_block", "mix_to_mono", "open_input"]
 MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
 BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
 SPOOL_BYTES = 1 << 20  # stdin is copied to a temp file in pieces of this size
+# The most piped audio (stdin, a FIFO) livecli spools (README, "Sending audio"): over 18 hours of 16 kHz 16-bit
+# mono, 3 hours of 48 kHz stereo; an endless stream (`send /dev/zero`) must not fill the disk. Files on disk
+# have no limit: they are read in place, block by block.
+MAX_SPOOL_BYTES = 2 << 30
 _FLOAT_SUBTYPES = {"FLOAT", "DOUBLE", "VORBIS", "OPUS", "MPEG_LAYER_III"}
 
 
@@ -199,8 +202,7 @@ def _spool_stdin(stdin: IO[bytes], name: str = "stdin") -> IO[bytes]:
         raise AudioInputError(f"{name}: is a terminal; pipe audio in (e.g. `< speech.wav`) or give a file path")
     spool = tempfile.TemporaryFile(prefix="livecli-stdin-")  # noqa: SIM115 - handed to the caller, who closes it
     try:
-        shutil.copyfileobj(stdin, spool, SPOOL_BYTES)
-        size = spool.tell()
+        size = _copy_capped(stdin, spool, name)
         spool.seek(0)
         _check_wav_length(name, spool)
         spool.seek(0)
@@ -214,6 +216,20 @@ def _spool_stdin(stdin: IO[bytes], name: str = "stdin") -> IO[bytes]:
         spool.close()
         raise AudioInputError(f"{name}: no data (empty input)")
     return spool
+
+
+def _copy_capped(source: IO[bytes], spool: IO[bytes], name: str) -> int:
+    """Copy `source` to `spool`; AudioInputError past MAX_SPOOL_BYTES. Returns the size copied."""
+    size = 0
+    while piece := source.read(SPOOL_BYTES):
+        size += len(piece)
+        if size > MAX_SPOOL_BYTES:
+            raise AudioInputError(
+                f"{name}: more than {MAX_SPOOL_BYTES >> 30} GiB of piped audio (the most livecli spools); "
+                "save it to a file and send the file"
+            )
+        spool.write(piece)
+    return size
 
 
 def _check_wav_length(name: str, handle: IO[bytes]) -> None:

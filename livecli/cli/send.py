@@ -175,11 +175,37 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
     return RunRequest(connect=connect, verbosity=verbose - quiet, **values)
 
 
+# The most livecli reads of a prompt or a --system-file (README, "Sending text"; docs/wire.md, "Limits"): more
+# text than any Live model's context window, and even JSON-escaped (at worst 6 bytes per byte, `\u0000`) well
+# under the 16 MiB frame limit. A bigger one (`text - < /dev/zero`) is refused, not read into memory.
+MAX_PROMPT_BYTES = 1 << 20
+MAX_SYSTEM_BYTES = 1 << 20
+
+
+def _read_capped(stream: BinaryIO, limit: int, what: str) -> bytes:
+    """All of `stream`, or UsageError once it holds more than `limit` bytes (never more than that in memory)."""
+    pieces: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = stream.read(limit + 1 - size)
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    if size > limit:
+        raise UsageError(f"{what} is longer than {limit >> 20} MiB (the most livecli reads)")
+    return b"".join(pieces)
+
+
 def _prompt(given: str, stdin: BinaryIO) -> str:
     """The prompt (`-` reads stdin, without the trailing newline `echo` adds); an empty one is a usage error."""
     if given == "-" and stdin.closed:  # `<&-`: an empty prompt, not an I/O error
         raise UsageError("the prompt is empty (stdin is closed)")
-    prompt = stdin.read().decode("utf-8", "replace").rstrip("\r\n") if given == "-" else given
+    if given == "-":  # (an argument is bounded by the system: 128 KiB on Linux)
+        prompt = _read_capped(stdin, MAX_PROMPT_BYTES, "the prompt on stdin").decode("utf-8", "replace")
+        prompt = prompt.rstrip("\r\n")
+    else:
+        prompt = given
     if not prompt.strip():
         raise UsageError("the prompt is empty" + (" (nothing on stdin)" if given == "-" else ""))
     return prompt
@@ -193,7 +219,7 @@ def _system(system: str | None, name: str | None) -> str | None:
         return system
     try:
         with open(name, "rb") as handle:
-            data = handle.read()
+            data = _read_capped(handle, MAX_SYSTEM_BYTES, f"--system-file {name}")
     except OSError as exc:
         raise UsageError(f"--system-file {name}: {exc.strerror or exc}") from None
     try:
