@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from livecli.auth.target import api_key_from
 from livecli.env import Env
 from livecli.errors import ConnectError, CredentialsError, UsageError, http_error
+from livecli.protocol.close_reasons import API_KEY_INVALID
 from livecli.protocol.endpoints import GEMINI_HOST, is_loopback, shown_url, with_path
 from livecli.protocol.google_errors import error_summary
 from livecli.protocol.redact import redact
@@ -133,10 +134,16 @@ def parse_lock_config(text: str | None) -> dict[str, Any] | None:
 
 
 def token_url(endpoint: str | None) -> str:
-    """The auth_tokens URL under the one --endpoint rule (a URL with a path is used as given)."""
+    """The auth_tokens URL under the one --endpoint rule (a URL with a path is used as given). A loopback ws:// or
+    wss:// base, as `livecli serve` prints it, means that server over http:// or https:// (it answers the REST
+    call and the upgrades on one port)."""
     if not endpoint:
         return GEMINI_REST_BASE + TOKEN_PATH
-    parts = urlsplit(endpoint.strip())
+    endpoint = endpoint.strip()
+    for websocket_scheme, http_scheme in (("ws://", "http://"), ("wss://", "https://")):
+        if endpoint.lower().startswith(websocket_scheme) and is_loopback(urlsplit(endpoint).hostname):
+            endpoint = http_scheme + endpoint[len(websocket_scheme) :]
+    parts = urlsplit(endpoint)
     secure = parts.scheme == "https"
     if not parts.netloc or not (secure or (parts.scheme == "http" and is_loopback(parts.hostname))):
         raise UsageError("--endpoint for livecli token must be an https:// URL (http:// only for loopback hosts)")
@@ -179,6 +186,9 @@ def mint_token(
         finally:
             exc.close()  # a body longer than what is read keeps the socket open, and the raised error keeps `exc`
         detail = redact(error_summary(refusal), [api_key])
+        if exc.code == 400 and API_KEY_INVALID.match in detail:
+            # Google's REST APIs refuse a wrong key with 400 INVALID_ARGUMENT: a credentials failure all the same.
+            raise CredentialsError(f"credentials refused: HTTP 400: {detail}") from None
         raise http_error(exc.code, detail) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
