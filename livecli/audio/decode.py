@@ -130,9 +130,10 @@ class InputAudio:
             try:
                 data: npt.NDArray[Any] = self._file.read(block, dtype=dtype, always_2d=True)
             except (sf.SoundFileError, RuntimeError) as exc:
-                when = done / self.samplerate
+                when = (done + self._decodable_frames(done, block)) / self.samplerate
                 raise AudioInputError(
-                    f"{self.name}: corrupt or truncated audio after {when:.2f} s ({_reason(exc)})"
+                    f"{self.name}: corrupt or truncated audio after {when:.2f} s of "
+                    f"{self.frames / self.samplerate:.2f} s ({_reason(exc)})"
                 ) from None
             if len(data) == 0:
                 break
@@ -143,6 +144,22 @@ class InputAudio:
                 f"{self.name}: truncated: decoding stopped after {done / self.samplerate:.2f} s "
                 f"of {self.frames / self.samplerate:.2f} s"
             )
+
+    def _decodable_frames(self, start: int, limit: int) -> int:
+        """How many frames from `start` (at most `limit`) decode, read again in 10 ms steps: a block that fails
+        to decode is lost whole, and the error says where the audio really breaks (not where the block began)."""
+        step = max(1, self.samplerate // 100)
+        good = 0
+        try:
+            self._file.seek(start)
+            while good < limit:
+                got = len(self._file.read(min(step, limit - good), dtype="float32", always_2d=True))
+                if got == 0:
+                    break
+                good += got
+        except (sf.SoundFileError, RuntimeError):
+            pass
+        return good
 
     def _seek_start(self) -> None:
         try:
