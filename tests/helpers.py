@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -110,22 +110,37 @@ def run_cli_subprocess(
     return _check(Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")), expect, args)
 
 
+@contextlib.contextmanager
+def ws_server_thread(handler: Callable[[Any], None], **options: Any) -> Iterator[str]:
+    """A plain websockets server (sync API) on 127.0.0.1:0 that runs `handler(connection)` for each connection in
+    a thread; yields its ws:// URL. For behaviour livecli's own server will not show (use local_server for that);
+    `options` go to websockets' serve (max_queue, close_timeout, ...)."""
+    from websockets.sync.server import serve
+
+    server = serve(handler, "127.0.0.1", 0, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
 class RawFrameServer:
     """A real WebSocket server on 127.0.0.1:0 that answers setup, then sends fixed frames once the input ends.
 
-    For what livecli's own server will not send (lone surrogates, hostile text); use as a context manager.
+    For what livecli's own server will not send (lone surrogates, hostile text); use as a context manager
+    (`url` is set once it runs).
     """
 
     END_MARKERS = ("activityEnd", "audioStreamEnd", '"text"', "turnComplete")
 
     def __init__(self, frames: list[bytes]) -> None:
-        from websockets.sync.server import serve
-
         self.frames = frames
         self.received_setup: str | bytes | None = None  # the first frame of the latest connection, verbatim
-        self._server = serve(self._handle, "127.0.0.1", 0)
-        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = ""
+        self._running = contextlib.ExitStack()
 
     def _handle(self, ws: Any) -> None:
         self.received_setup = ws.recv()
@@ -141,12 +156,11 @@ class RawFrameServer:
                 ws.recv()
 
     def __enter__(self) -> RawFrameServer:
-        self._thread.start()
+        self.url = self._running.enter_context(ws_server_thread(self._handle))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
+        self._running.close()
 
 
 @dataclass(frozen=True)

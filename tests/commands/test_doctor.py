@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,10 @@ from fake_google import (
     FakeGoogle,
     write_service_account,
 )
-from websockets.sync.server import Server, ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from livecli.auth.target import ConnectOptions, resolve_target
-from tests.helpers import SAMPLES, Result, local_server, run_cli
+from tests.helpers import SAMPLES, Result, local_server, run_cli, ws_server_thread
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
@@ -65,13 +64,8 @@ def capture() -> Iterator[Capture]:
         else:
             connection.send(b'{"setupComplete": {}}')
 
-    server: Server = serve(handler, "127.0.0.1", 0)
-    state.url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    thread.join(5)
+    with ws_server_thread(handler) as state.url:
+        yield state
 
 
 def as_flags(**options: str | bool) -> list[str]:

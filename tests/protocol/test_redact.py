@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fake_google import FAKE_ACCESS_TOKEN, FAKE_KEY, FAKE_TOKEN, FakeGoogle, write_service_account
-from helpers import run_cli
+from helpers import run_cli, ws_server_thread
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from websockets.sync.server import ServerConnection, serve
+from websockets.sync.server import ServerConnection
 
 from livecli.protocol.redact import MASK, mask, printable, redact, redact_url
 
@@ -89,12 +88,8 @@ def echo_server() -> Iterator[str]:
         connection.recv(timeout=5)
         connection.close(1007, "bad credential " + " ".join(h for h in heard if h)[:100])
 
-    server = serve(handler, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    server.shutdown()
-    thread.join(5)
+    with ws_server_thread(handler) as url:
+        yield url
 
 
 @pytest.mark.usefixtures("isolated_credentials")
