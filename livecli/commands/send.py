@@ -51,10 +51,11 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(_open(name, env)) for name in req.inputs]
         if req.dry_run:
-            from livecli.commands.dry_run import dry_run
+            from livecli.commands.dry_run import dry_run, prompt_frame
 
             plans = {a.name: send_plan(a, req) for a in audio}
-            return dry_run(preview, setup_message(setup), plans, env, req.json)
+            prompt = prompt_frame(req.prompt, req.client_content)
+            return dry_run(preview, setup_message(setup), plans, env, req.json, prompt)
         renderer = make_renderer(env, json=req.json, verbosity=req.verbosity)
         if req.connect.local:
             from livecli.commands.local_server import reach_local_server
