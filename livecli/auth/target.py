@@ -10,7 +10,8 @@ must never be printed, and whether proxies from the environment apply. Backends 
                   `Authorization: Token` with token_in_header); model `models/<id>`
 - vertex          ADC through google-auth, `Authorization: Bearer`; model `projects/P/locations/L/publishers/...`
 - vertex-express  Vertex with an API key; host aiplatform.googleapis.com; model `publishers/google/models/<id>`
-- local           livecli's in-process server (`--local`); no credentials needed
+- local           livecli's in-process server (`--local`) or any loopback `--endpoint`: no credentials needed,
+                  and the label says `local` (`local vertex` etc. for the other dialects)
 
 Hosts, paths and the `--endpoint` rule live in livecli.protocol.endpoints; this module decides which of them apply.
 """
@@ -39,13 +40,24 @@ from livecli.protocol.endpoints import (
     with_query,
 )
 from livecli.protocol.models import DEFAULT_MODEL, bare_model_id
+from livecli.protocol.redact import mask
 
 if TYPE_CHECKING:
     from livecli.auth.adc import AdcCredentials
 
-__all__ = ["ENVIRONMENT_VARIABLES", "ConnectOptions", "api_key_from", "env_secrets", "resolve_target"]
+__all__ = [
+    "ENVIRONMENT_VARIABLES",
+    "ConnectOptions",
+    "api_key_from",
+    "describe_credentials",
+    "env_secrets",
+    "resolve_target",
+]
 
 TOKEN_PREFIX = "auth_tokens/"
+# What a preview (--dry-run) shows where no credential was found: what it would send, with this in its place.
+PLACEHOLDER = "PLACEHOLDER"
+PLACEHOLDER_SOURCE = "none found: a placeholder is shown, and a real run stops here (exit 3)"
 _LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
 
 # Every environment variable livecli reads for a connection, in the order the README lists them.
@@ -166,7 +178,9 @@ def resolve_target(
     """Resolve the connect options and environment into one Target (flag > env > default).
 
     `local_url` is the base URL of livecli's in-process server (`--local`): no credentials are needed.
-    `fetch_credentials=False` (for --dry-run) loads ADC without refreshing it, so no socket is opened.
+    `fetch_credentials=False` (for --dry-run) previews: ADC is loaded without refreshing it, so no socket is
+    opened, and a missing API key, ADC or Vertex project becomes a PLACEHOLDER, its source saying what a real
+    run would need (the preview shows what would be sent; the real run raises CredentialsError there).
     Raises UsageError for contradictory or malformed options and CredentialsError naming what is missing.
     """
     if opts.local and opts.endpoint:
@@ -191,7 +205,7 @@ def resolve_target(
         return _ephemeral(opts, local_url, model_id, token, dict(sources, credentials=token.source), local)
     if vertex:
         return _vertex(opts, environ, local_url, model_id, key, sources, local, fetch_credentials)
-    return _gemini(opts, local_url, model_id, key, sources, local)
+    return _gemini(opts, local_url, model_id, key, sources, local, fetch_credentials)
 
 
 def _finish(
@@ -209,12 +223,20 @@ def _finish(
         url=url,
         headers=headers,
         model=model,
-        backend="local" if local else backend,
+        backend=_label(backend, local or is_loopback(host)),
         secrets=tuple(s for s in secrets if s),
         use_env_proxy=not (local or is_loopback(host)),
         refresher=refresher,
         sources=sources,
     )
+
+
+def _label(backend: str, local: bool) -> str:
+    """The backend as shown: a loopback endpoint is a local server (livecli's own, a test double, a tunnel), not
+    Google, so it reads `local`, with the dialect when it is not the Gemini API's (`local vertex`)."""
+    if not local:
+        return backend
+    return "local" if backend == "gemini" else f"local {backend}"
 
 
 def _gemini(
@@ -224,6 +246,7 @@ def _gemini(
     key: _Picked,
     sources: dict[str, str],
     local: bool,
+    fetch_credentials: bool = True,
 ) -> Target:
     version = _version(opts, "v1beta", GEMINI_VERSIONS, "the Gemini API")
     url, host = _base_url(opts, local_url, GEMINI_HOST, gemini_path(version))
@@ -235,7 +258,14 @@ def _gemini(
         else:
             headers["x-goog-api-key"] = key.value
     elif not (local or is_loopback(host)):
-        raise CredentialsError("no API key: set GEMINI_API_KEY or pass --api-key")
+        missing = "no API key: set GEMINI_API_KEY or pass --api-key"
+        if fetch_credentials:
+            raise CredentialsError(missing)
+        sources["credentials"] = f"{PLACEHOLDER_SOURCE} ({missing})"
+        if opts.key_in_query:
+            url = with_query(url, "key", PLACEHOLDER)
+        else:
+            headers["x-goog-api-key"] = PLACEHOLDER
     return _finish(url, host, headers, f"models/{model_id}", "gemini", (key.value or "",), sources, local)
 
 
@@ -303,26 +333,56 @@ def _vertex(
     sources["location"] = location.source
     url, host = _base_url(opts, local_url, vertex_host(loc), vertex_path(version))
     optional = local or is_loopback(host)
-    creds = _adc(environ, fetch_credentials, optional=optional and bool(project.value))
+    preview = not fetch_credentials
+    creds, missing_adc = _adc(environ, fetch_credentials, optional=(optional and bool(project.value)) or preview)
     proj = project.value or (creds.project if creds else None)
     sources["project"] = project.source or ("ADC" if proj else "")
     if not proj:
-        raise CredentialsError(
+        missing = (
             "no Vertex AI project: pass --project, set GOOGLE_CLOUD_PROJECT, or use credentials that name one"
         )
-    sources["credentials"] = creds.source if creds else "none (loopback endpoint)"
+        if not preview:
+            raise CredentialsError(missing)
+        proj, sources["project"] = PLACEHOLDER, f"{PLACEHOLDER_SOURCE} ({missing})"
     model = f"projects/{proj}/locations/{loc}/publishers/google/models/{model_id}"
     headers, secrets = creds.headers() if creds else ({}, ())
+    if creds:
+        sources["credentials"] = creds.source
+    elif missing_adc and not optional:
+        sources["credentials"] = f"{PLACEHOLDER_SOURCE} ({missing_adc})"
+        headers = {"Authorization": f"Bearer {PLACEHOLDER}"}
+    else:
+        sources["credentials"] = "none (loopback endpoint)"
     refresher = creds.headers if creds and fetch_credentials else None
     return _finish(url, host, headers, model, "vertex", secrets, sources, local, refresher)
 
 
-def _adc(environ: Mapping[str, str], fetch: bool, *, optional: bool) -> AdcCredentials | None:
+def _adc(environ: Mapping[str, str], fetch: bool, *, optional: bool) -> tuple[AdcCredentials | None, str]:
+    """ADC, or (when `optional`) None and why there is none."""
     from livecli.auth.adc import load_adc
 
     try:
-        return load_adc(environ, refresh=fetch)
-    except CredentialsError:
+        return load_adc(environ, refresh=fetch), ""
+    except CredentialsError as exc:
         if optional:
-            return None
+            return None, str(exc)
         raise
+
+
+def describe_credentials(target: Target) -> str:
+    """Which credential a target sends, and where it came from, without revealing it (doctor, --dry-run)."""
+    source = target.sources.get("credentials", "none")
+    if source.startswith(PLACEHOLDER_SOURCE):
+        return source
+    if "x-goog-api-key" in target.headers:
+        return f"API key {mask(target.headers['x-goog-api-key'])} in x-goog-api-key, from {source}"
+    if "Authorization" in target.headers:
+        scheme, _, value = target.headers["Authorization"].partition(" ")
+        extra = " (access token fetched)" if scheme == "Bearer" and target.refresher else ""
+        quota = target.headers.get("x-goog-user-project")
+        extra += f", quota project {quota} in x-goog-user-project" if quota else ""
+        return f"{scheme} {mask(value)} in Authorization, from {source}{extra}"
+    for name in ("key", "access_token"):
+        if f"{name}=" in target.url and target.secrets:
+            return f"{mask(target.secrets[0])} in ?{name}=, from {source}"
+    return "none (not needed for this endpoint)"

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import copy
 import sys
-import textwrap
 
 import typer
 from typer import _click as click  # Typer's own copy of click, whose classes its commands are built from
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from livecli import __version__
 from livecli.cli import auth, send, serve
@@ -24,18 +23,22 @@ from livecli.cli.exit_status import EXIT_STATUS_HELP
 
 __all__ = ["app", "main"]
 
-# Help fits 80 columns: click indents the text by 2, each status takes 7 columns and its text wraps under itself.
-HELP_WIDTH = 80
-EXIT_TABLE = "\n".join(
-    textwrap.fill(
-        text,
-        HELP_WIDTH - 4,
-        initial_indent=f"  {int(status):>3}  ",
-        subsequent_indent=" " * 7,
-        break_on_hyphens=False,
-    )
-    for status, text in EXIT_STATUS_HELP.items()
-)
+
+class RootGroup(TyperGroup):
+    """The root command: after the command list, the exit-status table and the environment variables, laid
+    out by click's help formatter (so they wrap to the terminal) and built only when help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from livecli.auth.target import ENVIRONMENT_VARIABLES  # here, not at start-up: only help needs it
+
+        sections = (
+            ("Exit status", [(str(int(status)), text) for status, text in EXIT_STATUS_HELP.items()]),
+            ("Environment variables (a flag wins over its variable)", list(ENVIRONMENT_VARIABLES.items())),
+        )
+        for title, rows in sections:
+            with formatter.section(title):
+                formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
 
 
 class PlainHelpCommand(TyperCommand):
@@ -71,10 +74,8 @@ def _argument_usage(param: click.Parameter) -> str:
 
 app = typer.Typer(
     name="livecli",
-    help=(
-        "Command-line client for the Gemini Live API, with a local Live-compatible server.\n\n"
-        f"Exit status:\n\n\b\n{EXIT_TABLE}"
-    ),
+    help="Command-line client for the Gemini Live API, with a local Live-compatible server.",
+    cls=RootGroup,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_show_locals=False,  # locals may hold credentials

@@ -18,12 +18,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from livecli import __version__
-from livecli.auth.target import ConnectOptions, env_secrets, resolve_target
+from livecli.auth.target import ConnectOptions, describe_credentials, env_secrets, resolve_target
 from livecli.env import Env
 from livecli.errors import ConnectError, CredentialsError, LivecliError, QuotaError, ServerClosed, UsageError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
-from livecli.protocol.redact import mask, printable, redact, redact_url
+from livecli.protocol.redact import printable, redact, redact_url
 from livecli.protocol.report import Reporter
 
 __all__ = ["Check", "check_endpoint", "doctor_setup", "run_doctor"]
@@ -99,22 +99,6 @@ async def check_endpoint(target: Target, *, timeout_s: float, environ: Mapping[s
     return "setupComplete received"
 
 
-def _credential_detail(target: Target) -> str:
-    source = target.sources.get("credentials", "none")
-    if "x-goog-api-key" in target.headers:
-        return f"API key {mask(target.headers['x-goog-api-key'])} in x-goog-api-key, from {source}"
-    if "Authorization" in target.headers:
-        scheme, _, value = target.headers["Authorization"].partition(" ")
-        extra = " (access token fetched)" if scheme == "Bearer" else ""
-        quota = target.headers.get("x-goog-user-project")
-        extra += f", quota project {quota} in x-goog-user-project" if quota else ""
-        return f"{scheme} {mask(value)} in Authorization, from {source}{extra}"
-    for name in ("key", "access_token"):
-        if f"{name}=" in target.url and target.secrets:
-            return f"{mask(target.secrets[0])} in ?{name}=, from {source}"
-    return "none (not needed for this endpoint)"
-
-
 def _audio_checks(status_of: StatusOf) -> Iterator[Check]:
     try:
         import numpy
@@ -156,7 +140,7 @@ def collect_checks(env: Env, opts: ConnectOptions, timeout_s: float, status_of: 
         if target is not None:
             checks.append(Check("backend", "ok", f"{target.backend}: {redact_url(target.url, target.secrets)}"))
             checks.append(Check("model", "ok", target.model))
-            checks.append(Check("credentials", "ok", _credential_detail(target)))
+            checks.append(Check("credentials", "ok", describe_credentials(target)))
         checks.extend(_audio_checks(status_of))
         if target is None:
             checks.append(Check("endpoint", "skip", "backend did not resolve"))

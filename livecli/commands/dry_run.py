@@ -1,6 +1,8 @@
-"""`--dry-run`: print the resolved URL, headers, exact setup and chunk plan with every secret redacted.
+"""`--dry-run`: print the resolved URL, headers, which credential would be used, the exact setup and the chunk
+plan (or the prompt's frame, for `text`) with every secret redacted.
 
-Opens no socket (resolve the target with `fetch_credentials=False` first) and writes only to stdout.
+Opens no socket and needs no credential: resolve the target with `fetch_credentials=False` first, which puts a
+placeholder where a credential is missing and says what a real run would need.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
+from livecli.auth.target import describe_credentials
 from livecli.env import Env
+from livecli.protocol.client_messages import client_content_message, text_message
 from livecli.protocol.endpoints import Target
 from livecli.protocol.redact import MASK, printable, redact, redact_url
 from livecli.protocol.wire import INPUT_BYTES_PER_S
 
-__all__ = ["dry_run", "dry_run_report", "redacted_headers"]
+__all__ = ["dry_run", "dry_run_report", "prompt_frame", "redacted_headers"]
 
 # Headers whose whole value is a credential, whatever the secrets list says.
 SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization", "proxy-authorization", "cookie"})
@@ -59,10 +63,17 @@ def _plans(chunk_plan: ChunkPlan) -> list[dict[str, Any]]:
     ]
 
 
+def prompt_frame(prompt: str | None, client_content: bool) -> str | None:
+    """The frame `text` sends its prompt in (None for audio inputs): `realtimeInput.text` or `clientContent`."""
+    if prompt is None:
+        return None
+    return client_content_message(prompt) if client_content else text_message(prompt)
+
+
 def dry_run_report(
-    target: Target, setup_payload: Mapping[str, Any] | str, chunk_plan: ChunkPlan
+    target: Target, setup_payload: Mapping[str, Any] | str, chunk_plan: ChunkPlan, prompt: str | None = None
 ) -> dict[str, Any]:
-    """Everything --dry-run shows, already redacted."""
+    """Everything --dry-run shows, already redacted; `prompt` is the frame that carries `text`'s prompt."""
     secrets = target.secrets
     setup_text = (
         setup_payload if isinstance(setup_payload, str) else json.dumps(setup_payload, separators=(",", ":"))
@@ -75,10 +86,12 @@ def dry_run_report(
         "headers": redacted_headers(target.headers, secrets),
         "model": target.model,
         "proxy_from_env": target.use_env_proxy,
+        "credentials": redact(describe_credentials(target), secrets),
         "sources": {k: redact(v, secrets) for k, v in target.sources.items()},
         "setup": json.loads(setup_text),
         "setup_frame": setup_text,
         "chunk_plan": _plans(chunk_plan),
+        **({"prompt_frame": redact(prompt, secrets)} if prompt is not None else {}),
     }
 
 
@@ -88,9 +101,10 @@ def dry_run(
     chunk_plan: ChunkPlan,
     env: Env,
     json: bool,  # the contract's name; shadows the module only inside this function
+    prompt: str | None = None,
 ) -> int:
     """Print the dry-run report (text, or one JSON object with json=True) on stdout; returns exit status 0."""
-    report = dry_run_report(target, setup_payload, chunk_plan)
+    report = dry_run_report(target, setup_payload, chunk_plan, prompt)
     _write(env.stdout, _as_json(report) if json else _as_text(report))
     return 0
 
@@ -106,17 +120,22 @@ def _as_text(report: Mapping[str, Any]) -> str:
         f"proxy from environment: {'yes' if report['proxy_from_env'] else 'no (direct)'}",
         "headers:",
         *(f"  {name}: {value}" for name, value in report["headers"].items()),
+        f"credentials: {report['credentials']}",
         f"model: {report['model']}",
         "setup (sent as the first frame):",
         f"  {report['setup_frame']}",
-        "chunk plan:",
     ]
+    if "prompt_frame" in report:
+        lines += ["prompt (sent after setupComplete):", f"  {report['prompt_frame']}"]
+    else:
+        lines.append("chunk plan:")
     for plan in report["chunk_plan"]:
         runs = ", ".join(f"{count}×{size} B" for size, count in plan["sizes"]) or "no chunks"
         lines.append(
             f"  {plan['input']}: {plan['chunks']} chunks, {plan['bytes']} B, {plan['duration_s']} s ({runs})"
         )
-    sources = report["sources"]
+    # The credentials line above already says where the credential came from.
+    sources = {name: source for name, source in report["sources"].items() if name != "credentials"}
     if sources:
         lines.append("from: " + ", ".join(f"{k}={v}" for k, v in sources.items()))
     lines.append("dry run: nothing was sent")

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from livecli.auth.target import ENVIRONMENT_VARIABLES
 from livecli.cli.exit_status import EXIT_STATUS_HELP
+from livecli.commands.doctor import _HINTS
+from livecli.errors import CredentialsError
 from tests.helpers import run_cli
 
 COMMANDS = ["send", "text", "serve", "token", "doctor"]
@@ -36,7 +39,7 @@ def test_usage_lines_name_the_arguments() -> None:
 
 
 def test_command_summaries_are_whole() -> None:
-    listing = _help().split("Commands:", 1)[1]
+    listing = _help().split("Commands:", 1)[1].split("Exit status:", 1)[0]
     rows = [line.split(None, 1) for line in listing.splitlines() if line.strip()]
     assert [name for name, _ in rows] == COMMANDS
     for _name, summary in rows:
@@ -45,7 +48,7 @@ def test_command_summaries_are_whole() -> None:
 
 
 def test_the_exit_table_keeps_every_status_and_its_whole_text() -> None:
-    table = _help().split("Exit status:", 1)[1].split("Options:", 1)[0]
+    table = _help().split("Exit status:", 1)[1].split("Environment variables", 1)[0]
     joined = " ".join(table.split())
     for status, text in EXIT_STATUS_HELP.items():
         assert f"{int(status)} {' '.join(text.split())}" in joined
@@ -56,6 +59,13 @@ def test_the_exit_table_keeps_every_status_and_its_whole_text() -> None:
 )
 def test_text_help_has_no_send_only_wording(send_only: str) -> None:
     assert send_only not in _help("text")
+
+
+def test_help_lists_the_environment_variables_as_the_doctor_says() -> None:
+    assert "livecli --help lists the environment variables" in _HINTS[CredentialsError]
+    listing = _help().split("Environment variables", 1)[1]
+    for name in ENVIRONMENT_VARIABLES:
+        assert f"\n  {name} " in listing
 
 
 def test_text_still_accepts_the_hidden_pacing_flags() -> None:
