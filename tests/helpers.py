@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
 
 from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
 from livecli.server import ServerConfig, ServerThread
@@ -188,3 +190,29 @@ def local_server(**overrides: Any) -> Iterator[LocalServer]:
     config = ServerConfig(**{"host": "127.0.0.1", "port": 0, "reply_speed": 0, **overrides})
     with ServerThread(config) as thread:
         yield LocalServer(thread.url, thread)
+
+
+@contextlib.asynccontextmanager
+async def ws_server(
+    handler: Callable[[ServerConnection], Awaitable[None]], *, redirect: tuple[str, str] | None = None, **kw: Any
+) -> AsyncIterator[tuple[str, list[Request]]]:
+    """A plain websockets server (asyncio API) on 127.0.0.1:0 in the test's event loop, running `handler` per
+    connection; yields its URL and the upgrade requests it accepted. For behaviour livecli's own server will not
+    show (use local_server for that).
+
+    `redirect=(path, location)` answers an upgrade of `path` with 302 to `location` instead ("*": every path).
+    """
+    requests: list[Request] = []
+
+    def process_request(connection: ServerConnection, request: Request) -> Response | None:
+        if redirect is not None and redirect[0] in ("*", request.path):
+            response = connection.respond(302, "moved\n")
+            response.headers["Location"] = redirect[1]
+            return response
+        requests.append(request)
+        return None
+
+    async with serve(handler, "127.0.0.1", 0, process_request=process_request, **kw) as server:
+        port = server.sockets[0].getsockname()[1]
+        scheme = "wss" if kw.get("ssl") else "ws"
+        yield f"{scheme}://127.0.0.1:{port}/path", requests

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from livecli.client.conversation import Conversation, ReconnectNow, go_away_margin
 from livecli.errors import ConnectError
@@ -18,6 +18,7 @@ from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter, TurnReport
+from tests.helpers import ws_server
 
 SETUP = SetupConfig(model="models/gemini-3.8-live")
 
@@ -57,9 +58,8 @@ async def scripted(after_setup: list[bytes]) -> AsyncIterator[tuple[str, list[An
         finally:
             log.append(("closed", n))
 
-    async with serve(handler, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]
-        yield f"ws://127.0.0.1:{port}", log
+    async with ws_server(handler) as (url, _):
+        yield url, log
 
 
 def local_target(url: str) -> Target:
@@ -188,8 +188,7 @@ async def test_setup_never_answered_times_out_within_the_connect_timeout_and_clo
                 pass
         closed.set()
 
-    async with serve(mute, "127.0.0.1", 0) as server:
-        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with ws_server(mute) as (url, _):
         conv = Conversation(SETUP, Reporter(), asyncio.get_running_loop().time)
         with pytest.raises(ConnectError, match=r"timed out after 0\.3 s waiting for setupComplete from 127"):
             await conv.open(local_target(url), timeout=0.3, environ={})
@@ -212,8 +211,8 @@ async def test_a_slow_reply_longer_than_the_timeout_is_not_cut() -> None:
         await ws.send(sm.turn_complete())
         await ws.wait_closed()
 
-    async with serve(slow, "127.0.0.1", 0) as server:
-        conv = await opened(f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    async with ws_server(slow) as (url, _):
+        conv = await opened(url)
         attempt = conv.session.label_input(1, "text")
         await conv.send(conv.session.text("hello"))
         started = asyncio.get_running_loop().time()

@@ -6,45 +6,18 @@ import asyncio
 import contextlib
 import importlib.util
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.http11 import Request, Response
+from websockets.asyncio.server import ServerConnection
 
 from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
 from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
-from tests.helpers import LocalServer, local_server
-
-Handler = Callable[[ServerConnection], Awaitable[None]]
-
-
-@asynccontextmanager
-async def ws_server(
-    handler: Handler, *, redirect: tuple[str, str] | None = None, **kw: Any
-) -> AsyncIterator[tuple[str, list[Request]]]:
-    """A throwaway websockets server on a free port; yields its URL and the upgrade requests it accepted.
-
-    `redirect=(path, location)` answers an upgrade of `path` with 302 to `location` instead ("*": every path).
-    """
-    requests: list[Request] = []
-
-    def process_request(connection: ServerConnection, request: Request) -> Response | None:
-        if redirect is not None and redirect[0] in ("*", request.path):
-            response = connection.respond(302, "moved\n")
-            response.headers["Location"] = redirect[1]
-            return response
-        requests.append(request)
-        return None
-
-    async with serve(handler, "127.0.0.1", 0, process_request=process_request, **kw) as server:
-        port = server.sockets[0].getsockname()[1]
-        scheme = "wss" if kw.get("ssl") else "ws"
-        yield f"{scheme}://127.0.0.1:{port}/path", requests
+from tests.helpers import LocalServer, local_server, ws_server
 
 
 async def echo(ws: ServerConnection) -> None:
