@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import LocalServer, local_server
 from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.endpoints import EPHEMERAL_VERSION, gemini_path
-from livecli.server import ServerConfig, ServerThread
 from livecli.server.probe import GEMINI_PATH, Probe
 from livecli.server.tls import write_self_signed
 from livecli.server.tokens import RestError, TokenStore, apply_lock, format_time, parse_time
@@ -166,10 +166,10 @@ def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def keyed() -> Iterator[tuple[ServerThread, WallClock]]:
+def keyed() -> Iterator[tuple[LocalServer, WallClock]]:
     clock = WallClock()
-    with ServerThread(ServerConfig(port=0, reply_speed=0, require_key=KEY, wall_clock=clock)) as thread:
-        yield thread, clock
+    with local_server(require_key=KEY, wall_clock=clock) as server:
+        yield server, clock
 
 
 def _post(
@@ -187,7 +187,7 @@ def _post(
             return exc.code, json.loads(exc.read())
 
 
-def _mint(server: ServerThread, body: dict[str, Any] | None = None, key: str | None = KEY) -> dict[str, Any]:
+def _mint(server: LocalServer, body: dict[str, Any] | None = None, key: str | None = KEY) -> dict[str, Any]:
     status, answer = _post(
         server.url.replace("ws://", "http://") + "/v1alpha/auth_tokens",
         json.dumps(body or {}).encode(),
@@ -197,7 +197,7 @@ def _mint(server: ServerThread, body: dict[str, Any] | None = None, key: str | N
     return answer
 
 
-def test_the_key_is_required_as_the_service_requires_it(keyed: tuple[ServerThread, WallClock]) -> None:
+def test_the_key_is_required_as_the_service_requires_it(keyed: tuple[LocalServer, WallClock]) -> None:
     server, _ = keyed
     url = server.url.replace("ws://", "http://") + "/v1alpha/auth_tokens"
     missing = _post(url, b"{}", {})
@@ -210,7 +210,7 @@ def test_the_key_is_required_as_the_service_requires_it(keyed: tuple[ServerThrea
     assert in_query[0] == 200
 
 
-def test_other_paths_and_methods_and_bad_bodies_are_refused(keyed: tuple[ServerThread, WallClock]) -> None:
+def test_other_paths_and_methods_and_bad_bodies_are_refused(keyed: tuple[LocalServer, WallClock]) -> None:
     server, _ = keyed
     base = server.url.replace("ws://", "http://")
     headers = {"x-goog-api-key": KEY}
@@ -231,7 +231,7 @@ async def _raw_exchange(port: int, chunks: list[bytes]) -> bytes:
     return answer
 
 
-async def test_a_request_split_byte_by_byte_is_answered(keyed: tuple[ServerThread, WallClock]) -> None:
+async def test_a_request_split_byte_by_byte_is_answered(keyed: tuple[LocalServer, WallClock]) -> None:
     server, _ = keyed
     body = b'{"uses": 3}'
     request = (
@@ -255,7 +255,7 @@ async def test_a_request_split_byte_by_byte_is_answered(keyed: tuple[ServerThrea
     ],
 )
 async def test_malformed_or_oversized_requests_get_one_bounded_answer(
-    keyed: tuple[ServerThread, WallClock], request_bytes: bytes, status: bytes
+    keyed: tuple[LocalServer, WallClock], request_bytes: bytes, status: bytes
 ) -> None:
     server, _ = keyed
     answer = await _raw_exchange(server.port, [request_bytes])
@@ -263,32 +263,20 @@ async def test_malformed_or_oversized_requests_get_one_bounded_answer(
     assert len(answer) < 4096
 
 
-def test_tls_serves_the_rest_call_and_the_upgrade_on_one_port(tls_dir: Path) -> None:
+async def test_tls_serves_the_rest_call_and_the_upgrade_on_one_port(tls_dir: Path) -> None:
     context = ssl.create_default_context(cafile=str(tls_dir / "cert.pem"))
-    config = ServerConfig(
-        port=0,
-        reply_speed=0,
-        tls_cert=str(tls_dir / "cert.pem"),
-        tls_key=str(tls_dir / "key.pem"),
-        require_key=KEY,
-    )
-    with ServerThread(config) as server:
+    tls = {"tls_cert": str(tls_dir / "cert.pem"), "tls_key": str(tls_dir / "key.pem")}
+    with local_server(require_key=KEY, **tls) as server:
         url = server.url.replace("wss://", "https://") + "/v1alpha/auth_tokens"
         status, answer = _post(url, b'{"uses": 1}', {"x-goog-api-key": KEY}, context)
         assert status == 200
-
-        async def session() -> dict[str, Any]:
-            probe = await Probe.open(
-                server.url, CONSTRAINED + "?access_token=" + answer["name"], ssl_context=context
-            )
-            complete = await probe.setup()
-            await probe.close()
-            return complete
-
-        assert "setupComplete" in asyncio.run(session())
+        probe = await Probe.open(server.url, CONSTRAINED + "?access_token=" + answer["name"], ssl_context=context)
+        complete = await probe.setup()
+        await probe.close()
+    assert "setupComplete" in complete
 
 
-async def _outcome(server: ServerThread, path: str, headers: dict[str, str] | None = None, **setup: Any) -> str:
+async def _outcome(server: LocalServer, path: str, headers: dict[str, str] | None = None, **setup: Any) -> str:
     """'ok' (or 'ok resumable' when handles are issued), 'http <status>' or 'close <code> <reason>'."""
     try:
         probe = await Probe.open(server.url, path, headers=headers)
@@ -310,7 +298,7 @@ async def _outcome(server: ServerThread, path: str, headers: dict[str, str] | No
 
 
 async def test_a_minted_token_opens_the_constrained_path_in_every_form(
-    keyed: tuple[ServerThread, WallClock],
+    keyed: tuple[LocalServer, WallClock],
 ) -> None:
     server, _ = keyed
     name = _mint(server, {"uses": 0})["name"]
@@ -324,7 +312,7 @@ async def test_a_minted_token_opens_the_constrained_path_in_every_form(
     assert as_key_on_gemini_path == f"close 1007 {cr.API_KEY_INVALID.text}"  # tokens open Constrained only
 
 
-async def test_a_used_up_token_is_refused_after_the_setup(keyed: tuple[ServerThread, WallClock]) -> None:
+async def test_a_used_up_token_is_refused_after_the_setup(keyed: tuple[LocalServer, WallClock]) -> None:
     server, _ = keyed
     path = CONSTRAINED + "?access_token=" + _mint(server, {"uses": 1})["name"]
     first = await _outcome(server, path)
@@ -333,7 +321,7 @@ async def test_a_used_up_token_is_refused_after_the_setup(keyed: tuple[ServerThr
     assert second == f"close 1008 {cr.TOKEN_USED_UP.text}"
 
 
-async def test_an_expired_token_is_refused_at_the_upgrade(keyed: tuple[ServerThread, WallClock]) -> None:
+async def test_an_expired_token_is_refused_at_the_upgrade(keyed: tuple[LocalServer, WallClock]) -> None:
     server, clock = keyed
     path = CONSTRAINED + "?access_token=" + _mint(server, {"uses": 0})["name"]
     clock.offset += 1801
@@ -345,7 +333,7 @@ async def test_an_expired_token_is_refused_at_the_upgrade(keyed: tuple[ServerThr
 
 
 async def test_resuming_is_not_a_use_and_outlives_the_new_session_window(
-    keyed: tuple[ServerThread, WallClock],
+    keyed: tuple[LocalServer, WallClock],
 ) -> None:
     server, clock = keyed
     path = CONSTRAINED + "?access_token=" + _mint(server, {"uses": 1})["name"]
@@ -364,7 +352,7 @@ async def test_resuming_is_not_a_use_and_outlives_the_new_session_window(
     assert new_session == f"close 1008 {cr.TOKEN_USED_UP.text}"
 
 
-async def test_the_locked_setup_is_applied(keyed: tuple[ServerThread, WallClock]) -> None:
+async def test_the_locked_setup_is_applied(keyed: tuple[LocalServer, WallClock]) -> None:
     """A token that locks `sessionResumption` turns resumption on for a client that did not ask for it; with a
     mask that leaves it out, it stays off."""
     server, _ = keyed
@@ -377,7 +365,7 @@ async def test_the_locked_setup_is_applied(keyed: tuple[ServerThread, WallClock]
     assert masked_outcome == "ok"
 
 
-async def test_a_locked_model_overrides_the_clients(keyed: tuple[ServerThread, WallClock]) -> None:
+async def test_a_locked_model_overrides_the_clients(keyed: tuple[LocalServer, WallClock]) -> None:
     """The client asks for a model that does not exist; the locked one is used, so the setup completes."""
     server, _ = keyed
     body = {"uses": 0, "bidiGenerateContentSetup": {"model": "models/gemini-3.8-live"}, "fieldMask": "model"}
