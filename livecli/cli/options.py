@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 
 __all__ = ["connect_options"]
 
+
+def _positive(value: float) -> float:
+    """A time limit: 0 (or less) failed at once, so it is refused; every wait keeps a limit (no "0 = none")."""
+    if not value > 0:
+        raise typer.BadParameter(f"{value:g} is not a time limit: give seconds, more than 0")
+    return value
+
+
 # Where to connect and with which credentials (ConnectOptions): send, text and doctor.
 Model = Annotated[
     str | None,
@@ -74,8 +82,8 @@ ConnectTimeout = Annotated[
     typer.Option(
         "--connect-timeout",
         metavar="S",
-        min=0.0,
-        help="Seconds allowed for connecting and setupComplete (exit 4).",
+        callback=_positive,
+        help="Seconds allowed for connecting and setupComplete (exit 4); more than 0.",
     ),
 ]
 
@@ -124,7 +132,10 @@ NoPace = Annotated[bool, typer.Option("--no-pace", help="Send as fast as possibl
 ReplyTimeout = Annotated[
     float,
     typer.Option(
-        "--timeout", metavar="S", min=0.0, help="Longest server silence (s) while a reply is expected (exit 5)."
+        "--timeout",
+        metavar="S",
+        callback=_positive,
+        help="Longest server silence (s) while a reply is expected (exit 5); more than 0.",
     ),
 ]
 MaxReconnects = Annotated[
