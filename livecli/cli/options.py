@@ -12,7 +12,7 @@ Imports only typer and the standard library: `livecli --help` must stay fast.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
@@ -20,7 +20,38 @@ import typer
 if TYPE_CHECKING:
     from livecli.auth.target import ConnectOptions
 
-__all__ = ["connect_options"]
+__all__ = ["complete_modality", "complete_model", "complete_turn_end", "complete_voice", "connect_options"]
+
+
+# Value completion (`livecli --install-completion`): each runs only when the shell asks, so its import does not
+# slow start-up; the values come from the tables the preflight checks against.
+def _matching(values: Iterable[str], incomplete: str) -> list[str]:
+    return sorted(v for v in values if v.startswith(incomplete))
+
+
+def complete_model(incomplete: str) -> list[str]:
+    """The model table's ids."""
+    from livecli.protocol.models import MODELS
+
+    return _matching(MODELS, incomplete)
+
+
+def complete_voice(incomplete: str) -> list[str]:
+    """The prebuilt voices."""
+    from livecli.protocol.models import VOICES
+
+    return _matching(VOICES, incomplete)
+
+
+def complete_modality(incomplete: str) -> list[str]:
+    return _matching(("audio", "text"), incomplete)
+
+
+def complete_turn_end(incomplete: str) -> list[str]:
+    """--turn-end's values (send's option, completed from the request's table)."""
+    from livecli.commands.request import TURN_ENDS
+
+    return _matching(TURN_ENDS, incomplete)
 
 
 def _positive(value: float) -> float:
@@ -33,7 +64,12 @@ def _positive(value: float) -> float:
 # Where to connect and with which credentials (ConnectOptions): send, text and doctor.
 Model = Annotated[
     str | None,
-    typer.Option("--model", metavar="ID", help="Live model id [env LIVECLI_MODEL; default gemini-3.8-live]."),
+    typer.Option(
+        "--model",
+        metavar="ID",
+        autocompletion=complete_model,
+        help="Live model id [env LIVECLI_MODEL; default gemini-3.8-live].",
+    ),
 ]
 ApiKey = Annotated[
     str | None, typer.Option("--api-key", metavar="KEY", help="API key [env GEMINI_API_KEY, then GOOGLE_API_KEY].")
@@ -103,7 +139,10 @@ SystemFile = Annotated[
     str | None, typer.Option("--system-file", metavar="FILE", help="Read the system instruction from a file.")
 ]
 Voice = Annotated[
-    str | None, typer.Option("--voice", metavar="NAME", help="Prebuilt voice, e.g. Kore, Puck, Zephyr.")
+    str | None,
+    typer.Option(
+        "--voice", metavar="NAME", autocompletion=complete_voice, help="Prebuilt voice, e.g. Kore, Puck, Zephyr."
+    ),
 ]
 Language = Annotated[
     str | None, typer.Option("--language", metavar="CODE", help="Reply language code, e.g. en-US.")
@@ -113,6 +152,7 @@ Modality = Annotated[
     typer.Option(
         "--modality",
         metavar="audio|text",
+        autocompletion=complete_modality,
         help="Reply modality: audio, or text on models that can answer in text.",
     ),
 ]

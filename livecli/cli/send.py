@@ -37,6 +37,7 @@ TurnEnd = Annotated[
     typer.Option(
         "--turn-end",
         metavar="activity|silence|vad",
+        autocompletion=o.complete_turn_end,
         help="activity: bracket each file with activityStart/End (VAD off); silence: server VAD + trailing "
         "silence; vad: server VAD + audioStreamEnd.",
     ),

@@ -18,6 +18,29 @@ _HELP = (
 )
 
 
+def complete_scenario(incomplete: str) -> list[str]:
+    """Built-in scenario names, then the .toml/.json files the typed path leads to."""
+    import os
+
+    from livecli.server.scenarios import BUILTIN
+
+    names = sorted(name for name in BUILTIN if name.startswith(incomplete))
+    folder, prefix = os.path.split(incomplete)
+    try:
+        entries = sorted(os.scandir(folder or "."), key=lambda e: e.name)
+    except OSError:
+        return names
+    for entry in entries:
+        if not entry.name.startswith(prefix) or (entry.name.startswith(".") and not prefix.startswith(".")):
+            continue
+        path = os.path.join(folder, entry.name)
+        if entry.is_dir():
+            names.append(path + os.sep)
+        elif entry.name.lower().endswith((".toml", ".json")):
+            names.append(path)
+    return names
+
+
 def register(app: typer.Typer) -> None:
     """Add the `serve` command to the app."""
 
@@ -38,7 +61,11 @@ def register(app: typer.Typer) -> None:
             help="Write a fresh self-signed cert.pem/key.pem to DIR; serve wss.",
         ),
         scenario: str = typer.Option(
-            "echo", "--scenario", metavar="NAME|FILE", help="Built-in scenario or a TOML/JSON scenario file."
+            "echo",
+            "--scenario",
+            metavar="NAME|FILE",
+            autocompletion=complete_scenario,
+            help="Built-in scenario or a TOML/JSON scenario file.",
         ),
         reply_speed: float = typer.Option(
             1.0,
