@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "QUOTA_REASON_PREFIX",
+    "TOKEN_USED_UP_REASON",
     "AudioInputError",
     "ConnectError",
     "CredentialsError",
@@ -33,6 +34,9 @@ __all__ = [
 
 # docs/wire.md, "Close codes": quota closes arrive as 1011 with this reason, cut at 123 bytes.
 QUOTA_REASON_PREFIX = "You exceeded your current quota"
+# docs/wire.md, "Ephemeral tokens": the service's refusal of an ephemeral token with no uses left (reported with
+# close 1011, which alone would read as a passing fault).
+TOKEN_USED_UP_REASON = "Token has been used too many times"
 
 
 class LivecliError(Exception):
@@ -95,6 +99,11 @@ class ServerClosed(ConnectError):
     def quota(self) -> bool:
         """Whether the close reports a quota or rate limit (docs/wire.md, "Close codes")."""
         return self.reason.startswith(QUOTA_REASON_PREFIX) or "RESOURCE_EXHAUSTED" in self.reason
+
+    @property
+    def token_used_up(self) -> bool:
+        """Whether the close refuses a used-up ephemeral token: a credentials failure whatever the code."""
+        return TOKEN_USED_UP_REASON in self.reason
 
 
 def http_error(status: int, body: str = "") -> LivecliError:

@@ -72,6 +72,8 @@ def close_exit_status(closed: ServerClosed) -> ExitStatus:
     """A server's close, by code, reason and phase (docs/wire.md, "Close codes")."""
     if closed.quota:
         return ExitStatus.QUOTA
+    if closed.token_used_up:  # the service sends it with 1011 (docs/wire.md, "Ephemeral tokens")
+        return ExitStatus.CREDENTIALS
     if closed.code == 1007 or (closed.code == 1008 and not closed.after_setup):
         return ExitStatus.CREDENTIALS
     if closed.code == 1000:

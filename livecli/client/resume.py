@@ -41,7 +41,7 @@ def retryable(exc: LivecliError, *, after_go_away: bool) -> bool:
     if isinstance(exc, QuotaError | ProtocolError):
         return False
     if isinstance(exc, ServerClosed):
-        if exc.quota:
+        if exc.quota or exc.token_used_up:
             return False
         if exc.code == 1008:
             return after_go_away and exc.after_setup

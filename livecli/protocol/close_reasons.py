@@ -13,7 +13,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from livecli.errors import QUOTA_REASON_PREFIX
+from livecli.errors import QUOTA_REASON_PREFIX, TOKEN_USED_UP_REASON
 
 __all__ = [
     "ALL",
@@ -121,7 +121,7 @@ SESSION_LIMIT = CloseReason(1008, "Session duration limit exceeded.")
 # An ephemeral token asked for one new session too many (resuming is not a use). The wording is the service's as
 # reported (with code 1011, for a resumption it should have allowed); the code is the local server's choice
 # (docs/wire.md, "Ephemeral tokens on the local server").
-TOKEN_USED_UP = CloseReason(1008, "Token has been used too many times")
+TOKEN_USED_UP = CloseReason(1008, TOKEN_USED_UP_REASON)
 # local: a new session after the token's newSessionExpireTime.
 TOKEN_NO_NEW_SESSIONS = CloseReason(1008, "Token can no longer start new sessions (newSessionExpireTime passed).")
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import SAMPLES, LocalServer, Result, local_server, run_cli
+from helpers import SAMPLES, LocalServer, Result, local_server, run_cli, ws_server_thread
 
 from livecli.server.tls import write_self_signed
 
@@ -118,3 +119,18 @@ def test_tls_serve_mints_and_admits_over_wss(tmp_path: Path, monkeypatch: pytest
         sent = _send(tls, token, expect=0)
     assert token.startswith("auth_tokens/")
     _hidden(minted, sent)
+
+
+def test_the_services_own_refusal_of_a_used_up_token_exits_3_without_retrying() -> None:
+    """The service was seen refusing a used-up token with close 1011 "Token has been used too many times"
+    (docs/wire.md, "Ephemeral tokens"): a credentials failure, not a passing fault to reconnect after."""
+    connections: list[str] = []
+
+    def refuse(ws: Any) -> None:
+        connections.append(str(ws.recv()))
+        ws.close(1011, "Token has been used too many times")
+
+    with ws_server_thread(refuse) as url:
+        result = run_cli("send", HELLO, "--token", "auth_tokens/used", "--endpoint", url, "--speed", "0", expect=3)
+    assert len(connections) == 1
+    assert "1011 Token has been used too many times" in result.stderr
