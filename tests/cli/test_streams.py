@@ -70,6 +70,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[R
         "stdout closed, --json": (">&-", ("send", "in.wav", "-o", "reply.wav", "--json", *LOCAL), False),
         "stdout full, transcript": (">/dev/full", ("send", "in.wav", "-q", *LOCAL), False),
         "stdout full, -o -": (">/dev/full", ("send", "in.wav", "-q", "-o", "-", *LOCAL), False),
+        "stdout full, --json": (">/dev/full", ("send", "in.wav", "-o", "reply.wav", "--json", *LOCAL), False),
         "stderr full, -o file": ("2>/dev/full", ("send", "in.wav", "-o", "reply.wav", *LOCAL), False),
         "bad input, stderr closed": ("2>&-", ("send", "bad.wav", "-o", "reply.wav", *LOCAL), False),
         "bad input, stderr full": ("2>/dev/full", ("send", "bad.wav", "-o", "reply.wav", *LOCAL), False),
@@ -140,7 +141,7 @@ def test_a_closed_stdout_that_data_needs_is_refused_before_connecting(
     assert not (folder / "reply.wav").exists()
 
 
-@pytest.mark.parametrize("case", ["transcript", "-o -"])
+@pytest.mark.parametrize("case", ["transcript", "-o -", "--json"])
 def test_stdout_on_a_full_device_is_an_output_error(runs: dict[str, tuple[Run, Path]], case: str) -> None:
     """`>/dev/full` was `internal error: OSError` (1): it is one line and exit 2."""
     run, _ = runs[f"stdout full, {case}"]

@@ -1,7 +1,7 @@
 """T2: the `--json` summary is written once the last failure is known, so its exit_status is the status the
 process exits with, and each failure that decides that status has an `error` event before it. Checked field by
 field over several kinds of run: success, a reply that cannot be written, a server close, a reply timeout whose
-partial reply cannot be written either, an unmet --expect-transcript."""
+partial reply cannot be written either, an unmet --expect-transcript, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from livecli.cli.exit_status import exit_status_for
+from livecli.commands import send as send_module
 from livecli.protocol import server_messages as sm
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run
 from tests.helpers import LocalServer, RawFrameServer
@@ -100,3 +101,19 @@ def test_an_unmet_expectation_is_an_error_event_of_5(live_server: LocalServer, t
     assert status == 5
     assert _check_truthful(status, seen, printed) == [("NoReplyError", 5)]
     assert (tmp_path / "reply.wav").exists()  # the reply is still written
+
+
+def test_ctrl_c_is_an_error_event_of_130(
+    live_server: LocalServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C changes the status too (130), so it gets an error event; the reply received is still written."""
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(send_module, "check_replies", interrupted)
+    status, seen, printed = _outcome(live_server.endpoint(), tmp_path)
+    assert status == 130
+    assert _check_truthful(status, seen, printed) == [("KeyboardInterrupt", 130)]
+    assert next(e for e in seen if e["type"] == "error")["message"] == "interrupted"
+    assert (tmp_path / "reply.wav").exists()
