@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import ssl
 import time
 import urllib.error
@@ -375,3 +376,37 @@ async def test_a_locked_model_overrides_the_clients(keyed: tuple[LocalServer, Wa
     unlocked_outcome = await _outcome(server, CONSTRAINED + "?access_token=" + unlocked, model="")
     assert locked_outcome == "ok"
     assert unlocked_outcome.startswith("close 1007")
+
+
+class _Lines(logging.Handler):
+    """Keeps every message logged."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+async def test_the_servers_log_shows_neither_the_key_nor_a_token(keyed: tuple[LocalServer, WallClock]) -> None:
+    server, _ = keyed
+    logger = server.thread.config.logger
+    handler = _Lines(logging.DEBUG)
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        name = _mint(server, {"uses": 1})["name"]
+        first = await _outcome(server, CONSTRAINED + "?access_token=" + name)
+        used_up = await _outcome(server, CONSTRAINED, {"Authorization": f"Token {name}", "x-goog-api-key": name})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    log = "\n".join(handler.lines)
+    assert first == "ok"
+    assert used_up.startswith("close 1008")
+    assert "minted ephemeral token auth_tokens/…" in log
+    assert KEY not in log
+    assert name not in log
+    assert name[len("auth_tokens/") :][:12] not in log
