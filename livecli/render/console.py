@@ -80,18 +80,20 @@ class RichRenderer(Reporter):
         self._chunks: dict[int, int] = {}  # reply chunks per turn
         self._reconnecting = False
 
-    def _say(self, *parts: str | tuple[str, STYLE], level: int = 0) -> None:
-        """One line; plain strings are livecli's own text, (text, style) pairs are styled."""
+    def _say(self, *parts: str | tuple[str, STYLE], level: int = 0, keep_newlines: bool = False) -> None:
+        """One line; plain strings are livecli's own text, (text, style) pairs are styled. A newline inside a
+        part (a file name can hold one) is shown escaped, so each event stays one line; only what the model
+        said (`keep_newlines`) keeps its line breaks."""
         if self.verbosity < level:
             return
         self._end_line()
-        self.console.print(self._text(*parts))
+        self.console.print(self._text(*parts, keep_newlines=keep_newlines))
 
-    def _text(self, *parts: str | tuple[str, STYLE]) -> Text:
+    def _text(self, *parts: str | tuple[str, STYLE], keep_newlines: bool = False) -> Text:
         line = Text()
         for part in parts:
             text, style = part if isinstance(part, tuple) else (part, None)
-            line.append(printable(text, keep_newlines=True), style=style if self.is_tty else None)
+            line.append(printable(text, keep_newlines=keep_newlines), style=style if self.is_tty else None)
         return line
 
     def _stream(self, label: str, text: str, style: str, finished: bool = False) -> None:
@@ -106,13 +108,13 @@ class RichRenderer(Reporter):
                 self._end_line()
             return
         if self._progress is not None:  # a live progress bar owns the cursor: whole lines only
-            self._say(f"  {label}: ", (text, style))
+            self._say(f"  {label}: ", (text, style), keep_newlines=True)
             return
         if self._open_line != label:
             self._end_line()
             self.console.print(self._text(f"  {label}: "), end="", soft_wrap=True)
             self._open_line = label
-        self.console.print(self._text((text, style)), end="", soft_wrap=True)
+        self.console.print(self._text((text, style), keep_newlines=True), end="", soft_wrap=True)
         if finished:
             self._end_line()
 
