@@ -68,7 +68,9 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         try:
             asyncio.run(converse(req, env, setup, audio, renderer, state, reach))
             replies = [(name, state.reply_turns(number)) for number, name in enumerate(names, 1)]
-            check_replies(replies, expectation, req.min_reply_s)
+            passed = check_replies(replies, expectation, req.min_reply_s)
+            if passed:
+                renderer.checks_passed(passed)
         except BaseException as exc:
             outcome.fail(exc)
         try:

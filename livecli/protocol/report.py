@@ -120,6 +120,11 @@ class Reporter:
     def warning(self, text: str) -> None:
         """Something the user should know that is not an error."""
 
+    def checks_passed(self, text: str) -> None:
+        """The CI expectations asked for (--expect-transcript, --min-reply-seconds) held; `text` says which.
+
+        A display for people; `--json` readers have the summary's exit_status."""
+
     def error(self, exc: BaseException, status: int) -> None:
         """The run failed with `exc` (a LivecliError, Ctrl-C, a broken pipe, a bug); `status` is the exit status.
 

@@ -284,6 +284,9 @@ class RichRenderer(Reporter):
     def warning(self, text: str) -> None:
         self._say(("warning: ", "yellow"), text, level=-1)
 
+    def checks_passed(self, text: str) -> None:
+        self._say(("checks passed", "green"), f": {text}", level=-1)
+
     def error(self, exc: BaseException, status: int) -> None:
         self.close()
 
