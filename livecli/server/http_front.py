@@ -3,8 +3,10 @@
 websockets' server refuses any method but GET and any request body, so a connection first looks at the method:
 the first byte of a GET (or anything that is not an HTTP method, e.g. a TLS ClientHello on a plain port) goes to
 websockets at once, untouched; any other method is read here as one HTTP/1.1 request (headers, then a
-Content-Length body, both bounded), answered, and the connection closed. The only REST method is
-`POST /v1alpha/auth_tokens` (docs/wire.md, "Ephemeral tokens"); anything else is 404 (or 405 on that path).
+Content-Length body, both bounded; `Expect: 100-continue` is answered, as curl waits for it), answered, and the
+connection closed. A request not complete within websockets' opening-handshake timeout (10 s) is dropped like a
+stalled upgrade. The only REST method is `POST /v1alpha/auth_tokens`
+(docs/wire.md, "Ephemeral tokens on the local server"); anything else is 404 (or 405 on that path).
 
 The API key is checked as the service checks it when the server requires one (`--require-key`): none at all →
 HTTP 401 UNAUTHENTICATED; a wrong one → HTTP 400 INVALID_ARGUMENT "API key not valid", as Google's REST APIs
@@ -135,6 +137,7 @@ def rest_front(base: type[ServerConnection], api: RestApi) -> type[ServerConnect
     class RestFrontConnection(base):  # type: ignore[valid-type,misc]
         _mode = ""  # "" until the method is known, then "ws" or "rest"
         _buffer = b""
+        _continued = False  # whether "100 Continue" was sent
 
         def data_received(self, data: bytes) -> None:
             if self._mode == "ws":
@@ -183,6 +186,9 @@ def rest_front(base: type[ServerConnection], api: RestApi) -> type[ServerConnect
                 return
             body = self._buffer[end + 4 : end + 4 + length]
             if len(body) < length:
+                if headers.get("expect", "").lower() == "100-continue" and not self._continued:
+                    self._continued = True
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                 return  # more to come
             try:
                 reply = api.handle(method, target, headers, body)

@@ -410,3 +410,26 @@ async def test_the_servers_log_shows_neither_the_key_nor_a_token(keyed: tuple[Lo
     assert KEY not in log
     assert name not in log
     assert name[len("auth_tokens/") :][:12] not in log
+
+
+async def test_expect_100_continue_is_answered_before_the_body(keyed: tuple[LocalServer, WallClock]) -> None:
+    """curl sends `Expect: 100-continue` with bodies over 1 KiB and waits for the go-ahead."""
+    server, _ = keyed
+    body = json.dumps(
+        {
+            "uses": 4,
+            "bidiGenerateContentSetup": {"model": "m", "systemInstruction": {"parts": [{"text": "x" * 2000}]}},
+        }
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        f"POST /v1alpha/auth_tokens HTTP/1.1\r\nHost: x\r\nx-goog-api-key: {KEY}\r\nExpect: 100-continue\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+    )
+    go_ahead = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    writer.write(body.encode())
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert go_ahead == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["uses"] == 4
