@@ -79,6 +79,7 @@ class RichRenderer(Reporter):
         self._open_line: str | None = None  # the label of a streamed transcript line not yet ended
         self._chunks: dict[int, int] = {}  # reply chunks per turn
         self._reconnecting = False
+        self._sending: tuple[InputInfo, int] | None = None  # the audio input being sent, and its bytes sent
 
     def _say(self, *parts: str | tuple[str, STYLE], level: int = 0, keep_newlines: bool = False) -> None:
         """One line; plain strings are livecli's own text, (text, style) pairs are styled. A newline inside a
@@ -140,6 +141,7 @@ class RichRenderer(Reporter):
         if info.kind != "audio":
             self._say(f"sending the prompt ({info.total_bytes} bytes)", level=0)
             return
+        self._sending = (info, 0)
         count = f" [{info.index}/{info.count}]" if info.count > 1 else ""
         self._say("sending ", (info.name, "bold"), f"{count}: {info.duration_s:.2f} s of audio", level=0)
         if self.is_tty and self.verbosity >= 0 and info.duration_s >= PROGRESS_MIN_S:
@@ -157,11 +159,13 @@ class RichRenderer(Reporter):
             self._task = self._progress.add_task("send", total=info.total_bytes / INPUT_BYTES_PER_S)
 
     def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        self._sending = (info, sent_bytes)
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=sent_bytes / INPUT_BYTES_PER_S)
 
     def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         self._stop_progress()
+        self._sending = None
         if info.kind != "audio":
             return
         sent_s = sent_bytes / INPUT_BYTES_PER_S
@@ -289,6 +293,16 @@ class RichRenderer(Reporter):
 
     def error(self, exc: BaseException, status: int) -> None:
         self.close()
+        if isinstance(exc, KeyboardInterrupt) and self._sending is not None:
+            # Ctrl-C mid-input: the turn never ended, so the server was never asked to answer it.
+            info, sent_bytes = self._sending
+            self._say(
+                ("stopped while sending ", "yellow"),
+                (info.name, "bold"),
+                f": {sent_bytes / INPUT_BYTES_PER_S:.2f} s of {info.duration_s:.2f} s sent; "
+                "its turn never ended, so there is no reply to it",
+                level=-1,
+            )
 
     def close(self) -> None:
         self._stop_progress()
