@@ -32,6 +32,9 @@ __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
 
 # A goAway without timeLeft: assume the service's usual minute (docs/wire.md, "goAway and resumption").
 DEFAULT_GO_AWAY_S = 60.0
+# How long one send may stay blocked (the server stopped reading) when the caller sets no limit of its own;
+# `send` and `text` pass their --timeout.
+DEFAULT_SEND_STALL_S = 30.0
 
 
 def go_away_margin(time_left_s: float) -> float:
@@ -46,8 +49,16 @@ class ReconnectNow(Exception):
 class Conversation:
     """A Live session over one WebSocket, reporting to a renderer."""
 
-    def __init__(self, setup: SetupConfig, renderer: Reporter, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        setup: SetupConfig,
+        renderer: Reporter,
+        clock: Callable[[], float],
+        *,
+        send_stall_s: float | None = DEFAULT_SEND_STALL_S,
+    ) -> None:
         self.session = ClientSession(setup, clock=clock)
+        self.send_stall_s = send_stall_s  # a send blocked this long (the server stopped reading) fails
         self.renderer = renderer
         self.clock = clock
         self.link: Link | None = None
@@ -95,6 +106,7 @@ class Conversation:
                     environ=environ,
                     use_env_proxy=target.use_env_proxy,
                     secrets=self.secrets,
+                    send_stall_s=self.send_stall_s,
                 )
                 self.renderer.connected(redact_url(url, target.secrets), target.backend)
                 for setup in setup_frames:

@@ -124,6 +124,19 @@ class _CoalescingConnection(ClientConnection):
         elif pending:
             self.transport.writelines(pending)
 
+    def data_received(self, data: bytes) -> None:
+        """Read as websockets does, but end the connection as soon as the server's close frame is in (docs/wire.md,
+        "Connection").
+
+        websockets answers the close (the echo is written here, or queued behind frames not yet sent) and then
+        waits for the server to end the TCP connection before anyone learns of the close. A server that stopped
+        reading never sees the echo and waits its own close timeout (10 s by default): the close, with its code
+        and reason, came that much later, and a reply timeout under 10 s said "no reply" instead.
+        """
+        super().data_received(data)
+        if self.protocol.close_rcvd is not None:
+            self.transport.abort()
+
 
 class _Connect(connect):
     """websockets' connect, except that no redirect is followed (docs/wire.md, "Connection").
@@ -146,22 +159,36 @@ class Link:
     client; the session, the renderers and every error built from server text only ever see its output.
     """
 
-    def __init__(self, ws: ClientConnection, redactor: Redactor) -> None:
+    def __init__(self, ws: ClientConnection, redactor: Redactor, send_stall_s: float | None = None) -> None:
         self._ws = ws
         self._redactor = redactor
+        self._send_stall_s = send_stall_s or None  # 0: no limit
         self.closed: Closed | None = None
 
     async def send(self, frames: str | list[str]) -> None:
-        """Send one text message, or several in one write; a closed connection raises `LinkClosed`."""
+        """Send one text message, or several in one write; a closed connection raises `LinkClosed`.
+
+        A send that cannot finish within `send_stall_s` (the server stopped reading, and the socket's buffers
+        are full) ends the connection with a ConnectError: nothing else would notice, since the keepalive's
+        pings queue behind the same blocked write.
+        """
+        self._raise_if_gone()
         try:
-            if isinstance(frames, str):
-                await self._ws.send(frames)
-                return
-            async with self._ws.send_context():  # one context: the frames leave in one write
-                for frame in frames:
-                    self._ws.protocol.send_text(frame.encode())
+            async with asyncio.timeout(self._send_stall_s):
+                if isinstance(frames, str):
+                    await self._ws.send(frames)
+                    return
+                async with self._ws.send_context():  # one context: the frames leave in one write
+                    for frame in frames:
+                        self._ws.protocol.send_text(frame.encode())
         except ConnectionClosed as exc:
             raise self._closed_by(exc) from None
+        except TimeoutError:
+            self.closed = Closed(1006, "", by_us=True)
+            self._ws.transport.abort()
+            raise ConnectError(
+                f"the server stopped reading: nothing could be sent for {self._send_stall_s:g} s (--timeout)"
+            ) from None
 
     async def recv(self) -> str | bytes:
         """The next frame (text or binary, as sent); a closed connection raises `LinkClosed`."""
@@ -174,8 +201,21 @@ class Link:
         """Close cleanly (waits up to CLOSE_TIMEOUT_S for the server's close frame); never raises."""
         if self.closed is None:
             self.closed = Closed(code, reason, by_us=True)
+        if self._ws.connection_lost_waiter.done():
+            return  # nothing left to close (and websockets would abort a dead transport: see `_raise_if_gone`)
         with contextlib.suppress(OSError, WebSocketException, TimeoutError):
             await self._ws.close(code, reason)
+
+    def _raise_if_gone(self) -> None:
+        """Raise `LinkClosed` when the TCP connection is already gone, without asking websockets to write.
+
+        Once the transport has called connection_lost, websockets' send and close abort it again, and CPython
+        3.11's socket transport fails with AttributeError (`None.call_soon`) when it had already closed itself
+        after flushing a large write (what a prompt over the server's frame limit does): the server's 1009 was
+        then reported as an internal error.
+        """
+        if self._ws.connection_lost_waiter.done():
+            raise self._closed_by(self._ws.protocol.close_exc)
 
     def _closed_by(self, exc: ConnectionClosed) -> LinkClosed:
         if self.closed is None or not self.closed.by_us:
@@ -201,12 +241,14 @@ async def open_link(
     environ: Mapping[str, str],
     use_env_proxy: bool,
     secrets: Iterable[str] = (),
+    send_stall_s: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> Link:
     """Open the WebSocket (TCP, proxy, TLS, upgrade) within `timeout` seconds.
 
     `secrets` (the credentials in `headers` and `url`) are replaced by *** in everything the server sends back:
-    an upgrade refusal's body, a redirect's Location, frames and close reasons (see `Link`).
+    an upgrade refusal's body, a redirect's Location, frames and close reasons (see `Link`). A send that cannot
+    finish within `send_stall_s` seconds ends the connection (None or 0: no limit).
 
     Raises:
         UsageError: the URL is not a valid ws:// or wss:// URL, or the proxy in the environment is not usable.
@@ -244,7 +286,7 @@ async def open_link(
         if mapped is None:
             raise
         raise redactor.error(mapped) from exc
-    return Link(ws, redactor)
+    return Link(ws, redactor, send_stall_s)
 
 
 def connect_error(

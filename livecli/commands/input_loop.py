@@ -94,7 +94,7 @@ async def converse(
     """Connect, deliver every input in order, then close (also on failure); `state` records the progress."""
     async with reach() as target:
         state.secrets = target.secrets
-        conv = state.conversation = Conversation(setup, renderer, env.clock)
+        conv = state.conversation = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout)
         try:
             await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
             resumer = state.resumer = Resumer(

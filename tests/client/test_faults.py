@@ -1,0 +1,134 @@
+"""A hostile or failing server, seen from the client: every fault is reported as what happened, in bounded time.
+
+Servers here are small websockets servers of our own on 127.0.0.1 port 0 (or the local server), never mocks; the
+guards on elapsed time are generous (they catch a hang, not a slow machine).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import LocalServer
+from helpers import SAMPLES, run_cli
+from websockets.sync.server import serve
+
+from livecli.client.conversation import Conversation
+from livecli.errors import ServerClosed
+from livecli.protocol.client_messages import SetupConfig
+from livecli.protocol.endpoints import Target
+from livecli.protocol.report import Reporter
+
+KEY = "AIzaSyFAKE-fault-key-0123456789abcdefghij"
+# Far more than loopback socket buffers hold (a few MB each way), so a server that stops reading blocks the client.
+LONG_INPUT_S = 600
+
+
+@pytest.fixture(scope="module")
+def long_wav(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """LONG_INPUT_S seconds of a quiet tone at 16 kHz (19 MB): sent at --speed 0 it fills any socket buffer."""
+    path = tmp_path_factory.mktemp("long") / "long.wav"
+    tone = (np.sin(np.arange(16000) * 2 * np.pi * 440 / 16000) * 3000).astype(np.int16)
+    sf.write(path, np.tile(tone, LONG_INPUT_S), 16000, subtype="PCM_16")
+    return str(path)
+
+
+class DeafServer:
+    """Completes the setup, then stops reading (its queue of one message fills, so it pauses its socket reads).
+
+    With `close`, it sends that close frame once the first audio message has arrived, still without reading: the
+    client's close echo stays stuck behind the audio it is sending.
+    """
+
+    def __init__(self, close: tuple[int, str] | None = None) -> None:
+        self.close = close
+        self._release = threading.Event()
+        self._connections: list[Any] = []
+        self._server = serve(self._handle, "127.0.0.1", 0, max_queue=1, close_timeout=30)
+        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handle(self, ws: Any) -> None:
+        self._connections.append(ws)
+        ws.recv()
+        ws.send(b'{"setupComplete": {}}')
+        if self.close is not None:
+            ws.recv()
+            ws.close(*self.close)
+        self._release.wait(30)
+
+    def __enter__(self) -> DeafServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        for ws in self._connections:  # it reads nothing, so it would wait out its close timeout: cut it short
+            ws.close_socket()
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+def _send(url: str, wav: str, *extra: str) -> tuple[int, str, float]:
+    started = time.monotonic()
+    result = run_cli(
+        "send", wav, "--endpoint", url, "--api-key", KEY, "--speed", "0", "--max-reconnects", "0", *extra,
+        expect=None,
+    )  # fmt: skip
+    return result.exit_code, result.stderr, time.monotonic() - started
+
+
+def test_a_server_that_stops_reading_fails_the_send_after_the_timeout(long_wav: str) -> None:
+    """No timeout covered sending: livecli hung forever. Now a send blocked for --timeout ends the run (exit 4)."""
+    with DeafServer() as server:
+        status, stderr, elapsed = _send(server.url, long_wav, "--timeout", "1")
+    assert status == 4
+    assert "the server stopped reading: nothing could be sent for 1 s" in stderr
+    assert elapsed < 25  # a hang would be stopped by nothing at all
+    assert KEY not in stderr
+
+
+def test_a_close_while_the_client_is_stuck_sending_is_reported_at_once(long_wav: str) -> None:
+    """The server closes 1011 while the client's writes are stuck: the close is what happened, reported before
+    the send's stall limit (--timeout 5) and without waiting out the server's close timeout."""
+    with DeafServer(close=(1011, "Internal error encountered.")) as server:
+        status, stderr, elapsed = _send(server.url, long_wav, "--timeout", "5")
+    assert status == 4
+    assert "1011 Internal error encountered." in stderr
+    assert "stopped reading" not in stderr
+    assert "no reply" not in stderr
+    assert elapsed < 25
+
+
+def test_a_close_from_a_server_that_reads_nothing_is_reported_before_the_reply_timeout() -> None:
+    """The input fits in the socket buffers, so the client waits for the reply when the 1011 arrives; the server
+    reads nothing (not the close echo either) and would end the TCP connection only after its close timeout. The
+    close is reported at once: not "no reply" after --timeout 2."""
+    with DeafServer(close=(1011, "Internal error encountered.")) as server:
+        status, stderr, elapsed = _send(server.url, str(SAMPLES / "hello_16k.wav"), "--timeout", "2")
+    assert status == 4
+    assert "1011 Internal error encountered." in stderr
+    assert "no reply" not in stderr
+    assert elapsed < 25
+
+
+async def test_a_prompt_over_the_servers_frame_limit_is_reported_as_its_1009(live_server: LocalServer) -> None:
+    """The server closes 1009 on a 17 MiB prompt (its limit is the service's 16 MiB) while the client still
+    writes it; livecli then closed a transport that had already closed itself and failed with `AttributeError …
+    call_soon` (an internal error). The 1009 is what the caller gets, and closing afterwards is quiet. (Driven
+    below the CLI, which reads at most 1 MiB of prompt.)"""
+    conv = Conversation(SetupConfig(model="models/gemini-3.8-live"), Reporter(), time.monotonic)
+    target = Target(live_server.endpoint(), {}, "models/gemini-3.8-live", "local", (), False)
+    await conv.open(target, timeout=10, environ={})
+    try:
+        attempt = conv.session.label_input(1, "text")
+        with pytest.raises(ServerClosed) as info:
+            await conv.send(conv.session.text("a" * (17 * 2**20)))
+            await conv.wait_reply(attempt, settle_s=0.0, timeout_s=20)
+        assert info.value.code == 1009
+    finally:
+        await conv.close()
