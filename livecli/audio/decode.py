@@ -28,7 +28,11 @@ from livecli.protocol.wire import INPUT_RATE
 
 __all__ = ["InputAudio", "decode_block", "mix_to_mono", "open_input"]
 
-MAX_INPUT_RATE = 1_000_000  # above any real audio; a bogus header rate (2**31 Hz) would need a gigantic filter
+# The input sample rates livecli takes (README, "Sending audio"): 4 kHz is below any speech codec's rate, 384 kHz
+# the highest common studio rate. Outside them a header is bogus (an AIFF with rate 0 read as 1 Hz became 4.4 hours
+# of audio; 999,983 Hz cost 3 s and 327 MB to plan): exit 6, not a guess.
+MIN_INPUT_RATE = 4_000
+MAX_INPUT_RATE = 384_000
 BLOCK_BYTES = 1 << 20  # decode block budget (float32, all channels): bounds memory for any file length
 SPOOL_BYTES = 1 << 20  # stdin is copied to a temp file in pieces of this size
 # The most piped audio (stdin, a FIFO) livecli spools (README, "Sending audio"): over 18 hours of 16 kHz 16-bit
@@ -80,10 +84,11 @@ class InputAudio:
         if self.frames <= 0 or self.samplerate <= 0 or self.channels <= 0:
             self.close()
             raise AudioInputError(f"{name}: no audio frames (empty file)")
-        if self.samplerate > MAX_INPUT_RATE:
+        if not MIN_INPUT_RATE <= self.samplerate <= MAX_INPUT_RATE:
             self.close()
             raise AudioInputError(
-                f"{name}: unsupported sample rate {self.samplerate} Hz (at most {MAX_INPUT_RATE})"
+                f"{name}: unsupported sample rate {self.samplerate} Hz "
+                f"(livecli takes {MIN_INPUT_RATE}–{MAX_INPUT_RATE} Hz)"
             )
 
     @property

@@ -4,9 +4,10 @@ Output sample j is the band-limited input evaluated at input time j * sr_in / sr
 stream of n input samples yields exactly ceil(n * sr_out / sr_in) output samples after `flush()`.
 
 The ratio is L/M (reduced by gcd). With up to MAX_DENSE_PHASES phases (every rate → 16 kHz, since L divides
-16000; even 44057 Hz) a "dense group" plan is used: the output is cut into groups of g consecutive samples; the
-phases repeat every super-period of P outputs (P*M/L inputs), so each of the P/g group types is one small
-matrix, and all groups of one type in a block are one GEMM over a strided view of the input. Other ratios use a
+16000; even 44057 Hz) and a plan of at most MAX_PLAN_BYTES, a "dense group" plan is used: the output is cut into
+groups of g consecutive samples; the phases repeat every super-period of P outputs (P*M/L inputs), so each of
+the P/g group types is one small matrix, and all groups of one type in a block are one GEMM over a strided view
+of the input. Other ratios (and high input rates with many phases, such as a prime rate near 384 kHz) use a
 per-output gather from a finely sampled kernel table with linear interpolation between phases.
 """
 
@@ -30,9 +31,15 @@ Float32Array = npt.NDArray[np.float32]
 PASS_EDGE = 0.4
 STOP_EDGE = 0.6125
 ATTEN_DB = 120.0
-MAX_DENSE_PHASES = 16000  # any rate → 16 kHz (L divides 16000); the plan is then at most ~15 MB
+MAX_DENSE_PHASES = 16000  # any rate → 16 kHz (L divides 16000)
+# The dense plan's matrices at most: a high rate with many phases (383,987 Hz → 16 kHz: 16000 phases of 882 taps,
+# 118 MB padded; 999,983 Hz took 327 MB and 3 s) uses the gather path instead, whose kernel table is at most
+# ~7 MB for any input rate up to 384 kHz. bench/bench_resample_plans.py measures both over the input range.
+MAX_PLAN_BYTES = 32 << 20
 TABLE_PHASES = 2048  # kernel table resolution (per input sample) for the gather path
-GATHER_BLOCK = 4096  # outputs per gather step (bounds the temporaries)
+_TABLE_PIECE = 1 << 16  # table entries computed at once
+GATHER_BLOCK = 4096  # outputs per gather step at most
+GATHER_ELEMENTS = 1 << 18  # outputs x taps per gather step: bounds its temporaries (~2 MB each) for long kernels
 MAX_GROUP = 1024  # outputs per GEMM row at most: huge upsampling ratios (1 Hz → 16 kHz) keep small plans
 
 
@@ -81,6 +88,13 @@ def _group_size(d: _Design) -> int:
     return min(divisors, key=lambda k: abs(math.log(k / target)))
 
 
+def _dense_bytes(d: _Design) -> int:
+    """An upper bound of the dense plan's size for `d`, without building it (float32, padding included)."""
+    g = _group_size(d)
+    span = (g - 1) * d.down // d.up + 1 + 2 * d.half
+    return math.lcm(g, d.up) // g * span * g * 4
+
+
 @dataclass(frozen=True)
 class _Plan:
     """Dense-group plan: type t covers outputs t*g..t*g+g-1 of each super-period of `period_out` outputs."""
@@ -118,7 +132,10 @@ def _plan(d: _Design) -> _Plan:
 def _table(d: _Design) -> Float32Array:
     """Kernel sampled every 1/TABLE_PHASES input samples over [-half, half] (+1 guard entry)."""
     t = np.arange(-d.half * TABLE_PHASES, d.half * TABLE_PHASES + 2) / TABLE_PHASES
-    return _kernel(t, d).astype(np.float32)
+    table = np.empty(t.size, np.float32)
+    for start in range(0, t.size, _TABLE_PIECE):  # in pieces: np.i0's float64 temporaries stay small
+        table[start : start + _TABLE_PIECE] = _kernel(t[start : start + _TABLE_PIECE], d)
+    return table
 
 
 class Resampler:
@@ -130,7 +147,7 @@ class Resampler:
         self.sr_in, self.sr_out = int(sr_in), int(sr_out)
         self._design = d = _design(self.sr_in, self.sr_out)
         self._identity = self.sr_in == self.sr_out
-        self._dense = d.up <= MAX_DENSE_PHASES
+        self._dense = d.up <= MAX_DENSE_PHASES and _dense_bytes(d) <= MAX_PLAN_BYTES
         self._plan = _plan(d) if self._dense and not self._identity else None
         self._buf: Float32Array = np.zeros(d.half - 1, np.float32)  # zero history before t = 0
         self._buf_start = -(d.half - 1)  # input index of _buf[0]
@@ -219,8 +236,9 @@ class Resampler:
         table = _table(d)
         taps = np.arange(2 * d.half)
         outs = []
-        for a in range(first, stop, GATHER_BLOCK):
-            j = np.arange(a, min(stop, a + GATHER_BLOCK), dtype=np.int64)
+        step = max(1, min(GATHER_BLOCK, GATHER_ELEMENTS // (2 * d.half)))
+        for a in range(first, stop, step):
+            j = np.arange(a, min(stop, a + step), dtype=np.int64)
             n0 = (j * d.down) // d.up
             frac = (j * d.down % d.up) / d.up
             pos = (frac[:, None] + (2 * d.half - 1) - taps[None, :]) * TABLE_PHASES
