@@ -19,8 +19,8 @@ import contextlib
 from collections.abc import Callable, Mapping
 
 from livecli.client.metrics import TurnTimes, measure
-from livecli.client.transport import Link, LinkClosed, host_of, open_link
-from livecli.errors import ConnectError, NoReplyError
+from livecli.client.transport import Closed, Link, LinkClosed, host_of, open_link
+from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.events import GoAway, ServerEvent, ToolCall
@@ -118,7 +118,7 @@ class Conversation:
             await self._abandon()
             raise ConnectError(f"timed out after {timeout:g} s waiting for {phase} {host_of(url)}") from None
         except LinkClosed as exc:
-            raise self.session.closed(exc.closed.code, exc.closed.reason) from None
+            raise self._close_error(exc.closed) from None
         except BaseException:
             await self._abandon()
             raise
@@ -162,7 +162,11 @@ class Conversation:
             await self.link.send(frames)
         except LinkClosed as exc:
             await self._settle_reader()
-            raise self.error or self.session.closed(exc.closed.code, exc.closed.reason) from None
+            raise self.error or self._close_error(exc.closed) from None
+
+    def _close_error(self, closed: Closed) -> LivecliError:
+        """The error for how the connection ended (the session records it: media after it raises it too)."""
+        return self.session.closed(closed.code, closed.reason, error=closed.refusal() if closed.refused else None)
 
     async def _settle_reader(self) -> None:
         """Give the reader a moment to record the close frame's code and reason."""
@@ -188,7 +192,7 @@ class Conversation:
                     self._changed.set()
         except LinkClosed as exc:
             if not exc.closed.by_us and self.error is None:
-                self.error = self.session.closed(exc.closed.code, exc.closed.reason)
+                self.error = self._close_error(exc.closed)
             self._changed.set()
 
     async def _take(self, frame: str | bytes) -> None:

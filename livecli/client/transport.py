@@ -34,11 +34,12 @@ from websockets.exceptions import (
     InvalidStatus,
     InvalidURI,
     ProxyError,
+    SecurityError,
     WebSocketException,
 )
 
 from livecli import __version__
-from livecli.errors import ConnectError, LivecliError, UsageError, http_error
+from livecli.errors import ConnectError, LivecliError, ProtocolError, UsageError, http_error
 from livecli.protocol.endpoints import shown_url
 from livecli.protocol.google_errors import error_summary
 from livecli.protocol.redact import Redactor
@@ -54,11 +55,31 @@ CLOSE_TIMEOUT_S = 2.0
 
 @dataclass(frozen=True)
 class Closed:
-    """How the connection ended: the close code and reason exactly as received (1006, "" without a frame)."""
+    """How the connection ended: the close code and reason exactly as received (1006, "" without a frame).
+
+    `by_us`: livecli closed it on purpose (nothing to report). `refused`: livecli failed it itself, with the code
+    and reason it sent: a frame it cannot take (1002 protocol error, 1007 invalid UTF-8, 1009 too big) or no
+    pong in time (1011); the server never said a word, so this is not its close, nor a drop (1006).
+    """
 
     code: int
     reason: str
     by_us: bool
+    refused: bool = False
+
+    def refusal(self) -> LivecliError:
+        """The error for a connection livecli failed itself (`refused`)."""
+        what = f"livecli closed the connection: {self.code} {self.reason}".rstrip()
+        if self.code in _REFUSED_FRAME:
+            limit = f"; livecli takes frames up to {MAX_MESSAGE_BYTES // 2**20} MiB" if self.code == 1009 else ""
+            return ProtocolError(f"{what} (the server sent a frame livecli cannot take{limit})")
+        if self.code == 1011:
+            return ConnectError(f"{what} (the server answered no ping for {PING_TIMEOUT_S:g} s)")
+        return ConnectError(what)
+
+
+# The close codes with which websockets refuses a server's frame (docs/wire.md, "Close codes").
+_REFUSED_FRAME = frozenset({1002, 1007, 1009})
 
 
 def host_of(url: str) -> str:
@@ -219,9 +240,13 @@ class Link:
 
     def _closed_by(self, exc: ConnectionClosed) -> LinkClosed:
         if self.closed is None or not self.closed.by_us:
-            frame = exc.rcvd
-            reason = self._redactor.text(frame.reason) if frame else ""
-            self.closed = Closed(frame.code, reason, by_us=False) if frame else Closed(1006, "", False)
+            frame, sent = exc.rcvd, exc.sent
+            if frame is not None:
+                self.closed = Closed(frame.code, self._redactor.text(frame.reason), by_us=False)
+            elif sent is not None:  # websockets failed the connection itself
+                self.closed = Closed(sent.code, sent.reason, by_us=False, refused=True)
+            else:
+                self.closed = Closed(1006, "", by_us=False)
         return LinkClosed(self.closed)
 
 
@@ -327,6 +352,12 @@ def connect_error(
         return ConnectError(f"cannot connect through the proxy {host_of(proxy or '')}: {exc}")
     if isinstance(exc, ConnectionClosed):
         return ConnectError(f"{where} closed the connection during the WebSocket handshake")
+    if isinstance(exc, InvalidMessage) and isinstance(exc.__cause__, SecurityError):
+        # An HTTP answer over websockets' limits (a 1 MiB body, an 8 KiB line): HTTP, but not an upgrade.
+        return ConnectError(
+            f"{where} answered the WebSocket upgrade with an HTTP response too large to read "
+            f"({exc.__cause__}): is --endpoint a Live API endpoint?"
+        )
     if isinstance(exc, InvalidMessage) and not secure:
         return ConnectError(f"{where} did not answer the WebSocket upgrade with HTTP (a wss:// server?)")
     if isinstance(exc, InvalidHandshake):

@@ -356,9 +356,10 @@ class ClientSession:
             self._open = None
             self._grace_until = None
 
-    def closed(self, code: int, reason: str) -> LivecliError:
-        """The error for a close frame (1006 when none came); its exit status depends on the phase."""
-        error = ServerClosed(code, reason, after_setup=self.setup_complete_at is not None)
+    def closed(self, code: int, reason: str, *, error: LivecliError | None = None) -> LivecliError:
+        """The error for a close frame (1006 when none came); its exit status depends on the phase. `error`: the
+        driver's own, when the client ended the connection itself (it refused a frame)."""
+        error = error or ServerClosed(code, reason, after_setup=self.setup_complete_at is not None)
         self._closed = error
         self._media_ok = self._input_open = False
         return error

@@ -6,6 +6,8 @@ guards on elapsed time are generous (they catch a hang, not a slow machine).
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from typing import Any
@@ -132,3 +134,77 @@ async def test_a_prompt_over_the_servers_frame_limit_is_reported_as_its_1009(liv
         assert info.value.code == 1009
     finally:
         await conv.close()
+
+
+class RawBytesServer:
+    """Completes the setup, then writes `raw` straight to the socket once the first audio message arrives: frames
+    websockets' own server would never send."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self._server = serve(self._handle, "127.0.0.1", 0, close_timeout=1)
+        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _handle(self, ws: Any) -> None:
+        ws.recv()
+        ws.send(b'{"setupComplete": {}}')
+        ws.recv()
+        ws.socket.sendall(self.raw)
+        with contextlib.suppress(Exception):
+            while True:
+                ws.recv()
+
+    def __enter__(self) -> RawBytesServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "what"),
+    [
+        (b"\x82\x7f" + (65 * 2**20).to_bytes(8, "big"), 1009, "livecli takes frames up to 64 MiB"),
+        (b"\x83\x00", 1002, "invalid opcode"),
+        (b"\x81\x02\xff\xfe", 1007, "invalid start byte"),
+    ],
+    ids=["too-big", "bad-opcode", "bad-utf8"],
+)
+def test_a_frame_livecli_refuses_is_reported_as_its_own_close(raw: bytes, code: int, what: str) -> None:
+    """websockets fails the connection with 1009/1002/1007 on such a frame; livecli said the server "dropped the
+    connection without a close frame (1006)". It says that it closed the connection, with the code and why."""
+    with RawBytesServer(raw) as server:
+        status, stderr, _ = _send(server.url, str(SAMPLES / "hello_16k.wav"), "--timeout", "5")
+    assert status == 4
+    assert f"livecli closed the connection: {code}" in stderr
+    assert what in stderr
+    assert "1006" not in stderr
+
+
+def test_a_huge_http_error_on_the_upgrade_is_not_called_a_wss_server() -> None:
+    """A 5 MB HTTP 500 body is over what websockets reads: an oversized HTTP answer, not "a wss:// server?"."""
+    body = b"x" * 5_000_000
+    head = f"HTTP/1.1 500 Internal Server Error\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            with contextlib.suppress(OSError):  # the client stops reading at websockets' 1 MiB limit
+                conn.sendall(head.encode() + body)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        url = f"ws://127.0.0.1:{listener.getsockname()[1]}"
+        result = run_cli("text", "hi", "--endpoint", url, "--api-key", KEY, expect=None)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert result.exit_code == 4
+    assert "HTTP response too large to read (body too large: 5000000 bytes)" in result.stderr
+    assert "wss://" not in result.stderr
