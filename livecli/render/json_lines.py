@@ -46,10 +46,30 @@ def terminal_safe_json(record: dict[str, Any]) -> str:
     server's `\\ud800` escapes would otherwise reach a terminal raw or fail to encode as UTF-8. The escapes are
     valid JSON and decode back to the same string.
     """
-    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line = json.dumps(record, ensure_ascii=False)
+    except RecursionError:  # a server value nested deeper than the stack allows (a hostile usageMetadata)
+        line = json.dumps(_cut_deep(record, _MAX_DEPTH), ensure_ascii=False)
     if line.isprintable():
         return line
     return "".join(ch if ch.isprintable() else _json_escape(ch) for ch in line)
+
+
+# How deep a record is kept when it cannot be encoded whole: json.dumps recurses once per level, and a frame the
+# parser accepted (it recursed too, from a shallower stack) could otherwise end the reader with RecursionError.
+_MAX_DEPTH = 32
+_CUT = "…(nested too deeply)"
+
+
+def _cut_deep(value: Any, depth: int) -> Any:
+    """`value` with what lies more than `depth` levels down replaced by a marker (recurses at most `depth`)."""
+    if isinstance(value, dict | list | tuple) and depth <= 0:
+        return _CUT
+    if isinstance(value, dict):
+        return {key: _cut_deep(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cut_deep(item, depth - 1) for item in value]
+    return value
 
 
 def _json_escape(ch: str) -> str:
