@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import LocalServer
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLES, local_server, run_cli
 from websockets.sync.server import serve
 
 from livecli.client.conversation import Conversation
@@ -208,3 +208,41 @@ def test_a_huge_http_error_on_the_upgrade_is_not_called_a_wss_server() -> None:
     assert result.exit_code == 4
     assert "HTTP response too large to read (body too large: 5000000 bytes)" in result.stderr
     assert "wss://" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def two_second_wav(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("two") / "two.wav"
+    tone = (np.sin(np.arange(32000) * 2 * np.pi * 440 / 16000) * 3000).astype(np.int16)
+    sf.write(path, tone, 16000, subtype="PCM_16")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "needle"),
+    [("quota", 7, "1011 You exceeded your current quota"), ("goaway", 4, "1008 Connection lifetime exceeded.")],
+)
+def test_a_close_while_input_streams_maps_to_its_class(
+    live_server: LocalServer, two_second_wav: str, scenario: str, status: int, needle: str
+) -> None:
+    """The close lands while the input streams in real time (it came as `RuntimeError: cannot send media in state
+    closed`, exit 1, in some runs): it gets its own exit status and line."""
+    result = run_cli(
+        "send", two_second_wav, "--endpoint", live_server.endpoint(scenario), "--api-key", KEY,
+        "--max-reconnects", "0", expect=None,
+    )  # fmt: skip
+    assert result.exit_code == status
+    assert needle in result.stderr
+    assert "internal error" not in result.stderr
+
+
+def test_a_connection_time_limit_while_input_streams_is_a_1008(two_second_wav: str) -> None:
+    """`serve --max-connection-s` ends the connection while the input streams: exit 4 with the server's 1008."""
+    with local_server(max_connection_s=0.5) as server:
+        result = run_cli(
+            "send", two_second_wav, "--endpoint", server.endpoint(), "--api-key", KEY, "--max-reconnects", "0",
+            expect=None,
+        )  # fmt: skip
+    assert result.exit_code == 4
+    assert "1008 Connection lifetime exceeded." in result.stderr
+    assert "internal error" not in result.stderr
