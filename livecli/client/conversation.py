@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 
+from livecli.client.connect_errors import host_of
 from livecli.client.metrics import TurnTimes, measure
-from livecli.client.transport import Closed, Link, LinkClosed, host_of, open_link
+from livecli.client.transport import Closed, Link, LinkClosed, open_link
 from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target

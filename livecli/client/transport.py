@@ -9,42 +9,41 @@ it returns. Connection choices (docs/wire.md, "Connection"):
   path (and the service's replies are the same base64), so the socket stays uncompressed;
 - wss is always verified (`ssl.create_default_context`, which trusts `SSL_CERT_FILE`/`SSL_CERT_DIR`);
 - proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) apply unless the target
-  says otherwise (loopback hosts and `--local` always connect directly).
+  says otherwise (loopback hosts and `--local` always connect directly);
+- no redirect is followed, everything the server writes is redacted of the credentials (`Link`), a send blocked
+  by a server that stopped reading fails, and a close frame ends the connection at once.
+
+Which LivecliError a failure to connect becomes is `connect_errors`' business.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
-import os
-import socket
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidMessage,
-    InvalidProxy,
-    InvalidProxyStatus,
-    InvalidStatus,
-    InvalidURI,
-    ProxyError,
-    SecurityError,
-    WebSocketException,
-)
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from livecli import __version__
-from livecli.errors import ConnectError, LivecliError, ProtocolError, UsageError, http_error
+from livecli.client.connect_errors import connect_error
+from livecli.errors import ConnectError, LivecliError, ProtocolError, UsageError
 from livecli.protocol.endpoints import shown_url
-from livecli.protocol.google_errors import error_summary
 from livecli.protocol.redact import Redactor
 
-__all__ = ["MAX_MESSAGE_BYTES", "PING_INTERVAL_S", "PING_TIMEOUT_S", "Closed", "Link", "env_proxy", "open_link"]
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "PING_INTERVAL_S",
+    "PING_TIMEOUT_S",
+    "Closed",
+    "Link",
+    "LinkClosed",
+    "env_proxy",
+    "open_link",
+]
 
 PING_INTERVAL_S = 20.0
 PING_TIMEOUT_S = 60.0
@@ -80,12 +79,6 @@ class Closed:
 
 # The close codes with which websockets refuses a server's frame (docs/wire.md, "Close codes").
 _REFUSED_FRAME = frozenset({1002, 1007, 1009})
-
-
-def host_of(url: str) -> str:
-    """`host:port` of a URL, for messages (never the path or query, which may hold a key)."""
-    parts = urlsplit(url)
-    return parts.netloc.rsplit("@", 1)[-1] or url.split("?", 1)[0]
 
 
 def env_proxy(url: str, environ: Mapping[str, str]) -> str | None:
@@ -312,102 +305,3 @@ async def open_link(
             raise
         raise redactor.error(mapped) from exc
     return Link(ws, redactor, send_stall_s)
-
-
-def connect_error(
-    exc: BaseException, url: str, timeout: float, *, proxy: str | None = None
-) -> LivecliError | None:
-    """The LivecliError for a failure while connecting (None: not a connection failure, re-raise it).
-
-    Messages name the host (never the path's query or a proxy's user:password) and what to check next.
-    """
-    where = host_of(url)
-    secure = url.startswith("wss:")
-    if isinstance(exc, LivecliError):
-        return exc
-    if isinstance(exc, InvalidStatus):
-        response = exc.response
-        if 300 <= response.status_code < 400:
-            return _redirect(response.status_code, response.headers.get("Location"), url)
-        return _refusal(response.status_code, error_summary(response.body), url)
-    if isinstance(exc, InvalidURI):
-        return UsageError(f"invalid endpoint URL: {exc.msg}")
-    if isinstance(exc, InvalidProxy):
-        return UsageError(f"invalid proxy in the environment: {exc.msg}")
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        via = f" through the proxy {host_of(proxy)}" if proxy else ""
-        return ConnectError(f"timed out after {timeout:g} s connecting to {where}{via}")
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConnectError(
-            f"TLS certificate of {where} not trusted: {exc.verify_message or exc.reason} "
-            "(a private CA or self-signed server: set SSL_CERT_FILE to a PEM bundle that holds its CA)"
-        )
-    if isinstance(exc, ssl.SSLError):
-        hint = " (is it a plain ws:// server?)" if "WRONG_VERSION" in str(exc.reason) else ""
-        return ConnectError(f"TLS handshake with {where} failed: {exc.reason or exc}{hint}")
-    if isinstance(exc, InvalidProxyStatus):
-        status = exc.response.status_code
-        return ConnectError(f"the proxy {host_of(proxy or '')} refused the tunnel to {where}: HTTP {status}")
-    if isinstance(exc, ProxyError):
-        return ConnectError(f"cannot connect through the proxy {host_of(proxy or '')}: {exc}")
-    if isinstance(exc, ConnectionClosed):
-        return ConnectError(f"{where} closed the connection during the WebSocket handshake")
-    if isinstance(exc, InvalidMessage) and isinstance(exc.__cause__, SecurityError):
-        # An HTTP answer over websockets' limits (a 1 MiB body, an 8 KiB line): HTTP, but not an upgrade.
-        return ConnectError(
-            f"{where} answered the WebSocket upgrade with an HTTP response too large to read "
-            f"({exc.__cause__}): is --endpoint a Live API endpoint?"
-        )
-    if isinstance(exc, InvalidMessage) and not secure:
-        return ConnectError(f"{where} did not answer the WebSocket upgrade with HTTP (a wss:// server?)")
-    if isinstance(exc, InvalidHandshake):
-        return ConnectError(f"WebSocket handshake with {where} failed: {exc}")
-    if isinstance(exc, OSError):
-        return _os_error(exc, where, secure, proxy)
-    if isinstance(exc, ImportError):  # a socks:// proxy without python-socks installed
-        return ConnectError(f"cannot use the proxy from the environment: {exc}")
-    if isinstance(exc, WebSocketException):
-        return ConnectError(f"connection to {where} failed: {exc}")
-    return None
-
-
-def _os_error(exc: OSError, where: str, secure: bool, proxy: str | None) -> LivecliError:
-    """Refused, unreachable, unresolvable or reset: said in words, naming the proxy when it was the peer."""
-    # asyncio's "Connect call failed ('127.0.0.1', 1)" is the strerror; the errno's own text says more.
-    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else (exc.strerror or str(exc))
-    if not reason and _is_reset(exc):
-        reason = "connection reset by peer"
-    if isinstance(exc, socket.gaierror):
-        reason = exc.strerror or reason
-        problem = "cannot resolve"
-    else:
-        problem = "cannot connect to"
-    reason = reason or type(exc).__name__
-    if proxy:
-        return ConnectError(f"{problem} the proxy {host_of(proxy)} (from the environment): {reason}")
-    hint = " during the TLS handshake (is it a plain ws:// server?)" if secure and _is_reset(exc) else ""
-    return ConnectError(f"{problem} {where}: {reason}{hint}")
-
-
-def _is_reset(exc: OSError) -> bool:
-    return isinstance(exc, ConnectionResetError) or exc.errno == errno.ECONNRESET
-
-
-def _redirect(status: int, location: str | None, url: str) -> ConnectError:
-    """A 3xx on the upgrade: never followed (see `_Connect`); where it pointed is named, without a query."""
-    where = f"redirecting to {shown_url(urljoin(url, location))[:200]}" if location else "with no Location"
-    return ConnectError(
-        f"{host_of(url)} answered the WebSocket upgrade with HTTP {status}, {where}; livecli does not follow "
-        "redirects (the credentials would be sent again): pass the final URL as --endpoint"
-    )
-
-
-def _refusal(status: int, body: str, url: str) -> LivecliError:
-    """The error for an HTTP status instead of the upgrade; a 404 names the path (never the query)."""
-    if status == 404:
-        path = urlsplit(url).path or "/"
-        detail = f": {body}" if body and body.lower() != "not found" else ""
-        return ConnectError(
-            f"no Live API at {host_of(url)}{path} (HTTP 404{detail}): check --endpoint's path and --api-version"
-        )
-    return http_error(status, body)
