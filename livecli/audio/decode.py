@@ -55,6 +55,7 @@ def mix_to_mono(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return block @ weights
 
 
+_SILENT_PEAK = 0.5 / 32768  # a float sample below this rounds to 0 at 16 bits
 FLOAT_LIMIT = 16.0  # float samples are clipped to ±this before filtering: 3e38 in a corrupt file must not overflow
 
 
@@ -113,6 +114,24 @@ class InputAudio:
             pending = data[end:]
         if pending:
             yield pending
+
+    def silent(self) -> bool:
+        """Whether every sample is zero (or NaN): nothing to hear, even at 16 bits (each rounds to 0).
+
+        Reads from the start until the first audible block, so a file with sound costs one block; only a silent
+        file is read whole. Leaves the file to be rewound (`pcm16` seeks to the start).
+        """
+        self._seek_start()
+        dtype = "int16" if self.bypass else "float32"
+        for raw in self._read_blocks(decode_block(self.samplerate, self.channels), dtype):
+            if self.bypass:
+                if raw.any():
+                    return False
+                continue
+            mono = mix_to_mono(_finite(raw))  # NaN is silence, ±inf is loud; what is sent is the mono mix
+            if float(np.max(np.abs(mono))) >= _SILENT_PEAK:
+                return False
+        return True
 
     def _blocks16(self) -> Iterator[npt.NDArray[np.int16]]:
         """The whole input as int16 16 kHz mono blocks (one per decoded block)."""

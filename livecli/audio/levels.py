@@ -10,12 +10,18 @@ NEAR_SILENT_DBFS in livecli.protocol.report.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["first_audible_byte_offset", "frame_rms_dbfs", "rms_dbfs_pcm16", "silence_pcm16"]
+__all__ = [
+    "first_audible_byte_offset",
+    "frame_rms_dbfs",
+    "rms_dbfs_pcm16",
+    "rms_dbfs_pcm16_parts",
+    "silence_pcm16",
+]
 
 FULL_SCALE = 32768.0
 _MEASURE_BLOCK = 1 << 16  # samples per step: long replies are measured without a full-length float64 copy
@@ -29,10 +35,17 @@ def silence_pcm16(duration_ms: int, *, rate: int) -> bytes:
 
 def rms_dbfs_pcm16(pcm: bytes) -> float:
     """RMS level of a whole s16le buffer in dBFS; -inf for digital silence or no audio."""
-    count, energy = len(pcm) // 2, 0.0
-    for block in _sample_blocks(pcm):
-        wide = block.astype(np.float64)
-        energy += float(np.dot(wide, wide))
+    return rms_dbfs_pcm16_parts([pcm])
+
+
+def rms_dbfs_pcm16_parts(parts: Iterable[bytes | bytearray]) -> float:
+    """RMS level in dBFS of s16le buffers taken as one (a reply's turns), not joined; -inf for silence."""
+    count, energy = 0, 0.0
+    for pcm in parts:
+        count += len(pcm) // 2
+        for block in _sample_blocks(pcm):
+            wide = block.astype(np.float64)
+            energy += float(np.dot(wide, wide))
     if energy == 0.0:
         return -math.inf
     return 20.0 * math.log10(math.sqrt(energy / count) / FULL_SCALE)
@@ -55,7 +68,7 @@ def first_audible_byte_offset(pcm: bytes, threshold_dbfs: float) -> int | None:
     return None
 
 
-def _sample_blocks(pcm: bytes) -> Iterator[npt.NDArray[np.int16]]:
+def _sample_blocks(pcm: bytes | bytearray) -> Iterator[npt.NDArray[np.int16]]:
     samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
     for start in range(0, samples.size, _MEASURE_BLOCK):
         yield samples[start : start + _MEASURE_BLOCK]

@@ -207,6 +207,14 @@ MinReplySeconds = Annotated[
         help="CI: each input's reply audio must last S s (else exit 5).",
     ),
 ]
+FailOnSilence = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-silence",
+        help="CI: a silent input (every sample zero or NaN) exits 6 before connecting; a near-silent reply "
+        "(below -50 dBFS) exits 5.",
+    ),
+]
 JsonEvents = Annotated[
     bool, typer.Option("--json", help="One JSON object per event on stdout (audio only to -o FILE).")
 ]

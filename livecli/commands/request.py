@@ -36,6 +36,7 @@ class RunRequest:
     resume: bool = True
     expect_transcript: str | None = None
     min_reply_s: float | None = None
+    fail_on_silence: bool = False
     system: str | None = None
     voice: str | None = None
     language: str | None = None

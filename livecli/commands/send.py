@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
-from livecli.commands.checks import check_replies, compile_expectation
+from livecli.commands.checks import check_inputs_audible, check_replies, compile_expectation
 from livecli.commands.input_loop import RunState, converse, reach_target, send_plan
 from livecli.commands.output import check_destinations, plan_output
 from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
@@ -66,9 +66,10 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         state = RunState(secrets=preview.secrets)
         outcome = _Outcome(renderer, status_of, req, state)
         try:
+            check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
             asyncio.run(converse(req, env, setup, audio, renderer, state, reach))
             replies = [(name, state.reply_turns(number)) for number, name in enumerate(names, 1)]
-            passed = check_replies(replies, expectation, req.min_reply_s)
+            passed = check_replies(replies, expectation, req.min_reply_s, req.fail_on_silence)
             if passed:
                 renderer.checks_passed(passed)
         except BaseException as exc:
