@@ -20,7 +20,9 @@ from helpers import SAMPLES, local_server, run_cli
 from websockets.sync.server import serve
 
 from livecli.client.conversation import Conversation
-from livecli.errors import ServerClosed
+from livecli.client.resume import retryable
+from livecli.client.transport import Closed
+from livecli.errors import ConnectError, ProtocolError, ServerClosed
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter
@@ -246,3 +248,22 @@ def test_a_connection_time_limit_while_input_streams_is_a_1008(two_second_wav: s
     assert result.exit_code == 4
     assert "1008 Connection lifetime exceeded." in result.stderr
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "kind", "retried"),
+    [
+        (1009, "frame with 70000000 bytes exceeds limit of 67108864 bytes", ProtocolError, False),
+        (1002, "invalid opcode: 3", ProtocolError, False),
+        (1007, "invalid start byte at position 0", ProtocolError, False),
+        (1011, "keepalive ping timeout", ConnectError, True),
+    ],
+)
+def test_livecli_s_own_closes_are_named_and_retried_only_when_a_new_connection_may_cure_them(
+    code: int, reason: str, kind: type[Exception], retried: bool
+) -> None:
+    """A refused frame would be refused again (no reconnect); a missed pong is like a drop (reconnect)."""
+    error = Closed(code, reason, by_us=False, refused=True).refusal()
+    assert type(error) is kind
+    assert str(error).startswith(f"livecli closed the connection: {code} {reason}")
+    assert retryable(error, after_go_away=False) is retried
