@@ -10,14 +10,14 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 import soundfile as sf
 from conftest import LocalServer
-from helpers import SAMPLES, local_server, run_cli
-from websockets.sync.server import serve
+from helpers import SAMPLES, local_server, run_cli, ws_server_thread
 
 from livecli.client.conversation import Conversation
 from livecli.client.resume import retryable
@@ -41,40 +41,33 @@ def long_wav(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-class DeafServer:
-    """Completes the setup, then stops reading (its queue of one message fills, so it pauses its socket reads).
+@contextlib.contextmanager
+def deaf_server(close: tuple[int, str] | None = None) -> Iterator[str]:
+    """A server that completes the setup, then stops reading (its queue of one message fills, so it pauses its
+    socket reads); yields its URL.
 
     With `close`, it sends that close frame once the first audio message has arrived, still without reading: the
-    client's close echo stays stuck behind the audio it is sending.
+    client's close echo stays stuck behind what it is sending.
     """
+    release = threading.Event()
+    connections: list[Any] = []
 
-    def __init__(self, close: tuple[int, str] | None = None) -> None:
-        self.close = close
-        self._release = threading.Event()
-        self._connections: list[Any] = []
-        self._server = serve(self._handle, "127.0.0.1", 0, max_queue=1, close_timeout=30)
-        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def _handle(self, ws: Any) -> None:
-        self._connections.append(ws)
+    def handle(ws: Any) -> None:
+        connections.append(ws)
         ws.recv()
         ws.send(b'{"setupComplete": {}}')
-        if self.close is not None:
+        if close is not None:
             ws.recv()
-            ws.close(*self.close)
-        self._release.wait(30)
+            ws.close(*close)
+        release.wait(30)
 
-    def __enter__(self) -> DeafServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._release.set()
-        for ws in self._connections:  # it reads nothing, so it would wait out its close timeout: cut it short
-            ws.close_socket()
-        self._server.shutdown()
-        self._thread.join(5)
+    with ws_server_thread(handle, max_queue=1, close_timeout=30) as url:
+        try:
+            yield url
+        finally:
+            release.set()
+            for ws in connections:  # it reads nothing, so it would wait out its close timeout: cut it short
+                ws.close_socket()
 
 
 def _send(url: str, wav: str, *extra: str) -> tuple[int, str, float]:
@@ -88,8 +81,8 @@ def _send(url: str, wav: str, *extra: str) -> tuple[int, str, float]:
 
 def test_a_server_that_stops_reading_fails_the_send_after_the_timeout(long_wav: str) -> None:
     """No timeout covered sending: livecli hung forever. Now a send blocked for --timeout ends the run (exit 4)."""
-    with DeafServer() as server:
-        status, stderr, elapsed = _send(server.url, long_wav, "--timeout", "1")
+    with deaf_server() as url:
+        status, stderr, elapsed = _send(url, long_wav, "--timeout", "1")
     assert status == 4
     assert "the server stopped reading: nothing could be sent for 1 s" in stderr
     assert elapsed < 25  # a hang would be stopped by nothing at all
@@ -99,8 +92,8 @@ def test_a_server_that_stops_reading_fails_the_send_after_the_timeout(long_wav: 
 def test_a_close_while_the_client_is_stuck_sending_is_reported_at_once(long_wav: str) -> None:
     """The server closes 1011 while the client's writes are stuck: the close is what happened, reported before
     the send's stall limit (--timeout 5) and without waiting out the server's close timeout."""
-    with DeafServer(close=(1011, "Internal error encountered.")) as server:
-        status, stderr, elapsed = _send(server.url, long_wav, "--timeout", "5")
+    with deaf_server(close=(1011, "Internal error encountered.")) as url:
+        status, stderr, elapsed = _send(url, long_wav, "--timeout", "5")
     assert status == 4
     assert "1011 Internal error encountered." in stderr
     assert "stopped reading" not in stderr
@@ -112,8 +105,8 @@ def test_a_close_from_a_server_that_reads_nothing_is_reported_before_the_reply_t
     """The input fits in the socket buffers, so the client waits for the reply when the 1011 arrives; the server
     reads nothing (not the close echo either) and would end the TCP connection only after its close timeout. The
     close is reported at once: not "no reply" after --timeout 2."""
-    with DeafServer(close=(1011, "Internal error encountered.")) as server:
-        status, stderr, elapsed = _send(server.url, str(SAMPLES / "hello_16k.wav"), "--timeout", "2")
+    with deaf_server(close=(1011, "Internal error encountered.")) as url:
+        status, stderr, elapsed = _send(url, str(SAMPLES / "hello_16k.wav"), "--timeout", "2")
     assert status == 4
     assert "1011 Internal error encountered." in stderr
     assert "no reply" not in stderr
@@ -138,32 +131,22 @@ async def test_a_prompt_over_the_servers_frame_limit_is_reported_as_its_1009(liv
         await conv.close()
 
 
-class RawBytesServer:
-    """Completes the setup, then writes `raw` straight to the socket once the first audio message arrives: frames
-    websockets' own server would never send."""
+@contextlib.contextmanager
+def raw_bytes_server(raw: bytes) -> Iterator[str]:
+    """A server that completes the setup, then writes `raw` straight to the socket once the first audio message
+    arrives: frames websockets' own server would never send. Yields its URL."""
 
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self._server = serve(self._handle, "127.0.0.1", 0, close_timeout=1)
-        self.url = f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def _handle(self, ws: Any) -> None:
+    def handle(ws: Any) -> None:
         ws.recv()
         ws.send(b'{"setupComplete": {}}')
         ws.recv()
-        ws.socket.sendall(self.raw)
+        ws.socket.sendall(raw)
         with contextlib.suppress(Exception):
             while True:
                 ws.recv()
 
-    def __enter__(self) -> RawBytesServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
+    with ws_server_thread(handle, close_timeout=1) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -178,8 +161,8 @@ class RawBytesServer:
 def test_a_frame_livecli_refuses_is_reported_as_its_own_close(raw: bytes, code: int, what: str) -> None:
     """websockets fails the connection with 1009/1002/1007 on such a frame; livecli said the server "dropped the
     connection without a close frame (1006)". It says that it closed the connection, with the code and why."""
-    with RawBytesServer(raw) as server:
-        status, stderr, _ = _send(server.url, str(SAMPLES / "hello_16k.wav"), "--timeout", "5")
+    with raw_bytes_server(raw) as url:
+        status, stderr, _ = _send(url, str(SAMPLES / "hello_16k.wav"), "--timeout", "5")
     assert status == 4
     assert f"livecli closed the connection: {code}" in stderr
     assert what in stderr
