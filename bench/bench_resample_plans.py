@@ -81,10 +81,10 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="also bound the plan of every rate in the range")
     args = parser.parse_args()
     print(f"accepted input rates: {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz; plan budget {MAX_PLAN_BYTES >> 20} MiB")
-    print(f"{'rate':>8} {'path':>8} {'MB':>7} {'build s':>8} {'1 s in s':>9}")
+    print(f"{'rate':>8} {'path':>8} {'MiB':>7} {'build s':>8} {'1 s in s':>9}")
     for rate in RATES:
         path, size, build = built_bytes(rate)
-        print(f"{rate:>8} {path:>8} {size / 1e6:>7.2f} {build:>8.3f} {one_second(rate):>9.3f}")
+        print(f"{rate:>8} {path:>8} {size / 2**20:>7.2f} {build:>8.3f} {one_second(rate):>9.3f}")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.all:
         worst = 0
@@ -93,7 +93,7 @@ def main() -> None:
             dense = d.up <= MAX_DENSE_PHASES and _dense_bytes(d) <= MAX_PLAN_BYTES
             size = _dense_bytes(d) if dense else (2 * d.half * 2048 + 2) * 4
             worst = max(worst, size)
-        print(f"largest plan or table over every rate: {worst / 1e6:.2f} MB")
+        print(f"largest plan or table over every rate: {worst / 2**20:.2f} MiB")
 
 
 if __name__ == "__main__":
