@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# Two workers: most of a test's wall time is waiting on sockets and subprocesses, so both cores stay busy.
+# (`python -m pytest FILE` alone runs in one process, which is quicker for a few tests.)
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 # The runtime dependencies exactly at their floors (uv's lowest-direct resolution, checked by
 # .ci/check_floors.py), the test tools at their newest with those pinned, and no dev-only package: the few
@@ -33,7 +37,7 @@ $(MIN_STAMP): pyproject.toml .ci/check_floors.py $(STAMP)
 	touch $@
 
 test-min: $(MIN_STAMP)
-	LIVECLI_TEST_MIN=1 $(MIN)/bin/python -m pytest
+	LIVECLI_TEST_MIN=1 $(MIN)/bin/python -m pytest -n $(PYTEST_WORKERS)
 
 check: $(STAMP)
 	$(BIN)/ruff format --check livecli tests bench scripts .ci
