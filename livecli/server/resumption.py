@@ -13,12 +13,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["HandleStore", "Snapshot", "new_session_id"]
+__all__ = ["HandleStore", "ScenarioProgress", "Snapshot", "new_session_id"]
 
 
 def new_session_id() -> str:
     """A fresh opaque session id."""
     return secrets.token_hex(8)
+
+
+@dataclass
+class ScenarioProgress:
+    """Where a session is in its scenario, shared by every connection of the session (not rewound by a handle):
+    a scenario turn that closed the connection is not played again after the resumption, and `[[at]]` times
+    count from the session's first setupComplete, not from each connection's."""
+
+    started_at: float | None = None  # the first setupComplete of the session (server clock)
+    turns: int = 0  # scenario turns played so far, across every connection
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class Snapshot:
     history_len: int = 0
     session_elapsed_s: float = 0.0
     session_id: str = field(default_factory=new_session_id)
+    progress: ScenarioProgress = field(default_factory=ScenarioProgress)  # shared, not copied
 
     def conversation(self) -> list[dict[str, Any]]:
         """A copy of the history as it was when the handle was issued."""

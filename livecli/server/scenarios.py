@@ -27,7 +27,7 @@ A scenario file (TOML, or the same structure in JSON), given as `--scenario FILE
     # upgrade = { status = 429, body = "RESOURCE_EXHAUSTED" }   # refuse the upgrade
     # setup = { close = { code = 1007, reason = "Request contains an invalid argument." } }
 
-    [[turns]]                         # turn 1 of each connection
+    [[turns]]                         # turn 1 of the session (turns continue across resumptions)
     delay_ms = 300                    # before the first reply byte
     audio = "answer.wav"              # reply audio from a file (relative to this file), sent at 24 kHz
     input_transcript = "what is the weather"
@@ -44,7 +44,7 @@ A scenario file (TOML, or the same structure in JSON), given as `--scenario FILE
     close = { code = 1011, reason = "Internal error encountered." }
     # or one of: drop = true, stall = true, malformed = true, quota = true
 
-    [[at]]                            # over time: seconds after setupComplete
+    [[at]]                            # over time: seconds after the session's first setupComplete
     t = 5.0
     action = "goaway"                 # goaway | close | drop | stall | malformed | quota
     time_left_s = 2                   # goaway: close 1008 when it runs out
@@ -127,7 +127,7 @@ class TurnSpec:
 
 @dataclass(frozen=True)
 class TimedAction:
-    """Something that happens `t` seconds after setupComplete."""
+    """Something that happens `t` seconds after the session's first setupComplete (not re-armed on resumption)."""
 
     t: float
     action: str
@@ -150,7 +150,7 @@ class Scenario:
     stream_end_ignored: bool = False
 
     def turn(self, index: int) -> TurnSpec:
-        """The spec for the connection's turn `index` (1-based)."""
+        """The spec for the session's scenario turn `index` (1-based; counted across resumptions)."""
         if index <= len(self.turns):
             return self.turns[index - 1]
         if self.repeat_last_turn and self.turns:

@@ -27,7 +27,7 @@ from livecli.protocol import server_messages as sm
 from livecli.protocol.models import ClientContentRule
 from livecli.server.replies import Reply, clip_text, echo_reply
 from livecli.server.reply_frames import reply_frames, shaped
-from livecli.server.resumption import HandleStore, Snapshot, new_session_id
+from livecli.server.resumption import HandleStore, ScenarioProgress, Snapshot, new_session_id
 from livecli.server.scenarios import Scenario, TimedAction, TurnSpec
 from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
 from livecli.server.session_tools import ToolCalls, contains, short_json
@@ -75,7 +75,7 @@ class ServerSession:
         self.setup: SetupInfo | None = None
         self.session_id = new_session_id()
         self.turn = 0  # session turn number (continues across resumption)
-        self.connection_turns = 0  # which scenario turn comes next
+        self.progress = ScenarioProgress()  # scenario turns and clock: per session, shared across resumption
         self.history: list[dict[str, Any]] = []  # append-only: resumption snapshots share it
         self.session_elapsed_before = 0.0
         self.message_index = -1  # index of the last client frame received; setup is 0
@@ -172,6 +172,7 @@ class ServerSession:
             self.history = snapshot.conversation()
             self.session_elapsed_before = snapshot.session_elapsed_s
             self.session_id = snapshot.session_id
+            self.progress = snapshot.progress
             self.log.info("resumed a session at turn %d", self.turn)
         self.setup = setup
         self.input = InputTurns(
@@ -187,8 +188,17 @@ class ServerSession:
         if setup.resumption:
             self.queue.at(now, self._issue_handle)
         self._schedule_limits(now, setup)
+        self._schedule_timed_actions(now)
+
+    def _schedule_timed_actions(self, now: float) -> None:
+        """`[[at]]` times count from the session's first setupComplete: a resumed connection plays only the
+        actions still ahead (one whose time passed between two connections is skipped, not replayed)."""
+        if self.progress.started_at is None:
+            self.progress.started_at = now
         for timed in self.scenario.at:
-            self.queue.at(now + timed.t, lambda t, a=timed: self._timed_action(a, t))  # type: ignore[misc]
+            when = self.progress.started_at + timed.t
+            if when >= now:
+                self.queue.at(when, lambda t, a=timed: self._timed_action(a, t))  # type: ignore[misc]
 
     def _schedule_limits(self, now: float, setup: SetupInfo) -> None:
         ends: list[tuple[float, cr.CloseReason]] = []
@@ -261,7 +271,7 @@ class ServerSession:
     def _issue_handle(self, now: float) -> None:
         assert self.setup is not None
         elapsed = self.session_elapsed_before + (now - self.opened_at)
-        snapshot = Snapshot(self.turn, self.history, len(self.history), elapsed, self.session_id)
+        snapshot = Snapshot(self.turn, self.history, len(self.history), elapsed, self.session_id, self.progress)
         handle = self.store.issue(snapshot, now)
         index = self.consumed_index if self.setup.transparent else None
         self.queue.send(now, sm.resumption_update(handle, True, index), "sessionResumptionUpdate")
@@ -317,13 +327,13 @@ class ServerSession:
         """A user turn ended: answer it as the scenario says."""
         assert self.setup is not None
         self.turn += 1
-        self.connection_turns += 1
+        self.progress.turns += 1
         self.consumed_index = self.message_index
         turn = self.turn
         text = heard.text
         described = clip_text(text) if text is not None else f"{heard.seconds:.2f} s of audio"
         self.history.append({"role": "user", "turn": turn, "content": described})
-        spec = self.scenario.turn(self.connection_turns)
+        spec = self.scenario.turn(self.progress.turns)
         self.log.info("turn %d: %s", turn, described)
         for action in ("drop", "stall", "malformed", "quota"):
             if getattr(spec, action):
