@@ -16,13 +16,22 @@ import contextlib
 import io
 import os
 import secrets
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
 from livecli.env import write_all
 from livecli.errors import OutputError, UsageError
 
-__all__ = ["REPLY_FORMATS", "encode_reply", "prove_writable", "temp_path", "write_reply", "write_to_stdout"]
+__all__ = [
+    "REPLY_FORMATS",
+    "encode_reply",
+    "prove_writable",
+    "streaming_wav_header",
+    "temp_path",
+    "write_reply",
+    "write_to_stdout",
+]
 
 REPLY_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 _TEMP_SUFFIX = ".part"
@@ -38,6 +47,21 @@ def encode_reply(pcm: bytes, rate: int, kind: str = "WAV") -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, samples, rate, format=kind, subtype="PCM_16")
     return buffer.getvalue()
+
+
+def streaming_wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV header whose lengths are unknown: both sizes 0xFFFFFFFF, as sox and ffmpeg write to a
+    pipe, so a player (`play -t wav -`, `aplay`) starts at once and reads until the stream ends."""
+    unknown = 0xFFFFFFFF
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, rate, byte rate, block align, bits
+    return (
+        b"RIFF"
+        + struct.pack("<I", unknown)
+        + b"WAVEfmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + (b"data" + struct.pack("<I", unknown))
+    )
 
 
 def write_reply(dest: str, pcm: bytes, rate: int, stdout: BinaryIO | None = None) -> None:

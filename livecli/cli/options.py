@@ -134,6 +134,15 @@ Output = Annotated[
         "Without -o the reply transcript goes to stdout.",
     ),
 ]
+OutputFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="FORMAT",
+        help="The reply's format, instead of -o's suffix: wav, flac, ogg, opus, mp3 (where the installed "
+        "libsndfile writes it) or, with -o -, raw (s16le mono at the rate stated on stderr).",
+    ),
+]
 System = Annotated[str | None, typer.Option("--system", metavar="TEXT", help="System instruction.")]
 SystemFile = Annotated[
     str | None, typer.Option("--system-file", metavar="FILE", help="Read the system instruction from a file.")

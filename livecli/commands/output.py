@@ -1,7 +1,8 @@
 """Where replies go, decided once before connecting so a bad `-o` fails fast (exit 2).
 
 - `-o reply.wav|reply.flac`: the reply audio, format by suffix (one input only);
-- `-o -`: WAV on stdout (not with --json, which owns stdout);
+- `-o -`: the reply on stdout as it arrives (commands/stream_out): WAV with unknown lengths, or `--format raw`
+  (not with --json, which owns stdout);
 - `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` per input — required with several inputs;
 - no `-o`: no audio is saved; the reply transcript (or the model's TEXT parts) goes to stdout.
 
@@ -42,6 +43,7 @@ class OutputPlan:
     to_stdout_audio: bool = False
     transcript_to_stdout: bool = False
     directory: str | None = field(default=None)
+    stream_kind: str = "wav"  # with `-o -`: wav or raw
 
     def destination(self, index: int) -> str | None:
         """Where the reply to input `index` (0-based) goes."""
@@ -58,7 +60,7 @@ def _is_directory(output: str) -> bool:
     return output.endswith(("/", os.sep)) or os.path.isdir(output)
 
 
-def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> OutputPlan:
+def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: str | None = None) -> OutputPlan:
     """Check `-o` against the inputs and return where each reply goes.
 
     Raises:
@@ -73,7 +75,14 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool) -> Out
             raise UsageError("-o - writes audio to stdout, which --json uses: give -o a file name")
         if count != 1:
             raise UsageError("-o - takes one input; with several inputs give -o a directory (-o DIR/)")
-        return OutputPlan(("-",), to_stdout_audio=True)
+        from livecli.commands.stream_out import STREAM_FORMATS
+
+        stream_kind = (kind or "wav").lower()
+        if stream_kind not in STREAM_FORMATS:
+            raise UsageError(f"-o - streams the reply as it arrives: --format wav or raw, not {kind}")
+        return OutputPlan(("-",), to_stdout_audio=True, stream_kind=stream_kind)
+    if kind is not None and kind.lower() == "raw":
+        raise UsageError("--format raw is for -o - (a stream); a file needs wav, flac, ...")
     if _is_directory(output):
         try:
             os.makedirs(output, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from livecli.commands.input_loop import RunState
 from livecli.commands.output import OutputPlan, write_text
+from livecli.commands.stream_out import StdoutAudio
 from livecli.protocol.redact import printable
 from livecli.protocol.report import Reporter
 from livecli.protocol.wire import OUTPUT_RATE
@@ -72,7 +73,14 @@ def _write_reply(
     destination = plan.destination(index)
     pcm = b"".join(bytes(t.audio) for t in turns)
     rate = next((t.audio_rate for t in turns if t.audio_rate), None) or OUTPUT_RATE
-    if destination is not None and pcm:
+    if destination == "-" and isinstance(renderer, StdoutAudio):  # streamed as it arrived
+        if renderer.broken:
+            pass  # the write error is the run's failure; what reached stdout is unknown
+        elif renderer.streamed and renderer.rate:
+            renderer.reply_written("-", renderer.streamed, renderer.rate, partial=failed and not answered)
+        elif answered:
+            renderer.warning(f"no reply audio for {name}: nothing written to stdout")
+    elif destination is not None and pcm:
         from livecli.audio.encode import write_reply
 
         write_reply(destination, pcm, rate, stdout=env.stdout)

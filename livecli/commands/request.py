@@ -25,6 +25,7 @@ class RunRequest:
     inputs: list[str] = field(default_factory=list)
     prompt: str | None = None
     output: str | None = None
+    output_format: str | None = None  # --format: wav, flac, ogg, opus, mp3, raw (None: by -o's suffix)
     turn_end: str = "activity"
     silence_ms: int = 1500
     settle_ms: int = 1000

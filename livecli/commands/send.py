@@ -20,6 +20,7 @@ from livecli.commands.input_loop import RunState, converse, reach_target, send_p
 from livecli.commands.output import check_destinations, plan_output
 from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
 from livecli.commands.request import RunRequest, build_setup
+from livecli.commands.stream_out import StdoutAudio
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
 from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
@@ -42,7 +43,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     """
     names = list(req.inputs) if req.prompt is None else ["text"]
     sources = list(req.inputs) if req.prompt is None else []
-    plan = plan_output(req.output, sources or ["reply"], json=req.json)
+    plan = plan_output(req.output, sources or ["reply"], json=req.json, kind=req.output_format)
     check_destinations(plan, sources, env, json=req.json)
     expectation = compile_expectation(req.expect_transcript)
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
@@ -57,6 +58,8 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             prompt = prompt_frame(req.prompt, req.client_content)
             return dry_run(preview, setup_message(setup), plans, env, req.json, prompt)
         renderer = make_renderer(env, json=req.json, verbosity=req.verbosity)
+        if plan.to_stdout_audio:
+            renderer = StdoutAudio(renderer, env, plan.stream_kind)  # -o -: the reply as it arrives
         if req.connect.local:
             from livecli.commands.local_server import reach_local_server
 

@@ -114,6 +114,9 @@ class Reporter:
     def resumed(self, setup_s: float, with_handle: bool) -> None:
         """The new connection's setup completed (with_handle: the session continues, history kept)."""
 
+    def reply_streaming(self, dest: str, rate: int, kind: str) -> None:
+        """The reply starts streaming to `dest` ("-": stdout) as `kind` (wav, raw) at `rate` Hz."""
+
     def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
         """A reply file was written (partial: cut short by an error or Ctrl-C)."""
 

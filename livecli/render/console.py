@@ -280,6 +280,12 @@ class RichRenderer(Reporter):
         if usage_turns:
             self._say("token counts are per turn, as the server reported them (not summed)", level=1)
 
+    def reply_streaming(self, dest: str, rate: int, kind: str) -> None:
+        # raw audio carries no rate, so its line stays under -q: the reader needs it to play the stream
+        what = f"raw s16le mono at {rate} Hz" if kind == "raw" else f"WAV, {rate} Hz"
+        where = "stdout" if dest == "-" else dest
+        self._say("streaming the reply to ", (where, "bold"), f" ({what})", level=-1 if kind == "raw" else 0)
+
     def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
         where = "stdout" if dest == "-" else dest
         what = "partial reply" if partial else "reply"

@@ -1,0 +1,138 @@
+"""`-o -`: the reply audio on stdout as it arrives, so `livecli text hi -o - | play -t wav -` plays live.
+
+A `Reporter` in front of the display: every reply audio chunk the client reports is written to stdout at once
+(through `write_to_stdout`, so a short write or a gone reader is never taken for success), after a header the
+first chunk decides: a WAV header with unknown lengths (`--format wav`, the default) or nothing (`--format raw`,
+s16le mono at the reply's rate, which the display states once on stderr). A stream has one rate: a reply whose
+rate changes part way is an error. What is on stdout cannot be taken back: when a reconnect sends an input again
+from its start, the cut-off attempt's audio stays in the stream, and a warning says so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from livecli.errors import OutputError
+from livecli.protocol.events import AudioChunk, ServerEvent
+from livecli.protocol.report import InputInfo, Reporter, TurnReport
+
+if TYPE_CHECKING:
+    from livecli.env import Env
+    from livecli.protocol.turns import Turn
+
+__all__ = ["STREAM_FORMATS", "StdoutAudio"]
+
+STREAM_FORMATS = ("wav", "raw")  # what `-o -` can stream: a file format needing its length at the end cannot
+
+
+class StdoutAudio(Reporter):
+    """Streams reply audio to stdout and passes every report on to the display (`inner`)."""
+
+    def __init__(self, inner: Reporter, env: Env, kind: str = "wav") -> None:
+        if kind not in STREAM_FORMATS:
+            raise OutputError(f"-o - streams {' or '.join(STREAM_FORMATS)}, not {kind}")
+        self.inner = inner
+        self.env = env
+        self.kind = kind
+        self.rate: int | None = None
+        self.streamed = 0  # PCM bytes on stdout, header not counted
+        self._attempt_bytes = 0  # of them, since the input's latest sending began
+        self.broken = False  # a write to stdout failed: what reached it is unknown, so nothing is "written"
+
+    def _stream(self, chunk: AudioChunk) -> None:
+        from livecli.audio.encode import streaming_wav_header
+
+        if self.rate is None:
+            self.rate = chunk.rate
+            self.inner.reply_streaming("-", chunk.rate, self.kind)
+            if self.kind == "wav":
+                self._write(streaming_wav_header(chunk.rate))
+        elif chunk.rate != self.rate:
+            raise OutputError(
+                f"the reply's rate changed from {self.rate} to {chunk.rate} Hz part way: "
+                f"a {self.kind} stream on stdout has one rate (give -o FILE to keep such a reply)"
+            )
+        if chunk.data:
+            self._write(chunk.data)
+            self.streamed += len(chunk.data)
+            self._attempt_bytes += len(chunk.data)
+
+    def _write(self, data: bytes) -> None:
+        from livecli.audio.encode import write_to_stdout
+
+        try:
+            write_to_stdout(self.env.stdout, data)
+        except BaseException:
+            self.broken = True
+            raise
+
+    @property
+    def streamed_s(self) -> float:
+        """Seconds of reply audio on stdout."""
+        return self.streamed / (2 * self.rate) if self.rate else 0.0
+
+    # --- the Reporter interface: stream, then tell the display --------------------------------------------
+
+    def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
+        if isinstance(event, AudioChunk):
+            self._stream(event)
+        self.inner.server_event(event, turn)
+
+    def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
+        self.inner.reconnecting(attempt, limit, cause, delay_s, resend)
+        if resend is not None and self._attempt_bytes and self.rate:
+            self.inner.warning(
+                f"{self._attempt_bytes / (2 * self.rate):.2f} s of reply audio already written to stdout stay "
+                f"in the stream: {resend} is sent again and its reply will follow them"
+            )
+
+    def input_started(self, info: InputInfo) -> None:
+        self._attempt_bytes = 0
+        self.inner.input_started(info)
+
+    def connecting(self, url: str, backend: str) -> None:
+        self.inner.connecting(url, backend)
+
+    def connected(self, url: str, backend: str) -> None:
+        self.inner.connected(url, backend)
+
+    def setup_complete(self, setup_s: float, session_id: str | None) -> None:
+        self.inner.setup_complete(setup_s, session_id)
+
+    def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        self.inner.input_progress(info, chunks, sent_bytes)
+
+    def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
+        self.inner.input_ended(info, chunks, sent_bytes)
+
+    def turn_complete(self, report: TurnReport) -> None:
+        self.inner.turn_complete(report)
+
+    def tool_answered(self, call_id: str | None, name: str) -> None:
+        self.inner.tool_answered(call_id, name)
+
+    def resumed(self, setup_s: float, with_handle: bool) -> None:
+        self.inner.resumed(setup_s, with_handle)
+
+    def reply_streaming(self, dest: str, rate: int, kind: str) -> None:
+        self.inner.reply_streaming(dest, rate, kind)
+
+    def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
+        self.inner.reply_written(dest, nbytes, rate, partial)
+
+    def warning(self, text: str) -> None:
+        self.inner.warning(text)
+
+    def checks_passed(self, text: str) -> None:
+        self.inner.checks_passed(text)
+
+    def error(self, exc: BaseException, status: int) -> None:
+        self.inner.error(exc, status)
+
+    def summary(
+        self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0
+    ) -> None:
+        self.inner.summary(inputs, turns, reply_bytes, status, reconnects=reconnects, usage_turns=usage_turns)
+
+    def close(self) -> None:
+        self.inner.close()
