@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
@@ -61,7 +63,9 @@ def seconds(value: float) -> str:
 class RichRenderer(Reporter):
     """Human-readable status, transcripts and timings on stderr."""
 
-    def __init__(self, stderr: TextIO, *, is_tty: bool, verbosity: int = 0) -> None:
+    def __init__(
+        self, stderr: TextIO, *, is_tty: bool, verbosity: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.console = Console(
             file=stderr,
             markup=False,
@@ -80,6 +84,10 @@ class RichRenderer(Reporter):
         self._chunks: dict[int, int] = {}  # reply chunks per turn
         self._reconnecting = False
         self._sending: tuple[InputInfo, int] | None = None  # the audio input being sent, and its bytes sent
+        self._clock = clock
+        self._receiving: tuple[int, float] | None = (
+            None  # the turn whose reply is arriving, its first chunk's time
+        )
 
     def _say(self, *parts: str | tuple[str, STYLE], level: int = 0, keep_newlines: bool = False) -> None:
         """One line; plain strings are livecli's own text, (text, style) pairs are styled. A newline inside a
@@ -174,9 +182,29 @@ class RichRenderer(Reporter):
         self._say(f"  sent {sent_s:.2f} s in {chunks} chunks{tail}; waiting for the reply", level=0)
 
     def _stop_progress(self) -> None:
+        self._receiving = None
         if self._progress is not None:
             self._progress.stop()
             self._progress = self._task = None
+
+    def _reply_progress(self, turn: Turn) -> None:
+        """On a terminal, the reply arriving: seconds received and how fast against real time (a real-time
+        factor above 1 means the audio comes faster than it plays). Not while an input's own bar is shown."""
+        now = self._clock()
+        if self._receiving is None or self._receiving[0] != turn.index:
+            self._stop_progress()
+            self._end_line()
+            self._receiving = (turn.index, now)
+            self._progress = Progress(
+                TextColumn("  reply: {task.description}"), console=self.console, transient=True, auto_refresh=False
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("", total=None)
+        elapsed = now - self._receiving[1]
+        speed = f", {turn.audio_duration_s / elapsed:.1f}x real time" if elapsed > 0 else ""
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=f"{turn.audio_duration_s:.2f} s received{speed}")
+            self._progress.refresh()
 
     def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
         if isinstance(event, AudioChunk):
@@ -210,8 +238,12 @@ class RichRenderer(Reporter):
         self._chunks[index] = self._chunks.get(index, 0) + 1
         so_far = f", {turn.audio_duration_s:.2f} s so far" if turn is not None else ""
         self._say(f"  reply audio: {len(event.data)} bytes ({event.duration_s * 1000:.0f} ms){so_far}", level=1)
+        if self.is_tty and self.verbosity >= 0 and turn is not None and self._sending is None:
+            self._reply_progress(turn)
 
     def turn_complete(self, report: TurnReport) -> None:
+        if self._receiving is not None:
+            self._stop_progress()
         turn = report.turn
         reply = []
         if turn.audio:
@@ -322,4 +354,4 @@ def make_renderer(env: Env, *, json: bool, verbosity: int) -> Reporter:
         return JsonLinesRenderer(env.stdout, env.clock)
     if verbosity <= -2 or env.stderr_closed:  # a closed stderr turns the display off, never onto stdout
         return Reporter()
-    return RichRenderer(env.stderr, is_tty=env.stderr_isatty, verbosity=verbosity)
+    return RichRenderer(env.stderr, is_tty=env.stderr_isatty, verbosity=verbosity, clock=env.clock)

@@ -141,3 +141,39 @@ def test_format_that_cannot_stream_is_refused_before_connecting() -> None:
     assert proc.returncode == 2
     assert out == b""
     assert b"--format wav or raw" in stderr
+
+
+class CutThenAnswer:
+    """The first connection sends the reply's first chunk and closes 1011; the next one answers in full."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+
+    def handle(self, ws: Any) -> None:
+        self.connections += 1
+        ws.recv()
+        ws.send(sm.setup_complete())
+        while True:
+            message = str(ws.recv())
+            if any(marker in message for marker in ("activityEnd", "audioStreamEnd", '"text"')):
+                break
+        ws.send(sm.audio_content(FIRST))
+        if self.connections == 1:
+            ws.close(1011, "internal error")
+            return
+        ws.send(sm.audio_content(REST))
+        ws.send(sm.turn_complete())
+        with contextlib.suppress(Exception):
+            while True:
+                ws.recv()
+
+
+def test_audio_streamed_before_a_resend_stays_and_a_warning_says_so() -> None:
+    server = CutThenAnswer()
+    with ws_server_thread(server.handle) as url, _running(url, "--format", "raw") as proc:
+        out, stderr = proc.communicate(timeout=GUARD_S * 2)
+    assert proc.returncode == 0, stderr
+    assert server.connections == 2
+    assert out == FIRST + FIRST + REST  # the cut attempt's chunk cannot be withdrawn
+    assert b"0.04 s of reply audio already written to stdout stay in the stream" in stderr
+    assert API_KEY.encode() not in stderr
