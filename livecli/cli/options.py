@@ -216,6 +216,16 @@ MinReplySeconds = Annotated[
         help="CI: each input's reply audio must last S s (else exit 5).",
     ),
 ]
+MaxReplySeconds = Annotated[
+    float,
+    typer.Option(
+        "--max-reply-seconds",
+        metavar="S",
+        callback=_positive,
+        help="Stop (exit 4) when one input's reply passes S s of audio: a server that never stops sending "
+        "cannot fill the memory. More than 0.",
+    ),
+]
 FailOnSilence = Annotated[
     bool,
     typer.Option(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from livecli.auth.target import ConnectOptions
+from livecli.commands.reply_limits import DEFAULT_MAX_REPLY_S
 from livecli.errors import UsageError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.models import VOICES, ClientContentRule, lookup
@@ -37,6 +38,7 @@ class RunRequest:
     resume: bool = True
     expect_transcript: str | None = None
     min_reply_s: float | None = None
+    max_reply_s: float = DEFAULT_MAX_REPLY_S  # --max-reply-seconds (commands/reply_limits)
     fail_on_silence: bool = False
     system: str | None = None
     voice: str | None = None

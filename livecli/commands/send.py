@@ -19,6 +19,7 @@ from livecli.commands.checks import check_inputs_audible, check_replies, compile
 from livecli.commands.input_loop import RunState, converse, reach_target, send_plan
 from livecli.commands.output import check_destinations, plan_output
 from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
+from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.stream_out import StdoutAudio
 from livecli.errors import LivecliError, ServerClosed
@@ -57,7 +58,8 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             plans = {a.name: send_plan(a, req) for a in audio}
             prompt = prompt_frame(req.prompt, req.client_content)
             return dry_run(preview, setup_message(setup), plans, env, req.json, prompt)
-        renderer = make_renderer(env, json=req.json, verbosity=req.verbosity)
+        display = make_renderer(env, json=req.json, verbosity=req.verbosity)
+        renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory
         if plan.to_stdout_audio:
             renderer = StdoutAudio(renderer, env, plan.stream_kind)  # -o -: the reply as it arrives
         if req.connect.local:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from livecli.commands.forwarding import ForwardingReporter
 from livecli.errors import OutputError
 from livecli.protocol.events import AudioChunk, ServerEvent
-from livecli.protocol.report import InputInfo, Reporter, TurnReport
+from livecli.protocol.report import InputInfo, Reporter
 
 if TYPE_CHECKING:
     from livecli.env import Env
@@ -25,13 +26,13 @@ __all__ = ["STREAM_FORMATS", "StdoutAudio"]
 STREAM_FORMATS = ("wav", "raw")  # what `-o -` can stream: a file format needing its length at the end cannot
 
 
-class StdoutAudio(Reporter):
+class StdoutAudio(ForwardingReporter):
     """Streams reply audio to stdout and passes every report on to the display (`inner`)."""
 
     def __init__(self, inner: Reporter, env: Env, kind: str = "wav") -> None:
         if kind not in STREAM_FORMATS:
             raise OutputError(f"-o - streams {' or '.join(STREAM_FORMATS)}, not {kind}")
-        self.inner = inner
+        super().__init__(inner)
         self.env = env
         self.kind = kind
         self.rate: int | None = None
@@ -89,50 +90,3 @@ class StdoutAudio(Reporter):
     def input_started(self, info: InputInfo) -> None:
         self._attempt_bytes = 0
         self.inner.input_started(info)
-
-    def connecting(self, url: str, backend: str) -> None:
-        self.inner.connecting(url, backend)
-
-    def connected(self, url: str, backend: str) -> None:
-        self.inner.connected(url, backend)
-
-    def setup_complete(self, setup_s: float, session_id: str | None) -> None:
-        self.inner.setup_complete(setup_s, session_id)
-
-    def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
-        self.inner.input_progress(info, chunks, sent_bytes)
-
-    def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
-        self.inner.input_ended(info, chunks, sent_bytes)
-
-    def turn_complete(self, report: TurnReport) -> None:
-        self.inner.turn_complete(report)
-
-    def tool_answered(self, call_id: str | None, name: str) -> None:
-        self.inner.tool_answered(call_id, name)
-
-    def resumed(self, setup_s: float, with_handle: bool) -> None:
-        self.inner.resumed(setup_s, with_handle)
-
-    def reply_streaming(self, dest: str, rate: int, kind: str) -> None:
-        self.inner.reply_streaming(dest, rate, kind)
-
-    def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
-        self.inner.reply_written(dest, nbytes, rate, partial)
-
-    def warning(self, text: str) -> None:
-        self.inner.warning(text)
-
-    def checks_passed(self, text: str) -> None:
-        self.inner.checks_passed(text)
-
-    def error(self, exc: BaseException, status: int) -> None:
-        self.inner.error(exc, status)
-
-    def summary(
-        self, inputs: int, turns: int, reply_bytes: int, status: int, *, reconnects: int = 0, usage_turns: int = 0
-    ) -> None:
-        self.inner.summary(inputs, turns, reply_bytes, status, reconnects=reconnects, usage_turns=usage_turns)
-
-    def close(self) -> None:
-        self.inner.close()
