@@ -1,4 +1,5 @@
-"""Audio out: the reply's s16le as a WAV or FLAC file (by suffix), written atomically, or WAV on stdout.
+"""Audio out: the reply's s16le as a file (WAV, FLAC, OGG/Vorbis, Opus or MP3, by suffix or --format, where the
+installed libsndfile writes it), written atomically, or WAV on stdout.
 
 The reply is encoded in memory first and then written with checked lengths (env.write_all), so every write
 error is an OSError with its errno: soundfile writing to a file object turns an error inside its callback into
@@ -17,6 +18,7 @@ import io
 import os
 import secrets
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,27 +27,82 @@ from livecli.errors import OutputError, UsageError
 
 __all__ = [
     "REPLY_FORMATS",
+    "ReplyFormat",
     "encode_reply",
     "prove_writable",
+    "reply_format",
     "streaming_wav_header",
     "temp_path",
     "write_reply",
     "write_to_stdout",
 ]
 
-REPLY_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+@dataclass(frozen=True)
+class ReplyFormat:
+    """A file format a reply can be written in: its --format name, libsndfile's container and encoding, and the
+    file name suffixes that ask for it (the first one names files under -o DIR/)."""
+
+    name: str
+    container: str
+    subtype: str
+    suffixes: tuple[str, ...]
+
+    def writable(self) -> bool:
+        """Whether the installed libsndfile writes this format (Opus needs 1.0.29, MP3 1.1.0)."""
+        import soundfile as sf
+
+        return self.container in sf.available_formats() and bool(sf.check_format(self.container, self.subtype))
+
+
+REPLY_FORMATS = (
+    ReplyFormat("wav", "WAV", "PCM_16", (".wav",)),
+    ReplyFormat("flac", "FLAC", "PCM_16", (".flac",)),
+    ReplyFormat("ogg", "OGG", "VORBIS", (".ogg", ".oga")),
+    ReplyFormat("opus", "OGG", "OPUS", (".opus",)),
+    ReplyFormat("mp3", "MP3", "MPEG_LAYER_III", (".mp3",)),
+)
+
+
+def reply_format(dest: str, name: str | None = None) -> ReplyFormat:
+    """The format a reply file is written in: `name` (--format) if given, else by `dest`'s suffix.
+
+    Raises:
+        UsageError: an unknown format or suffix, or one the installed libsndfile cannot write.
+    """
+    if name is not None:
+        found = next((f for f in REPLY_FORMATS if f.name == name.lower()), None)
+        asked = f"--format {name}"
+    else:
+        suffix = Path(dest).suffix.lower()
+        found = next((f for f in REPLY_FORMATS if suffix in f.suffixes), None)
+        asked = dest
+    if found is None or not found.writable():
+        usable = ", ".join(f.name for f in REPLY_FORMATS if f.writable())
+        problem = "unknown output format" if found is None else "the installed libsndfile cannot write it"
+        raise UsageError(f"{asked}: {problem}; use {usable} (a file name suffix or --format), DIR/, or -")
+    return found
+
+
 _TEMP_SUFFIX = ".part"
 _NAME_MAX = 255  # where the file system does not say (os.pathconf)
 
 
-def encode_reply(pcm: bytes, rate: int, kind: str = "WAV") -> bytes:
-    """s16le mono as a WAV or FLAC file's bytes, in memory."""
+def encode_reply(pcm: bytes, rate: int, kind: ReplyFormat = REPLY_FORMATS[0]) -> bytes:
+    """s16le mono as a file's bytes in format `kind`, in memory.
+
+    Raises:
+        OutputError: the encoder refused the audio (Opus takes 8, 12, 16, 24 or 48 kHz only).
+    """
     import numpy as np
     import soundfile as sf
 
     samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
     buffer = io.BytesIO()
-    sf.write(buffer, samples, rate, format=kind, subtype="PCM_16")
+    try:
+        sf.write(buffer, samples, rate, format=kind.container, subtype=kind.subtype)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise OutputError(f"cannot encode the reply ({rate} Hz) as {kind.name}: {exc}") from exc
     return buffer.getvalue()
 
 
@@ -64,23 +121,22 @@ def streaming_wav_header(rate: int) -> bytes:
     )
 
 
-def write_reply(dest: str, pcm: bytes, rate: int, stdout: BinaryIO | None = None) -> None:
-    """Write s16le mono as WAV or FLAC (by suffix) atomically; "-" writes WAV to `stdout`.
+def write_reply(
+    dest: str, pcm: bytes, rate: int, stdout: BinaryIO | None = None, *, kind: str | None = None
+) -> None:
+    """Write s16le mono atomically, in format `kind` (--format) or by suffix; "-" writes WAV to `stdout`.
 
     Raises:
         OutputError: the file or stdout cannot take the reply (the OSError is its __cause__).
         BrokenPipeError: stdout's reader went away (a status of its own).
-        UsageError: an unknown suffix.
+        UsageError: an unknown suffix or format.
     """
     if dest == "-":
         if stdout is None:
             raise OutputError("-o -: no stdout to write to")
         write_to_stdout(stdout, encode_reply(pcm, rate))
         return
-    kind = REPLY_FORMATS.get(Path(dest).suffix.lower())
-    if kind is None:
-        raise UsageError(f"{dest}: unknown output format; use a .wav or .flac file name, or - for stdout")
-    data = encode_reply(pcm, rate, kind)
+    data = encode_reply(pcm, rate, reply_format(dest, kind))
     temp = temp_path(dest)
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask

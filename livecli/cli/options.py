@@ -130,7 +130,8 @@ Output = Annotated[
         "-o",
         "--output",
         metavar="FILE|DIR/|-",
-        help="Save the reply audio: FILE.wav, FILE.flac, - (WAV on stdout) or DIR/ (a file per input). "
+        help="Save the reply audio: FILE.wav, .flac, .ogg, .opus, .mp3, - (streamed to stdout) or DIR/ (a file "
+        "per input). "
         "Without -o the reply transcript goes to stdout.",
     ),
 ]
@@ -278,7 +279,8 @@ def _for_text(alias: Any, help: str | None = None, *, hidden: bool = False) -> A
 # `livecli text` sends one prompt: its help speaks of the reply, not of inputs, chunks or pacing.
 TextOutput = _for_text(
     Output,
-    "Save the reply audio: FILE.wav, FILE.flac, - (WAV on stdout) or DIR/ (DIR/reply.wav). "
+    "Save the reply audio: FILE.wav, .flac, .ogg, .opus, .mp3, - (streamed to stdout) or DIR/ "
+    "(DIR/reply.wav). "
     "Without -o the reply transcript goes to stdout.",
 )
 TextTranscribe = _for_text(Transcribe, "Ask for a transcription of the spoken reply.")

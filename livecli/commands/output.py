@@ -1,9 +1,11 @@
 """Where replies go, decided once before connecting so a bad `-o` fails fast (exit 2).
 
-- `-o reply.wav|reply.flac`: the reply audio, format by suffix (one input only);
+- `-o reply.wav|.flac|.ogg|.opus|.mp3`: the reply audio, format by suffix or `--format` (one input only; what
+  the installed libsndfile writes, checked here so an unknown format fails before connecting);
 - `-o -`: the reply on stdout as it arrives (commands/stream_out): WAV with unknown lengths, or `--format raw`
   (not with --json, which owns stdout);
-- `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` per input — required with several inputs;
+- `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` (or `--format`'s suffix) per input — required
+  with several inputs;
 - no `-o`: no audio is saved; the reply transcript (or the model's TEXT parts) goes to stdout.
 
 `check_destinations` then proves the plan can be carried out, still before connecting: no output is one of the
@@ -24,15 +26,12 @@ if TYPE_CHECKING:
     from livecli.env import Env
 
 __all__ = [
-    "REPLY_SUFFIXES",
     "OutputPlan",
     "check_destinations",
     "check_stdout_audio",
     "plan_output",
     "write_text",
 ]
-
-REPLY_SUFFIXES = (".wav", ".flac")
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class OutputPlan:
     transcript_to_stdout: bool = False
     directory: str | None = field(default=None)
     stream_kind: str = "wav"  # with `-o -`: wav or raw
+    file_kind: str | None = None  # with files: the --format name (None: by each file's suffix)
 
     def destination(self, index: int) -> str | None:
         """Where the reply to input `index` (0-based) goes."""
@@ -82,8 +82,11 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: 
             raise UsageError(f"-o - streams the reply as it arrives: --format wav or raw, not {kind}")
         return OutputPlan(("-",), to_stdout_audio=True, stream_kind=stream_kind)
     if kind is not None and kind.lower() == "raw":
-        raise UsageError("--format raw is for -o - (a stream); a file needs wav, flac, ...")
+        raise UsageError("--format raw is for -o - (a stream); a file needs a file format (wav, flac, ...)")
+    from livecli.audio.encode import reply_format
+
     if _is_directory(output):
+        suffix = reply_format(output, kind).suffixes[0] if kind is not None else ".wav"
         try:
             os.makedirs(output, exist_ok=True)
         except OSError as exc:
@@ -94,17 +97,16 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: 
             stem = _stem(name)
             used[stem] = used.get(stem, 0) + 1
             unique = stem if used[stem] == 1 else f"{stem}-{used[stem]}"
-            paths.append(os.path.join(output, unique + ".wav"))
-        return OutputPlan(tuple(paths), directory=output)
+            paths.append(os.path.join(output, unique + suffix))
+        return OutputPlan(tuple(paths), directory=output, file_kind=kind)
     if count != 1:
         raise UsageError(f"{count} inputs need -o DIR/ (a reply per input), not the single file name {output}")
-    if Path(output).suffix.lower() not in REPLY_SUFFIXES:
-        raise UsageError(f"{output}: unknown output format; use a .wav or .flac file name, DIR/, or -")
+    reply_format(output, kind)
     parent = os.path.dirname(output) or "."
     if not os.path.isdir(parent):
         problem = "is not a directory" if os.path.exists(parent) else "does not exist"
         raise UsageError(f"{output}: {parent} {problem}")
-    return OutputPlan((output,))
+    return OutputPlan((output,), file_kind=kind)
 
 
 def check_destinations(plan: OutputPlan, inputs: Sequence[str], env: Env, *, json: bool) -> None:

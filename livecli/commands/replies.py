@@ -83,7 +83,7 @@ def _write_reply(
     elif destination is not None and pcm:
         from livecli.audio.encode import write_reply
 
-        write_reply(destination, pcm, rate, stdout=env.stdout)
+        write_reply(destination, pcm, rate, stdout=env.stdout, kind=plan.file_kind)
         renderer.reply_written(destination, len(pcm), rate, partial=failed and not answered)
     elif destination is not None and answered:
         renderer.warning(f"no reply audio for {name}: nothing written to {destination}")

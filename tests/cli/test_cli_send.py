@@ -280,7 +280,7 @@ def test_bad_input_exits_6(live_server: LocalServer, tmp_path: Path) -> None:
         ["--voice", "Nobody"],
         ["--turn-end", "sometimes"],
         ["-o", "-", "--json"],
-        ["-o", "reply.mp3"],
+        ["-o", "reply.xyz"],
         ["-o", "/nonexistent-dir/reply.wav"],
         ["--system", "a", "--system-file", "b"],
     ],

@@ -24,7 +24,7 @@ def test_single_file_by_suffix(tmp_path: Path) -> None:
     for name in ("r.wav", "r.FLAC"):
         assert plan_output(str(tmp_path / name), ["a.wav"], json=False).destination(0) == str(tmp_path / name)
     with pytest.raises(UsageError, match="unknown output format"):
-        plan_output(str(tmp_path / "r.mp3"), ["a.wav"], json=False)
+        plan_output(str(tmp_path / "r.xyz"), ["a.wav"], json=False)
     with pytest.raises(UsageError, match="does not exist"):
         plan_output(str(tmp_path / "nowhere" / "r.wav"), ["a.wav"], json=False)
     (tmp_path / "file").write_bytes(b"")
