@@ -72,6 +72,7 @@ class Conversation:
         self.times: dict[int, TurnTimes] = {}
         self.go_away_at: float | None = None  # when this connection's goAway arrived
         self.go_away_deadline: float | None = None  # when the server said it will close
+        self.connected_at: float | None = None  # when this connection's setupComplete arrived
         self.force_reconnect = False  # the runner allows ReconnectNow (reconnect budget left)
         # Every credential this session has connected with (refreshed tokens add theirs): what the server sends
         # back is redacted of all of them, an echo of an earlier token included.
@@ -124,6 +125,7 @@ class Conversation:
             await self._abandon()
             raise
         self.setup_s = self.clock() - started
+        self.connected_at = self.clock()
         self.renderer.setup_complete(self.setup_s, self.session.session_id)
         self.last_frame_at = self.clock()
         self._reader = asyncio.create_task(self._read())
@@ -137,6 +139,12 @@ class Conversation:
     def go_away_pending(self) -> bool:
         """Whether this connection announced its end (goAway)."""
         return self.go_away_at is not None
+
+    def lifetime_s(self) -> float | None:
+        """How long this connection lasts, from setupComplete to the close its goAway announced, once known."""
+        if self.go_away_deadline is None or self.connected_at is None:
+            return None
+        return self.go_away_deadline - self.connected_at
 
     def reconnect_due_at(self) -> float | None:
         """When a busy connection must be given up (goAway deadline less a margin), if it must."""

@@ -86,11 +86,16 @@ class Resumer:
     def _arm(self) -> None:
         self.conv.force_reconnect = self.used < self.max_reconnects
 
-    async def deliver(self, attempt: Callable[[], Awaitable[None]], number: int, name: str) -> None:
+    async def deliver(
+        self, attempt: Callable[[], Awaitable[None]], number: int, name: str, *, whole_s: float | None = None
+    ) -> None:
         """Run `attempt` (send input `number` and wait for its reply) until it succeeds or cannot be retried.
 
         An input whose reply already completed (the session says it is answered) is not sent again for a
-        close or the goAway deadline during the settle wait after it.
+        close or the goAway deadline during the settle wait after it. `whole_s`: how long the input takes to
+        send when it must reach the server within one connection (one activity, `--turn-end activity`); once a
+        goAway tells how long connections last, an input longer than that is reported instead of being sent
+        again from its start after every reconnect, which could never finish.
         """
         answered = functools.partial(self.conv.session.answered, number)
         self.used = 0
@@ -108,14 +113,28 @@ class Resumer:
             except ReconnectNow:
                 if answered():  # the deadline fell in the settle wait: the next input reconnects first
                     return
+                self._refuse_if_it_cannot_fit(name, whole_s)
                 cause, failed = "goAway: the connection's time is nearly up", False
             except LivecliError as exc:
                 if answered():
                     return
                 if self.used >= self.max_reconnects or not retryable(exc, after_go_away=self.conv.go_away_pending):
                     raise
+                self._refuse_if_it_cannot_fit(name, whole_s)
                 cause, failed = str(exc), True
             await self.reconnect(cause, name, failed=failed)
+
+    def _refuse_if_it_cannot_fit(self, name: str, whole_s: float | None) -> None:
+        """Raise when the input, sent whole, takes longer than a whole connection lasts (known from its goAway)."""
+        lifetime = self.conv.lifetime_s()
+        if whole_s is None or lifetime is None or whole_s <= lifetime:
+            return
+        raise ConnectError(
+            f"{name} takes {whole_s:.1f} s to send but connections to this server last about {lifetime:.1f} s "
+            "(goAway, then close): with --turn-end activity the whole input must fit in one connection, so it "
+            "would be sent again from its start after every reconnect; use --turn-end vad (the server ends turns "
+            "itself and the input streams across reconnects) or split the input"
+        )
 
     async def reconnect(self, cause: str, resend: str | None, *, failed: bool) -> None:
         """Replace the connection, retrying failed connects within the budget; raises the last error."""

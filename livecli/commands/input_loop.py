@@ -78,6 +78,14 @@ def send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
     return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
 
 
+def _whole_s(req: RunRequest, source: InputAudio) -> float | None:
+    """How long an input takes to send when all of it must reach the server within one connection: with activity
+    brackets (docs/wire.md, "goAway and resumption": an activity does not survive a reconnect without an index)."""
+    if req.turn_end != "activity" or req.speed <= 0:
+        return None
+    return source.duration_s / req.speed
+
+
 def _tail_chunks(req: RunRequest) -> int:
     return math.ceil(req.silence_ms / req.chunk_ms) if req.turn_end == "silence" else 0
 
@@ -112,7 +120,7 @@ async def converse(
             for number, source in enumerate(audio, 1):
                 info = InputInfo(source.name, number, len(audio), source.duration_s, sum(send_plan(source, req)))
                 send = functools.partial(_send_audio, req, conv, source, info, renderer, env)
-                await resumer.deliver(send, number, info.name)
+                await resumer.deliver(send, number, info.name, whole_s=_whole_s(req, source))
                 state.delivered = number
         finally:
             await conv.close()

@@ -101,11 +101,18 @@ def test_go_away_deadline_mid_input_resends_that_input_from_its_start(tmp_path: 
 
 @pytest.mark.parametrize("scenario", ["close-1011", "drop"])
 def test_failing_every_connection_gives_one_plus_n_attempts_and_the_original_status(
-    scenario: str, monkeypatch: pytest.MonkeyPatch
+    scenario: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Each connection fails at its first turn: 1 + --max-reconnects connections, backoff 0.5 then 1 s, exit 4."""
+    """Each connection fails at its turn: 1 + --max-reconnects connections, backoff 0.5 then 1 s, exit 4.
+    (Scenario turns count per session, so the fault repeats on every turn of the resumed session.)"""
     waits = skip_backoff(monkeypatch)
-    with own_server(scenario=scenario) as (server, log):
+    fault = {
+        "close-1011": 'close = { code = 1011, reason = "Internal error encountered." }',
+        "drop": "drop = true",
+    }
+    script = tmp_path / "every-turn.toml"
+    script.write_text(f"repeat_last_turn = true\n[[turns]]\n{fault[scenario]}\n", encoding="utf-8")
+    with own_server(scenario=str(script)) as (server, log):
         env, stdout, _ = make_env()
         with pytest.raises(ConnectError) as failure:
             run(at(server.url, inputs=[HELLO_WAV], speed=0.0, max_reconnects=2), env)
