@@ -13,19 +13,11 @@ from helpers import LocalServer, dev_only, local_server
 
 from livecli.server.probe import speechlike
 from livecli.server.replies import chime, resample_pcm16
-from livecli.server.tls import write_self_signed
 
 genai = dev_only("google.genai")
 types = dev_only("google.genai.types")
 
 MODEL = "gemini-3.8-live"
-
-
-@pytest.fixture(scope="module")
-def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tls")
-    write_self_signed(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from websockets.exceptions import InvalidStatus
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.endpoints import EPHEMERAL_VERSION, gemini_path
 from livecli.server.probe import GEMINI_PATH, Probe
-from livecli.server.tls import write_self_signed
 from livecli.server.tokens import RestError, TokenStore, apply_lock, format_time, parse_time
 from livecli.server.validate import Refusal
 
@@ -157,13 +156,6 @@ def test_any_timestamp_text_is_read_or_refused_with_400(text: str) -> None:
 
 
 # -- over sockets --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tls")
-    write_self_signed(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 from helpers import LocalServer, dev_only, local_server
 
-from livecli.server.tls import write_self_signed
-
 genai = dev_only("google.genai")
 types = dev_only("google.genai.types")
 
@@ -22,13 +20,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::google.genai._common.Experiment
 
 MODEL = "gemini-3.8-live"
 KEY = "sdk-tokens-test-key"
-
-
-@pytest.fixture(scope="module")
-def tls_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tls")
-    write_self_signed(str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
