@@ -335,8 +335,8 @@ def test_labelling_an_input_again_is_its_next_attempt() -> None:
     assert session.attempt_turns(again) == [session.turns[1]]
 
 
-def test_reply_turns_are_the_latest_attempt_that_got_a_reply() -> None:
-    """Attempt 1 got audio before the close; attempt 2 was cut empty: the reply is attempt 1's, once."""
+def _answered_then_resent() -> ClientSession:
+    """Input 1 got audio before a 1011 close, and is being sent again on the resumed connection."""
     session, _ = ready_session()
     session.label_input(1, "a.wav")
     session.begin_input()
@@ -346,6 +346,12 @@ def test_reply_turns_are_the_latest_attempt_that_got_a_reply() -> None:
     session.receive(frame(setupComplete={}))
     session.label_input(1, "a.wav")
     session.begin_input()
+    return session
+
+
+def test_reply_turns_are_the_latest_attempt_that_got_a_reply() -> None:
+    """Attempt 1 got audio before the close; attempt 2 was cut empty: the reply is attempt 1's, once."""
+    session = _answered_then_resent()
     session.closed(1011, "")
     session.reconnect_setup()
     assert session.reply_turns(1) == [session.turns[0]]
@@ -354,15 +360,7 @@ def test_reply_turns_are_the_latest_attempt_that_got_a_reply() -> None:
 
 def test_a_later_attempt_with_a_reply_replaces_the_earlier_one() -> None:
     """A resent input is answered from its start again: only the latest attempt with a reply counts."""
-    session, _ = ready_session()
-    session.label_input(1, "a.wav")
-    session.begin_input()
-    session.receive(audio(b"\0\1" * 10))
-    session.closed(1011, "")
-    session.reconnect_setup()
-    session.receive(frame(setupComplete={}))
-    session.label_input(1, "a.wav")
-    session.begin_input()
+    session = _answered_then_resent()
     session.receive(audio(b"\0\2" * 10))
     session.receive(content(turnComplete=True))
     (turn,) = session.reply_turns(1)
