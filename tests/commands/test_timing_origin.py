@@ -29,13 +29,19 @@ def test_a_reply_before_the_end_of_input_has_a_negative_ttfb() -> None:
     assert metrics.turn_complete_s == 1.0
 
 
-def test_the_end_of_the_users_audio_is_kept_when_the_silence_tail_ends() -> None:
-    """end_of_audio() marks the end of input; end_input() after the silence tail does not move it."""
-    now = [0.0]
+def _sending_session(now: list[float]) -> ClientSession:
+    """A session past setupComplete with an input begun, on a clock the test moves through `now[0]`."""
     session = ClientSession(SetupConfig(model="models/m"), clock=lambda: now[0])
     session.start()
     session.receive(b'{"setupComplete": {}}')
     session.begin_input()
+    return session
+
+
+def test_the_end_of_the_users_audio_is_kept_when_the_silence_tail_ends() -> None:
+    """end_of_audio() marks the end of input; end_input() after the silence tail does not move it."""
+    now = [0.0]
+    session = _sending_session(now)
     now[0] = 1.0
     session.end_of_audio()
     now[0] = 2.5
@@ -48,10 +54,7 @@ def test_the_end_of_the_users_audio_is_kept_when_the_silence_tail_ends() -> None
 def test_end_input_still_marks_the_end_when_nothing_was_appended() -> None:
     """Without a silence tail (activity brackets, vad) the end of input stays the end_input() call."""
     now = [0.0]
-    session = ClientSession(SetupConfig(model="models/m"), clock=lambda: now[0])
-    session.start()
-    session.receive(b'{"setupComplete": {}}')
-    session.begin_input()
+    session = _sending_session(now)
     now[0] = 3.0
     session.end_input()
     turn = session.current_turn
