@@ -52,6 +52,11 @@ class OutputError(UsageError):
     output that would replace an input. The OSError behind it, if any, is its __cause__."""
 
 
+class MissingExtra(UsageError):
+    """An option needs an optional extra (`livecli[media]`, `livecli[mcp]`) that is not installed; the message
+    names the pip command."""
+
+
 class CredentialsError(LivecliError):
     """Missing or refused credentials, or a setup the server refused."""
 

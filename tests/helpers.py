@@ -33,7 +33,7 @@ TEST_MIN = os.environ.get("LIVECLI_TEST_MIN") == "1"
 
 
 def dev_only(name: str) -> ModuleType:
-    """Import a dev-only package (google-genai, and pydantic through it) that some tests compare against.
+    """Import a dev-only package (google-genai, and pydantic through it) or an optional extra (Pillow, PyAV, mcp).
 
     Under `make test-min` a missing one skips the test (or the whole module, when called at import time); in
     every other run it raises ImportError, so `make test` never skips these tests silently.

@@ -41,7 +41,7 @@ class ExitStatus(enum.IntEnum):
 EXIT_STATUS_HELP: dict[ExitStatus, str] = {
     ExitStatus.OK: "ok",
     ExitStatus.INTERNAL_ERROR: "internal error (a bug: please report it)",
-    ExitStatus.USAGE: "usage error: bad flags, or refused by preflight",
+    ExitStatus.USAGE: "usage error: bad flags, refused by preflight, or a missing optional extra",
     ExitStatus.CREDENTIALS: (
         "credentials or setup refused: missing key, HTTP 401/403, close 1007, or 1008 before setupComplete"
     ),

@@ -97,6 +97,9 @@ def send(
     min_reply_s: o.MinReplySeconds = None,
     max_reply_s: o.MaxReplySeconds = 3600.0,
     fail_on_silence: o.FailOnSilence = False,
+    # session options (issue 11; livecli/cli/session_options.py)
+    # media: images and video (issue 11; livecli/cli/media_options.py)
+    # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,
@@ -141,6 +144,9 @@ def text(
     min_reply_s: o.TextMinReplySeconds = None,
     max_reply_s: o.MaxReplySeconds = 3600.0,
     fail_on_silence: o.FailOnSilence = False,
+    # session options (issue 11; livecli/cli/session_options.py)
+    # media: images and video (issue 11; livecli/cli/media_options.py)
+    # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,

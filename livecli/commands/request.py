@@ -46,6 +46,9 @@ class RunRequest:
     modality: str = "audio"
     transcribe: bool = True
     client_content: bool = False
+    # session options (issue 11)
+    # media: images and video (issue 11)
+    # tools (issue 11)
     json: bool = False
     verbosity: int = 0
     dry_run: bool = False
