@@ -475,11 +475,11 @@ def test_sigterm_ends_a_run_that_inherited_sigint_ignored(tmp_path: Path) -> Non
 
 
 def test_send_help_imports_nothing_heavy() -> None:
-    """`livecli send --help` imports neither numpy, websockets nor rich."""
+    """`livecli send --help` imports neither numpy, websockets, rich nor the optional extras."""
     code = (
         "import sys\nfrom livecli.cli.app import app\n"
         "try:\n    app(['send', '--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = ('numpy', 'soundfile', 'websockets', 'rich', 'google.auth')\n"
+        "heavy = ('numpy', 'soundfile', 'websockets', 'rich', 'google.auth', 'PIL', 'av', 'mcp')\n"
         "print('HEAVY', [m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
