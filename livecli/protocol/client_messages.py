@@ -23,6 +23,7 @@ __all__ = [
     "audio_stream_end_message",
     "client_content_message",
     "encode",
+    "merge_setup",
     "setup_message",
     "setup_payload",
     "text_message",
@@ -42,8 +43,9 @@ class SetupConfig:
     (`models/…`, `projects/…/models/…`), sent as given. `vad` holds automaticActivityDetection fields in
     camelCase (startOfSpeechSensitivity, endOfSpeechSensitivity, prefixPaddingMs, silenceDurationMs) and is
     ignored when `automatic_activity_detection` is False. `thinking`, `context_window_compression` and `tools`
-    are sent verbatim. `extra` is merged into `setup` last (dict values merged one level deep), for fields
-    livecli has no option for, e.g. `{"generationConfig": {"mediaResolution": "MEDIA_RESOLUTION_LOW"}}`.
+    are sent verbatim; `builtin_tools` names tools the service runs (`googleSearch`, ...), each sent as
+    `{"<name>": {}}` after `tools`. `extra` (camelCase) is merged into `setup` last by `merge_setup`, for
+    fields livecli has no option for (`--setup FILE`), e.g. `{"proactivity": {"proactiveVideo": true}}`.
     """
 
     model: str
@@ -51,6 +53,12 @@ class SetupConfig:
     voice: str | None = None
     language: str | None = None
     temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_output_tokens: int | None = None
+    seed: int | None = None
+    affective_dialog: bool | None = None
+    proactive_audio: bool | None = None
     system_instruction: str | None = None
     input_transcription: bool = True
     output_transcription: bool = True
@@ -63,6 +71,7 @@ class SetupConfig:
     transparent: bool = False
     context_window_compression: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
+    builtin_tools: tuple[str, ...] = ()
     thinking: dict[str, Any] | None = None
     extra: dict[str, Any] | None = None
 
@@ -80,8 +89,15 @@ def _generation_config(cfg: SetupConfig) -> dict[str, Any]:
         speech["languageCode"] = cfg.language
     if speech:
         generation["speechConfig"] = speech
-    if cfg.temperature is not None:
-        generation["temperature"] = cfg.temperature
+    sampling = {
+        "temperature": cfg.temperature,
+        "topP": cfg.top_p,
+        "topK": cfg.top_k,
+        "maxOutputTokens": cfg.max_output_tokens,
+        "seed": cfg.seed,
+        "enableAffectiveDialog": cfg.affective_dialog,
+    }
+    generation.update((name, value) for name, value in sampling.items() if value is not None)
     if cfg.thinking is not None:
         generation["thinkingConfig"] = dict(cfg.thinking)
     return generation
@@ -106,8 +122,9 @@ def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
     if cfg.system_instruction is not None:
         # The SDK adds role "user" (docs/wire.md, "SDK behaviour").
         setup["systemInstruction"] = {"parts": [{"text": cfg.system_instruction}], "role": "user"}
-    if cfg.tools:
-        setup["tools"] = [dict(tool) for tool in cfg.tools]
+    tools = [dict(tool) for tool in cfg.tools or ()] + [{name: {}} for name in cfg.builtin_tools]
+    if tools:
+        setup["tools"] = tools
     realtime = _realtime_input_config(cfg)
     if realtime:
         setup["realtimeInputConfig"] = realtime
@@ -119,17 +136,30 @@ def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
         setup["sessionResumption"] = resumption
     if cfg.context_window_compression is not None:
         setup["contextWindowCompression"] = dict(cfg.context_window_compression)
+    if cfg.proactive_audio is not None:
+        setup["proactivity"] = {"proactiveAudio": cfg.proactive_audio}
     # Setup level, not generationConfig: the server refuses the latter with 1007 (docs/wire.md, "Setup").
     if cfg.input_transcription:
         setup["inputAudioTranscription"] = {}
     if cfg.output_transcription:
         setup["outputAudioTranscription"] = {}
-    for key, value in (cfg.extra or {}).items():
-        if isinstance(value, dict) and isinstance(setup.get(key), dict):
-            setup[key] = {**setup[key], **value}
+    return {"setup": merge_setup(setup, cfg.extra or {})}
+
+
+def merge_setup(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` merged into a copy of `base`: objects merged recursively, anything else (lists too) replaced, and a
+    `None` (JSON null: "not set", docs/wire.md, "Framing") removes the field, so no null is ever sent."""
+    merged = dict(base)
+    for key, value in over.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_setup(merged[key], value)
+        elif isinstance(value, dict):
+            merged[key] = merge_setup({}, value)
         else:
-            setup[key] = value
-    return {"setup": setup}
+            merged[key] = value
+    return merged
 
 
 def encode(msg: dict[str, Any]) -> str:

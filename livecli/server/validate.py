@@ -16,7 +16,7 @@ from typing import Any
 from livecli.errors import ProtocolError
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import CloseReason, cut_reason
-from livecli.protocol.models import VOICES, ModelInfo, Thinking, bare_model_id, lookup
+from livecli.protocol.models import VOICES, ModelInfo, bare_model_id, lookup, setup_refusals
 from livecli.protocol.wire import INPUT_RATE, b64decode, camel, snake
 from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Scalar, Spec
 
@@ -211,7 +211,7 @@ def check_setup(setup: dict[str, Any]) -> SetupInfo:
     if voice is not None and voice not in VOICES:
         raise Refusal.of(cr.NO_VOICE)
     if info is not None:
-        _check_model_features(setup, generation, info)
+        _check_model_features(setup, info)
     realtime = setup.get("realtimeInputConfig", {})
     detection = realtime.get("automaticActivityDetection", {})
     resumption = setup.get("sessionResumption")
@@ -240,26 +240,8 @@ def check_setup(setup: dict[str, Any]) -> SetupInfo:
     )
 
 
-def _check_model_features(setup: dict[str, Any], generation: dict[str, Any], info: ModelInfo) -> None:
-    thinking = generation.get("thinkingConfig")
-    if thinking is not None:
-        level = str(thinking.get("thinkingLevel", "")).upper()
-        ok = {
-            Thinking.NONE: False,
-            Thinking.BUDGET: "thinkingLevel" not in thinking,
-            Thinking.LEVEL: "thinkingBudget" not in thinking and level in {"", "MINIMAL", "LOW", "MEDIUM", "HIGH"},
-            Thinking.LEVEL_NO_MINIMAL: "thinkingBudget" not in thinking and level in {"", "LOW", "MEDIUM", "HIGH"},
-        }[info.thinking]
-        if not ok:
-            raise Refusal.of(cr.INVALID_ARGUMENT)
-    if generation.get("enableAffectiveDialog") is True and not info.affective_dialog:
-        raise Refusal.of(cr.INVALID_ARGUMENT)
-    if "systemInstruction" in setup and not info.system_instruction:
-        raise Refusal.of(cr.INVALID_ARGUMENT)
-    proactivity = setup.get("proactivity")
-    if proactivity is not None:
-        proactive = proactivity.get("proactiveAudio")
-        if info.proactive_audio == "no" or (info.proactive_audio == "always" and proactive is False):
-            raise Refusal.of(cr.INVALID_ARGUMENT)
-    if not info.code_execution and any("codeExecution" in tool for tool in setup.get("tools", [])):
-        raise Refusal.of(cr.NOT_SUPPORTED)
+def _check_model_features(setup: dict[str, Any], info: ModelInfo) -> None:
+    """The model table's refusals (livecli.protocol.models.setup_refusals, which the client's preflight shares)."""
+    refused = setup_refusals(setup, info)
+    if refused:
+        raise Refusal.of(refused[0].close)
