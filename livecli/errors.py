@@ -9,6 +9,7 @@
      │    └── ProtocolError  a frame livecli cannot understand
      ├── NoReplyError        reply timeout, or a turn that completed with nothing
      ├── AudioInputError     missing/unreadable/corrupt/empty input media
+     │    └── MediaInputError  an --image (or --video) that cannot be read, decoded or sent
      └── QuotaError          HTTP 429, RESOURCE_EXHAUSTED
 
 This module imports only the standard library and knows no exit codes: the sans-I/O protocol core uses it.
@@ -23,6 +24,7 @@ __all__ = [
     "ConnectError",
     "CredentialsError",
     "LivecliError",
+    "MediaInputError",
     "NoReplyError",
     "OutputError",
     "ProtocolError",
@@ -75,6 +77,10 @@ class NoReplyError(LivecliError):
 
 class AudioInputError(LivecliError):
     """Input media that cannot be read or decoded."""
+
+
+class MediaInputError(AudioInputError):
+    """An image or video input that cannot be read, decoded or sent (bad input media, like audio: exit 6)."""
 
 
 class QuotaError(LivecliError):
