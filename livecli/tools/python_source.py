@@ -1,0 +1,110 @@
+"""`--tools FILE.py`: the public functions of a Python module, declared from their annotations and run in-process.
+
+Every function defined in the module (not imported into it) whose name does not start with `_` is declared
+(livecli.tools.python_schema) and called with the model's arguments: a coroutine function is awaited, any other
+function runs in a worker thread so the session keeps reading while it works. A cancelled call cancels the
+coroutine; a thread cannot be stopped, so its result is dropped when it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from livecli.errors import UsageError
+from livecli.tools.api_schema import SchemaError, check_declaration
+from livecli.tools.base import ToolFailed
+from livecli.tools.python_schema import coerce_args, function_declaration
+from livecli.tools.responses import as_response
+
+__all__ = ["PythonSource"]
+
+
+class PythonSource:
+    """The functions of one Python file (a ToolSource)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._declarations: list[dict[str, Any]] = []
+
+    @property
+    def label(self) -> str:
+        return f"--tools {self.path}"
+
+    async def start(self) -> None:
+        """Import the module and declare its functions; a module that cannot be used is a UsageError."""
+        module = _import(Path(self.path), self.label)
+        for name, value in vars(module).items():
+            if name.startswith("_") or not inspect.isfunction(value) or value.__module__ != module.__name__:
+                continue
+            try:
+                self._declarations.append(check_declaration(function_declaration(name, value)))
+            except SchemaError as exc:
+                raise UsageError(f"{self.label}: {exc}") from None
+            self._functions[name] = value
+        if not self._functions:
+            raise UsageError(f"{self.label}: the module defines no public function (names not starting with _)")
+
+    def declarations(self) -> list[dict[str, Any]]:
+        return list(self._declarations)
+
+    async def call(self, name: str, args: dict[str, Any], *, call_id: str) -> dict[str, Any]:
+        fn = self._functions[name]
+        try:
+            kwargs = coerce_args(fn, args)
+            inspect.signature(fn).bind(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ToolFailed(f"bad arguments for {name}: {exc}") from None
+        try:
+            if inspect.iscoroutinefunction(fn):
+                result = await fn(**kwargs)
+            else:
+                result = await asyncio.to_thread(fn, **kwargs)
+        except Exception as exc:  # the function's own failure is its answer, not livecli's
+            raise ToolFailed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
+        return as_response(result, name)
+
+    async def aclose(self) -> None:
+        self._functions.clear()
+
+
+def _import(path: Path, label: str) -> ModuleType:
+    """Run the file as a module of its own name (registered, so dataclasses and annotations resolve)."""
+    if not path.is_file():
+        raise UsageError(f"{label}: no such file")
+    name = f"livecli_tools_{abs(hash(str(path.resolve())))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{label}: not a Python module (give a .py file)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        with _importable_siblings(path.parent):
+            spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise UsageError(f"{label}: line {exc.lineno}: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:
+        sys.modules.pop(name, None)
+        raise UsageError(f"{label}: importing it failed: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+@contextlib.contextmanager
+def _importable_siblings(folder: Path) -> Iterator[None]:
+    """While the module runs, modules next to it can be imported (as when it is run as a script)."""
+    entry = str(folder.resolve())
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
