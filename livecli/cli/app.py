@@ -56,8 +56,12 @@ class PlainHelpCommand(TyperCommand):
             for p in params
             if p.param_type_name == "argument" and not getattr(p, "hidden", False)
         ]
-        options = [r for p in params if p.param_type_name == "option" and (r := p.get_help_record(ctx))]
-        for title, rows in (("Arguments", arguments), ("Options", options)):
+        # Options given a `rich_help_panel` get a section of that title after the others, in order of appearance.
+        sections: dict[str, list[tuple[str, str]]] = {"Arguments": arguments, "Options": []}
+        for p in params:
+            if p.param_type_name == "option" and (record := p.get_help_record(ctx)):
+                sections.setdefault(getattr(p, "rich_help_panel", None) or "Options", []).append(record)
+        for title, rows in sections.items():
             if rows:
                 with formatter.section(title):
                     formatter.write_dl(rows)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 
 from livecli.cli import options as o
+from livecli.cli import session_options as so
 from livecli.cli.boundary import exit_status, guarded
 from livecli.errors import UsageError
 
@@ -98,6 +99,29 @@ def send(
     max_reply_s: o.MaxReplySeconds = 3600.0,
     fail_on_silence: o.FailOnSilence = False,
     # session options (issue 11; livecli/cli/session_options.py)
+    temperature: so.Temperature = None,
+    top_p: so.TopP = None,
+    top_k: so.TopK = None,
+    max_output_tokens: so.MaxOutputTokens = None,
+    seed: so.Seed = None,
+    thinking_level: so.ThinkingLevel = None,
+    thinking_budget: so.ThinkingBudget = None,
+    affective_dialog: so.AffectiveDialog = False,
+    proactive_audio: so.ProactiveAudio = None,
+    vad_start_sensitivity: so.VadStartSensitivity = None,
+    vad_end_sensitivity: so.VadEndSensitivity = None,
+    vad_prefix_ms: so.VadPrefixMs = None,
+    vad_silence_ms: so.VadSilenceMs = None,
+    activity_handling: so.ActivityHandling = None,
+    turn_coverage: so.TurnCoverage = None,
+    context_compression: so.ContextCompression = False,
+    compression_trigger_tokens: so.CompressionTriggerTokens = None,
+    compression_target_tokens: so.CompressionTargetTokens = None,
+    google_search: so.GoogleSearch = False,
+    code_execution: so.CodeExecution = False,
+    url_context: so.UrlContext = False,
+    setup_file: so.SetupFile = None,
+    preflight: so.Preflight = True,
     # media: images and video (issue 11; livecli/cli/media_options.py)
     # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
@@ -145,6 +169,29 @@ def text(
     max_reply_s: o.MaxReplySeconds = 3600.0,
     fail_on_silence: o.FailOnSilence = False,
     # session options (issue 11; livecli/cli/session_options.py)
+    temperature: so.Temperature = None,
+    top_p: so.TopP = None,
+    top_k: so.TopK = None,
+    max_output_tokens: so.MaxOutputTokens = None,
+    seed: so.Seed = None,
+    thinking_level: so.ThinkingLevel = None,
+    thinking_budget: so.ThinkingBudget = None,
+    affective_dialog: so.AffectiveDialog = False,
+    proactive_audio: so.ProactiveAudio = None,
+    vad_start_sensitivity: so.VadStartSensitivity = None,
+    vad_end_sensitivity: so.VadEndSensitivity = None,
+    vad_prefix_ms: so.VadPrefixMs = None,
+    vad_silence_ms: so.VadSilenceMs = None,
+    activity_handling: so.ActivityHandling = None,
+    turn_coverage: so.TurnCoverage = None,
+    context_compression: so.ContextCompression = False,
+    compression_trigger_tokens: so.CompressionTriggerTokens = None,
+    compression_target_tokens: so.CompressionTargetTokens = None,
+    google_search: so.GoogleSearch = False,
+    code_execution: so.CodeExecution = False,
+    url_context: so.UrlContext = False,
+    setup_file: so.SetupFile = None,
+    preflight: so.Preflight = True,
     # media: images and video (issue 11; livecli/cli/media_options.py)
     # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
@@ -176,6 +223,7 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
     from livecli.commands.request import RunRequest
 
     connect, values = o.connect_options(params)
+    session, values = so.session_options(values)
     system_file, no_pace, verbose, quiet = (
         values.pop(name) for name in ("system_file", "no_pace", "verbose", "quiet")
     )
@@ -185,7 +233,7 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
     values["system"] = _system(values["system"], system_file)
     if no_pace:
         values["speed"] = 0.0
-    return RunRequest(connect=connect, verbosity=verbose - quiet, **values)
+    return RunRequest(connect=connect, session=session, verbosity=verbose - quiet, **values)
 
 
 # The most livecli reads of a prompt or a --system-file (README, "Sending text"; docs/wire.md, "Limits"): more
