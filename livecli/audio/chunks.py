@@ -6,10 +6,12 @@ option's range from MIN_CHUNK_MS/MAX_CHUNK_MS without loading the audio stack.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from livecli.errors import UsageError
 from livecli.protocol.wire import INPUT_RATE
 
-__all__ = ["MAX_CHUNK_MS", "MIN_CHUNK_MS", "chunk_bytes", "chunk_plan"]
+__all__ = ["MAX_CHUNK_MS", "MIN_CHUNK_MS", "chunk_bytes", "chunk_plan", "rechunk"]
 
 MIN_CHUNK_MS, MAX_CHUNK_MS = 10, 1000
 
@@ -26,3 +28,16 @@ def chunk_plan(total_bytes: int, chunk_ms: int) -> list[int]:
     size = chunk_bytes(chunk_ms)
     full, rest = divmod(max(0, total_bytes), size)
     return [size] * full + ([rest] if rest else [])
+
+
+def rechunk(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Cut a stream of byte blocks of any size into pieces of `size` bytes (the last may be short)."""
+    pending = b""
+    for block in blocks:
+        data = pending + block if pending else block
+        end = len(data) - len(data) % size
+        for i in range(0, end, size):
+            yield data[i : i + size]
+        pending = data[end:]
+    if pending:
+        yield pending

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from livecli.audio.chunks import chunk_bytes
+from livecli.audio.chunks import chunk_bytes, rechunk
 from livecli.audio.resample import Resampler, to_int16
 from livecli.errors import AudioInputError
 from livecli.protocol.wire import INPUT_RATE
@@ -104,16 +104,7 @@ class InputAudio:
 
     def pcm16(self, chunk_ms: int = 40) -> Iterator[bytes]:
         """Yield 16 kHz mono s16le chunks of `chunk_ms` (the last may be short); memory is bounded."""
-        size = chunk_bytes(chunk_ms)
-        pending = b""
-        for samples in self._blocks16():
-            data = pending + samples.tobytes() if pending else samples.tobytes()
-            end = len(data) - len(data) % size
-            for i in range(0, end, size):
-                yield data[i : i + size]
-            pending = data[end:]
-        if pending:
-            yield pending
+        yield from rechunk((samples.tobytes() for samples in self._blocks16()), chunk_bytes(chunk_ms))
 
     def silent(self) -> bool:
         """Whether every sample is zero (or NaN): nothing to hear, even at 16 bits (each rounds to 0).

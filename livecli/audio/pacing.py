@@ -1,4 +1,5 @@
-"""Real-time pacing: chunk i is due at t0 + i × chunk_s / speed, on absolute deadlines.
+"""Real-time pacing: chunk i is due at t0 + i × chunk_s / speed (or anything at t0 + t / speed), on absolute
+deadlines.
 
 Sleeping `chunk_s` after each send accumulates every sleep's lateness (timer slack, send time, GC pauses) into
 drift; recomputing each deadline from the clock keeps the error of chunk i to the lateness of one wake-up.
@@ -54,13 +55,31 @@ class Pacer:
         """Whether chunk i may be sent now without waiting (always, when unpaced)."""
         return not self.speed or (self._t0 is not None and self._t0 + i * self._step <= self._clock())
 
+    def due_at(self, t_s: float) -> bool:
+        """Whether what is due `t_s` seconds into the input (at speed 1) may be sent now (always, when unpaced)."""
+        return not self.speed or (self._t0 is not None and self._t0 + t_s / self.speed <= self._clock())
+
     async def wait(self, i: int) -> float:
         """Wait until chunk i is due; returns how late the wake-up was, in seconds (0 when unpaced)."""
         if not self.speed:
             return 0.0
         if self._t0 is None:
             self._t0 = self._clock()
-        due = self._t0 + i * self._step
+        return await self._wait_for(self._t0 + i * self._step)
+
+    async def wait_until(self, t_s: float) -> float:
+        """Wait until `t_s` seconds into the input (at speed 1; a video's frames and audio share this clock).
+
+        Returns how late the wake-up was, in seconds (0 when unpaced). The first wait starts the clock, like
+        `wait`'s, so `wait(i)` and `wait_until(i * chunk_s)` name the same deadline.
+        """
+        if not self.speed:
+            return 0.0
+        if self._t0 is None:
+            self._t0 = self._clock()
+        return await self._wait_for(self._t0 + t_s / self.speed)
+
+    async def _wait_for(self, due: float) -> float:
         while True:
             remaining = due - self._clock()
             if remaining <= 0:
