@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
+from livecli.cli import media_options as m
 from livecli.cli import options as o
 from livecli.cli import session_options as so
 from livecli.cli.boundary import exit_status, guarded
@@ -123,6 +124,8 @@ def send(
     setup_file: so.SetupFile = None,
     preflight: so.Preflight = True,
     # media: images and video (issue 11; livecli/cli/media_options.py)
+    images: m.Images = None,
+    media_resolution: m.MediaResolution = None,
     # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
@@ -193,6 +196,8 @@ def text(
     setup_file: so.SetupFile = None,
     preflight: so.Preflight = True,
     # media: images and video (issue 11; livecli/cli/media_options.py)
+    images: m.Images = None,
+    media_resolution: m.MediaResolution = None,
     # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,

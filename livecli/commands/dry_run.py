@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from livecli.auth.target import describe_credentials
 from livecli.env import Env
@@ -17,6 +17,9 @@ from livecli.protocol.client_messages import client_content_message, text_messag
 from livecli.protocol.endpoints import Target
 from livecli.protocol.redact import MASK, printable, redact, redact_url
 from livecli.protocol.wire import INPUT_BYTES_PER_S
+
+if TYPE_CHECKING:
+    from livecli.media.images import ImageFrame
 
 __all__ = ["dry_run", "dry_run_report", "prompt_frame", "redacted_headers"]
 
@@ -70,10 +73,31 @@ def prompt_frame(prompt: str | None, client_content: bool) -> str | None:
     return client_content_message(prompt) if client_content else text_message(prompt)
 
 
+def _images(images: Sequence[ImageFrame]) -> list[dict[str, Any]]:
+    """What each --image becomes (its content's type, and whether it goes as it is or as a JPEG)."""
+    return [
+        {
+            "file": image.name,
+            "type": image.source_type,
+            "mime": image.mime,
+            "bytes": len(image.data),
+            "width": image.width,
+            "height": image.height,
+            "transcoded": image.transcoded,
+        }
+        for image in images
+    ]
+
+
 def dry_run_report(
-    target: Target, setup_payload: Mapping[str, Any] | str, chunk_plan: ChunkPlan, prompt: str | None = None
+    target: Target,
+    setup_payload: Mapping[str, Any] | str,
+    chunk_plan: ChunkPlan,
+    prompt: str | None = None,
+    images: Sequence[ImageFrame] = (),
 ) -> dict[str, Any]:
-    """Everything --dry-run shows, already redacted; `prompt` is the frame that carries `text`'s prompt."""
+    """Everything --dry-run shows, already redacted; `prompt` is the frame that carries `text`'s prompt;
+    `images` the --image frames sent with the first turn."""
     secrets = target.secrets
     setup_text = (
         setup_payload if isinstance(setup_payload, str) else json.dumps(setup_payload, separators=(",", ":"))
@@ -92,6 +116,7 @@ def dry_run_report(
         "setup_frame": setup_text,
         "chunk_plan": _plans(chunk_plan),
         **({"prompt_frame": redact(prompt, secrets)} if prompt is not None else {}),
+        **({"images": _images(images)} if images else {}),
     }
 
 
@@ -102,9 +127,10 @@ def dry_run(
     env: Env,
     json: bool,  # the contract's name; shadows the module only inside this function
     prompt: str | None = None,
+    images: Sequence[ImageFrame] = (),
 ) -> int:
     """Print the dry-run report (text, or one JSON object with json=True) on stdout; returns exit status 0."""
-    report = dry_run_report(target, setup_payload, chunk_plan, prompt)
+    report = dry_run_report(target, setup_payload, chunk_plan, prompt, images)
     _write(env.stdout, _as_json(report) if json else _as_text(report))
     return 0
 
@@ -134,6 +160,13 @@ def _as_text(report: Mapping[str, Any]) -> str:
         lines.append(
             f"  {plan['input']}: {plan['chunks']} chunks, {plan['bytes']} B, {plan['duration_s']} s ({runs})"
         )
+    if "images" in report:
+        lines.append("images (sent with the first turn, before its audio or text):")
+        lines += [
+            f"  {i['file']}: {i['type']}, sent as {i['mime']} {i['width']}x{i['height']}, {i['bytes']} B"
+            + (" (transcoded)" if i["transcoded"] else " (as it is)")
+            for i in report["images"]
+        ]
     # The credentials line above already says where the credential came from.
     sources = {name: source for name, source in report["sources"].items() if name != "credentials"}
     if sources:

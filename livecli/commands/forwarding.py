@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from livecli.protocol.report import InputInfo, Reporter, TurnReport
+from livecli.protocol.report import FramesSent, InputInfo, Reporter, ToolOutcome, TurnReport
 
 if TYPE_CHECKING:
     from livecli.protocol.events import ServerEvent
@@ -38,14 +38,17 @@ class ForwardingReporter(Reporter):
     def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         self.inner.input_ended(info, chunks, sent_bytes)
 
+    def frames_sent(self, info: InputInfo, sent: FramesSent) -> None:
+        self.inner.frames_sent(info, sent)
+
     def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
         self.inner.server_event(event, turn)
 
     def turn_complete(self, report: TurnReport) -> None:
         self.inner.turn_complete(report)
 
-    def tool_answered(self, call_id: str | None, name: str) -> None:
-        self.inner.tool_answered(call_id, name)
+    def tool_finished(self, outcome: ToolOutcome) -> None:
+        self.inner.tool_finished(outcome)
 
     def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
         self.inner.reconnecting(attempt, limit, cause, delay_s, resend)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,9 +21,9 @@ from livecli.audio.pacing import Pacer
 from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer
 from livecli.commands.request import RunRequest
-from livecli.protocol.client_messages import SetupConfig
+from livecli.protocol.client_messages import SetupConfig, inline_data_part
 from livecli.protocol.endpoints import Target
-from livecli.protocol.report import InputInfo, Reporter
+from livecli.protocol.report import FramesSent, InputInfo, Reporter
 from livecli.protocol.wire import INPUT_RATE
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from livecli.audio.decode import InputAudio
     from livecli.env import Env
+    from livecli.media.images import ImageFrame
     from livecli.protocol.session import Turn
 
 __all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan"]
@@ -98,8 +99,10 @@ async def converse(
     renderer: Reporter,
     state: RunState,
     reach: Reach,
+    images: Sequence[ImageFrame] = (),
 ) -> None:
-    """Connect, deliver every input in order, then close (also on failure); `state` records the progress."""
+    """Connect, deliver every input in order, then close (also on failure); `state` records the progress.
+    `images` (--image) go with the first input's turn."""
     async with reach() as target:
         state.secrets = target.secrets
         conv = state.conversation = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout)
@@ -114,12 +117,14 @@ async def converse(
                 on_secrets=state.remember,
             )
             if req.prompt is not None:
-                await resumer.deliver(functools.partial(_send_text, req, conv, renderer), 1, "text")
+                await resumer.deliver(functools.partial(_send_text, req, conv, renderer, images), 1, "text")
                 state.delivered = 1
                 return
             for number, source in enumerate(audio, 1):
                 info = InputInfo(source.name, number, len(audio), source.duration_s, sum(send_plan(source, req)))
-                send = functools.partial(_send_audio, req, conv, source, info, renderer, env)
+                send = functools.partial(
+                    _send_audio, req, conv, source, info, renderer, env, images if number == 1 else ()
+                )
                 await resumer.deliver(send, number, info.name, whole_s=_whole_s(req, source))
                 state.delivered = number
         finally:
@@ -127,9 +132,15 @@ async def converse(
 
 
 async def _send_audio(
-    req: RunRequest, conv: Conversation, source: InputAudio, info: InputInfo, renderer: Reporter, env: Env
+    req: RunRequest,
+    conv: Conversation,
+    source: InputAudio,
+    info: InputInfo,
+    renderer: Reporter,
+    env: Env,
+    images: Sequence[ImageFrame] = (),
 ) -> None:
-    """One attempt at one audio input: stream it paced, end the turn, wait for the whole reply."""
+    """One attempt at one audio input: its images, then its audio paced, end the turn, wait for the whole reply."""
     from livecli.audio.levels import silence_pcm16
 
     session = conv.session
@@ -137,6 +148,7 @@ async def _send_audio(
     frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
     await conv.send(frames)
     renderer.input_started(info)
+    await _send_images(conv, images, info, renderer)
     pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
     chunks = sent = 0
     pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
@@ -168,14 +180,40 @@ async def _send_audio(
     await conv.wait_reply(attempt, settle_s=settle, timeout_s=req.timeout)
 
 
-async def _send_text(req: RunRequest, conv: Conversation, renderer: Reporter) -> None:
-    """One attempt at the prompt of `text`: one turn, then wait for the whole reply."""
+async def _send_images(
+    conv: Conversation, images: Sequence[ImageFrame], info: InputInfo, renderer: Reporter
+) -> None:
+    """The --image frames as `realtimeInput.video`: after the turn's activityStart and before its audio or text,
+    since a frame sent before activityStart is dropped (docs/wire.md, "Images and media resolution")."""
+    for image in images:
+        await conv.send([conv.session.video(image.data, image.mime)])
+    _report_frames(images, info, renderer)
+
+
+def _report_frames(images: Sequence[ImageFrame], info: InputInfo, renderer: Reporter) -> None:
+    total_bytes = 0
+    for count, image in enumerate(images, 1):
+        size = len(image.data)
+        total_bytes += size
+        sent = FramesSent(image.name, 1, size, image.width, image.height, image.mime, count, total_bytes)
+        renderer.frames_sent(info, sent)
+
+
+async def _send_text(
+    req: RunRequest, conv: Conversation, renderer: Reporter, images: Sequence[ImageFrame]
+) -> None:
+    """One attempt at the prompt of `text` (after its images): one turn, then wait for the whole reply."""
     session = conv.session
     prompt = req.prompt or ""
     attempt = session.label_input(1, "text")
     info = InputInfo("text", 1, 1, 0.0, len(prompt.encode()), kind="text")
     renderer.input_started(info)
-    frames = session.client_content(prompt) if req.client_content else session.text(prompt)
-    await conv.send(frames)
+    if req.client_content:  # the images are inlineData parts of the same turn, before the text
+        parts = tuple(inline_data_part(image.data, image.mime) for image in images)
+        await conv.send(session.client_content(prompt, before_text=parts))
+        _report_frames(images, info, renderer)
+    else:
+        await _send_images(conv, images, info, renderer)
+        await conv.send(session.text(prompt))
     renderer.input_ended(info, 1, info.total_bytes)
     await conv.wait_reply(attempt, settle_s=0.0, timeout_s=req.timeout)

@@ -12,6 +12,7 @@ from livecli.auth.target import ConnectOptions
 from livecli.commands.reply_limits import DEFAULT_MAX_REPLY_S
 from livecli.commands.session_setup import SessionOptions, session_fields
 from livecli.errors import UsageError
+from livecli.media.images import media_resolution_setting
 from livecli.protocol.client_messages import SetupConfig, setup_payload
 from livecli.protocol.models import VOICES, ClientContentRule, ModelInfo, Refused, lookup, setup_refusals
 
@@ -51,6 +52,8 @@ class RunRequest:
     # session options (issue 11)
     session: SessionOptions = field(default_factory=SessionOptions)  # commands/session_setup
     # media: images and video (issue 11)
+    images: list[str] | None = None  # --image FILE (repeatable): sent with the first turn (livecli.media.images)
+    media_resolution: str | None = None  # --media-resolution low|medium|high
     # tools (issue 11)
     json: bool = False
     verbosity: int = 0
@@ -87,6 +90,7 @@ def build_setup(req: RunRequest, model: str) -> SetupConfig:
         output_transcription=req.transcribe and modality == "AUDIO",
         automatic_activity_detection=server_vad,
         session_resumption=req.resume,
+        media_resolution=media_resolution_setting(req.media_resolution),
         **session_fields(req.session, server_vad=server_vad),
     )
     body = setup_payload(setup)["setup"]

@@ -32,6 +32,7 @@ from livecli.render.console import make_renderer
 if TYPE_CHECKING:
     from livecli.audio.decode import InputAudio
     from livecli.env import Env
+    from livecli.media.images import ImageFrame
 
 __all__ = ["run"]
 
@@ -50,6 +51,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
     preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=not req.dry_run)
     setup = build_setup(req, preview.model)
+    images = _load_images(req)  # a bad image fails here, before connecting
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(_open(name, env)) for name in req.inputs]
         if req.dry_run:
@@ -57,7 +59,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
 
             plans = {a.name: send_plan(a, req) for a in audio}
             prompt = prompt_frame(req.prompt, req.client_content)
-            return dry_run(preview, setup_message(setup), plans, env, req.json, prompt)
+            return dry_run(preview, setup_message(setup), plans, env, req.json, prompt, images)
         display = make_renderer(env, json=req.json, verbosity=req.verbosity)
         renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory
         if plan.to_stdout_audio:
@@ -72,7 +74,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         outcome = _Outcome(renderer, status_of, req, state)
         try:
             check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
-            asyncio.run(converse(req, env, setup, audio, renderer, state, reach))
+            asyncio.run(converse(req, env, setup, audio, renderer, state, reach, images))
             replies = [(name, state.reply_turns(number)) for number, name in enumerate(names, 1)]
             passed = check_replies(replies, expectation, req.min_reply_s, req.fail_on_silence)
             if passed:
@@ -139,6 +141,15 @@ class _Outcome:
         except Exception as exc:
             if self.failure is None:
                 self.failure, self.status = exc, self.status_of(exc)
+
+
+def _load_images(req: RunRequest) -> list[ImageFrame]:
+    """The --image frames, read and (where needed) transcoded now: Pillow is imported only when asked for."""
+    if not req.images:
+        return []
+    from livecli.media.images import load_images
+
+    return load_images(req.images, req.media_resolution)
 
 
 def _open(name: str, env: Env) -> InputAudio:

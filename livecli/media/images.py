@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from livecli.errors import MediaInputError
+from livecli.errors import MediaInputError, UsageError
 from livecli.extras import import_extra
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ __all__ = [
     "load_image",
     "load_images",
     "long_side_px",
+    "media_resolution_setting",
     "to_jpeg",
 ]
 
@@ -74,6 +75,20 @@ class ImageFrame:
 def long_side_px(resolution: str | None) -> int:
     """The target long side for a --media-resolution (None: livecli's default)."""
     return DEFAULT_LONG_SIDE_PX if resolution is None else LONG_SIDE_PX[resolution]
+
+
+def media_resolution_setting(resolution: str | None) -> str | None:
+    """`generationConfig.mediaResolution` as the API spells it (MEDIA_RESOLUTION_LOW, ...) for a
+    --media-resolution (None: not sent, the service's default).
+
+    Raises:
+        UsageError: not one of low, medium, high.
+    """
+    if resolution is None:
+        return None
+    if resolution not in LONG_SIDE_PX:
+        raise UsageError(f"--media-resolution must be one of {', '.join(MEDIA_RESOLUTIONS)}, not {resolution!r}")
+    return f"MEDIA_RESOLUTION_{resolution.upper()}"
 
 
 def content_type(data: bytes) -> str | None:

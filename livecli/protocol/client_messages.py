@@ -15,6 +15,7 @@ from typing import Any
 from livecli.protocol.wire import INPUT_RATE, b64encode, dumps_frame
 
 __all__ = [
+    "FUNCTION_RESPONSE_SCHEDULINGS",
     "CLIENT_MESSAGE_KEYS",
     "SetupConfig",
     "activity_end_message",
@@ -23,6 +24,7 @@ __all__ = [
     "audio_stream_end_message",
     "client_content_message",
     "encode",
+    "inline_data_part",
     "merge_setup",
     "setup_message",
     "setup_payload",
@@ -58,6 +60,7 @@ class SetupConfig:
     max_output_tokens: int | None = None
     seed: int | None = None
     affective_dialog: bool | None = None
+    media_resolution: str | None = None  # the API's enum: MEDIA_RESOLUTION_LOW, _MEDIUM or _HIGH
     proactive_audio: bool | None = None
     system_instruction: str | None = None
     input_transcription: bool = True
@@ -96,6 +99,7 @@ def _generation_config(cfg: SetupConfig) -> dict[str, Any]:
         "maxOutputTokens": cfg.max_output_tokens,
         "seed": cfg.seed,
         "enableAffectiveDialog": cfg.affective_dialog,
+        "mediaResolution": cfg.media_resolution,
     }
     generation.update((name, value) for name, value in sampling.items() if value is not None)
     if cfg.thinking is not None:
@@ -215,11 +219,26 @@ def audio_stream_end_message() -> str:
     return '{"realtimeInput":{"audioStreamEnd":true}}'
 
 
-def client_content_message(turns: list[dict[str, Any]] | str, turn_complete: bool = True) -> str:
-    """`clientContent`: turns (Content dicts), or one user text turn when given a string."""
+def inline_data_part(data: bytes, mime: str) -> dict[str, Any]:
+    """A Content part carrying bytes (`inlineData` Blob), e.g. an image in a clientContent turn."""
+    return {"inlineData": {"mimeType": mime, "data": b64encode(data)}}
+
+
+def client_content_message(
+    turns: list[dict[str, Any]] | str,
+    turn_complete: bool = True,
+    *,
+    before_text: tuple[dict[str, Any], ...] = (),
+) -> str:
+    """`clientContent`: turns (Content dicts), or one user text turn when given a string, after the parts
+    `before_text` (e.g. images as `inline_data_part`s)."""
     if isinstance(turns, str):
-        turns = [{"parts": [{"text": turns}], "role": "user"}]
+        turns = [{"parts": [*before_text, {"text": turns}], "role": "user"}]
     return encode({"clientContent": {"turns": turns, "turnComplete": turn_complete}})
+
+
+# A functionResponse's `scheduling`: how a NON_BLOCKING call's result reaches the model (docs/wire.md, "Tool calls").
+FUNCTION_RESPONSE_SCHEDULINGS = ("INTERRUPT", "WHEN_IDLE", "SILENT")
 
 
 def tool_response_message(responses: list[dict[str, Any]]) -> str:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from livecli.protocol.events import ServerEvent
     from livecli.protocol.session import Turn
 
-__all__ = ["NEAR_SILENT_DBFS", "InputInfo", "Reporter", "TurnMetrics", "TurnReport"]
+__all__ = ["NEAR_SILENT_DBFS", "FramesSent", "InputInfo", "Reporter", "ToolOutcome", "TurnMetrics", "TurnReport"]
 
 # A reply quieter than this (RMS) is flagged, and a sample at or above it counts as audible (TTFA): replies of
 # near-zero amplitude pass every counter as healthy (docs/wire.md, "Audio").
@@ -60,6 +60,39 @@ class InputInfo:
 
 
 @dataclass(frozen=True)
+class FramesSent:
+    """Image frames (`realtimeInput.video` or inlineData parts) sent with an input: one report per image, or per
+    batch of a video's frames."""
+
+    source: str  # the file they come from
+    frames: int  # frames in this report
+    nbytes: int  # their bytes as sent (before base64)
+    width: int  # of the last frame
+    height: int
+    mime: str  # image/jpeg or image/png
+    total_frames: int  # sent with this input so far, this report included
+    total_bytes: int
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """How one function call ended (docs/wire.md, "Tool calls"). Texts are already redacted of the secrets."""
+
+    call_id: str
+    name: str
+    duration_s: float  # from the toolCall to the answer (or the cancellation)
+    response_json: str  # the function response as sent, compact JSON ("": nothing sent)
+    error: str | None = None  # the message of an error response
+    cancelled: str | None = None  # why nothing was sent: "toolCallCancellation", "the connection closed"
+    scheduling: str | None = None  # INTERRUPT | WHEN_IDLE | SILENT, when the handler asked for one
+
+    @property
+    def response_bytes(self) -> int:
+        """The size of the response sent, in bytes of UTF-8 JSON."""
+        return len(self.response_json.encode())
+
+
+@dataclass(frozen=True)
 class TurnReport:
     """A finished turn with the measurements the displays show."""
 
@@ -99,14 +132,17 @@ class Reporter:
     def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         """All of an input (and any trailing silence) was sent."""
 
+    def frames_sent(self, info: InputInfo, sent: FramesSent) -> None:
+        """Image frames went with `info` (between input_started and input_ended)."""
+
     def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
         """One parsed server event, with the turn it belongs to."""
 
     def turn_complete(self, report: TurnReport) -> None:
         """A turn ended (turnComplete, inferred after generationComplete, interrupted…)."""
 
-    def tool_answered(self, call_id: str | None, name: str) -> None:
-        """livecli answered a function call with an error (it runs no tools)."""
+    def tool_finished(self, outcome: ToolOutcome) -> None:
+        """A function call was answered (a response or an error response), or cancelled with nothing sent."""
 
     def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
         """The connection is being replaced (attempt of limit); `resend` names the input sent again."""

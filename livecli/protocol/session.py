@@ -22,6 +22,12 @@ Which input a turn answers is the session's to say: `label_input(number, name)` 
 every turn opened from then on (server VAD may answer one input with several turns); labelling the same input
 again is its next attempt, sent again from its start after a reconnect. `reply_turns(number)` is the one answer
 to "which turns are the reply to input N".
+
+Every message built after `setup` is numbered (protocol.outbox). With transparent resumption (Vertex) the
+unacknowledged ones are kept, and `reconnect_setup()` decides how the input in flight goes on
+(docs/wire.md, "Resending input"): `resumed_transparently` — `take_resend()` gives the tail to send first, then
+the input continues where it was (an open activity stays open); otherwise the caller sends it again, whole
+(`label_input`) or, under server VAD, from `inputs.heard_through()` (`inputs.resume`).
 """
 
 from __future__ import annotations
@@ -48,8 +54,9 @@ from livecli.protocol.events import (
     TurnComplete,
     Usage,
 )
+from livecli.protocol.outbox import Outbox
 from livecli.protocol.server_parse import parse_server_message
-from livecli.protocol.turns import InputTag, Turn
+from livecli.protocol.turns import Inputs, InputTag, Turn
 
 __all__ = ["TURN_GRACE_S", "ClientSession", "InputTag", "State", "Turn"]
 
@@ -85,8 +92,13 @@ class ClientSession:
         self._open: Turn | None = None  # the turn collecting reply content
         self._grace_until: float | None = None
         self._absorb_turn_complete = False
-        self._input: InputTag | None = None  # what turns opened now answer
-        self._latest: dict[int, InputTag] = {}  # each input's latest attempt
+        self.inputs = Inputs(self.turns)  # which input each turn answers
+        transparent = setup.transparent and (setup.session_resumption or setup.resume_handle is not None)
+        self.outbox = Outbox(keep=transparent)
+        self._input_chunks = 0  # audio messages of the current input built so far (counting any skipped)
+        self._end_index: int | None = None  # the index of the message that ended the current input
+        self._resend: list[str] | None = None  # the tail to send first on this connection (transparent)
+        self.resumed_transparently = False  # this connection goes on where the last one stopped
 
     # --- state -----------------------------------------------------------------------------------------
 
@@ -133,45 +145,23 @@ class ClientSession:
             return []
         return self._infer_end(now)
 
-    # --- which turns answer which input ----------------------------------------------------------------
+    # --- which turns answer which input (protocol.turns.Inputs keeps the labels) ----------------------------
 
     def label_input(self, number: int, name: str) -> InputTag:
-        """Tag every turn opened from now on as answering input `number`; call it before the input's frames.
-
-        Labelling an input again starts its next attempt: after a reconnect it is sent again from its start,
-        because the newest resumable handle predates it (docs/wire.md, "goAway and resumption").
-        """
-        previous = self._latest.get(number)
-        tag = InputTag(number, name, previous.attempt + 1 if previous is not None else 1)
-        self._latest[number] = self._input = tag
-        return tag
+        """Tag every turn opened from now on as answering input `number` (its next attempt): `Inputs.label`."""
+        return self.inputs.label(number, name)
 
     def attempt_turns(self, tag: InputTag) -> list[Turn]:
         """The turns opened for one attempt at an input, in order."""
-        return [turn for turn in self.turns if turn.input == tag]
+        return self.inputs.attempt_turns(tag)
 
     def answered(self, number: int) -> bool:
-        """Whether the latest attempt at input `number` has its whole reply: turns ended with audio or text
-        (not by a reconnect), and none still open."""
-        tag = self._latest.get(number)
-        turns = self.attempt_turns(tag) if tag is not None else []
-        ended = [turn for turn in turns if turn.over and turn.end != "disconnected"]
-        return bool(ended) and all(turn.over for turn in turns) and any(turn.has_reply for turn in ended)
+        """Whether the latest attempt at input `number` has its whole reply: `Inputs.answered`."""
+        return self.inputs.answered(number)
 
     def reply_turns(self, number: int) -> list[Turn]:
-        """The reply to input `number`: its latest attempt that got audio or text, else its latest attempt.
-
-        Only one attempt is ever kept: a resent input is answered from its start again, so joining attempts
-        would repeat the reply's beginning. Turns a reconnect cut before any reply are left out.
-        """
-        latest = self._latest.get(number)
-        if latest is None:
-            return []
-        attempts = [
-            [turn for turn in self.attempt_turns(dataclasses.replace(latest, attempt=n)) if not turn.cut_empty]
-            for n in range(1, latest.attempt + 1)
-        ]
-        return next((turns for turns in reversed(attempts) if any(t.has_reply for t in turns)), attempts[-1])
+        """The reply to input `number`: `Inputs.reply_turns`."""
+        return self.inputs.reply_turns(number)
 
     # --- sending ---------------------------------------------------------------------------------------
 
@@ -183,17 +173,48 @@ class ClientSession:
         return [cm.setup_message(self.setup)]
 
     def reconnect_setup(self) -> list[str]:
-        """Reset for a new connection, resuming with the latest resumable handle: frames to send first."""
+        """Reset for a new connection, resuming with the latest resumable handle: frames to send first.
+
+        Transparent when the handle's acknowledged index is known, the tail holds everything after it, and the
+        server still has something to answer from it (docs/wire.md, "Resending input"): the open input stays
+        open and `take_resend()` gives the tail. Otherwise the input in flight must be sent again.
+        """
         now = self._clock()
-        if self._open is not None:
-            self._finish(self._open, now, "disconnected", None)  # that reply is lost with the old connection
+        self.resumed_transparently = self._transparent_possible()
+        self._resend = self.outbox.unacknowledged() if self.resumed_transparently else None
+        if self._open is not None and not (self.resumed_transparently and not self._open.has_reply):
+            turn = self._open
+            self._finish(turn, now, "disconnected", None)  # that reply is lost with the old connection
+            turn.replaced = self.resumed_transparently  # ...and asked for again by the resent tail
+        if not self.resumed_transparently:
+            self._input_open = False
+            if self.resume_handle is None:  # a new session: numbering starts again
+                self.outbox.acknowledge(None)
+                self.outbox.restart(0)
+            else:
+                acknowledged = self.outbox.acknowledged
+                self.outbox.restart(acknowledged + 1 if acknowledged is not None else self.outbox.next_index)
         self._closed = None
-        self._media_ok = self._input_open = False
+        self._media_ok = False
         self._absorb_turn_complete = False
+        self._grace_until = None
         self._started = True
         self.setup_complete_at = None
         config = dataclasses.replace(self.setup, resume_handle=self.resume_handle)
         return [cm.setup_message(config)]
+
+    def _transparent_possible(self) -> bool:
+        if self.resume_handle is None or not self.outbox.complete:
+            return False
+        if self._end_index is None or self.outbox.pending(self._end_index):
+            return True  # the input is open, or its end is in the tail: the resent tail gets it answered
+        # The server holds the whole input, but the reply to it was cut: only sending it again gets one.
+        return self.inputs.current is None or self.answered(self.inputs.current.number)
+
+    def take_resend(self) -> list[str]:
+        """The unacknowledged tail to send first on a transparently resumed connection (once)."""
+        frames, self._resend = self._resend or [], None
+        return frames
 
     def _check_media(self) -> None:
         """Media needs setupComplete; after a close it raises the close's error, which the driver may not have
@@ -203,18 +224,38 @@ class ClientSession:
         if not self._media_ok:
             raise RuntimeError(f"cannot send media in state {self.state.value}: wait for setupComplete")
 
-    def begin_input(self) -> list[str]:
-        """Open a user turn: activityStart when automatic activity detection is off, else nothing."""
+    def begin_input(self, first_chunk: int = 0) -> list[str]:
+        """Open a user turn: activityStart when automatic activity detection is off, else nothing.
+        `first_chunk`: the audio messages of the input skipped (a resend from `heard_through`)."""
         self._check_media()
         self._new_turn(self._clock())
         self._input_open = True
-        return [] if self.setup.automatic_activity_detection else [cm.activity_start_message()]
+        self._input_chunks = first_chunk
+        self._end_index = None
+        return [] if self.setup.automatic_activity_detection else [self._number(cm.activity_start_message())]
+
+    def _number(self, frame: str, audio_bytes: int = 0) -> str:
+        """Every message built after setup goes through here: numbered, and kept until acknowledged."""
+        return self.outbox.number(frame, audio_bytes)
 
     def audio(self, pcm: bytes) -> str:
         """One audio chunk (16 kHz s16le) of the open input."""
         if not self._media_ok:
             self._check_media()
-        return cm.audio_message(pcm)
+        self._input_chunks += 1
+        return self.outbox.number(cm.audio_message(pcm), len(pcm))
+
+    def video(self, data: bytes, mime: str) -> str:
+        """One image frame (`realtimeInput.video`, JPEG or PNG): after `begin_input()`'s activityStart, since a
+        frame sent before it is dropped under TURN_INCLUDES_ONLY_ACTIVITY (docs/wire.md, "Client messages")."""
+        self._check_media()
+        return self._number(cm.video_message(data, mime))
+
+    def input_text(self, text: str) -> str:
+        """`realtimeInput.text` inside the open input (a video's `--prompt`, before its activityEnd): part of the
+        turn `begin_input()` opened, unlike `text()`, which is a turn of its own."""
+        self._check_media()
+        return self._number(cm.text_message(text))
 
     def end_of_audio(self) -> None:
         """The user's audio is over; what is sent from now on is appended silence (`--turn-end silence`).
@@ -233,35 +274,46 @@ class ClientSession:
         turn = self.current_turn
         if turn is not None and turn.input_ended_at is None:
             turn.input_ended_at = self._clock()
+        self._end_index = self.outbox.next_index - 1  # the last chunk, unless an end message follows
         if not self.setup.automatic_activity_detection:
-            return [cm.activity_end_message()]
-        return [cm.audio_stream_end_message()] if stream_end else []
+            frames = [cm.activity_end_message()]
+        else:
+            frames = [cm.audio_stream_end_message()] if stream_end else []
+        if frames:
+            self._end_index = self.outbox.next_index
+        return [self._number(frame) for frame in frames]
 
     def text(self, text: str) -> list[str]:
         """A whole user turn as `realtimeInput.text`."""
         self._check_media()
         turn = self._new_turn(self._clock())
         turn.input_ended_at = turn.started_at
-        return [cm.text_message(text)]
+        self._end_index = self.outbox.next_index
+        return [self._number(cm.text_message(text))]
 
-    def client_content(self, turns: list[dict[str, Any]] | str, turn_complete: bool = True) -> list[str]:
-        """A `clientContent` message; with turn_complete it is a user turn awaiting a reply."""
+    def client_content(
+        self, turns: list[dict[str, Any]] | str, turn_complete: bool = True, *, before_text: tuple[Any, ...] = ()
+    ) -> list[str]:
+        """A `clientContent` message; with turn_complete it is a user turn awaiting a reply. `before_text`: parts
+        (images) that precede a string turn's text."""
         self._check_media()
         if turn_complete:
             turn = self._new_turn(self._clock())
             turn.input_ended_at = turn.started_at
-        return [cm.client_content_message(turns, turn_complete)]
+            self._end_index = self.outbox.next_index
+        return [self._number(cm.client_content_message(turns, turn_complete, before_text=before_text))]
 
     def tool_response(self, responses: list[dict[str, Any]]) -> list[str]:
         """A `toolResponse` answering earlier function calls."""
         self._check_media()
-        return [cm.tool_response_message(responses)]
+        return [self._number(cm.tool_response_message(responses))]
 
     # --- receiving -------------------------------------------------------------------------------------
 
-    def receive(self, frame: str | bytes) -> list[ServerEvent]:
-        """Parse one server frame, update the state; returns the events (a late turnComplete is absorbed)."""
-        now = self._clock()
+    def receive(self, frame: str | bytes, now: float | None = None) -> list[ServerEvent]:
+        """Parse one server frame, update the state; returns the events (a late turnComplete is absorbed).
+        `now`: when the frame arrived (the driver may apply it a little later)."""
+        now = self._clock() if now is None else now
         out: list[ServerEvent] = []
         for event in parse_server_message(frame):
             if self._apply(event, now, out):
@@ -283,6 +335,8 @@ class ClientSession:
                 turn.text_parts.append(event.text)
             if turn.first_reply_at is None and (isinstance(event, AudioChunk) or turn.text_parts):
                 turn.first_reply_at = now
+                if turn.input is not None and turn.input == self.inputs.current:
+                    turn.heard_chunks = self._input_chunks
         elif isinstance(event, InputTranscription | OutputTranscription):
             turn = self._transcript_turn(isinstance(event, InputTranscription), now)
             pieces = turn.input_pieces if isinstance(event, InputTranscription) else turn.output_pieces
@@ -309,6 +363,7 @@ class ClientSession:
                 self.session_id = event.session_id
         elif isinstance(event, ResumptionUpdate) and event.resumable and event.new_handle:
             self.resume_handle = event.new_handle
+            self.outbox.acknowledge(event.last_consumed_index)  # the index belongs to this handle
         return True
 
     def _infer_end(self, now: float) -> list[ServerEvent]:
@@ -344,7 +399,7 @@ class ClientSession:
     def _new_turn(self, now: float) -> Turn:
         if self._open is not None:
             self._finish(self._open, now, "superseded", None)
-        turn = Turn(index=len(self.turns) + 1, started_at=now, input=self._input)
+        turn = Turn(index=len(self.turns) + 1, started_at=now, input=self.inputs.current)
         self.turns.append(turn)
         self._open = turn
         self._absorb_turn_complete = False

@@ -32,7 +32,7 @@ from livecli.protocol.events import (
     Usage,
 )
 from livecli.protocol.redact import printable
-from livecli.protocol.report import InputInfo, Reporter, TurnReport
+from livecli.protocol.report import FramesSent, InputInfo, Reporter, ToolOutcome, TurnReport
 from livecli.protocol.wire import INPUT_BYTES_PER_S
 from livecli.render.json_lines import JsonLinesRenderer
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["JsonLinesRenderer", "RichRenderer", "make_renderer"]
 
 PROGRESS_MIN_S = 2.0  # inputs shorter than this get no progress bar
+TOOL_RESULT_SHOWN = 100  # characters of a function response shown (all of it with -v)
 STYLE = str | None
 
 # How a turn that did not end with turnComplete is announced (Turn.end values).
@@ -55,9 +56,20 @@ TURN_ENDINGS = {
 }
 
 
+def byte_size(nbytes: int) -> str:
+    """A size for people: B, KB or MB (powers of 1000, as file managers show them)."""
+    if nbytes < 1000:
+        return f"{nbytes} B"
+    return f"{nbytes / 1000:.1f} KB" if nbytes < 1_000_000 else f"{nbytes / 1_000_000:.1f} MB"
+
+
 def seconds(value: float) -> str:
     """A duration for people: milliseconds below one second, else seconds."""
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 class RichRenderer(Reporter):
@@ -84,6 +96,7 @@ class RichRenderer(Reporter):
         self._chunks: dict[int, int] = {}  # reply chunks per turn
         self._reconnecting = False
         self._sending: tuple[InputInfo, int] | None = None  # the audio input being sent, and its bytes sent
+        self._frames: dict[int, FramesSent] = {}  # per input (index): the latest report of image frames sent
         self._clock = clock
         self._receiving: tuple[int, float] | None = (
             None  # the turn whose reply is arriving, its first chunk's time
@@ -146,6 +159,7 @@ class RichRenderer(Reporter):
 
     def input_started(self, info: InputInfo) -> None:
         self._stop_progress()  # Rich allows one live display at a time
+        self._frames.pop(info.index, None)  # sent again after a reconnect: its frames count again
         if info.kind != "audio":
             self._say(f"sending the prompt ({info.total_bytes} bytes)", level=0)
             return
@@ -179,7 +193,20 @@ class RichRenderer(Reporter):
         sent_s = sent_bytes / INPUT_BYTES_PER_S
         padding = sent_s - info.duration_s
         tail = f", {padding:.2f} s of it silence" if padding >= 0.01 else ""
+        frames = self._frames.pop(info.index, None)
+        if frames is not None:
+            tail += f", with {_count(frames.total_frames, 'frame')} ({byte_size(frames.total_bytes)})"
         self._say(f"  sent {sent_s:.2f} s in {chunks} chunks{tail}; waiting for the reply", level=0)
+
+    def frames_sent(self, info: InputInfo, sent: FramesSent) -> None:
+        self._frames[info.index] = sent
+        kind = sent.mime.rpartition("/")[2].upper()
+        self._say(
+            "  sent ",
+            (sent.source, "bold"),
+            f": {_count(sent.frames, 'frame')}, {sent.width}x{sent.height} {kind}, {byte_size(sent.nbytes)}",
+            level=0,
+        )
 
     def _stop_progress(self) -> None:
         self._receiving = None
@@ -284,8 +311,22 @@ class RichRenderer(Reporter):
             timings.append(f"{metrics.realtime_factor:.1f}x real time")
         return timings
 
-    def tool_answered(self, call_id: str | None, name: str) -> None:
-        self._say(f"  answered {name} (id {call_id}) with an error: livecli runs no tools", level=0)
+    def tool_finished(self, outcome: ToolOutcome) -> None:
+        took = seconds(outcome.duration_s)
+        head = f"  tool {outcome.name} (id {outcome.call_id}): "
+        if outcome.cancelled is not None:
+            why = f" ({outcome.cancelled}); nothing sent"
+            self._say(head, (f"cancelled after {took}", "yellow"), why, level=0)
+            return
+        scheduling = f", scheduling {outcome.scheduling}" if outcome.scheduling else ""
+        if outcome.error is not None:
+            self._say(head, (f"error after {took}", "yellow"), f"{scheduling}: {outcome.error}", level=0)
+            return
+        shown = outcome.response_json
+        if len(shown) > TOOL_RESULT_SHOWN and self.verbosity < 1:  # -v shows all of it
+            shown = shown[: TOOL_RESULT_SHOWN - 1] + "…"
+        size = f"{outcome.response_bytes} bytes"
+        self._say(head, (f"answered in {took}", "green"), f" ({size}{scheduling}): {shown}", level=0)
 
     def reconnecting(self, attempt: int, limit: int, cause: str, delay_s: float, resend: str | None) -> None:
         self._stop_progress()

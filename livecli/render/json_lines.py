@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from livecli.audio.encode import write_to_stdout
 from livecli.errors import OutputError, ServerClosed
 from livecli.protocol import events
-from livecli.protocol.report import InputInfo, Reporter, TurnReport
+from livecli.protocol.report import FramesSent, InputInfo, Reporter, ToolOutcome, TurnReport
 from livecli.protocol.session import Turn
 from livecli.protocol.wire import INPUT_BYTES_PER_S
 
@@ -135,6 +135,21 @@ class JsonLinesRenderer(Reporter):
     def input_ended(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         self._progress(info, chunks, sent_bytes, True)
 
+    def frames_sent(self, info: InputInfo, sent: FramesSent) -> None:
+        self.emit(
+            "frames_sent",
+            input=info.name,
+            index=info.index,
+            source=sent.source,
+            frames=sent.frames,
+            bytes=sent.nbytes,
+            width=sent.width,
+            height=sent.height,
+            mime=sent.mime,
+            total_frames=sent.total_frames,
+            total_bytes=sent.total_bytes,
+        )
+
     def server_event(self, event: events.ServerEvent, turn: Turn | None) -> None:
         index = turn.index if turn is not None else None
         if isinstance(event, events.AudioChunk):
@@ -190,8 +205,22 @@ class JsonLinesRenderer(Reporter):
     def resumed(self, setup_s: float, with_handle: bool) -> None:
         self.emit("resumed", setup_s=_r(setup_s), with_handle=with_handle)
 
-    def tool_answered(self, call_id: str | None, name: str) -> None:
-        self.emit("tool_response", id=call_id, name=name, error=True)
+    def tool_finished(self, outcome: ToolOutcome) -> None:
+        try:
+            response = json.loads(outcome.response_json) if outcome.response_json else None
+        except ValueError:  # (redaction cannot break JSON of an API key; text stays text either way)
+            response = outcome.response_json
+        self.emit(
+            "tool_response",
+            id=outcome.call_id,
+            name=outcome.name,
+            duration_s=_r(outcome.duration_s),
+            bytes=outcome.response_bytes,
+            error=outcome.error,
+            cancelled=outcome.cancelled is not None,
+            scheduling=outcome.scheduling,
+            response=response,
+        )
 
     def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
         self.emit("reply_written", path=dest, bytes=nbytes, rate=rate, partial=partial)

@@ -27,7 +27,7 @@ from livecli.protocol.events import (
     Usage,
 )
 from livecli.protocol.redact import printable
-from livecli.protocol.report import InputInfo, Reporter, TurnMetrics, TurnReport
+from livecli.protocol.report import FramesSent, InputInfo, Reporter, TurnMetrics, TurnReport
 from livecli.protocol.session import Turn
 from livecli.render import json_lines
 from livecli.render.console import JsonLinesRenderer, RichRenderer, make_renderer
@@ -306,6 +306,7 @@ def every_json_event() -> dict[str, set[str]]:
         ("input_started", (info,)),
         ("input_progress", (info, 50, 64000)),
         ("input_ended", (info, 50, 64000)),
+        ("frames_sent", (info, FramesSent("a.png", 1, 2048, 640, 480, "image/png", 1, 2048))),
         *[
             ("server_event", (event, turn))
             for event in (

@@ -1,0 +1,41 @@
+"""The media options of `send` and `text` (images and video, issue 11), each declared once as an Annotated alias.
+
+As in livecli.cli.options, each parameter is named after the RunRequest field it fills, and its `=` default is
+that field's default. Imports only typer and the standard library: `livecli --help` must not import Pillow.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+__all__ = ["Images", "MediaResolution", "complete_media_resolution"]
+
+
+def complete_media_resolution(incomplete: str) -> list[str]:
+    """--media-resolution's values (the table behind them is livecli.media.images')."""
+    from livecli.media.images import MEDIA_RESOLUTIONS
+
+    return sorted(value for value in MEDIA_RESOLUTIONS if value.startswith(incomplete))
+
+
+Images = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image",
+        metavar="FILE",
+        help="An image to send with the first turn (repeatable): JPEG/PNG as they are when they fit, "
+        "WebP, GIF, BMP, TIFF… as JPEG. Needs livecli[media].",
+    ),
+]
+MediaResolution = Annotated[
+    str | None,
+    typer.Option(
+        "--media-resolution",
+        metavar="low|medium|high",
+        autocompletion=complete_media_resolution,
+        help="generationConfig.mediaResolution; images are scaled to a long side of 512/768/1536 px "
+        "(default 1024).",
+    ),
+]
