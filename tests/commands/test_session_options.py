@@ -142,7 +142,7 @@ def test_vad_tuning_on_send_needs_server_vad(recording: tuple[LocalServer, Path]
 
 
 def test_setup_file_merges_over_the_flags(recording: tuple[LocalServer, Path], tmp_path: Path) -> None:
-    """snake_case keys camelCased, objects merged, lists replaced, null removes; the merged setup is sent and shown."""
+    """snake_case keys camelCased, objects merged, lists replaced, null removes; sent and shown merged."""
     setup = tmp_path / "setup.json"
     setup.write_text(
         json.dumps(
