@@ -1,21 +1,24 @@
 """A turn: one user input's exchange with the model, and the label saying which input of the run it answers.
 
 The session (protocol.session) creates and ends turns; the client, the use cases and the renderers read them.
+`Inputs` keeps the labels: which attempt at which input each turn answers, and so which turns are a reply.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from livecli.protocol.events import FunctionCall, TurnComplete, Usage
 
-__all__ = ["InputTag", "Turn"]
+__all__ = ["InputTag", "Inputs", "Turn"]
 
 
 @dataclass(frozen=True, slots=True)
 class InputTag:
     """The input a turn answers: its 1-based place in the run, its display name, and which sending of it
-    (attempt 2 and later: sent again from its start on a new connection)."""
+    (attempt 2 and later: sent again from its start on a new connection; an input that goes on where it was
+    after a reconnect keeps its attempt)."""
 
     number: int
     name: str
@@ -43,6 +46,12 @@ class Turn:
     thought_parts: list[str] = field(default_factory=list)
     input_pieces: list[str] = field(default_factory=list)
     output_pieces: list[str] = field(default_factory=list)
+    # How many audio messages of its input had been sent when the reply began: under server VAD the user's part
+    # of the turn was over by then, so a resend after a reconnect starts there (docs/wire.md, "Resending input").
+    heard_chunks: int | None = None
+    # A reconnect cut the reply and the input that caused it goes to the server again (the unacknowledged tail,
+    # or the audio after the last completed turn): the server answers it anew, so this reply is no one's.
+    replaced: bool = False
 
     @property
     def over(self) -> bool:
@@ -85,3 +94,75 @@ class Turn:
     def cut_empty(self) -> bool:
         """Whether a reconnect ended the turn before any reply came (it belongs in no reply)."""
         return self.end == "disconnected" and not self.has_reply
+
+    @property
+    def in_reply(self) -> bool:
+        """Whether the turn belongs in its input's reply: not cut before any reply, not answered anew."""
+        return not self.cut_empty and not self.replaced
+
+
+class Inputs:
+    """Which input of the run each turn answers (the session's list of turns, read here; labels kept here)."""
+
+    def __init__(self, turns: list[Turn]) -> None:
+        self.turns = turns
+        self.current: InputTag | None = None  # what turns opened now answer
+        self._latest: dict[int, InputTag] = {}  # each input's latest attempt
+
+    def label(self, number: int, name: str) -> InputTag:
+        """Tag every turn opened from now on as answering input `number`; call it before the input's frames.
+
+        Labelling an input again starts its next attempt: after a reconnect it is sent again from its start,
+        because the newest resumable handle predates it (docs/wire.md, "goAway and resumption").
+        """
+        previous = self._latest.get(number)
+        tag = InputTag(number, name, previous.attempt + 1 if previous is not None else 1)
+        self._latest[number] = self.current = tag
+        return tag
+
+    def attempt_turns(self, tag: InputTag) -> list[Turn]:
+        """The turns opened for one attempt at an input, in order."""
+        return [turn for turn in self.turns if turn.input == tag]
+
+    def answered(self, number: int) -> bool:
+        """Whether the latest attempt at input `number` has its whole reply: turns ended with audio or text
+        (not by a reconnect), and none still open."""
+        tag = self._latest.get(number)
+        turns = self.attempt_turns(tag) if tag is not None else []
+        ended = [turn for turn in turns if turn.over and turn.end != "disconnected"]
+        return bool(ended) and all(turn.over for turn in turns) and any(turn.has_reply for turn in ended)
+
+    def heard_through(self, tag: InputTag) -> int:
+        """How many audio messages of an attempt the server has answered: where the reply of its last completed
+        turn began (server VAD; 0 when none completed). A resend after a reconnect starts there
+        (docs/wire.md, "Resending input")."""
+        heard = [
+            turn.heard_chunks
+            for turn in self.attempt_turns(tag)
+            if turn.over and turn.end != "disconnected" and turn.heard_chunks is not None
+        ]
+        return max(heard, default=0)
+
+    def resume(self, tag: InputTag) -> None:
+        """Go on with an attempt on a new connection instead of starting another: turns a reconnect cut with a
+        reply are replaced (their input goes to the server again and is answered anew)."""
+        for turn in self.attempt_turns(tag):
+            if turn.end == "disconnected" and turn.has_reply:
+                turn.replaced = True
+        self.current = tag
+
+    def reply_turns(self, number: int) -> list[Turn]:
+        """The reply to input `number`: its latest attempt that got audio or text, else its latest attempt.
+
+        Only one attempt is ever kept: a resent input is answered from its start again, so joining attempts
+        would repeat the reply's beginning. Turns a reconnect cut before any reply, and replies answered anew
+        (`Turn.replaced`), are left out.
+        """
+        latest = self._latest.get(number)
+        if latest is None:
+            return []
+        attempts = [
+            [turn for turn in self.attempt_turns(dataclasses.replace(latest, attempt=n)) if turn.in_reply]
+            for n in range(1, latest.attempt + 1)
+        ]
+        return next((turns for turns in reversed(attempts) if any(t.has_reply for t in turns)), attempts[-1])
