@@ -33,6 +33,8 @@ HINTS: Mapping[cr.CloseReason, str] = {
     cr.INVALID_VALUE: f"the server refused a value of the wrong type; {_SETUP_SHOWN}",
     cr.NOT_JSON: "the server could not parse a frame as JSON (a client bug: please report it)",
     cr.UNSUPPORTED_AUDIO: "the local server hears raw 16-bit PCM only (audio/pcm;rate=N)",
+    cr.BAD_IMAGE: "the local server takes video frames that are JPEG or PNG, decode, and say so in mimeType",
+    cr.TOOL_CALL_ID: "each toolResponse id must answer one pending toolCall id, once",
     cr.TOOL_RESPONSE_MISMATCH: "the toolResponse lacks what the scenario's `expect` asks for",
     cr.LIFETIME_EXCEEDED: "the connection reached its time limit: keep --resume on to carry on after a goAway",
     cr.SESSION_LIMIT: "the session reached its duration limit: use shorter inputs",

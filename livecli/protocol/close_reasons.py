@@ -19,6 +19,7 @@ __all__ = [
     "ALL",
     "API_KEY_EXPIRED",
     "API_KEY_INVALID",
+    "BAD_IMAGE",
     "CLOSE_REASON_LIMIT",
     "DEADLINE_EXCEEDED",
     "DEADLINE_EXPIRED",
@@ -38,6 +39,7 @@ __all__ = [
     "SETUP_TIMEOUT",
     "TOKEN_NO_NEW_SESSIONS",
     "TOKEN_USED_UP",
+    "TOOL_CALL_ID",
     "TOOL_RESPONSE_MISMATCH",
     "UNKNOWN_FIELD",
     "UNSUPPORTED_AUDIO",
@@ -106,6 +108,10 @@ UNSUPPORTED_AUDIO = CloseReason(
     "Unsupported audio mime type {mime}: the local server takes audio/pcm",
     needle="Unsupported audio mime type",
 )
+# local: a video frame must be a JPEG or PNG that decodes, declared as what it is (docs/wire.md, "Video frames").
+BAD_IMAGE = CloseReason(1007, "Invalid image at '{path}' ({mime}): {why}", needle="Invalid image at '")
+# local: every toolResponse id must answer a pending function call, once (docs/wire.md, "Tool calls").
+TOOL_CALL_ID = CloseReason(1007, "toolResponse id {id}: {why}", needle="toolResponse id ")
 # The needle precedes the name, so that a long name cut at 123 bytes leaves it whole.
 TOOL_RESPONSE_MISMATCH = CloseReason(
     1007, "toolResponse for {name} does not match the scenario", needle="toolResponse for "
@@ -172,6 +178,8 @@ ALL: tuple[CloseReason, ...] = (
     INVALID_VALUE,
     NOT_JSON,
     UNSUPPORTED_AUDIO,
+    BAD_IMAGE,
+    TOOL_CALL_ID,
     TOOL_RESPONSE_MISMATCH,
     LIFETIME_EXCEEDED,
     SESSION_LIMIT,

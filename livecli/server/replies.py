@@ -137,10 +137,12 @@ def echo_reply(
     text: str | None = None,
     text_modality: bool = False,
     heard_s: float | None = None,
+    saw: str | None = None,
 ) -> Reply:
     """The echo reply to turn `turn` of the session: to the user's audio (at `rate`) or to their text.
 
-    `heard_s` is how long the user spoke when that was longer than the audio kept (MAX_TURN_AUDIO_S).
+    `heard_s` is how long the user spoke when that was longer than the audio kept (MAX_TURN_AUDIO_S); `saw`
+    describes the turn's video frames ("saw 3 frames (640x480)"), which the transcript names first.
     """
     if text is not None:
         heard_input = clip_text(text)
@@ -153,7 +155,7 @@ def echo_reply(
         heard = f"{seconds:.2f} s of audio"
         body = resample_pcm16(audio or b"", rate)
         prompt_tokens, prompt_modality = _tokens(seconds), "AUDIO"
-    transcript = f"turn {turn}: heard {heard}"
+    transcript = f"turn {turn}: {saw}, heard {heard}" if saw else f"turn {turn}: heard {heard}"
     if text_modality:
         response_tokens = max(1, math.ceil(len(transcript) / 4))
         usage = usage_metadata(prompt_tokens, response_tokens, prompt_modality, "TEXT")

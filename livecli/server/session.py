@@ -25,6 +25,7 @@ from typing import Any
 from livecli.protocol import close_reasons as cr
 from livecli.protocol import server_messages as sm
 from livecli.protocol.models import ClientContentRule
+from livecli.server.frames import content_frames
 from livecli.server.replies import Reply, clip_text, echo_reply
 from livecli.server.reply_frames import reply_frames, shaped
 from livecli.server.resumption import HandleStore, ScenarioProgress, Snapshot, new_session_id
@@ -242,6 +243,8 @@ class ServerSession:
         if rule is ClientContentRule.NONE or (rule is ClientContentRule.SEED_ONLY and not seeding):
             raise Refusal.of(cr.INVALID_ARGUMENT)  # 3.1: only to seed history, and only with historyConfig
         turns = body.get("turns", [])
+        assert self.input is not None
+        self.input.frames.add(content_frames(turns))  # a turn's own images (docs/wire.md, "Video frames")
         if turns:
             self.history.append({"role": "clientContent", "content": f"{len(turns)} turn(s)"})
         self.barge_in(now, always=True)
@@ -249,7 +252,7 @@ class ServerSession:
             user = [c for c in turns if c.get("role", "user") == "user"] or turns
             parts = user[-1].get("parts", []) if user else []
             text = " ".join(p["text"] for p in parts if "text" in p)
-            self.user_turn(now, Heard(text=text))
+            self.user_turn(now, Heard(text=text, frames=self.input.frames.take()))
 
     def _on_context_update(self, body: dict[str, Any]) -> None:
         """contextUpdate replaces the tools (and system instruction) mid-session; tool calls use the new names."""
@@ -347,7 +350,8 @@ class ServerSession:
         def build(extra: str = "") -> Reply:
             audio = heard.audio if text is None else None
             heard_s = heard.seconds if text is None else None
-            reply = echo_reply(turn, audio=audio, text=text, text_modality=text_modality, heard_s=heard_s)
+            saw = heard.frames.describe()
+            reply = echo_reply(turn, audio=audio, text=text, text_modality=text_modality, heard_s=heard_s, saw=saw)
             if extra and reply.output_transcript:
                 reply.output_transcript += extra
             if extra and reply.texts:

@@ -12,7 +12,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from livecli.protocol import close_reasons as cr
 from livecli.protocol import server_messages as sm
+from livecli.server.validate import Refusal
 
 __all__ = ["OnResponse", "ToolCalls", "contains", "short_json"]
 
@@ -29,6 +31,8 @@ class ToolCalls:
     def __init__(self, log: logging.Logger) -> None:
         self.log = log
         self._pending: dict[str, OnResponse] = {}
+        self._answered: set[str] = set()
+        self._cancelled: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self._pending)
@@ -43,18 +47,28 @@ class ToolCalls:
         return sm.tool_call([{"id": call_id, "name": name, "args": args}])
 
     def respond(self, body: dict[str, Any], now: float) -> None:
-        """Match each functionResponse to its pending call by id; unknown ids are logged and ignored."""
+        """Match each functionResponse to its pending call by id (docs/wire.md, "Tool calls").
+
+        An id never sent, or answered already, closes the session with 1007; an id cancelled by a barge-in is
+        ignored (the client may have answered before the toolCallCancellation reached it).
+        """
         for response in body.get("functionResponses", []):
-            on_response = self._pending.pop(str(response.get("id")), None)
+            call_id = str(response.get("id", ""))
+            on_response = self._pending.pop(call_id, None)
             if on_response is None:
-                self.log.warning("toolResponse for unknown call id %r", response.get("id"))
-                continue
+                if call_id in self._cancelled:
+                    self.log.info("toolResponse for cancelled call %s ignored", call_id)
+                    continue
+                why = "was already answered" if call_id in self._answered else "matches no pending function call"
+                raise Refusal.of(cr.TOOL_CALL_ID, id=short_json(call_id, 40), why=why)
+            self._answered.add(call_id)
             on_response(now, response)
 
     def cancel(self) -> list[str]:
         """Forget every pending call; return their ids (for toolCallCancellation)."""
         ids = list(self._pending)
         self._pending.clear()
+        self._cancelled.update(ids)
         return ids
 
 
@@ -67,7 +81,7 @@ def contains(actual: Any, expected: Any) -> bool:
     return bool(actual == expected)
 
 
-def short_json(value: Any) -> str:
-    """Compact JSON of a tool result, cut to 80 characters for the reply's transcript."""
+def short_json(value: Any, limit: int = 80) -> str:
+    """Compact JSON of a tool result (or a client's id), cut to `limit` characters for a transcript or a reason."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from livecli.protocol import close_reasons as cr
+from livecli.server.frames import NO_FRAMES, FramesSeen, FrameTally, check_frame, is_image_blob, only_activity
+from livecli.server.image_headers import ImageHeader
 from livecli.server.replies import INPUT_RATE, MAX_TURN_AUDIO_S, InboundAudio
 from livecli.server.vad import EnergyVad, VadParams
 from livecli.server.validate import Refusal, SetupInfo, decode_audio_blob
@@ -24,11 +26,13 @@ class Heard:
     """One finished user turn: `text`, or 16 kHz PCM `audio` of a turn lasting `seconds`.
 
     `seconds` may exceed the audio's length: at most MAX_TURN_AUDIO_S of a turn is kept, all of it is counted.
+    `frames`: the video frames that belong to the turn (livecli.server.frames).
     """
 
     audio: bytes = b""
     seconds: float = 0.0
     text: str | None = None
+    frames: FramesSeen = NO_FRAMES
 
 
 class InputTurns:
@@ -53,6 +57,7 @@ class InputTurns:
         self.activity_open = False
         self._activity_audio: list[bytes] = []
         self._activity_bytes = 0
+        self.frames = FrameTally(only_activity(setup.turn_coverage, setup.info))
 
     def deadline(self) -> float | None:
         """When the VAD next has something to decide (a silence long enough to end the turn), or None."""
@@ -64,11 +69,15 @@ class InputTurns:
             self._vad_events(self.vad.poll(now), now)
 
     def realtime_input(self, body: dict[str, Any], now: float) -> None:
-        """audio / mediaChunks / text / activityStart / activityEnd / audioStreamEnd (video is accepted)."""
+        """audio / video / mediaChunks / text / activityStart / activityEnd / audioStreamEnd."""
         if "audio" in body:
             self._on_audio(*decode_audio_blob(body["audio"], "realtime_input.audio"), now)
+        if "video" in body:
+            self._on_frame(check_frame(body["video"], "realtime_input.video"))
         for index, blob in enumerate(body.get("mediaChunks", [])):
-            if str(blob.get("mimeType", "audio/pcm")).startswith("audio/"):
+            if is_image_blob(blob):
+                self._on_frame(check_frame(blob, f"realtime_input.media_chunks[{index}]"))
+            elif str(blob.get("mimeType", "audio/pcm")).startswith("audio/"):
                 self._on_audio(*decode_audio_blob(blob, f"realtime_input.media_chunks[{index}]"), now)
         if "activityStart" in body:
             if self.automatic:
@@ -82,14 +91,20 @@ class InputTurns:
             if self.activity_open:
                 self._keep(self.inbound.flush())
                 self.activity_open = False
-                heard = Heard(b"".join(self._activity_audio), self._activity_bytes / 2 / INPUT_RATE)
+                seconds = self._activity_bytes / 2 / INPUT_RATE
+                heard = Heard(b"".join(self._activity_audio), seconds, frames=self.frames.take())
                 self._activity_audio, self._activity_bytes = [], 0
                 self.on_turn(now, heard)
         if "text" in body:
             self.on_speech(now)
-            self.on_turn(now, Heard(text=body["text"]))
+            self.on_turn(now, Heard(text=body["text"], frames=self.frames.take()))
         if body.get("audioStreamEnd") is True and self.vad is not None and not self.stream_end_ignored:
             self._vad_events(self.vad.feed(self.inbound.flush(), now) + self.vad.end(), now)
+
+    def _on_frame(self, header: ImageHeader) -> None:
+        """A checked frame joins the turn under way (or is dropped outside an activity, as the coverage says)."""
+        in_activity = self.vad.in_speech if self.vad is not None else self.activity_open
+        self.frames.arrived(header, in_activity=in_activity)
 
     def _on_audio(self, pcm: bytes, rate: int, now: float) -> None:
         """Audio arrives at any declared rate and is heard at 16 kHz (resampled as it streams in)."""
@@ -112,4 +127,4 @@ class InputTurns:
             if event == "start":
                 self.on_speech(now)
             else:
-                self.on_turn(now, Heard(self.vad.take_turn(), self.vad.turn_s))
+                self.on_turn(now, Heard(self.vad.take_turn(), self.vad.turn_s, frames=self.frames.take()))

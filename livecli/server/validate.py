@@ -188,6 +188,8 @@ class SetupInfo:
     function_names: tuple[str, ...]
     history_config: bool
     warnings: list[str] = field(default_factory=list)
+    turn_coverage: str | None = None  # realtimeInputConfig.turnCoverage as sent (livecli.server.frames)
+    tools: list[dict[str, Any]] = field(default_factory=list)  # the setup's tools (livecli.server.tool_model)
 
 
 def check_setup(setup: dict[str, Any]) -> SetupInfo:
@@ -237,6 +239,8 @@ def check_setup(setup: dict[str, Any]) -> SetupInfo:
         function_names=names,
         history_config=setup.get("historyConfig", {}).get("initialHistoryInClientContent") is True,
         warnings=warnings,
+        turn_coverage=realtime.get("turnCoverage"),
+        tools=list(tools),
     )
 
 

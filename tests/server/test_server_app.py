@@ -23,6 +23,7 @@ from livecli.protocol.endpoints import (
 )
 from livecli.server import ServerConfig, start_server
 from livecli.server.probe import GEMINI_PATH, Probe, ask, speechlike
+from livecli.server.validate import parse_client_frame
 
 # Every backend's path for each of its versions (tests/protocol/test_endpoints spells them out), and `//` + query.
 PATHS = [
@@ -53,17 +54,25 @@ SDK_FULL_SETUP = (
     '"contextWindowCompression":{"trigger_tokens":25600,"sliding_window":{"target_tokens":12800}},'
     '"proactivity":{"proactive_audio":true}}}'
 )
+TINY_JPEG = (  # URL-safe base64, as the SDK emits it
+    "_9j_4AAQSkZJRgABAQAAAQABAAD_2wBDAFA3PEY8MlBGQUZaVVBfeMiCeG5uePWvuZHI______________________________________"
+    "______________wAALCAABAAEBAREA_8QAFAABAAAAAAAAAAAAAAAAAAAABP_EABQQAQAAAAAAAAAAAAAAAAAAAAD_2gAIAQEAAD8AE__Z"
+)
+# Its id answers no call of the session (the server closes that with 1007), so only its shape is checked.
+SDK_TOOL_RESPONSE = (
+    '{"tool_response": {"functionResponses": [{"will_continue": false, "scheduling": "WHEN_IDLE", "id": "call-1", '
+    '"name": "get_weather", "response": {"result": "sunny"}}]}}'
+)
 SDK_MESSAGES = [
     '{"realtime_input": {"activityStart": {}}}',
     '{"realtime_input": {"audio": {"data": "AAEAAQABAAEAAQABAAEAAQ==", "mime_type": "audio/pcm;rate=16000"}}}',
     '{"realtime_input": {"mediaChunks": [{"data": "AAA=", "mime_type": "audio/pcm"}]}}',
-    '{"realtime_input": {"video": {"data": "_9g=", "mime_type": "image/jpeg"}}}',
+    # The SDK's frame with a whole (1x1) JPEG in place of its two-byte sample: frames must decode.
+    '{"realtime_input": {"video": {"data": "' + TINY_JPEG + '", "mime_type": "image/jpeg"}}}',
     '{"realtime_input": {"activityEnd": {}}}',
     '{"realtime_input": {"audioStreamEnd": true}}',
     '{"contextUpdate": {"systemInstruction": {"parts": [{"text": "Be brief."}], "role": "user"}, '
     '"tools": {"tools": []}}}',
-    '{"tool_response": {"functionResponses": [{"will_continue": false, "scheduling": "WHEN_IDLE", "id": "call-1", '
-    '"name": "get_weather", "response": {"result": "sunny"}}]}}',
     '{"realtime_input": {"text": "hello"}}',
     '{"client_content": {"turns": [{"parts": [{"text": "hi"}], "role": "user"}], "turnComplete": true}}',
 ]
@@ -142,6 +151,7 @@ async def test_verbatim_sdk_frames_are_accepted(server: LocalServer) -> None:
     third = await full.turn()
     assert third.output_transcripts == ['turn 3: heard "hi"']
     await full.close()
+    assert parse_client_frame(SDK_TOOL_RESPONSE)[0] == "toolResponse"
 
 
 async def test_sdk_38_setup_with_thinking_is_refused(server: LocalServer) -> None:

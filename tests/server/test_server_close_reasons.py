@@ -137,6 +137,14 @@ PATHS: dict[str, tuple[Callable[..., Harness], cr.CloseReason]] = {
         cr.UNSUPPORTED_AUDIO,
     ),
     "toolResponse against expect": (_tool_mismatch, cr.TOOL_RESPONSE_MISMATCH),
+    "a video frame that is not an image": (
+        lambda: _refused(SETUP, {"realtimeInput": {"video": {"data": PCM, "mimeType": "image/jpeg"}}}),
+        cr.BAD_IMAGE,
+    ),
+    "toolResponse with an unknown id": (
+        lambda: _refused(SETUP, {"toolResponse": {"functionResponses": [{"id": "never-sent", "response": {}}]}}),
+        cr.TOOL_CALL_ID,
+    ),
     "no setup in time": (lambda: _timed_out(setup_timeout_s=30.0), cr.SETUP_TIMEOUT),
     "connection lifetime": (lambda: _timed_out(max_connection_s=4.0), cr.LIFETIME_EXCEEDED),
     "session duration": (lambda: _timed_out(max_session_s=4.0), cr.SESSION_LIMIT),
