@@ -7,13 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livecli.auth.target import ConnectOptions
 from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.session_setup import SessionOptions
 from livecli.errors import UsageError
 from livecli.protocol import close_reasons as cr
+from livecli.protocol.client_messages import setup_message
 from livecli.protocol.models import MODELS
+from livecli.server.validate import Refusal, check_setup, parse_client_frame
 from tests.helpers import LocalServer, run_cli
 
 V25 = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -118,3 +122,42 @@ def test_every_model_takes_its_own_default_setup(model: str) -> None:
     """The preflight refuses nothing the flags' defaults build, on any model the table knows."""
     setup = build_setup(RunRequest(connect=ConnectOptions(), inputs=["a.wav"]), model)
     assert setup.model == model
+
+
+SESSIONS = st.builds(
+    SessionOptions,
+    temperature=st.none() | st.floats(0, 2),
+    top_k=st.none() | st.integers(1, 100),
+    thinking_level=st.none() | st.sampled_from(["minimal", "low", "high"]),
+    thinking_budget=st.none() | st.integers(-1, 1000),
+    affective_dialog=st.booleans(),
+    proactive_audio=st.none() | st.booleans(),
+    vad_silence_ms=st.none() | st.integers(0, 2000),
+    activity_handling=st.none() | st.sampled_from(["interrupt", "no-interrupt"]),
+    context_compression=st.booleans(),
+    google_search=st.booleans(),
+    code_execution=st.booleans(),
+    url_context=st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(model=st.sampled_from(sorted(MODELS)), session=SESSIONS, system=st.none() | st.just("be brief"))
+def test_the_preflight_and_the_local_server_agree(model: str, session: SessionOptions, system: str | None) -> None:
+    """What the preflight lets through the local server accepts; what it refuses, the server refuses too."""
+    if session.thinking_level is not None:
+        session.thinking_budget = None
+    request = RunRequest(connect=ConnectOptions(), prompt="hi", system=system, session=session)
+    try:
+        build_setup(request, model)
+        refused = False
+    except UsageError:
+        refused = True
+    session.preflight = False
+    _, body = parse_client_frame(setup_message(build_setup(request, model)))
+    try:
+        check_setup(body)
+        accepted = True
+    except Refusal:
+        accepted = False
+    assert accepted is not refused
