@@ -247,7 +247,7 @@ class ClientSession:
 
     def video(self, data: bytes, mime: str) -> str:
         """One image frame (`realtimeInput.video`, JPEG or PNG): after `begin_input()`'s activityStart, since a
-        frame sent before it is dropped under TURN_INCLUDES_ONLY_ACTIVITY (docs/wire.md, "Client messages")."""
+        frame sent before it is dropped under TURN_INCLUDES_ONLY_ACTIVITY (docs/wire.md, "Video frames")."""
         self._check_media()
         return self._number(cm.video_message(data, mime))
 
