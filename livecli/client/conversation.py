@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable, Mapping
 
 from livecli.client.connect_errors import host_of
@@ -26,7 +27,7 @@ from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.events import GoAway, ServerEvent, ToolCall
 from livecli.protocol.redact import redact_url
-from livecli.protocol.report import Reporter, TurnReport
+from livecli.protocol.report import Reporter, ToolOutcome, TurnReport
 from livecli.protocol.session import ClientSession, InputTag, Turn
 
 __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
@@ -244,7 +245,8 @@ class Conversation:
         for call in event.calls:
             message = f"livecli cannot run functions: {call.name} is not available"
             responses.append({"id": call.id, "name": call.name, "response": {"error": message}})
-            self.renderer.tool_answered(call.id, call.name)
+            answer = ToolOutcome(call.id, call.name, 0.0, json.dumps({"error": message}), error=message)
+            self.renderer.tool_finished(answer)
         return self.session.tool_response(responses)
 
     def _report_turns(self) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from livecli.protocol.wire import INPUT_RATE, b64encode, dumps_frame
 
 __all__ = [
-    "FUNCTION_RESPONSE_SCHEDULINGS",
     "CLIENT_MESSAGE_KEYS",
+    "FUNCTION_RESPONSE_SCHEDULINGS",
     "SetupConfig",
     "activity_end_message",
     "activity_start_message",
@@ -237,7 +237,8 @@ def client_content_message(
     return encode({"clientContent": {"turns": turns, "turnComplete": turn_complete}})
 
 
-# A functionResponse's `scheduling`: how a NON_BLOCKING call's result reaches the model (docs/wire.md, "Tool calls").
+# A functionResponse's `scheduling`: when a NON_BLOCKING call's result reaches the model (docs/wire.md,
+# "Tool calls").
 FUNCTION_RESPONSE_SCHEDULINGS = ("INTERRUPT", "WHEN_IDLE", "SILENT")
 
 

@@ -23,7 +23,6 @@ __all__ = [
     "DECLARATION_KEYS",
     "MAX_NAME_LENGTH",
     "NAME_PATTERN",
-    "SCHEDULINGS",
     "SCHEMA_KEYS",
     "SCHEMA_TYPES",
     "SchemaError",
@@ -70,8 +69,6 @@ DECLARATION_KEYS = frozenset(
     {"name", "description", "parameters", "behavior", "response", "parametersJsonSchema", "responseJsonSchema"}
 )
 BEHAVIORS = ("BLOCKING", "NON_BLOCKING")
-# A functionResponse's `scheduling`, for NON_BLOCKING calls (docs/wire.md, "Tool calls").
-SCHEDULINGS = ("INTERRUPT", "WHEN_IDLE", "SILENT")
 
 # Function names: letters, digits, underscores, dots, colons and dashes, not starting with a digit, at most 64
 # characters (livecli's choice where the reference is silent: docs/wire.md, "Tool calls").

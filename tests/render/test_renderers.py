@@ -27,7 +27,7 @@ from livecli.protocol.events import (
     Usage,
 )
 from livecli.protocol.redact import printable
-from livecli.protocol.report import FramesSent, InputInfo, Reporter, TurnMetrics, TurnReport
+from livecli.protocol.report import FramesSent, InputInfo, Reporter, ToolOutcome, TurnMetrics, TurnReport
 from livecli.protocol.session import Turn
 from livecli.render import json_lines
 from livecli.render.console import JsonLinesRenderer, RichRenderer, make_renderer
@@ -322,7 +322,7 @@ def every_json_event() -> dict[str, set[str]]:
             )
         ],
         ("turn_complete", (TurnReport(turn, "a.wav", 0.01, -20.0, TurnMetrics(0.1, 0.2, 0.3, 0.4, 0.5, 1.0)),)),
-        ("tool_answered", ("c1", "lookup")),
+        ("tool_finished", (ToolOutcome("c1", "lookup", 0.25, '{"result":"sunny"}', scheduling="SILENT"),)),
         ("reconnecting", (1, 3, "connection dropped", 0.5, "a.wav")),
         ("resumed", (0.02, True)),
         ("reply_written", ("reply.wav", 4800, 24000, False)),
