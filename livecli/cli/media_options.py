@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["Images", "MediaResolution", "complete_media_resolution"]
+__all__ = ["Fps", "Images", "MediaResolution", "Video", "VideoPrompt", "complete_media_resolution"]
 
 
 def complete_media_resolution(incomplete: str) -> list[str]:
@@ -26,7 +26,7 @@ Images = Annotated[
         "--image",
         metavar="FILE",
         help="An image to send with the first turn (repeatable): JPEG/PNG as they are when they fit, "
-        "WebP, GIF, BMP, TIFF… as JPEG. Needs livecli[media].",
+        "WebP, AVIF, GIF, BMP, TIFF… as JPEG. Needs livecli[media].",
     ),
 ]
 MediaResolution = Annotated[
@@ -37,5 +37,27 @@ MediaResolution = Annotated[
         autocompletion=complete_media_resolution,
         help="generationConfig.mediaResolution; images are scaled to a long side of 512/768/1536 px "
         "(default 1024).",
+    ),
+]
+Video = Annotated[
+    str | None,
+    typer.Option(
+        "--video",
+        metavar="FILE",
+        help="A video (MP4, MOV, WebM, MKV…) as the input: frames at --fps and its audio track, interleaved in "
+        "time and paced together; no FILE... needed. Needs livecli[media].",
+    ),
+]
+Fps = Annotated[
+    float,
+    typer.Option("--fps", metavar="N", help="Video frames sent per second (above 0, at most 5)."),
+]
+VideoPrompt = Annotated[
+    str | None,
+    typer.Option(
+        "--prompt",
+        metavar="TEXT",
+        help="Text sent in the video's turn after its frames and audio (a video without audio needs it under "
+        "--turn-end vad|silence).",
     ),
 ]

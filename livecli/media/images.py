@@ -2,16 +2,18 @@
 
 The rule (docs/wire.md, "Images and media resolution"): a JPEG or PNG goes as it is when it fits the target
 (its long side at most the target's pixels, at most `MAX_AS_IS_BYTES`, upright: no EXIF orientation to apply);
-anything else Pillow opens (WebP, GIF's first frame, BMP, TIFF, HEIF where pillow-heif is installed) and anything
-larger is transcoded to JPEG, keeping the aspect ratio and applying the EXIF orientation. The type comes from the
-bytes, never from the name. Every problem is one MediaInputError("<name>: <problem>") (exit 6), raised while
-the images are loaded, before any connection.
+anything else Pillow opens (WebP, AVIF, GIF's first frame, BMP, TIFF, HEIF where pillow-heif is installed) and
+anything larger is transcoded to JPEG, keeping the aspect ratio and applying the EXIF orientation. The type comes
+from the bytes, never from the name. Every problem is one MediaInputError("<name>: <problem>") (exit 6), raised
+while the images are loaded, before any connection.
 
 Pillow is imported only here, inside functions, through livecli.extras (`livecli --help` never imports it).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import io
 import warnings
 from collections.abc import Sequence
@@ -111,6 +113,7 @@ def load_image(path: str, resolution: str | None = None) -> ImageFrame:
     data = _read(path)
     pil = import_extra("PIL.Image", needed_by="--image")
     ops = import_extra("PIL.ImageOps", needed_by="--image")
+    _register_heif()
     with warnings.catch_warnings():
         # Pillow warns about odd but readable files (corrupt EXIF, palette transparency): not worth a line of
         # their own. A decompression bomb warning (an image over Pillow's pixel limit) is made an error, so the
@@ -128,7 +131,7 @@ def load_image(path: str, resolution: str | None = None) -> ImageFrame:
             ) from None
         except pil.UnidentifiedImageError:
             raise MediaInputError(
-                f"{path}: not an image livecli can read (JPEG, PNG, WebP, GIF, BMP, TIFF)"
+                f"{path}: not an image livecli can read (JPEG, PNG, WebP, AVIF, GIF, BMP, TIFF)"
             ) from None
         except Exception as exc:  # Pillow's decoders raise many types (OSError, SyntaxError, ValueError, ...)
             raise MediaInputError(f"{path}: corrupt or truncated image ({_reason(exc)})") from None
@@ -146,6 +149,18 @@ def to_jpeg(image: Image, long_side: int) -> tuple[bytes, int, int]:
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue(), rgb.width, rgb.height
+
+
+@functools.cache
+def _register_heif() -> bool:
+    """Let Pillow open HEIF/HEIC photos where the pillow-heif plugin is installed (it is not part of the media
+    extra: a separate, optional install). Registered once; False when it is not there."""
+    try:
+        plugin = importlib.import_module("pillow_heif")
+    except ImportError:
+        return False
+    plugin.register_heif_opener()
+    return True
 
 
 def _read(path: str) -> bytes:

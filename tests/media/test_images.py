@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def test_a_png_that_fits_goes_as_it_is(tmp_path: Path) -> None:
 
 
 def test_a_large_png_becomes_a_jpeg_of_the_target_size_with_its_aspect(tmp_path: Path) -> None:
-    path = write_image(tmp_path / "big.png", (3000, 1500), "PNG")
+    path = write_image(tmp_path / "big.png", (2400, 1200), "PNG")
     frame = load_image(str(path))
     assert frame.transcoded is True
     assert frame.source_type == "PNG"
@@ -239,3 +240,37 @@ def test_any_bytes_are_a_frame_or_one_media_error(prefix: bytes, body: bytes) ->
             assert str(exc).startswith(str(path))
         else:
             assert frame.data
+
+
+def test_heif_opens_through_pillow_heif_where_it_is_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pillow-heif is not part of the media extra: where it is installed its opener is registered (once)."""
+    registered: list[bool] = []
+    plugin = types.ModuleType("pillow_heif")
+    plugin.register_heif_opener = lambda: registered.append(True)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pillow_heif", plugin)
+    images._register_heif.cache_clear()
+    try:
+        path = write_image(tmp_path / "a.png", (10, 10), "PNG")
+        load_image(str(path))
+        load_image(str(path))
+    finally:
+        images._register_heif.cache_clear()
+    assert registered == [True]
+
+
+def test_without_pillow_heif_nothing_is_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    images._register_heif.cache_clear()
+    try:
+        assert images._register_heif() is False
+    finally:
+        images._register_heif.cache_clear()
+
+
+def test_avif_becomes_jpeg(tmp_path: Path) -> None:
+    path = write_image(tmp_path / "pic.avif", (64, 48), "AVIF")
+    frame = load_image(str(path))
+    assert frame.source_type == "AVIF"
+    assert decoded(frame) == ("JPEG", (64, 48))
