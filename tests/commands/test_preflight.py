@@ -161,3 +161,15 @@ def test_the_preflight_and_the_local_server_agree(model: str, session: SessionOp
     except Refusal:
         accepted = False
     assert accepted is not refused
+
+
+def test_a_refusal_never_shows_the_key(tmp_path: Path) -> None:
+    """The one line names the model and the flag, never the credentials (also with --json)."""
+    key = "preflight-secret-key-0123456789"
+    setup = tmp_path / "s.json"
+    setup.write_text('{"tools": [{"codeExecution": {}}]}')
+    for extra in ([], ["--json"]):
+        result = run_cli(
+            "text", "hi", "--endpoint", NOWHERE, "--api-key", key, "--setup", str(setup), *extra, expect=2
+        )
+        assert key not in result.stdout + result.stderr
