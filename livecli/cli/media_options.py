@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+PANEL = "Images and video"  # their section in `--help`
+
 __all__ = ["Fps", "Images", "MediaResolution", "Video", "VideoPrompt", "complete_media_resolution"]
 
 
@@ -24,6 +26,7 @@ Images = Annotated[
     list[str] | None,
     typer.Option(
         "--image",
+        rich_help_panel=PANEL,
         metavar="FILE",
         help="An image to send with the first turn (repeatable): JPEG/PNG as they are when they fit, "
         "WebP, AVIF, GIF, BMP, TIFF… as JPEG. Needs livecli[media].",
@@ -33,6 +36,7 @@ MediaResolution = Annotated[
     str | None,
     typer.Option(
         "--media-resolution",
+        rich_help_panel=PANEL,
         metavar="low|medium|high",
         autocompletion=complete_media_resolution,
         help="generationConfig.mediaResolution; images are scaled to a long side of 512/768/1536 px "
@@ -43,6 +47,7 @@ Video = Annotated[
     str | None,
     typer.Option(
         "--video",
+        rich_help_panel=PANEL,
         metavar="FILE",
         help="A video (MP4, MOV, WebM, MKV…) as the input: frames at --fps and its audio track, interleaved in "
         "time and paced together; no FILE... needed. Needs livecli[media].",
@@ -50,12 +55,15 @@ Video = Annotated[
 ]
 Fps = Annotated[
     float,
-    typer.Option("--fps", metavar="N", help="Video frames sent per second (above 0, at most 5)."),
+    typer.Option(
+        "--fps", metavar="N", rich_help_panel=PANEL, help="Video frames sent per second (above 0, at most 5)."
+    ),
 ]
 VideoPrompt = Annotated[
     str | None,
     typer.Option(
         "--prompt",
+        rich_help_panel=PANEL,
         metavar="TEXT",
         help="Text sent in the video's turn after its frames and audio (a video without audio needs it under "
         "--turn-end vad|silence).",
