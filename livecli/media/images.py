@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib
 import io
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -190,7 +191,9 @@ def _frame(path: str, data: bytes, image: Image, long_side: int, ops: Any) -> Im
     kind = content_type(data)
     source_type = kind or str(image.format or "unknown")
     if kind == "JPEG" and max(image.size) > long_side:
-        image.draft("RGB", (long_side, long_side))  # decode at 1/2..1/8 scale: bounded memory for big photos
+        # Decode at 1/2..1/8 scale where that still covers the target size: less memory and time for big photos.
+        scale = long_side / max(image.size)
+        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
     image.load()
     orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
     as_is = (

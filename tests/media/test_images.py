@@ -74,10 +74,12 @@ def test_media_resolution_sets_the_long_side(tmp_path: Path, resolution: str | N
     assert long_side_px(resolution) == long_side
 
 
-def test_a_large_jpeg_is_scaled_down(tmp_path: Path) -> None:
-    path = write_image(tmp_path / "huge.jpg", (4000, 3000), "JPEG")
+@pytest.mark.parametrize(("size", "sent"), [((4000, 3000), (512, 384)), ((4000, 1000), (512, 128))])
+def test_a_large_jpeg_is_scaled_down(tmp_path: Path, size: tuple[int, int], sent: tuple[int, int]) -> None:
+    """Decoded at a reduced scale (JPEG draft mode) that still covers the target, for photos and panoramas."""
+    path = write_image(tmp_path / "huge.jpg", size, "JPEG")
     frame = load_image(str(path), "low")
-    assert decoded(frame) == ("JPEG", (512, 384))
+    assert decoded(frame) == ("JPEG", sent)
 
 
 def test_webp_becomes_jpeg(tmp_path: Path) -> None:
