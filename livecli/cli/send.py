@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
+from typer._click.exceptions import MissingParameter  # Typer's own click: the error its commands show
 
 from livecli.cli import media_options as m
 from livecli.cli import options as o
@@ -32,7 +33,12 @@ def register(app: typer.Typer) -> None:
 
 
 Files = Annotated[
-    list[str], typer.Argument(metavar="FILE...", help="Audio files (WAV, FLAC, OGG, AIFF…); - = stdin.")
+    list[str] | None,
+    typer.Argument(
+        metavar="FILE...",
+        show_default=False,
+        help="Audio files (WAV, FLAC, OGG, AIFF…); - = stdin. Not with --video.",
+    ),
 ]
 TurnEnd = Annotated[
     str,
@@ -64,7 +70,7 @@ ClientContent = Annotated[
 
 def send(
     ctx: typer.Context,
-    inputs: Files,
+    inputs: Files = None,
     turn_end: TurnEnd = "activity",
     silence_ms: SilenceMs = 1500,
     settle_ms: SettleMs = 1000,
@@ -126,6 +132,9 @@ def send(
     # media: images and video (issue 11; livecli/cli/media_options.py)
     images: m.Images = None,
     media_resolution: m.MediaResolution = None,
+    video: m.Video = None,
+    fps: m.Fps = 1.0,
+    video_prompt: m.VideoPrompt = None,
     # tools (issue 11; livecli/cli/tool_options.py)
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
@@ -134,6 +143,8 @@ def send(
     traceback: o.Traceback = False,
 ) -> None:
     """Stream audio files to a Live model, one user turn each, and save or print the reply."""
+    if not inputs and video is None:  # FILE... is required unless --video is the input: the same error as before
+        raise MissingParameter(ctx=ctx, param_hint="'FILE...'", param_type="argument")
     _run(ctx.params)
 
 
@@ -235,6 +246,8 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
     del values["traceback"]  # the CLI's own (guarded)
     if "prompt" in values:
         values["prompt"] = _prompt(values["prompt"], stdin)
+    if "video" in values:
+        values["inputs"] = _video_or_files(values["inputs"], values["video"], values["video_prompt"])
     values["system"] = _system(values["system"], system_file)
     if no_pace:
         values["speed"] = 0.0
@@ -275,6 +288,17 @@ def _prompt(given: str, stdin: BinaryIO) -> str:
     if not prompt.strip():
         raise UsageError("the prompt is empty" + (" (nothing on stdin)" if given == "-" else ""))
     return prompt
+
+
+def _video_or_files(inputs: list[str] | None, video: str | None, prompt: str | None) -> list[str]:
+    """The audio inputs of `send`: FILE... or --video, not both; --prompt goes with --video only."""
+    if video is not None and inputs:
+        raise UsageError("give audio FILE... or --video FILE, not both")
+    if prompt is not None and video is None:
+        raise UsageError("--prompt goes with --video (for text alone, use `livecli text`)")
+    if prompt is not None and not prompt.strip():
+        raise UsageError("the --prompt is empty")
+    return inputs or []
 
 
 def _system(system: str | None, name: str | None) -> str | None:

@@ -21,6 +21,7 @@ from livecli.audio.pacing import Pacer
 from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer
 from livecli.commands.request import RunRequest
+from livecli.commands.video_input import send_video, silence_tail, video_info
 from livecli.protocol.client_messages import SetupConfig, inline_data_part
 from livecli.protocol.endpoints import Target
 from livecli.protocol.report import FramesSent, InputInfo, Reporter
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from livecli.audio.decode import InputAudio
     from livecli.env import Env
     from livecli.media.images import ImageFrame
+    from livecli.media.video import VideoInput
     from livecli.protocol.session import Turn
 
 __all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan"]
@@ -79,7 +81,7 @@ def send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
     return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
 
 
-def _whole_s(req: RunRequest, source: InputAudio) -> float | None:
+def _whole_s(req: RunRequest, source: InputAudio | VideoInput) -> float | None:
     """How long an input takes to send when all of it must reach the server within one connection: with activity
     brackets (docs/wire.md, "goAway and resumption": an activity does not survive a reconnect without an index)."""
     if req.turn_end != "activity" or req.speed <= 0:
@@ -100,9 +102,10 @@ async def converse(
     state: RunState,
     reach: Reach,
     images: Sequence[ImageFrame] = (),
+    video: VideoInput | None = None,
 ) -> None:
     """Connect, deliver every input in order, then close (also on failure); `state` records the progress.
-    `images` (--image) go with the first input's turn."""
+    `images` (--image) go with the first input's turn; `video` (--video) is the one input when given."""
     async with reach() as target:
         state.secrets = target.secrets
         conv = state.conversation = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout)
@@ -118,6 +121,13 @@ async def converse(
             )
             if req.prompt is not None:
                 await resumer.deliver(functools.partial(_send_text, req, conv, renderer, images), 1, "text")
+                state.delivered = 1
+                return
+            if video is not None:  # --video: one turn of frames and audio (commands/video_input)
+                info = video_info(video, _tail_chunks(req), req.chunk_ms)
+                tail = silence_tail(req, _tail_chunks(req))
+                send_one = functools.partial(send_video, req, conv, video, info, renderer, env, tail)
+                await resumer.deliver(send_one, 1, video.name, whole_s=_whole_s(req, video))
                 state.delivered = 1
                 return
             for number, source in enumerate(audio, 1):

@@ -54,6 +54,9 @@ class RunRequest:
     # media: images and video (issue 11)
     images: list[str] | None = None  # --image FILE (repeatable): sent with the first turn (livecli.media.images)
     media_resolution: str | None = None  # --media-resolution low|medium|high
+    video: str | None = None  # --video FILE: its frames and audio track as the one input (commands/video_input)
+    fps: float = 1.0  # --fps: video frames sampled per second (livecli.media.video.MAX_FPS at most)
+    video_prompt: str | None = None  # --prompt TEXT: text inside the video's turn, after its frames and audio
     # tools (issue 11)
     json: bool = False
     verbosity: int = 0

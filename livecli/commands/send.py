@@ -22,6 +22,7 @@ from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.stream_out import StdoutAudio
+from livecli.commands.video_input import open_video_input, warn_video_length
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
 from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
@@ -45,6 +46,8 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     """
     names = list(req.inputs) if req.prompt is None else ["text"]
     sources = list(req.inputs) if req.prompt is None else []
+    if req.video is not None:  # --video FILE is the one input
+        names, sources = [req.video], [req.video]
     plan = plan_output(req.output, sources or ["reply"], json=req.json, kind=req.output_format)
     check_destinations(plan, sources, env, json=req.json)
     expectation = compile_expectation(req.expect_transcript)
@@ -52,12 +55,17 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=not req.dry_run)
     setup = build_setup(req, preview.model)
     images = _load_images(req)  # a bad image fails here, before connecting
+    video = open_video_input(req)  # so does a bad video (probed, nothing decoded yet)
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(_open(name, env)) for name in req.inputs]
         if req.dry_run:
             from livecli.commands.dry_run import dry_run, prompt_frame
 
             plans = {a.name: send_plan(a, req) for a in audio}
+            if video is not None:  # its audio track's messages (the frames are counted as they are sampled)
+                from livecli.audio.chunks import chunk_plan
+
+                plans[video.name] = chunk_plan(video.audio_bytes, req.chunk_ms)
             prompt = prompt_frame(req.prompt, req.client_content)
             return dry_run(preview, setup_message(setup), plans, env, req.json, prompt, images)
         display = make_renderer(env, json=req.json, verbosity=req.verbosity)
@@ -74,7 +82,9 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         outcome = _Outcome(renderer, status_of, req, state)
         try:
             check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
-            asyncio.run(converse(req, env, setup, audio, renderer, state, reach, images))
+            if video is not None:
+                warn_video_length(video, req, renderer.warning)
+            asyncio.run(converse(req, env, setup, audio, renderer, state, reach, images, video))
             replies = [(name, state.reply_turns(number)) for number, name in enumerate(names, 1)]
             passed = check_replies(replies, expectation, req.min_reply_s, req.fail_on_silence)
             if passed:

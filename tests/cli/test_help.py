@@ -34,7 +34,7 @@ def test_help_names_arguments_plainly(command: str) -> None:
 
 
 def test_usage_lines_name_the_arguments() -> None:
-    assert _help("send").startswith("Usage: livecli send [OPTIONS] FILE...\n")
+    assert _help("send").startswith("Usage: livecli send [OPTIONS] [FILE...]\n")  # optional with --video
     assert _help("text").startswith("Usage: livecli text [OPTIONS] PROMPT\n")
 
 
