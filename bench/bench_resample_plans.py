@@ -19,6 +19,7 @@ from livecli.audio.resample import (
     MAX_DENSE_PHASES,
     MAX_PLAN_BYTES,
     Resampler,
+    _decimation,
     _dense_bytes,
     _design,
     _plan,
@@ -50,19 +51,13 @@ RATES = [
 
 
 def built_bytes(rate: int) -> tuple[str, int, float]:
-    """What Resampler(rate → 16 kHz) builds: ("dense"|"gather"|"identity", bytes, seconds to build)."""
-    d = _design(rate, INPUT_RATE)
+    """What Resampler(rate → 16 kHz) builds: its path, the bytes of its plans or tables, seconds to build them."""
     _plan.cache_clear()
     _table.cache_clear()
     start = time.perf_counter()
     r = Resampler(rate, INPUT_RATE)
-    if rate == INPUT_RATE:
-        return "identity", 0, time.perf_counter() - start
-    if r._plan is not None:
-        size = sum(m.nbytes for m in r._plan.matrices)
-        return "dense", size, time.perf_counter() - start
-    r.process(np.zeros(4 * d.half, np.float32))  # the table is built on first use
-    return "gather", _table(d).nbytes, time.perf_counter() - start
+    size = r.plan_bytes()  # a gather table is built here
+    return r.path, size, time.perf_counter() - start
 
 
 def one_second(rate: int) -> float:
@@ -81,15 +76,15 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="also bound the plan of every rate in the range")
     args = parser.parse_args()
     print(f"accepted input rates: {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz; plan budget {MAX_PLAN_BYTES >> 20} MiB")
-    print(f"{'rate':>8} {'path':>8} {'MiB':>7} {'build s':>8} {'1 s in s':>9}")
+    print(f"{'rate':>8} {'path':>20} {'MiB':>7} {'build s':>8} {'1 s in s':>9}")
     for rate in RATES:
         path, size, build = built_bytes(rate)
-        print(f"{rate:>8} {path:>8} {size / 2**20:>7.2f} {build:>8.3f} {one_second(rate):>9.3f}")
+        print(f"{rate:>8} {path:>20} {size / 2**20:>7.2f} {build:>8.3f} {one_second(rate):>9.3f}")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if args.all:
         worst = 0
         for rate in range(MIN_INPUT_RATE, MAX_INPUT_RATE + 1):
-            d = _design(rate, INPUT_RATE)
+            d = _design(rate, INPUT_RATE * _decimation(rate, INPUT_RATE))  # the stage after any decimation
             dense = d.up <= MAX_DENSE_PHASES and _dense_bytes(d) <= MAX_PLAN_BYTES
             size = _dense_bytes(d) if dense else (2 * d.half * 2048 + 2) * 4
             worst = max(worst, size)

@@ -3,12 +3,13 @@
 Output sample j is the band-limited input evaluated at input time j * sr_in / sr_out: no delay offset, and a
 stream of n input samples yields exactly ceil(n * sr_out / sr_in) output samples after `flush()`.
 
-The ratio is L/M (reduced by gcd). With up to MAX_DENSE_PHASES phases (every rate → 16 kHz, since L divides
-16000; even 44057 Hz) and a plan of at most MAX_PLAN_BYTES, a "dense group" plan is used: the output is cut into
-groups of g consecutive samples; the phases repeat every super-period of P outputs (P*M/L inputs), so each of
-the P/g group types is one small matrix, and all groups of one type in a block are one GEMM over a strided view
-of the input. Other ratios (and high input rates with many phases, such as a prime rate near 384 kHz) use a
-per-output gather from a finely sampled kernel table with linear interpolation between phases.
+The ratio is L/M (reduced by gcd). With up to MAX_DENSE_PHASES phases and a plan of at most MAX_PLAN_BYTES
+(every common rate → 16 kHz), a "dense group" plan is used: the output is cut into groups of g consecutive
+samples; the phases repeat every super-period of P outputs (P*M/L inputs), so each of the P/g group types is one
+small matrix, and all groups of one type in a block are one GEMM over a strided view of the input. Other ratios
+use a per-output gather from a finely sampled kernel table with linear interpolation between phases; an odd rate
+at 64 kHz or more is first decimated by an integer factor (a short filter, since the band it must keep ends at the
+output's Nyquist), so the gather stage runs at 32-64 kHz with proportionally fewer taps.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ __all__ = ["Resampler", "from_pcm16", "resample", "to_int16"]
 
 Float32Array = npt.NDArray[np.float32]
 
-# Filter shape, as fractions of the lower of the two rates (16 kHz output: flat to 6.4 kHz, -0.07 dB at 7 kHz,
-# -3 dB at 7.8 kHz, -6 dB at 8.1 kHz, stop from 9.8 kHz). Tones at or above the stop edge come out ~-120 dBFS,
-# below the int16 floor (-101 dBFS), so they are invisible on the wire.
-PASS_EDGE = 0.4
-STOP_EDGE = 0.6125
-ATTEN_DB = 120.0
+# Filter shape, as fractions of the lower of the two rates. At 16 kHz out: flat to 7 kHz (ripple far below
+# 0.01 dB), -0.8 dB at 7.3 kHz, -6 dB at 7.5 kHz, and every component at or above 8 kHz (the output's Nyquist)
+# attenuated by ATTEN_DB, so nothing between 8 and 9.8 kHz folds back into the voice band (a 0.9-amplitude tone
+# there comes out below -110 dBFS, under the int16 floor). The same edges at 8 kHz → 16 kHz keep the images above
+# 4 kHz as low. bench/bench_resample_quality.py measures every edge against soxr HQ.
+PASS_EDGE = 0.4375
+STOP_EDGE = 0.5
+ATTEN_DB = 110.0
 MAX_DENSE_PHASES = 16000  # any rate → 16 kHz (L divides 16000)
 # The dense plan's matrices at most: a high rate with many phases (383,987 Hz → 16 kHz: 16000 phases of 882 taps,
 # 118 MB padded; 999,983 Hz took 327 MB and 3 s) uses the gather path instead, whose kernel table is at most
@@ -41,6 +44,10 @@ _TABLE_PIECE = 1 << 16  # table entries computed at once
 GATHER_BLOCK = 4096  # outputs per gather step at most
 GATHER_ELEMENTS = 1 << 18  # outputs x taps per gather step: bounds its temporaries (~2 MB each) for long kernels
 MAX_GROUP = 1024  # outputs per GEMM row at most: huge upsampling ratios (1 Hz → 16 kHz) keep small plans
+# A rate whose one-stage plan would be the gather path (an odd rate near 384 kHz: ~2700 taps an output, slower
+# than real time) is first decimated by an integer factor to at least this rate (exact: the second stage takes
+# the remaining ratio), which cuts the gather stage's taps by that factor.
+PRE_STAGE_MIN_RATE = 32000
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,26 @@ class _Design:
 def _design(sr_in: int, sr_out: int) -> _Design:
     g = math.gcd(sr_in, sr_out)
     low = min(sr_in, sr_out)
-    transition = (STOP_EDGE - PASS_EDGE) * low / sr_in  # cycles per input sample
-    taps = (ATTEN_DB - 7.95) / (2.285 * 2 * math.pi * transition)
-    cutoff = (PASS_EDGE + STOP_EDGE) * low / sr_in  # = 2 * (-6 dB frequency) / sr_in
-    return _Design(sr_out // g, sr_in // g, math.ceil(taps / 2), cutoff, 0.1102 * (ATTEN_DB - 8.7))
+    return _kaiser(sr_out // g, sr_in // g, PASS_EDGE * low / sr_in, STOP_EDGE * low / sr_in)
+
+
+def _kaiser(up: int, down: int, pass_edge: float, stop_edge: float) -> _Design:
+    """The Kaiser design for edges in cycles per input sample, attenuating ATTEN_DB from `stop_edge` on."""
+    taps = (ATTEN_DB - 7.95) / (2.285 * 2 * math.pi * (stop_edge - pass_edge))
+    cutoff = pass_edge + stop_edge  # = 2 * (-6 dB frequency) in cycles per input sample
+    return _Design(up, down, math.ceil(taps / 2), cutoff, 0.1102 * (ATTEN_DB - 8.7))
+
+
+def _decimation(sr_in: int, sr_out: int) -> int:
+    """The integer factor a high input rate is first decimated by when one stage would take the slow gather path:
+    the intermediate rate stays at least PRE_STAGE_MIN_RATE, so the first filter's transition band (from the
+    output's band edge to where its images fold back in) is wide and its kernel short. 1: no first stage."""
+    if sr_in < 2 * PRE_STAGE_MIN_RATE or sr_out * 2 > PRE_STAGE_MIN_RATE:
+        return 1
+    d = _design(sr_in, sr_out)
+    if d.up <= MAX_DENSE_PHASES and _dense_bytes(d) <= MAX_PLAN_BYTES:
+        return 1
+    return sr_in // PRE_STAGE_MIN_RATE
 
 
 def _kernel(t: npt.NDArray[np.float64], d: _Design) -> npt.NDArray[np.float64]:
@@ -138,37 +161,27 @@ def _table(d: _Design) -> Float32Array:
     return table
 
 
-class Resampler:
-    """Streaming resampler: `process(block)` returns what is ready, `flush()` the rest (exact total length)."""
+class _Stage:
+    """One filter stage over a stream: `process` returns the outputs whose inputs have all arrived, `finish` the
+    rest (zero input after the end), by the dense plan or, failing that, the gather path."""
 
-    def __init__(self, sr_in: int, sr_out: int) -> None:
-        if int(sr_in) != sr_in or int(sr_out) != sr_out or sr_in <= 0 or sr_out <= 0:
-            raise ValueError(f"sample rates must be positive integers, got {sr_in} and {sr_out}")
-        self.sr_in, self.sr_out = int(sr_in), int(sr_out)
-        self._design = d = _design(self.sr_in, self.sr_out)
-        self._identity = self.sr_in == self.sr_out
+    def __init__(self, d: _Design) -> None:
+        self._design = d
         self._dense = d.up <= MAX_DENSE_PHASES and _dense_bytes(d) <= MAX_PLAN_BYTES
-        self._plan = _plan(d) if self._dense and not self._identity else None
+        self._plan = _plan(d) if self._dense else None
         self._buf: Float32Array = np.zeros(d.half - 1, np.float32)  # zero history before t = 0
         self._buf_start = -(d.half - 1)  # input index of _buf[0]
         self._n_in = 0
         self._n_out = 0  # outputs returned so far
         self._next = 0  # next group (dense) or output (gather) to compute
 
-    def process(self, block: npt.ArrayLike) -> Float32Array:
-        """Feed input samples (1-D); return the output samples that are complete."""
-        x = np.asarray(block, np.float32).reshape(-1)
+    def process(self, x: Float32Array) -> Float32Array:
         self._n_in += len(x)
-        if self._identity:
-            self._n_out += len(x)
-            return x.copy()
         self._buf = np.concatenate((self._buf, x))
         return self._emit(self._run())
 
-    def flush(self) -> Float32Array:
-        """Return the remaining output; the total is then exactly ceil(n_in * sr_out / sr_in)."""
-        if self._identity:
-            return np.zeros(0, np.float32)
+    def finish(self) -> Float32Array:
+        """The remaining outputs: in all exactly ceil(n_in * up / down)."""
         total = -(-self._n_in * self._design.up // self._design.down)
         pad = self._input_end_for(total) - (self._buf_start + len(self._buf))
         if pad > 0:
@@ -179,6 +192,16 @@ class Resampler:
     def _emit(self, y: Float32Array) -> Float32Array:
         self._n_out += len(y)
         return y
+
+    @property
+    def path(self) -> str:
+        return "dense" if self._plan is not None else "gather"
+
+    def plan_bytes(self) -> int:
+        """What the filter holds: the dense plan's matrices, or the gather path's kernel table (built here)."""
+        if self._plan is not None:
+            return sum(m.nbytes for m in self._plan.matrices)
+        return int(_table(self._design).nbytes)
 
     def _input_end_for(self, n_outputs: int) -> int:
         """Input index one past the last sample needed to compute `n_outputs` outputs (by whole groups)."""
@@ -256,6 +279,65 @@ class Resampler:
         if drop > 0:
             self._buf = self._buf[drop:]
             self._buf_start = index
+
+
+class Resampler:
+    """Streaming resampler: `process(block)` returns what is ready, `flush()` the rest (exact total length)."""
+
+    def __init__(self, sr_in: int, sr_out: int) -> None:
+        if int(sr_in) != sr_in or int(sr_out) != sr_out or sr_in <= 0 or sr_out <= 0:
+            raise ValueError(f"sample rates must be positive integers, got {sr_in} and {sr_out}")
+        self.sr_in, self.sr_out = int(sr_in), int(sr_out)
+        factor = _decimation(self.sr_in, self.sr_out)
+        # The first stage (decimation by `factor`) keeps everything below the output's band edge and removes what
+        # would fold onto it; the second resamples its output by the remaining ratio, as the rates (sr_in,
+        # sr_out * factor): the same ratio and the same edges in Hz. Both stages are time-aligned, so the chain is.
+        edge = self.sr_out / 2 / self.sr_in
+        self._pre = _Stage(_kaiser(1, factor, edge, 1 / factor - edge)) if factor > 1 else None
+        self._design = _design(self.sr_in, self.sr_out * factor)
+        self._identity = self.sr_in == self.sr_out
+        self._stage = None if self._identity else _Stage(self._design)
+        self._n_in = 0
+        self._n_out = 0
+
+    def process(self, block: npt.ArrayLike) -> Float32Array:
+        """Feed input samples (1-D); return the output samples that are complete."""
+        x = np.asarray(block, np.float32).reshape(-1)
+        self._n_in += len(x)
+        if self._stage is None:
+            self._n_out += len(x)
+            return x.copy()
+        if self._pre is not None:
+            x = self._pre.process(x)
+        return self._emit(self._stage.process(x))
+
+    def flush(self) -> Float32Array:
+        """Return the remaining output; the total is then exactly ceil(n_in * sr_out / sr_in)."""
+        if self._stage is None:
+            return np.zeros(0, np.float32)
+        y = self._stage.process(self._pre.finish()) if self._pre is not None else np.zeros(0, np.float32)
+        y = np.concatenate((y, self._stage.finish()))
+        # Two stages can end one sample past the exact total (the first rounds its own length up).
+        total = -(-self._n_in * self.sr_out // self.sr_in)
+        return self._emit(y[: max(0, total - self._n_out)])
+
+    def _emit(self, y: Float32Array) -> Float32Array:
+        self._n_out += len(y)
+        return y
+
+    @property
+    def path(self) -> str:
+        """How it resamples (for the plan bench and tests): "identity", "dense", "gather", or a first stage
+        "decimate/K" before either."""
+        if self._stage is None:
+            return "identity"
+        first = f"decimate/{self._pre._design.down} + " if self._pre is not None else ""
+        return first + self._stage.path
+
+    def plan_bytes(self) -> int:
+        """The bytes its filters hold (every stage's plan or kernel table)."""
+        stages = [stage for stage in (self._pre, self._stage) if stage is not None]
+        return sum(stage.plan_bytes() for stage in stages)
 
 
 def resample(x: npt.ArrayLike, sr_in: int, sr_out: int) -> Float32Array:
