@@ -4,7 +4,8 @@ one absolute-deadline clock; the checks a video gets before connecting.
 The turn is built like an audio input's (commands/input_loop `_send_audio`): `begin_input` (activityStart under
 `--turn-end activity`), then the timeline of livecli.media.video (frames as `realtimeInput.video`, audio chunks
 as `realtimeInput.audio`), then `--prompt`'s text inside the same turn, then `end_input`, then the reply. Frames
-are sent after activityStart, since a frame before it is dropped (docs/wire.md, "Video").
+are sent after activityStart, since a frame before it is dropped (docs/wire.md, "Video frames"); livecli's other
+choices are in docs/wire.md, "Video files".
 """
 
 from __future__ import annotations

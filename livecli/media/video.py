@@ -10,7 +10,7 @@ any time is one decoded frame, one audio block and the resampler's history, what
 
 Times are seconds from the earliest stream start (a container whose streams start at 10 s still starts at 0).
 The audio is sent as one continuous stream from its first sample: gaps in the track are not padded (livecli's
-choice, docs/wire.md, "Video"). PyAV and Pillow are imported only through livecli.extras (`livecli[media]`).
+choice, docs/wire.md, "Video files"). PyAV and Pillow are imported only through livecli.extras (`livecli[media]`).
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ __all__ = [
 ]
 
 DEFAULT_FPS = 1.0
-# The most frames a second livecli samples (issue 11; docs/wire.md, "Video"): the service takes about one frame a
-# second for its context, and each JPEG costs tokens; 5 is plenty for motion a model can describe.
+# The most frames a second livecli samples (livecli's choice, docs/wire.md, "Video files"): each JPEG frame costs
+# tokens, and a model describes motion well at a few frames a second.
 MAX_FPS = 5.0
 _TIME_SLACK_S = 1e-3  # a frame stamped 0.9999 s is the one due at 1 s (time bases round)
 
