@@ -98,6 +98,12 @@ def register(app: typer.Typer) -> None:
             metavar="S",
             help="goAway, then close 1008 when a session (across resumptions) is this old.",
         ),
+        max_connection_audio_s: float | None = typer.Option(
+            None,
+            "--max-connection-audio-s",
+            metavar="S",
+            help="goAway, then close 1008 once a connection has received S seconds of audio (no clock).",
+        ),
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Log more."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="Log only warnings and errors."),
     ) -> None:
@@ -120,6 +126,7 @@ def register(app: typer.Typer) -> None:
                 require_ephemeral=require_ephemeral,
                 max_connection_s=max_connection_s,
                 max_session_s=max_session_s,
+                max_connection_audio_s=max_connection_audio_s,
             )
             return serve_forever(config, verbosity=1 if verbose else -1 if quiet else 0)
 

@@ -416,5 +416,5 @@ class ClientSession:
         driver's own, when the client ended the connection itself (it refused a frame)."""
         error = error or ServerClosed(code, reason, after_setup=self.setup_complete_at is not None)
         self._closed = error
-        self._media_ok = self._input_open = False
+        self._media_ok = False  # (an open input stays open: a transparent resumption goes on with it)
         return error

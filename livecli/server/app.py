@@ -23,7 +23,7 @@ from livecli.errors import ConnectError
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
-from livecli.server.gate import decide
+from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
 from livecli.server.record import Recorder
 from livecli.server.resumption import HandleStore
@@ -31,6 +31,7 @@ from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
 from livecli.server.tls import server_ssl_context
 from livecli.server.tokens import Grant, TokenStore
+from livecli.server.transparent import ReceivedAudio
 
 __all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
 
@@ -82,12 +83,14 @@ class RunningServer:
         self.store = HandleStore(config.handle_ttl_s)
         self.tokens = TokenStore(config.wall_clock)  # the ephemeral tokens minted by POST /v1alpha/auth_tokens
         self.recorder = Recorder(config.record, config.clock) if config.record else None
+        self.received = ReceivedAudio() if config.keep_received_audio else None
         self.tls = tls
         self.port = 0
         self.url = ""
         self.sessions: dict[int, ServerSession] = {}
         self._server: Server | None = None
         self._ids = itertools.count(1)
+        self._closing: set[asyncio.Task[None]] = set()  # close handshakes under way
         # The scenario chosen at upgrade, per connection (weak: a failed handshake leaves nothing behind).
         self._scenarios: weakref.WeakKeyDictionary[ServerConnection, Scenario] = weakref.WeakKeyDictionary()
         self._grants: weakref.WeakKeyDictionary[ServerConnection, Grant] = weakref.WeakKeyDictionary()
@@ -97,8 +100,18 @@ class RunningServer:
     def _limits(self) -> SessionLimits:
         c = self.config
         return SessionLimits(
-            c.reply_speed, c.reply_chunk_ms, c.max_connection_s, c.max_session_s, c.setup_timeout_s
+            reply_speed=c.reply_speed,
+            reply_chunk_ms=c.reply_chunk_ms,
+            max_connection_s=c.max_connection_s,
+            max_session_s=c.max_session_s,
+            setup_timeout_s=c.setup_timeout_s,
+            max_connection_audio_s=c.max_connection_audio_s,
         )
+
+    def received_audio(self) -> dict[str, bytes]:
+        """Session id → the PCM of every audio Blob the session consumed, in order, as sent (a transparent
+        resumption rolls it back to its handle); only with `ServerConfig.keep_received_audio`, else empty."""
+        return self.received.sessions() if self.received is not None else {}
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse bad paths, credentials and `http-*` scenarios at upgrade; remember the connection's scenario."""
@@ -123,7 +136,17 @@ class RunningServer:
         scenario = self._scenarios.pop(connection, self.scenario)
         conn_id = next(self._ids)
         grant = self._grants.pop(connection, None)
-        session = ServerSession(scenario, self.store, clock(), self._limits(), config.logger, grant)
+        vertex = connection.request is not None and on_vertex(connection.request.path)
+        session = ServerSession(
+            scenario,
+            self.store,
+            clock(),
+            self._limits(),
+            config.logger,
+            grant,
+            vertex=vertex,
+            received=self.received,
+        )
         self.sessions[conn_id] = session
         wake = asyncio.Event()
         lock = asyncio.Lock()  # one sender at a time keeps frames in the order the session scheduled them
@@ -172,7 +195,12 @@ class RunningServer:
                 elif isinstance(action, Close):
                     if self.recorder:
                         self.recorder.event(conn, "out", "close", code=action.code, reason=action.reason)
-                    await ws.close(action.code, action.reason)
+                    # Not awaited here: the handler goes on reading (and ignoring) what the client still sends,
+                    # so its close frame is read and the handshake ends at once, not after websockets' close
+                    # timeout (10 s) with the incoming queue full of audio nobody reads.
+                    closing = asyncio.create_task(ws.close(action.code, action.reason))
+                    self._closing.add(closing)
+                    closing.add_done_callback(self._closing.discard)
                 elif isinstance(action, Drop):
                     if self.recorder:
                         self.recorder.event(conn, "out", "drop")

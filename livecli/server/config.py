@@ -30,6 +30,9 @@ class ServerConfig:
         require_key / require_bearer / require_ephemeral: credentials the upgrade must carry.
         max_connection_s: goAway, then close 1008 once a connection is this old.
         max_session_s: the same for a session across resumptions (not with contextWindowCompression).
+        max_connection_audio_s: goAway, then close 1008 once a connection has received this many seconds of
+            audio (no clock involved: tests streaming unpaced get the same connections every run).
+        keep_received_audio: keep, per session, the audio it consumed (`RunningServer.received_audio()`).
         handle_ttl_s: how long a resumption handle stays valid after its session ends.
         setup_timeout_s: close 1011 when no setup arrives within this time (None: wait forever).
         max_message_bytes: larger client frames are closed with 1009 (message too big) by websockets.
@@ -53,6 +56,8 @@ class ServerConfig:
     require_ephemeral: str | None = None
     max_connection_s: float | None = None
     max_session_s: float | None = None
+    max_connection_audio_s: float | None = None
+    keep_received_audio: bool = False
     handle_ttl_s: float = 7200.0
     setup_timeout_s: float | None = 30.0
     max_message_bytes: int = 16 * 2**20

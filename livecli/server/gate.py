@@ -42,6 +42,18 @@ _PATHS: dict[str, bool] = {
     gemini_path(EPHEMERAL_VERSION, constrained=True): True,
     **{vertex_path(version): False for version in VERTEX_VERSIONS},
 }
+_VERTEX_PATHS = frozenset(vertex_path(version) for version in VERTEX_VERSIONS)
+
+
+def _bare_path(target: str) -> str:
+    """The path of a request target, without its query and with the SDKs' leading `//` made one."""
+    path = target.partition("?")[0]  # not urlsplit: it reads `//ws/...` as a host name
+    return path[1:] if path.startswith("//") else path
+
+
+def on_vertex(target: str) -> bool:
+    """Whether an upgrade came on a Vertex AI path (transparent resumption exists only there)."""
+    return _bare_path(target) in _VERTEX_PATHS
 
 
 @dataclass(frozen=True)
@@ -67,8 +79,8 @@ def decide(
     tokens: TokenStore | None = None,
 ) -> Decision:
     """Decide on one upgrade request (`target` is the request path with its query)."""
-    path, _, raw_query = target.partition("?")  # not urlsplit: it reads `//ws/...` as a host name
-    constrained = _PATHS.get(path[1:] if path.startswith("//") else path)
+    raw_query = target.partition("?")[2]
+    constrained = _PATHS.get(_bare_path(target))
     if constrained is None:
         return Decision(404, "Not Found")
     query = {k: v[-1] for k, v in parse_qs(raw_query).items()}

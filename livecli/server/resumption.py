@@ -3,6 +3,8 @@
 Every handle of a session stays valid while a connection of that session is open and for `ttl_s` (2 h) after
 the last one closes — "handles are valid 2 h after the session ends". A snapshot shares the session's
 append-only history list and records its length, so issuing a handle per turn costs O(1), not O(history).
+A transparent handle also holds a copy of the input state (livecli.server.transparent): only the newest
+KEPT_STATES of those resolve per session, so a long session's handles cannot fill the memory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from livecli.server.transparent import KEPT_STATES, ConsumedState
 
 __all__ = ["HandleStore", "ScenarioProgress", "Snapshot", "new_session_id"]
 
@@ -41,6 +45,7 @@ class Snapshot:
     session_elapsed_s: float = 0.0
     session_id: str = field(default_factory=new_session_id)
     progress: ScenarioProgress = field(default_factory=ScenarioProgress)  # shared, not copied
+    consumed: ConsumedState | None = None  # transparent resumption: what the index says was consumed
 
     def conversation(self) -> list[dict[str, Any]]:
         """A copy of the history as it was when the handle was issued."""
@@ -55,6 +60,7 @@ class HandleStore:
         self.max_handles = max_handles
         self._handles: dict[str, Snapshot] = {}  # in issue order (the oldest is evicted past max_handles)
         self._by_session: dict[str, list[str]] = {}
+        self._transparent: dict[str, list[str]] = {}  # session id → its newest handles with a ConsumedState
         self._valid_until: dict[str, float] = {}  # session id → end of validity once no connection is open
         self._open: Counter[str] = Counter()
         self._expiry: list[tuple[float, str]] = []  # (valid until, session id), checked lazily
@@ -76,6 +82,11 @@ class HandleStore:
         handle = "livecli-" + secrets.token_urlsafe(18)
         self._handles[handle] = snapshot
         self._by_session.setdefault(snapshot.session_id, []).append(handle)
+        if snapshot.consumed is not None:
+            newest = self._transparent.setdefault(snapshot.session_id, [])
+            newest.append(handle)
+            while len(newest) > KEPT_STATES:
+                self._handles.pop(newest.pop(0), None)
         self._extend(snapshot.session_id, now)
         while len(self._handles) > self.max_handles:
             self._handles.pop(next(iter(self._handles)))
@@ -101,5 +112,6 @@ class HandleStore:
                 self._extend(session_id, now)  # still connected: keep it alive
                 continue
             del self._valid_until[session_id]
+            self._transparent.pop(session_id, None)
             for handle in self._by_session.pop(session_id, []):
                 self._handles.pop(handle, None)

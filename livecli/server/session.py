@@ -34,6 +34,7 @@ from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
 from livecli.server.session_tools import ToolCalls, contains, short_json
 from livecli.server.session_turns import Heard, InputTurns
 from livecli.server.tokens import Grant
+from livecli.server.transparent import GO_AWAY_LEAD_S, ConnectionAudio, ConsumedState, ReceivedAudio, audio_blobs
 from livecli.server.validate import Refusal, SetupInfo, check_setup, parse_client_frame
 
 __all__ = ["Close", "Drop", "Send", "ServerSession", "SessionLimits"]
@@ -50,6 +51,7 @@ class SessionLimits:
     max_connection_s: float | None = None
     max_session_s: float | None = None
     setup_timeout_s: float | None = 30.0
+    max_connection_audio_s: float | None = None  # goAway, then close 1008, after this much received audio
 
 
 class ServerSession:
@@ -63,6 +65,9 @@ class ServerSession:
         limits: SessionLimits | None = None,
         logger: logging.Logger | None = None,
         grant: Grant | None = None,
+        *,
+        vertex: bool = False,
+        received: ReceivedAudio | None = None,
     ) -> None:
         self.scenario = scenario
         self.grant = grant  # the minted ephemeral token this connection came with (its lock, its uses)
@@ -79,8 +84,12 @@ class ServerSession:
         self.progress = ScenarioProgress()  # scenario turns and clock: per session, shared across resumption
         self.history: list[dict[str, Any]] = []  # append-only: resumption snapshots share it
         self.session_elapsed_before = 0.0
-        self.message_index = -1  # index of the last client frame received; setup is 0
-        self.consumed_index = 0
+        self.vertex = vertex  # the upgrade came on a Vertex path: transparent resumption is taken
+        # The last client message after the setup consumed, per session (docs/wire.md, "goAway and resumption").
+        self.message_index = -1
+        self.connection_audio = ConnectionAudio(self.limits.max_connection_audio_s)
+        self.received_log = received  # the server keeps what sessions received (tests read it)
+        self.received: list[bytes] | None = None
         self.heard_realtime_input = False
         self.busy_until = now
         self.pending_replies: set[int] = set()
@@ -131,7 +140,8 @@ class ServerSession:
         """Handle one client frame that arrived at `now`."""
         if self.queue.idle:
             return
-        self.message_index += 1
+        if self.setup is not None:
+            self.message_index += 1
         try:
             kind, body = parse_client_frame(frame)
             if self.setup is None or self.input is None:
@@ -143,6 +153,7 @@ class ServerSession:
             elif kind == "realtimeInput":
                 self.heard_realtime_input = True
                 self.input.realtime_input(body, now)
+                self._consumed_audio(body, now)
             elif kind == "clientContent":
                 self._on_client_content(body, now)
             elif kind == "toolResponse":
@@ -159,12 +170,15 @@ class ServerSession:
         if self.grant is not None:
             body = self.grant.effective_setup(body)
         setup = check_setup(body)
+        if setup.transparent and not self.vertex:
+            raise Refusal.of(cr.INVALID_ARGUMENT)  # Vertex only (docs/wire.md, "goAway and resumption")
         for warning in setup.warnings:
             self.log.warning(warning)
         if self.scenario.setup_close is not None:
             raise Refusal(self.scenario.setup_close.code, self.scenario.setup_close.reason)
         if self.grant is not None and setup.resume_handle is None:
             self.grant.start_session()  # resuming is not a use (docs/wire.md, "Ephemeral tokens")
+        consumed: ConsumedState | None = None
         if setup.resume_handle is not None:
             snapshot = self.store.resolve(setup.resume_handle, now)
             if snapshot is None:
@@ -174,6 +188,7 @@ class ServerSession:
             self.session_elapsed_before = snapshot.session_elapsed_s
             self.session_id = snapshot.session_id
             self.progress = snapshot.progress
+            consumed = snapshot.consumed if setup.transparent else None
             self.log.info("resumed a session at turn %d", self.turn)
         self.setup = setup
         self.input = InputTurns(
@@ -182,10 +197,15 @@ class ServerSession:
             on_turn=self.user_turn,
             stream_end_ignored=self.scenario.stream_end_ignored,
         )
+        if consumed is not None:  # the state the handle's index names: the messages after it come again
+            self.input = consumed.restore(self.input)
+            self.message_index = consumed.index
+        if self.received_log is not None:
+            keep = consumed.received_chunks if consumed is not None else None
+            self.received = self.received_log.open(self.session_id, keep)
         if setup.resumption:
             self.store.opened(self.session_id)
         self.queue.send(now, sm.setup_complete(), "setupComplete")
-        self.consumed_index = self.message_index
         if setup.resumption:
             self.queue.at(now, self._issue_handle)
         self._schedule_limits(now, setup)
@@ -211,7 +231,7 @@ class ServerSession:
         if not ends:
             return
         end, reason = min(ends, key=lambda item: item[0])
-        lead = min(50.0, (end - now) / 2)
+        lead = min(GO_AWAY_LEAD_S, (end - now) / 2)
         self.queue.send(max(now, end - lead), sm.go_away(lead), "goAway")
         self.queue.at(max(now, end), Close(reason.code, reason.text))
 
@@ -274,14 +294,42 @@ class ServerSession:
     def _issue_handle(self, now: float) -> None:
         assert self.setup is not None
         elapsed = self.session_elapsed_before + (now - self.opened_at)
-        snapshot = Snapshot(self.turn, self.history, len(self.history), elapsed, self.session_id, self.progress)
+        consumed = None
+        if self.setup.transparent and self.input is not None:
+            received = len(self.received) if self.received is not None else 0
+            consumed = ConsumedState.capture(self.message_index, self.input, received)
+        snapshot = Snapshot(
+            self.turn, self.history, len(self.history), elapsed, self.session_id, self.progress, consumed
+        )
         handle = self.store.issue(snapshot, now)
-        index = self.consumed_index if self.setup.transparent else None
+        index = self.message_index if consumed is not None and self.message_index >= 0 else None
         self.queue.send(now, sm.resumption_update(handle, True, index), "sessionResumptionUpdate")
+        self.connection_audio.updated()
 
     def _not_resumable(self, when: float, tag: int | None) -> None:
         if self.setup is not None and self.setup.resumption:
             self.queue.send(when, sm.resumption_update("", False), "sessionResumptionUpdate", tag)
+            self.connection_audio.updated()
+
+    def _consumed_audio(self, body: dict[str, Any], now: float) -> None:
+        """Audio was consumed: recorded (when the server keeps it), an update at least once per second of it under
+        transparent resumption, and the connection's end once it received `max_connection_audio_s` of it."""
+        assert self.setup is not None
+        chunks, seconds = audio_blobs(body)
+        if not chunks:
+            return
+        if self.received_log is not None and self.received is not None:
+            self.received_log.add(self.received, chunks)
+        self.connection_audio.add(seconds)
+        if self.setup.transparent and self.connection_audio.update_due():
+            if self.reply_active():
+                self._not_resumable(now, None)
+            else:
+                self._issue_handle(now)
+        if self.connection_audio.go_away_due():
+            self.queue.send(now, sm.go_away(self.connection_audio.lead_s), "goAway")
+        if self.connection_audio.spent():
+            self.queue.at(now, Close(cr.LIFETIME_EXCEEDED.code, cr.LIFETIME_EXCEEDED.text))
 
     def schedule_reply(self, now: float, turn: int, spec: TurnSpec, reply: Reply) -> None:
         """Queue one model turn, streamed at real-time pace after whatever is already queued."""
@@ -331,7 +379,6 @@ class ServerSession:
         assert self.setup is not None
         self.turn += 1
         self.progress.turns += 1
-        self.consumed_index = self.message_index
         turn = self.turn
         text = heard.text
         described = clip_text(text) if text is not None else f"{heard.seconds:.2f} s of audio"

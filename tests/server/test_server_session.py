@@ -141,21 +141,6 @@ def test_unknown_or_expired_handle_is_refused() -> None:
     assert late.sent[-1][2] == Close(1007, cr.INVALID_ARGUMENT.text)
 
 
-def test_transparent_resumption_reports_consumed_indices() -> None:
-    h = Harness(reply_speed=0)
-    h.send({"setup": {"model": MODEL, "sessionResumption": {"transparent": True}, **NO_VAD}})  # index 0
-    h.send({"realtimeInput": {"activityStart": {}}})  # 1
-    h.audio(speechlike(0.2))  # 2
-    h.send({"realtimeInput": {"activityEnd": {}}})  # 3
-    h.send({"realtimeInput": {"text": "hi"}})  # 4
-    indices = [
-        m["sessionResumptionUpdate"].get("lastConsumedClientMessageIndex")
-        for _, k, m in h.sent
-        if k == "sessionResumptionUpdate" and m["sessionResumptionUpdate"]["resumable"]
-    ]
-    assert indices == ["0", "3", "4"]
-
-
 def test_max_connection_sends_go_away_then_closes_1008() -> None:
     h = Harness(max_connection_s=4.0)
     h.send({"setup": {"model": MODEL}})
