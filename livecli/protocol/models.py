@@ -9,10 +9,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from livecli.protocol import close_reasons as cr
-from livecli.protocol.close_reasons import CloseReason
+if TYPE_CHECKING:
+    from livecli.protocol.close_reasons import CloseReason
 
 __all__ = [
     "BUILTIN_TOOLS",
@@ -212,6 +212,8 @@ def setup_refusals(setup: Mapping[str, Any], info: ModelInfo) -> list[Refused]:
     The modality and the voice come first (their closes have their own reasons); the rest is 1007, or 1008 for a
     built-in tool the model lacks (docs/wire.md, "Close codes").
     """
+    from livecli.protocol import close_reasons as cr  # here: `livecli --help` reads this table, not the closes
+
     refused: list[Refused] = []
     generation = setup.get("generationConfig") or {}
     modalities = generation.get("responseModalities") or ["AUDIO"]
