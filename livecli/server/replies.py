@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 from livecli.audio.resample import Resampler, from_pcm16, resample, to_int16
 from livecli.protocol.server_messages import usage_metadata
 from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
+from livecli.server.tool_model import builtin_results
 
 __all__ = [
     "INPUT_RATE",
@@ -33,6 +35,7 @@ __all__ = [
     "clip_text",
     "echo_reply",
     "resample_pcm16",
+    "spoken_reply",
     "text_tones",
 ]
 
@@ -44,13 +47,19 @@ TOKENS_PER_SECOND = 25  # docs/wire.md, "Limits": audio is billed at 25 tokens p
 
 @dataclass
 class Reply:
-    """One planned model turn: transcripts, then audio (24 kHz s16le) and/or text parts, then usage."""
+    """One planned model turn: transcripts, then audio (24 kHz s16le) and/or text parts, then usage.
+
+    `parts` are other modelTurn parts sent before the audio (a built-in tool's executableCode, ...); `metadata`
+    are serverContent fields sent before the turn ends (groundingMetadata, urlContextMetadata).
+    """
 
     input_transcript: str | None
     output_transcript: str | None
     audio: bytes = b""
     texts: list[str] = field(default_factory=list)
     usage: dict[str, Any] | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    metadata: list[dict[str, Any]] = field(default_factory=list)
 
 
 def audio_seconds(pcm: bytes, rate: int = OUTPUT_RATE) -> float:
@@ -138,12 +147,33 @@ def echo_reply(
     text_modality: bool = False,
     heard_s: float | None = None,
     saw: str | None = None,
+    extra: str = "",
+    tools: Iterable[Mapping[str, Any]] = (),
 ) -> Reply:
     """The echo reply to turn `turn` of the session: to the user's audio (at `rate`) or to their text.
 
     `heard_s` is how long the user spoke when that was longer than the audio kept (MAX_TURN_AUDIO_S); `saw`
-    describes the turn's video frames ("saw 3 frames (640x480)"), which the transcript names first.
+    describes the turn's video frames ("saw 3 frames (640x480)"), which the transcript names first; `extra` ends
+    the transcript (what the tool calls returned); `tools` are the setup's, whose built-in ones add their results.
     """
+    reply = _echo(turn, audio, rate, text, text_modality, heard_s, saw)
+    if extra and reply.output_transcript:
+        reply.output_transcript += extra
+    if extra and reply.texts:
+        reply.texts[-1] += extra
+    reply.parts, reply.metadata = builtin_results(tools, text or "")
+    return reply
+
+
+def _echo(
+    turn: int,
+    audio: bytes | None,
+    rate: int,
+    text: str | None,
+    text_modality: bool,
+    heard_s: float | None,
+    saw: str | None,
+) -> Reply:
     if text is not None:
         heard_input = clip_text(text)
         heard = f'"{heard_input}"'
@@ -163,3 +193,13 @@ def echo_reply(
     reply_audio = chime() + body
     usage = usage_metadata(prompt_tokens, _tokens(audio_seconds(reply_audio)), prompt_modality, "AUDIO")
     return Reply(heard_input, transcript, audio=reply_audio, usage=usage)
+
+
+def spoken_reply(transcript: str, *, text_modality: bool = False) -> Reply:
+    """A model turn that says `transcript` and nothing else (a NON_BLOCKING call's result, announced later)."""
+    response_tokens = max(1, math.ceil(len(transcript) / 4))
+    if text_modality:
+        return Reply(None, None, texts=[transcript], usage=usage_metadata(0, response_tokens, "TEXT", "TEXT"))
+    audio = chime() + text_tones(transcript)
+    usage = usage_metadata(0, _tokens(audio_seconds(audio)), "TEXT", "AUDIO")
+    return Reply(None, transcript, audio=audio, usage=usage)

@@ -52,6 +52,8 @@ def reply_frames(
 
     if reply.input_transcript is not None:
         add(start, sm.input_transcription(reply.input_transcript), "inputTranscription")
+    for part in reply.parts:
+        add(start, sm.encode({"serverContent": {"modelTurn": {"parts": [part]}}}), next(iter(part)))
     chunk_bytes = OUTPUT_RATE * 2 * chunk_ms // 1000
     chunk_s = chunk_ms / 1000 / speed if speed > 0 else 0.0
     audio = reply.audio
@@ -73,6 +75,8 @@ def reply_frames(
         add(end, sm.interrupted(), "interrupted")
         add(end, sm.turn_complete(), "turnComplete")
     else:
+        for fields in reply.metadata:
+            add(end, sm.encode({"serverContent": fields}), next(iter(fields)))
         add(end, sm.generation_complete(), "generationComplete")
         if not spec.generation_complete_only:
             add(end, sm.turn_complete(reply.usage), "turnComplete")

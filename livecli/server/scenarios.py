@@ -12,8 +12,10 @@ Built-ins (`--scenario NAME` for the whole server, `?scenario=NAME` per connecti
     generation-complete-only  end turns with generationComplete and no turnComplete (like 3.1 preview)
     goaway                    goAway timeLeft 1s right after setupComplete, then close 1008
     interrupt                 every reply is cut after 200 ms with interrupted
-    tool-call                 every turn first calls a tool (the setup's first function, else "lookup")
-                              and replies once the toolResponse arrives
+    tool-call                 every turn first calls a tool (the setup's first function, with arguments
+                              from its schema; else "lookup" with {"query": what was heard}) and replies
+                              once the toolResponse arrives (in every scenario, a turn that names a
+                              declared function calls it: docs/wire.md, "Tool calls on the local server")
     http-401 / http-429       refuse the WebSocket upgrade with that HTTP status
     malformed-frame           answer turn 1 with a frame that is not JSON
     stream-end-ignored        audioStreamEnd does not end the turn (python-genai #1328)

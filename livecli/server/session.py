@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from livecli.protocol import close_reasons as cr
@@ -31,9 +30,10 @@ from livecli.server.reply_frames import reply_frames, shaped
 from livecli.server.resumption import HandleStore, ScenarioProgress, Snapshot, new_session_id
 from livecli.server.scenarios import Scenario, TimedAction, TurnSpec
 from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
-from livecli.server.session_tools import ToolCalls, contains, short_json
+from livecli.server.session_tools import ModelCalls, ToolCalls
 from livecli.server.session_turns import Heard, InputTurns
 from livecli.server.tokens import Grant
+from livecli.server.tool_model import declarations
 from livecli.server.transparent import GO_AWAY_LEAD_S, ConnectionAudio, ConsumedState, ReceivedAudio, audio_blobs
 from livecli.server.validate import Refusal, SetupInfo, check_setup, parse_client_frame
 
@@ -76,6 +76,7 @@ class ServerSession:
         self.log = logger or logging.getLogger("livecli.server")
         self.queue = ActionQueue(self.log)
         self.tools = ToolCalls(self.log)
+        self.calls = ModelCalls(self)  # which declared functions the model calls, and the replies around them
         self.input: InputTurns | None = None  # once the setup is known
         self.opened_at = now
         self.setup: SetupInfo | None = None
@@ -278,12 +279,8 @@ class ServerSession:
         """contextUpdate replaces the tools (and system instruction) mid-session; tool calls use the new names."""
         assert self.setup is not None
         if "tools" in body:
-            self.setup.function_names = tuple(
-                decl["name"]
-                for tool in body["tools"].get("tools", [])
-                for decl in tool.get("functionDeclarations", [])
-                if decl.get("name")
-            )
+            self.setup.tools = list(body["tools"].get("tools", []))
+            self.setup.function_names = tuple(declarations(self.setup.tools))
 
     # -- replies --------------------------------------------------------------------------------------------
 
@@ -356,23 +353,37 @@ class ServerSession:
         self.history.append(
             {"role": "model", "turn": turn, "content": reply.output_transcript or " ".join(reply.texts)}
         )
-        if self.setup is not None and self.setup.resumption and not self.reply_active():
-            self._issue_handle(now)
+        self.settle(now)
 
     def barge_in(self, now: float, *, always: bool = False) -> None:
         """New user activity during a reply: interrupted, the rest dropped, pending tool calls cancelled."""
         assert self.setup is not None
         if not self.reply_active() or not (always or self.setup.interrupts):
             return
+        self.cut_reply(now, cancel_calls=True)
+        if self.setup.resumption:
+            self.queue.at(now, self._issue_handle)
+
+    def cut_reply(self, now: float, *, cancel_calls: bool) -> None:
+        """Drop the rest of the reply in flight (`interrupted`, `turnComplete`); with `cancel_calls` the pending
+        tool calls too (`toolCallCancellation`)."""
         self.queue.cancel(set(self.pending_replies))
         self.pending_replies.clear()
         self.busy_until = now
         self.queue.send(now, sm.interrupted(), "interrupted")
-        if self.tools:
+        if cancel_calls and self.tools:
             self.queue.send(now, sm.tool_call_cancellation(self.tools.cancel()), "toolCallCancellation")
         self.queue.send(now, sm.turn_complete(), "turnComplete")
-        if self.setup.resumption:
-            self.queue.at(now, self._issue_handle)
+
+    def send_tool_call(self, when: float, frame: bytes) -> None:
+        """A toolCall: no resumption until it is answered (docs/wire.md, "goAway and resumption")."""
+        self._not_resumable(when, None)
+        self.queue.send(when, frame, "toolCall")
+
+    def settle(self, now: float) -> None:
+        """Nothing in flight any more: a resumption handle, when the setup asked for them."""
+        if self.setup is not None and self.setup.resumption and not self.reply_active():
+            self._issue_handle(now)
 
     def user_turn(self, now: float, heard: Heard) -> None:
         """A user turn ended: answer it as the scenario says."""
@@ -392,40 +403,21 @@ class ServerSession:
         if spec.close is not None:
             self.queue.close_now(now + spec.delay_ms / 1000, spec.close.code, spec.close.reason)
             return
-        text_modality = "TEXT" in self.setup.modalities
+        setup = self.setup
 
         def build(extra: str = "") -> Reply:
-            audio = heard.audio if text is None else None
-            heard_s = heard.seconds if text is None else None
-            saw = heard.frames.describe()
-            reply = echo_reply(turn, audio=audio, text=text, text_modality=text_modality, heard_s=heard_s, saw=saw)
-            if extra and reply.output_transcript:
-                reply.output_transcript += extra
-            if extra and reply.texts:
-                reply.texts[-1] += extra
-            return reply
+            audio, heard_s = (heard.audio, heard.seconds) if text is None else (None, None)
+            text_modality, saw = "TEXT" in setup.modalities, heard.frames.describe()
+            return echo_reply(
+                turn,
+                audio=audio,
+                text=text,
+                text_modality=text_modality,
+                heard_s=heard_s,
+                saw=saw,
+                extra=extra,
+                tools=setup.tools,
+            )
 
-        if spec.tool_call is not None:
-            self._call_tool(now, turn, spec, build, described)
-        else:
+        if not self.calls.start(now, turn, spec, build, text or "", described):
             self.schedule_reply(now, turn, spec, build())
-
-    def _call_tool(self, now: float, turn: int, spec: TurnSpec, build: Callable[[str], Reply], heard: str) -> None:
-        """Send a toolCall; the reply follows the matching toolResponse (a mismatch with `expect` closes 1007)."""
-        assert self.setup is not None
-        assert spec.tool_call is not None
-        tool = spec.tool_call
-        name = tool.name or (self.setup.function_names[0] if self.setup.function_names else "lookup")
-        args = tool.args if tool.args is not None else {"query": heard}
-
-        def answered(when: float, response: dict[str, Any]) -> None:
-            result = response.get("response")
-            if tool.expect is not None and not contains(result, tool.expect):
-                self.queue.close_with(when, cr.TOOL_RESPONSE_MISMATCH, name=name)
-                return
-            reply_spec = replace(spec, tool_call=None, delay_ms=0)
-            self.schedule_reply(when, turn, reply_spec, build(f"; {name} returned {short_json(result)}"))
-
-        sent_at = now + spec.delay_ms / 1000
-        self._not_resumable(sent_at, None)
-        self.queue.send(sent_at, self.tools.call(name, args, answered), "toolCall")

@@ -128,7 +128,9 @@ async def test_sdk_audio_under_automatic_vad(echo: LocalServer, tls_dir: Path) -
 
 
 async def test_sdk_tool_call_answered_with_send_tool_response(tls_dir: Path) -> None:
-    tools = [types.Tool(function_declarations=[types.FunctionDeclaration(name="get_weather", description="d")])]
+    query = types.Schema(type="OBJECT", properties={"query": types.Schema(type="STRING")}, required=["query"])
+    declaration = types.FunctionDeclaration(name="get_weather", description="d", parameters=query)
+    tools = [types.Tool(function_declarations=[declaration])]
 
     with local_server(
         scenario="tool-call", tls_cert=str(tls_dir / "cert.pem"), tls_key=str(tls_dir / "key.pem")

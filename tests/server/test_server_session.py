@@ -86,7 +86,8 @@ def test_vad_barge_in_cancels_a_pending_tool_call() -> None:
 
 def test_tool_response_completes_the_turn() -> None:
     h = Harness("tool-call", reply_speed=0)
-    tools = [{"functionDeclarations": [{"name": "get_weather", "description": "d"}]}]
+    query = {"type": "OBJECT", "properties": {"query": {"type": "STRING"}}, "required": ["query"]}
+    tools = [{"functionDeclarations": [{"name": "get_weather", "description": "d", "parameters": query}]}]
     h.send({"setup": {"model": MODEL, "tools": tools, **NO_VAD}})
     h.send({"realtimeInput": {"text": "weather in Paris"}})
     ((_, _, call),) = [s for s in h.take() if s[1] == "toolCall"]
