@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import typer
+from typer.testing import CliRunner
 
 from livecli import __version__
 from livecli.cli.app import app, invoked_app
@@ -165,3 +167,18 @@ def test_serve_runs_without_a_blas_thread_pool() -> None:
             assert threads == 1, status
         finally:
             proc.kill()
+
+
+def test_root_help_lists_every_command_without_building_its_options() -> None:
+    """`livecli --help` shows only names and summaries, so each command is listed without its ~80 options."""
+    listed = invoked_app(["--help"]).registered_commands
+    assert [c.name for c in listed] == [c.name for c in app.registered_commands]
+    assert all(not inspect.signature(c.callback).parameters for c in listed if c.callback is not None)
+
+
+def test_root_help_lists_the_same_summaries_as_the_whole_app() -> None:
+    def listing(typer_app: typer.Typer) -> str:
+        out = CliRunner().invoke(typer_app, ["--help"]).output
+        return out.split("Commands:", 1)[1].split("Exit status", 1)[0]
+
+    assert listing(invoked_app(["--help"])) == listing(app)
