@@ -6,7 +6,8 @@ structure and returns its kind and size, or raises BadImage saying what is wrong
 - PNG: the signature, every chunk's length and CRC, IHDR first (size, a valid bit depth / colour type pair),
   PLTE before the data when the colour type needs one, at least one IDAT, IEND; the IDAT stream is inflated (in
   pieces, never held whole) and must hold exactly the bytes the header's size calls for, each row starting with a
-  valid filter type. What is left unchecked is only the filtered pixel values themselves, which cannot be wrong.
+  valid filter type (unless the rows add up to more than MAX_INFLATED). What is left unchecked is only the
+  filtered pixel values themselves, which cannot be wrong.
 - JPEG: SOI, every marker segment's length, a frame header (SOFn) with a non-zero size and 1 to 4 components
   before the first scan, entropy-coded data that ends at a marker, and EOI. The Huffman data is not decoded: a
   corrupt scan passes here and is caught only by a full decode (Pillow, when installed).
@@ -18,7 +19,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["BadImage", "ImageHeader", "read_image", "sniff"]
+__all__ = ["MAX_INFLATED", "BadImage", "ImageHeader", "read_image", "sniff"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_SIDE = 2**31 - 1
@@ -28,6 +29,8 @@ _PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 # Adam7 passes: (x start, y start, x step, y step).
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 _INFLATE_PIECE = 1 << 16
+# A PNG whose rows are larger than this is checked without inflating them: a small file can claim gigabytes.
+MAX_INFLATED = 64 * 2**20
 
 # JPEG markers that start a frame (SOF0-3, 5-7, 9-11, 13-15), and those that stand alone without a length.
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
@@ -122,7 +125,8 @@ def _read_png(data: bytes) -> ImageHeader:
     if colour == 3 and (b"PLTE" not in names or names.index(b"PLTE") > names.index(b"IDAT")):
         raise BadImage("PNG palette missing")
     rows = _png_rows(width, height, depth * _PNG_SAMPLES[colour], interlace == 1)
-    _inflate_rows([data[s:e] for name, s, e in chunks if name == b"IDAT"], rows)
+    if sum(count * size for count, size in rows) <= MAX_INFLATED:
+        _inflate_rows([data[s:e] for name, s, e in chunks if name == b"IDAT"], rows)
     return ImageHeader("png", width, height)
 
 
@@ -182,10 +186,9 @@ def _check_filters(out: bytes, produced: int, starts: list[tuple[int, int, int]]
             continue
         row = max(0, (produced - first + size - 1) // size)
         offset = first + row * size
-        while offset < min(end, last):
-            if out[offset - produced] > 4:
-                raise BadImage("PNG row has an unknown filter type")
-            offset += size
+        filters = out[offset - produced : min(end, last) - produced : size]
+        if filters and max(filters) > 4:
+            raise BadImage("PNG row has an unknown filter type")
     return end
 
 

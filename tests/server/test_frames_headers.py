@@ -11,7 +11,7 @@ from helpers import TEST_MIN, dev_only
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livecli.server.image_headers import PNG_SIGNATURE, BadImage, read_image, sniff
+from livecli.server.image_headers import MAX_INFLATED, PNG_SIGNATURE, BadImage, read_image, sniff
 
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
@@ -167,3 +167,21 @@ def test_a_jpeg_without_a_frame_header_or_scan_is_refused() -> None:
     no_frame = image[:sof] + image[sof + 2 + length :]
     with pytest.raises(BadImage, match="scan before its frame header"):
         read_image(no_frame)
+
+
+def test_a_png_claiming_gigabytes_is_measured_without_inflating_its_rows() -> None:
+    """A small file can claim 30000x30000 pixels: its structure is checked, its rows are not inflated."""
+    rows = zlib.compress(bytes(1000))
+
+    def claiming(side: int) -> bytes:
+        header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+        return PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", rows) + _chunk(b"IEND", b"")
+
+    assert side_bytes(30000) > MAX_INFLATED
+    assert read_image(claiming(30000)).size == "30000x30000"
+    with pytest.raises(BadImage, match="does not match its size"):
+        read_image(claiming(300))  # within the limit, the same rows are inflated and found short
+
+
+def side_bytes(side: int) -> int:
+    return side * (1 + 4 * side)
