@@ -78,29 +78,32 @@ class McpSource:
         return printable(f"--mcp-url {_without_userinfo(self.url or '')}")
 
     async def start(self) -> None:
-        """Start or reach the server, shake hands, list and declare its tools (UsageError/ConnectError if not)."""
+        """Start or reach the server, shake hands, list and declare its tools (UsageError/ConnectError if not).
+
+        Whatever fails (or a cancellation) leaves nothing behind: the process is stopped, the connection closed.
+        """
         client_module = import_extra("mcp.client.client", needed_by=self._option)
-        server: Any = self._stdio_transport() if self.command is not None else self._checked_url()
-        ready: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._stop = asyncio.Event()
-        owner = asyncio.create_task(self._hold(client_module.Client(server), ready), name=self.label)
-        self._owner = owner
-        waited: set[asyncio.Future[Any]] = {ready, owner}
         try:
-            await asyncio.wait(waited, timeout=self.start_timeout_s, return_when="FIRST_COMPLETED")
+            await self._start(client_module.Client)
         except BaseException:
             await self.aclose()
             raise
+
+    async def _start(self, client_class: Any) -> None:
+        server: Any = self._stdio_transport() if self.command is not None else self._checked_url()
+        ready: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._stop = asyncio.Event()
+        owner = asyncio.create_task(self._hold(client_class(server), ready), name=self.label)
+        self._owner = owner
+        waited: set[asyncio.Future[Any]] = {ready, owner}
+        await asyncio.wait(waited, timeout=self.start_timeout_s, return_when="FIRST_COMPLETED")
         if ready.done():
             self._declarations, self._original_names = declare_tools(ready.result(), self.label, self._warn)
             return
         failure = owner.exception() if owner.done() else None
-        await self._leave()
-        error = self._start_error(
-            _describe(failure) if failure else f"no answer within {self.start_timeout_s:g} s"
-        )
-        await self.aclose()
-        raise error
+        await self._leave()  # the process has ended: its stderr is all there
+        reason = _describe(failure) if failure else f"no answer within {self.start_timeout_s:g} s"
+        raise self._start_error(reason)
 
     def declarations(self) -> list[dict[str, Any]]:
         return list(self._declarations)

@@ -4,8 +4,8 @@
 
 Tools: `add` (integers, structured result), `convert` (an enum parameter), `fail` (answers isError), `slow`
 (sleeps; writes DIR/slow-started and, when the client cancels it, DIR/slow-cancelled), `text.upper` (a name with a
-dot), `logo` (an image content). `--weird-tools` adds `1st-tool!` (a name livecli maps) and `free_form` (a map
-parameter the API's subset cannot say).
+dot), `logo` (an image content). `--weird-tools` adds `1st-tool!` (a name livecli maps), `exit_now` (the
+process ends, as in a crash) and `free_form` (a map parameter the API's subset cannot say).
 With `--marker-dir`, the server's process id is written to DIR/pid at start. `--http` serves streamable HTTP on
 127.0.0.1, on a port the system picks, and prints `PORT <n>` on stdout once listening. `--fail-at-start` writes a
 line to stderr and exits 3 before speaking MCP.
@@ -87,6 +87,12 @@ def build(marker_dir: Path | None, *, weird_tools: bool = False) -> Any:
         def first_tool() -> str:
             """A name that starts with a digit and has a '!'."""
             return "first"
+
+        @server.tool()
+        def exit_now() -> str:
+            """Ends the server's process at once, as a crash would."""
+            print("demo server: crashing (on purpose)", file=sys.stderr, flush=True)
+            os._exit(5)
 
         @server.tool()
         def free_form(data: dict[str, Any]) -> str:

@@ -51,7 +51,16 @@ async def test_a_stdio_server_is_declared_called_cancelled_and_closed(tmp_path: 
     await source.start()
     try:
         declarations = {d["name"]: d for d in source.declarations()}
-        assert sorted(declarations) == ["_1st-tool_", "add", "convert", "fail", "logo", "slow", "text.upper"]
+        assert sorted(declarations) == [
+            "_1st-tool_",
+            "add",
+            "convert",
+            "exit_now",
+            "fail",
+            "logo",
+            "slow",
+            "text.upper",
+        ]
         assert declarations["add"]["parameters"] == {
             "type": "OBJECT",
             "properties": {"a": {"type": "INTEGER"}, "b": {"type": "INTEGER"}},
@@ -75,12 +84,18 @@ async def test_a_stdio_server_is_declared_called_cancelled_and_closed(tmp_path: 
             await slow
         await _wait_for(tmp_path / "slow-cancelled")  # the server was told: the request is cancelled there too
         assert await source.call("add", {"a": 1, "b": 1}, call_id="c7") == {"result": 2}
+
+        with pytest.raises(ToolFailed) as crashed:  # a server that dies answers the call, and every later one
+            await source.call("exit_now", {}, call_id="c8")
+        assert "(stderr: demo server: crashing (on purpose))" in str(crashed.value)
+        with pytest.raises(ToolFailed):
+            await source.call("add", {"a": 1, "b": 1}, call_id="c9")
     finally:
         await source.aclose()
     await source.aclose()  # safe twice
     assert not _alive(int((tmp_path / "pid").read_text()))
     with pytest.raises(ToolFailed, match="closed"):
-        await source.call("add", {"a": 1, "b": 1}, call_id="c8")
+        await source.call("add", {"a": 1, "b": 1}, call_id="c10")
     assert len(warnings) == 1
     assert "tool 'free_form' left out" in warnings[0]
     assert "at /properties/data" in warnings[0]
