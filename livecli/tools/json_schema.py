@@ -1,6 +1,6 @@
 """JSON Schema (an MCP tool's `inputSchema`) → the API's schema subset (UPPERCASE types), or why it cannot be.
 
-See docs/wire.md, "Tool declarations". What the model must write is kept: the type, properties and which are
+See docs/wire.md, "MCP servers as tools". What the model must write is kept: the type, properties and which are
 required, array items, string enums, null (`anyOf` with `{"type": "null"}`, `"type": [..., "null"]`) as
 `nullable`, descriptions; local `$ref`s (`#/$defs/...`) are inlined. Keywords that only annotate or constrain a
 value (title, default, format, pattern, examples, ...) are dropped: the tool still checks its own input. A schema
@@ -44,7 +44,7 @@ _SHAPE_KEYWORDS = (
     "$dynamicRef",
     "$recursiveRef",
 )
-# A parameter (property) name the API accepts (docs/wire.md, "Tool declarations").
+# A parameter (property) name the API accepts (docs/wire.md, "MCP servers as tools").
 API_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
