@@ -183,6 +183,10 @@ def load_setup_file(name: str) -> dict[str, Any]:
         fields = json.loads(text) if kind == "json" else tomllib.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise UsageError(f"--setup {name}: not valid {kind.upper()}: {exc}") from None
+    try:  # TOML has dates and times, both formats nan and inf: none of them is JSON the service reads
+        json.dumps(fields, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--setup {name}: a value has no JSON form ({exc})") from None
     if isinstance(fields, dict) and set(fields) == {"setup"}:
         fields = fields["setup"]
     if not isinstance(fields, dict):

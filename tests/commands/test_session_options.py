@@ -198,6 +198,9 @@ def test_setup_file_in_toml_keeps_free_form_names(tmp_path: Path) -> None:
         ("s.json", "[1, 2]", "an object of setup fields"),
         ("s.json", '{"model": "models/x"}', "--model"),
         ("s.json", '{"session_resumption": {"handle": "h"}}', "resumption handle"),
+        ("s.toml", "[generation_config]\ntemperature = nan\n", "no JSON form"),
+        ("s.json", '{"generationConfig": {"temperature": Infinity}}', "no JSON form"),
+        ("s.toml", "[labels]\nwhen = 2026-01-02\n", "no JSON form"),
     ],
 )
 def test_bad_setup_files_are_one_line_usage_errors(tmp_path: Path, name: str, content: str, needle: str) -> None:
