@@ -57,15 +57,23 @@ def _option(*names: str, panel: str = SESSION_PANEL, **kw: Any) -> Any:
     return typer.Option(*names, rich_help_panel=panel, **kw)
 
 
+INT32_MAX = 2**31 - 1  # these fields are int32 (docs/wire.md, "Session options"): a larger value is refused
+
+
 Temperature = Annotated[
     float | None, _option("--temperature", metavar="T", min=0.0, help="Sampling temperature (generationConfig).")
 ]
 TopP = Annotated[float | None, _option("--top-p", metavar="P", min=0.0, max=1.0, help="Nucleus sampling, 0 to 1.")]
-TopK = Annotated[int | None, _option("--top-k", metavar="K", min=1, help="Sample from the K likeliest tokens.")]
-MaxOutputTokens = Annotated[
-    int | None, _option("--max-output-tokens", metavar="N", min=1, help="At most N tokens per reply.")
+TopK = Annotated[
+    int | None, _option("--top-k", metavar="K", min=1, max=INT32_MAX, help="Sample from the K likeliest tokens.")
 ]
-Seed = Annotated[int | None, _option("--seed", metavar="N", help="Sampling seed.")]
+MaxOutputTokens = Annotated[
+    int | None,
+    _option("--max-output-tokens", metavar="N", min=1, max=INT32_MAX, help="At most N tokens per reply."),
+]
+Seed = Annotated[
+    int | None, _option("--seed", metavar="N", min=-INT32_MAX - 1, max=INT32_MAX, help="Sampling seed.")
+]
 ThinkingLevel = Annotated[
     str | None,
     _option(
@@ -77,7 +85,13 @@ ThinkingLevel = Annotated[
 ]
 ThinkingBudget = Annotated[
     int | None,
-    _option("--thinking-budget", metavar="N", min=-1, help="thinkingConfig.thinkingBudget in tokens (2.5)."),
+    _option(
+        "--thinking-budget",
+        metavar="N",
+        min=-1,
+        max=INT32_MAX,
+        help="thinkingConfig.thinkingBudget in tokens (2.5).",
+    ),
 ]
 AffectiveDialog = Annotated[
     bool, _option("--affective-dialog", help="Adapt the reply's tone to the speaker's (2.5 models).")
@@ -109,11 +123,14 @@ VadEndSensitivity = Annotated[
     ),
 ]
 VadPrefixMs = Annotated[
-    int | None, _option("--vad-prefix-ms", metavar="MS", min=0, help="Server VAD: speech needed to start a turn.")
+    int | None,
+    _option(
+        "--vad-prefix-ms", metavar="MS", min=0, max=INT32_MAX, help="Server VAD: speech needed to start a turn."
+    ),
 ]
 VadSilenceMs = Annotated[
     int | None,
-    _option("--vad-silence-ms", metavar="MS", min=0, help="Server VAD: silence that ends a turn."),
+    _option("--vad-silence-ms", metavar="MS", min=0, max=INT32_MAX, help="Server VAD: silence that ends a turn."),
 ]
 ActivityHandling = Annotated[
     str | None,

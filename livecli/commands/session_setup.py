@@ -10,6 +10,7 @@ flags' setup by livecli.protocol.client_messages.merge_setup.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,13 +127,20 @@ def _compression(opts: SessionOptions) -> dict[str, Any] | None:
     return {"slidingWindow": window} | ({} if trigger is None else {"triggerTokens": trigger})
 
 
+def _finite(flag: str, value: float | None) -> float | None:
+    """A float JSON can carry: nan and inf have no JSON form (docs/wire.md, "Framing")."""
+    if value is not None and not math.isfinite(value):
+        raise UsageError(f"{flag} must be a finite number, not {value}")
+    return value
+
+
 def session_fields(opts: SessionOptions, *, server_vad: bool) -> dict[str, Any]:
     """The SetupConfig fields the session options ask for (`server_vad`: automatic activity detection is on)."""
     builtin = {"googleSearch": opts.google_search, "codeExecution": opts.code_execution}
     builtin["urlContext"] = opts.url_context
     return {
-        "temperature": opts.temperature,
-        "top_p": opts.top_p,
+        "temperature": _finite("--temperature", opts.temperature),
+        "top_p": _finite("--top-p", opts.top_p),
         "top_k": opts.top_k,
         "max_output_tokens": opts.max_output_tokens,
         "seed": opts.seed,

@@ -232,6 +232,9 @@ def test_a_setup_file_cannot_switch_what_turn_end_decides(tmp_path: Path) -> Non
         (["--activity-handling", "never"], "--activity-handling must be one of"),
         (["--vad-start-sensitivity", "medium"], "--vad-start-sensitivity must be one of"),
         (["--compression-trigger-tokens", "10", "--compression-target-tokens", "10"], "must be below"),
+        (["--temperature", "inf"], "--temperature must be a finite number"),
+        (["--seed", str(2**31)], "--seed"),
+        (["--max-output-tokens", "0"], "--max-output-tokens"),
     ],
 )
 def test_bad_values_are_usage_errors(args: list[str], needle: str) -> None:
