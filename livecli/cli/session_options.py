@@ -57,7 +57,9 @@ def _option(*names: str, panel: str = SESSION_PANEL, **kw: Any) -> Any:
     return typer.Option(*names, rich_help_panel=panel, **kw)
 
 
-INT32_MAX = 2**31 - 1  # these fields are int32 (docs/wire.md, "Session options"): a larger value is refused
+# docs/wire.md, "Session options": most of these fields are int32, the token counts int64 (larger: refused).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 
 
 Temperature = Annotated[
@@ -156,11 +158,23 @@ ContextCompression = Annotated[
 ]
 CompressionTriggerTokens = Annotated[
     int | None,
-    _option("--compression-trigger-tokens", metavar="N", min=1, help="Compress once the context holds N tokens."),
+    _option(
+        "--compression-trigger-tokens",
+        metavar="N",
+        min=1,
+        max=INT64_MAX,
+        help="Compress once the context holds N tokens.",
+    ),
 ]
 CompressionTargetTokens = Annotated[
     int | None,
-    _option("--compression-target-tokens", metavar="N", min=1, help="Compress the context down to N tokens."),
+    _option(
+        "--compression-target-tokens",
+        metavar="N",
+        min=1,
+        max=INT64_MAX,
+        help="Compress the context down to N tokens.",
+    ),
 ]
 SetupFile = Annotated[
     str | None,
