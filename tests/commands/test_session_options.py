@@ -36,6 +36,19 @@ def test_session_options_default_to_what_the_request_defaults_to(command: str) -
         assert params[name].default == default, name
 
 
+def test_session_options_have_their_own_help_sections() -> None:
+    """send/text --help group the session options and built-in tools after the common options."""
+    for command in ("send", "text"):
+        text = run_cli(command, "--help", env={"COLUMNS": "80"}).stdout
+        options, session = text.split("\nSession options:\n", 1)
+        session, tools = session.split("\nBuilt-in tools:\n", 1)
+        assert "--model" in options
+        assert "--temperature" in session
+        assert "--vad-silence-ms" in session
+        assert "--temperature" not in options
+        assert "--google-search" in tools
+
+
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, Path]]:
     record = tmp_path_factory.mktemp("record") / "frames.jsonl"
