@@ -83,7 +83,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         try:
             check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
             if video is not None:
-                warn_video_length(video, req, renderer.warning)
+                warn_video_length(video, setup, renderer.warning)
             asyncio.run(converse(req, env, setup, audio, renderer, state, reach, images, video))
             replies = [(name, state.reply_turns(number)) for number, name in enumerate(names, 1)]
             passed = check_replies(replies, expectation, req.min_reply_s, req.fail_on_silence)

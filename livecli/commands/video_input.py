@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from livecli.audio.pacing import Pacer
 from livecli.commands.request import RunRequest
 from livecli.errors import UsageError
+from livecli.protocol.client_messages import SetupConfig, setup_payload
 from livecli.protocol.report import FramesSent, InputInfo, Reporter
 from livecli.protocol.wire import INPUT_RATE
 
@@ -61,9 +62,11 @@ def open_video_input(req: RunRequest) -> VideoInput | None:
     return video
 
 
-def warn_video_length(video: VideoInput, req: RunRequest, warn: Callable[[str], None]) -> None:
-    """Before connecting: the service ends audio+video sessions at 2 minutes without context compression."""
-    if video.duration_s > AV_SESSION_LIMIT_S and not req.session.context_compression:
+def warn_video_length(video: VideoInput, setup: SetupConfig, warn: Callable[[str], None]) -> None:
+    """Before connecting: the service ends audio+video sessions at 2 minutes without context compression (asked
+    for by --context-compression, its token options, or a --setup file: whatever the setup as sent holds)."""
+    compressed = "contextWindowCompression" in setup_payload(setup)["setup"]
+    if video.duration_s > AV_SESSION_LIMIT_S and not compressed:
         warn(
             f"{video.name} lasts {video.duration_s:.0f} s: the service ends audio+video sessions after "
             f"{AV_SESSION_LIMIT_S / 60:.0f} minutes without context compression (add --context-compression)"

@@ -19,7 +19,7 @@ import pytest
 
 from livecli.audio.pacing import Pacer
 from livecli.auth.target import ConnectOptions
-from livecli.commands.request import RunRequest
+from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.session_setup import SessionOptions
 from livecli.commands.video_input import AV_SESSION_LIMIT_S, paced, warn_video_length
 from livecli.media.video import AudioPiece, FramePiece, TimelineItem, open_video
@@ -193,24 +193,31 @@ def long_video(tmp_path_factory: pytest.TempPathFactory) -> str:
     return make_video(tmp_path_factory.mktemp("long") / "long.mkv", seconds=seconds, fps=1, acodec=None)
 
 
-def _warnings(path: str, compression: bool) -> list[str]:
-    req = RunRequest(connect=ConnectOptions(), video=path, session=SessionOptions(context_compression=compression))
+def _warnings(path: str, **session: Any) -> list[str]:
+    """What `send --video path` warns about before connecting, with these session options."""
+    req = RunRequest(connect=ConnectOptions(), video=path, session=SessionOptions(**session))
     warned: list[str] = []
-    warn_video_length(open_video(path), req, warned.append)
+    warn_video_length(open_video(path), build_setup(req, "models/gemini-3.8-live"), warned.append)
     return warned
 
 
 def test_a_video_longer_than_two_minutes_is_warned_about_without_compression(long_video: str) -> None:
-    (warning,) = _warnings(long_video, compression=False)
+    (warning,) = _warnings(long_video)
     assert "after 2 minutes without context compression" in warning
 
 
 def test_with_context_compression_there_is_no_warning(long_video: str) -> None:
-    assert _warnings(long_video, compression=True) == []
+    assert _warnings(long_video, context_compression=True) == []
+
+
+def test_compression_from_a_setup_file_counts_too(long_video: str, tmp_path: Path) -> None:
+    setup_file = tmp_path / "setup.json"
+    setup_file.write_text('{"contextWindowCompression": {"slidingWindow": {}}}')
+    assert _warnings(long_video, setup_file=str(setup_file)) == []
 
 
 def test_a_short_video_is_not_warned_about(videos: dict[str, str]) -> None:
-    assert _warnings(videos["clip"], compression=False) == []
+    assert _warnings(videos["clip"]) == []
 
 
 # --- pacing, on a fake clock -----------------------------------------------------------------------------------
