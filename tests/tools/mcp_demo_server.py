@@ -4,8 +4,9 @@
 
 Tools: `add` (integers, structured result), `convert` (an enum parameter), `fail` (answers isError), `slow`
 (sleeps; writes DIR/slow-started and, when the client cancels it, DIR/slow-cancelled), `text.upper` (a name with a
-dot), `logo` (an image content). `--weird-tools` adds `1st-tool!` (a name livecli maps), `exit_now` (the
-process ends, as in a crash) and `free_form` (a map parameter the API's subset cannot say).
+dot), `env_names` (the names of its environment variables), `logo` (an image content). `--weird-tools` adds
+`1st-tool!` (a name livecli maps), `exit_now` (the process ends, as in a crash) and `free_form` (a map parameter
+the API's subset cannot say).
 With `--marker-dir`, the server's process id is written to DIR/pid at start. `--http` serves streamable HTTP on
 127.0.0.1, on a port the system picks, and prints `PORT <n>` on stdout once listening. `--fail-at-start` writes a
 line to stderr and exits 3 before speaking MCP.
@@ -72,6 +73,11 @@ def build(marker_dir: Path | None, *, weird_tools: bool = False) -> Any:
     def text_upper(text: str) -> str:
         """Upper-case a text."""
         return text.upper()
+
+    @server.tool()
+    def env_names() -> list[str]:
+        """The names of the environment variables the server was started with (not their values)."""
+        return sorted(os.environ)
 
     @server.tool()
     def logo() -> list[ImageContent | TextContent]:

@@ -55,6 +55,7 @@ async def test_a_stdio_server_is_declared_called_cancelled_and_closed(tmp_path: 
             "_1st-tool_",
             "add",
             "convert",
+            "env_names",
             "exit_now",
             "fail",
             "logo",
