@@ -17,6 +17,7 @@ from typer._click.exceptions import MissingParameter  # Typer's own click: the e
 from livecli.cli import media_options as m
 from livecli.cli import options as o
 from livecli.cli import session_options as so
+from livecli.cli import tool_options as t
 from livecli.cli.boundary import exit_status, guarded
 from livecli.errors import UsageError
 
@@ -136,6 +137,9 @@ def send(
     fps: m.Fps = 1.0,
     video_prompt: m.VideoPrompt = None,
     # tools (issue 11; livecli/cli/tool_options.py)
+    tools: t.Tools = None,
+    tool_exec: t.ToolExec = None,
+    tool_timeout: t.ToolTimeout = 30.0,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,
@@ -210,6 +214,9 @@ def text(
     images: m.Images = None,
     media_resolution: m.MediaResolution = None,
     # tools (issue 11; livecli/cli/tool_options.py)
+    tools: t.Tools = None,
+    tool_exec: t.ToolExec = None,
+    tool_timeout: t.ToolTimeout = 30.0,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,

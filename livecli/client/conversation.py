@@ -1,11 +1,11 @@
 """One connection driven by the sans-I/O ClientSession: connect + setup, a reader task, and waiting for replies.
 
-The reader task feeds every frame to the session and hands the events to the renderer; it answers tool calls
-with an error so a turn never stalls on a function livecli cannot run (docs/wire.md, "Tool calls"). The
+The reader task feeds every frame to the session and hands the events to the renderer; tool calls go to the
+tool-call dispatcher (client/tool_calls), which runs a declared function's handler as a task of its own and
+answers any other call at once with an error, so a turn never stalls (docs/wire.md, "Tool calls"). The
 sending side (the input loop) calls `send()` and `wait_reply()`; whatever ended the reader surfaces there at
 once: a close or a bad frame as the LivecliError the session maps it to, anything else (a bug) as itself, so it
-is an internal error and not a reply that seems never to come. The reader is the only task; it is kept, and
-awaited on close.
+is an internal error and not a reply that seems never to come. The reader is kept, and awaited on close.
 
 `reconnect()` swaps the socket (the old one closed first) and resumes with the newest resumable handle. After a
 goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly up: a timer on the
@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from livecli.client.connect_errors import host_of
 from livecli.client.metrics import TurnTimes, measure
+from livecli.client.tool_calls import ToolCallDispatcher, ToolRunner
 from livecli.client.transport import Closed, Link, LinkClosed, open_link
 from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
-from livecli.protocol.events import GoAway, ServerEvent, ToolCall
+from livecli.protocol.events import GoAway, ServerEvent, ToolCall, ToolCallCancellation
 from livecli.protocol.redact import redact_url
-from livecli.protocol.report import Reporter, ToolOutcome, TurnReport
+from livecli.protocol.report import Reporter, TurnReport
 from livecli.protocol.session import ClientSession, InputTag, Turn
 
 __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
@@ -58,6 +59,7 @@ class Conversation:
         clock: Callable[[], float],
         *,
         send_stall_s: float | None = DEFAULT_SEND_STALL_S,
+        tools: ToolRunner | None = None,
     ) -> None:
         self.session = ClientSession(setup, clock=clock)
         self.send_stall_s = send_stall_s  # a send blocked this long (the server stopped reading) fails
@@ -78,6 +80,16 @@ class Conversation:
         # Every credential this session has connected with (refreshed tokens add theirs): what the server sends
         # back is redacted of all of them, an echo of an earlier token included.
         self.secrets: tuple[str, ...] = ()
+        # Function calls run by `tools` (none: each is answered with an error), answered on this connection.
+        self.tools = ToolCallDispatcher(
+            tools,
+            renderer,
+            clock,
+            send=self.answer_later,
+            wake=self._changed.set,
+            on_failure=self._tool_failed,
+            secrets=self._secrets,
+        )
 
     async def open(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
         """Connect and complete the setup within `timeout` seconds, then start the reader."""
@@ -235,19 +247,36 @@ class Conversation:
                 self.go_away_deadline = now + left
             self.renderer.server_event(event, turn)
             if isinstance(event, ToolCall):
-                answers += self._tool_errors(event)
+                answers += self._dispatch(event)
+            elif isinstance(event, ToolCallCancellation):
+                self.tools.cancel(event.ids)
         self._report_turns()
         return answers
 
-    def _tool_errors(self, event: ToolCall) -> list[str]:
-        """The toolResponse refusing every call of `event` (livecli runs no functions)."""
-        responses: list[dict[str, object]] = []
-        for call in event.calls:
-            message = f"livecli cannot run functions: {call.name} is not available"
-            responses.append({"id": call.id, "name": call.name, "response": {"error": message}})
-            answer = ToolOutcome(call.id, call.name, 0.0, json.dumps({"error": message}), error=message)
-            self.renderer.tool_finished(answer)
-        return self.session.tool_response(responses)
+    def _dispatch(self, event: ToolCall) -> list[str]:
+        """Start the handlers of `event`'s calls (client/tool_calls); a call to a name none declares is refused
+        at once with an error response, returned here to send next."""
+        refused = self.tools.take(event)
+        return self.session.tool_response(refused) if refused else []
+
+    async def answer_later(self, responses: list[dict[str, Any]]) -> bool:
+        """From a tool handler's task: send these function responses; True once sent, False when the
+        connection ended first."""
+        if self.error is not None or self.link is None or not self.session.can_send_media:
+            return False
+        try:
+            await self.link.send(self.session.tool_response(responses))
+        except LinkClosed:
+            return False
+        return True
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self.secrets
+
+    def _tool_failed(self, exc: Exception) -> None:
+        """A tool handler failed in a way that is not an answer (a bug): the sending side raises it at once."""
+        self.error = self.error or exc
+        self._changed.set()
 
     def _report_turns(self) -> None:
         for turn in self.session.turns:
@@ -279,9 +308,9 @@ class Conversation:
             self._check_deadline(now)
             self._handle(self.session.tick(now))  # an inferred turn end answers nothing
             turns = self.session.attempt_turns(attempt)
-            quiet_since = max(self.last_frame_at, expected_since)
+            quiet_since = max(self.last_frame_at, expected_since, self.tools.quiet_since(now))
             ended = [t for t in turns if t.over]
-            if ended and all(t.over for t in turns):
+            if ended and all(t.over for t in turns) and not self.tools.busy:  # (a NON_BLOCKING call may still run)
                 if now - quiet_since >= settle_s:
                     if not any(t.has_reply for t in ended):
                         raise NoReplyError(f"{name}: the turn completed with no audio or text")
@@ -302,7 +331,8 @@ class Conversation:
                     await self._changed.wait()
 
     async def close(self) -> None:
-        """Close the socket cleanly (1000) and stop the reader."""
+        """Stop the tool calls still running (reported), close the socket cleanly (1000) and stop the reader."""
+        await self.tools.close()
         if self.link is not None:
             await self.link.close(1000)
         if self._reader is not None:

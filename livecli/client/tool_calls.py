@@ -1,9 +1,9 @@
 """The tool-call dispatcher a Conversation owns: every call id the server sends is answered exactly once.
 
 A call to a function the runner handles runs as its own task, concurrently with the session (audio keeps
-streaming, replies keep arriving), within the runner's timeout. Its answer waits in `ready()` for the task that
-drives the session (the Conversation's driver), which sends it at its next chance: the ClientSession is only
-ever touched by that one task. A call to any other name, or any call when no tool option was given, is answered
+streaming, replies keep arriving), within the runner's timeout. Its answer goes to `send`, which has the task
+that drives the session send it (Conversation.answer_later: the ClientSession is only ever touched by that one
+task). A call to any other name, or any call when no tool option was given, is answered
 at once with an error response, so a turn never stalls (docs/wire.md, "Tool calls"). `toolCallCancellation`
 cancels the running handler and nothing is sent for that id; closing the dispatcher (the connection ends)
 cancels every handler still running, and each is reported. A handler that fails in a way that is not an answer
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from livecli.errors import LivecliError
@@ -26,7 +26,10 @@ from livecli.protocol.events import FunctionCall, ToolCall
 from livecli.protocol.redact import redact
 from livecli.protocol.report import Reporter, ToolOutcome
 
-__all__ = ["ToolCallDispatcher", "ToolRunner"]
+__all__ = ["SendAnswers", "ToolCallDispatcher", "ToolRunner"]
+
+# Sends functionResponses on the current connection: True once sent, False when the connection ended first.
+SendAnswers = Callable[[list[dict[str, Any]]], Awaitable[bool]]
 
 
 class ToolRunner(Protocol):
@@ -55,6 +58,7 @@ class ToolCallDispatcher:
         renderer: Reporter,
         clock: Callable[[], float],
         *,
+        send: SendAnswers,
         wake: Callable[[], None],
         on_failure: Callable[[Exception], None],
         secrets: Callable[[], Sequence[str]],
@@ -62,28 +66,25 @@ class ToolCallDispatcher:
         self.runner = runner
         self.renderer = renderer
         self.clock = clock
-        self._wake = wake  # the driver has answers to send (or a failure to raise)
+        self._send = send
+        self._wake = wake  # an answer went out: whoever waits on the session looks again
         self._on_failure = on_failure
         self._secrets = secrets
         self._seen: set[str] = set()  # every id taken: a repeated id is not answered twice
         self._running: dict[str, tuple[FunctionCall, float]] = {}  # handlers not yet done, and when they began
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._ready: dict[str, tuple[FunctionCall, float, dict[str, Any]]] = {}  # answers not yet taken to send
+        self._sending: set[str] = set()  # handlers done, answers on their way out
         self._answered_at: float | None = None
 
     @property
     def busy(self) -> bool:
-        """Whether a handler is still working (the server's silence is then livecli's own wait)."""
-        return bool(self._running)
-
-    @property
-    def has_ready(self) -> bool:
-        """Whether answers wait to be sent (`ready()`)."""
-        return bool(self._ready)
+        """Whether a handler is still working or its answer is on its way (the server's silence is then
+        livecli's own wait)."""
+        return bool(self._running or self._sending)
 
     def quiet_since(self, now: float) -> float:
         """Since when nothing was pending on livecli's side: now while a handler runs, else the last answer."""
-        if self._running or self._ready:
+        if self.busy:
             return now
         return self._answered_at if self._answered_at is not None else -float("inf")
 
@@ -104,16 +105,6 @@ class ToolCallDispatcher:
             self._answered_at = self.clock()
         return immediate
 
-    def ready(self) -> list[dict[str, Any]]:
-        """The answers finished since the last call, to send now (each reported as answered)."""
-        ready, self._ready = self._ready, {}
-        now = self.clock()
-        if ready:
-            self._answered_at = now
-        for call, started, response in ready.values():
-            self._report(call, now - started, response)
-        return [response for _, _, response in ready.values()]
-
     def _refusal(self, call: FunctionCall) -> dict[str, Any]:
         """The error response for a function no source declared."""
         if self.runner is None:
@@ -128,37 +119,49 @@ class ToolCallDispatcher:
         """Stop the handlers of these calls; nothing is sent for them (ids already answered are ignored)."""
         for call_id in ids:
             running = self._running.pop(call_id, None)
-            ready = self._ready.pop(call_id, None)
-            if running is not None:
-                call, started = running
-                self._tasks[call_id].cancel()
-            elif ready is not None:
-                call, started, _ = ready
-            else:
-                continue
+            if running is None:
+                continue  # answered already (an answer and the cancellation crossed), or never ours
+            call, started = running
+            self._tasks[call_id].cancel()
             self._outcome(ToolOutcome(call.id, call.name, self.clock() - started, "", cancelled=why))
 
     async def close(self, why: str = "the connection closed") -> None:
-        """Cancel every handler still running or answer not sent (each reported) and wait until they stopped."""
-        self.cancel([*self._running, *self._ready], why)
+        """Cancel every handler still running (each reported) and wait until they stopped."""
+        await asyncio.sleep(0)  # an answer already sent is reported first (its task resumes in this turn)
+        self.cancel(list(self._running), why)
         tasks = list(self._tasks.values())
+        for task in tasks:
+            if not task.cancelling():  # (also one whose answer waits to be sent: its connection is going)
+                task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, call: FunctionCall) -> None:
-        """Run one handler and hand its answer to the driver; a failure that is not an answer is `on_failure`."""
+        """Run one handler and send its answer; a failure that is not an answer is `on_failure`."""
         try:
             response = await self._response(call)
             running = self._running.pop(call.id, None)
-            if running is not None:  # (else cancelled as it finished: nothing is sent for a cancelled id)
-                self._ready[call.id] = (call, running[1], response)
-                self._wake()
+            if running is None:
+                return  # cancelled as it finished: nothing is sent for a cancelled id
+            started = running[1]
+            self._sending.add(call.id)
+            if await self._send([response]):
+                self._answered_at = self.clock()
+                self._report(call, self._answered_at - started, response)
+            else:
+                why = "the connection ended before the answer could be sent"
+                self._outcome(ToolOutcome(call.id, call.name, self.clock() - started, "", cancelled=why))
         except asyncio.CancelledError:
-            pass  # cancel() reported it; close() awaits the task
+            if call.id in self._sending:  # (a running handler's cancellation was reported by cancel())
+                why = "the connection closed before the answer was sent"
+                self._outcome(ToolOutcome(call.id, call.name, 0.0, "", cancelled=why))
         except Exception as exc:  # a bug in a handler's plumbing: the run stops now, not at a reply timeout
             self._running.pop(call.id, None)
             self._on_failure(exc)
         finally:
             self._tasks.pop(call.id, None)
+            if call.id in self._sending:
+                self._sending.discard(call.id)
+                self._wake()
 
     async def _response(self, call: FunctionCall) -> dict[str, Any]:
         """The functionResponse for one call: the handler's answer, or an error response saying why not."""

@@ -21,6 +21,7 @@ from livecli.audio.pacing import Pacer
 from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer
 from livecli.commands.request import RunRequest
+from livecli.commands.tool_setup import open_tools, with_tools
 from livecli.commands.video_input import send_video, silence_tail, video_info
 from livecli.protocol.client_messages import SetupConfig, inline_data_part
 from livecli.protocol.endpoints import Target
@@ -106,9 +107,12 @@ async def converse(
 ) -> None:
     """Connect, deliver every input in order, then close (also on failure); `state` records the progress.
     `images` (--image) go with the first input's turn; `video` (--video) is the one input when given."""
-    async with reach() as target:
+    # The tool sources start first (a bad --tools file is a usage error before any connection) and close last.
+    async with open_tools(req, env.environ, renderer, lambda: state.secrets) as tools, reach() as target:
         state.secrets = target.secrets
-        conv = state.conversation = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout)
+        setup = with_tools(setup, tools)
+        conv = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout, tools=tools)
+        state.conversation = conv
         try:
             await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
             resumer = state.resumer = Resumer(

@@ -58,6 +58,9 @@ class RunRequest:
     fps: float = 1.0  # --fps: video frames sampled per second (livecli.media.video.MAX_FPS at most)
     video_prompt: str | None = None  # --prompt TEXT: text inside the video's turn, after its frames and audio
     # tools (issue 11)
+    tools: list[str] | None = None  # --tools FILE.py|FILE.json (commands/tool_setup)
+    tool_exec: str | None = None  # --tool-exec CMD
+    tool_timeout: float = 30.0  # --tool-timeout S (0: no limit)
     json: bool = False
     verbosity: int = 0
     dry_run: bool = False

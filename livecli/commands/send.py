@@ -67,6 +67,9 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
 
                 plans[video.name] = chunk_plan(video.audio_bytes, req.chunk_ms)
             prompt = prompt_frame(req.prompt, req.client_content)
+            from livecli.commands.tool_setup import declared_setup
+
+            setup = asyncio.run(declared_setup(req, setup, env.environ))  # the tools' declarations too
             return dry_run(preview, setup_message(setup), plans, env, req.json, prompt, images)
         display = make_renderer(env, json=req.json, verbosity=req.verbosity)
         renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory

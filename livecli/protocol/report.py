@@ -89,7 +89,8 @@ class ToolOutcome:
     @property
     def response_bytes(self) -> int:
         """The size of the response sent, in bytes of UTF-8 JSON."""
-        return len(self.response_json.encode())
+        # (a lone surrogate counts as the 3 bytes of the U+FFFD it is sent as)
+        return len(self.response_json.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,12 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        await asyncio.shield(process.wait())
+    reaped = asyncio.ensure_future(process.wait())
+    try:
+        await asyncio.shield(reaped)
+    except asyncio.CancelledError:  # cancelled again while reaping: SIGKILL was sent, so this is short
+        await asyncio.shield(reaped)
+        raise
 
 
 def _answer(name: str, returncode: int | None, out: bytes, err: bytes) -> dict[str, Any]:

@@ -69,16 +69,24 @@ class Driver:
             self.runner.timeout_s = timeout_s
         self.reporter = Outcomes()
         self.failures: list[Exception] = []
-        self.woken = asyncio.Event()
+        self.answered = asyncio.Event()
         self.sent: list[dict[str, Any]] = []
+        self.connected = True
         self.dispatcher = ToolCallDispatcher(
             self.runner,
             self.reporter,
             time.monotonic,
-            wake=self.woken.set,
+            send=self.send,
+            wake=lambda: None,
             on_failure=self.failures.append,
             secrets=lambda: (SECRET,),
         )
+
+    async def send(self, responses: list[dict[str, Any]]) -> bool:
+        if self.connected:
+            self.sent += responses
+            self.answered.set()
+        return self.connected
 
     def call(self, *calls: tuple[str, str, dict[str, Any]]) -> None:
         event = ToolCall(tuple(FunctionCall(i, n, a) for i, n, a in calls))
@@ -88,10 +96,8 @@ class Driver:
         """Wait until `count` answers were sent in all (as the driver would send them)."""
         async with asyncio.timeout(10):
             while len(self.sent) < count:
-                self.woken.clear()
-                self.sent += self.dispatcher.ready()
-                if len(self.sent) < count:
-                    await self.woken.wait()
+                self.answered.clear()
+                await self.answered.wait()
         return self.sent
 
 
@@ -112,7 +118,6 @@ async def test_a_repeated_id_is_answered_once() -> None:
     driver.call(("c1", "echo", {}))
     await driver.answers(1)
     await asyncio.sleep(0.05)
-    driver.sent += driver.dispatcher.ready()
     assert [r["id"] for r in driver.sent] == ["c1"]
     assert driver.runner.calls == ["c1"]
     assert driver.reporter.warnings == ["the server sent the call id c1 again; it is answered once"]
@@ -143,7 +148,13 @@ async def test_an_unknown_name_is_answered_at_once_with_an_error() -> None:
 
 async def test_without_tools_every_call_is_answered_with_the_error_of_old() -> None:
     dispatcher = ToolCallDispatcher(
-        None, Outcomes(), time.monotonic, wake=lambda: None, on_failure=lambda e: None, secrets=tuple
+        None,
+        Outcomes(),
+        time.monotonic,
+        send=Driver().send,
+        wake=lambda: None,
+        on_failure=lambda e: None,
+        secrets=tuple,
     )
     sent = dispatcher.take(ToolCall((FunctionCall("c1", "lookup", {}),)))
     assert sent == [
@@ -177,21 +188,21 @@ async def test_cancellation_stops_the_handler_and_nothing_is_sent() -> None:
     await asyncio.sleep(0.01)
     driver.dispatcher.cancel(["c1", "c2", "unknown"])
     await driver.dispatcher.close()
-    driver.sent += driver.dispatcher.ready()
     assert [r["id"] for r in driver.sent] == ["c2"]
     assert driver.runner.stopped == ["c1"]
     [cancelled] = [o for o in driver.reporter.outcomes if o.cancelled]
     assert (cancelled.call_id, cancelled.cancelled, cancelled.response_json) == ("c1", "toolCallCancellation", "")
 
 
-async def test_an_answer_cancelled_before_it_was_sent_is_not_sent() -> None:
+async def test_an_answer_the_connection_could_not_take_is_reported_not_sent() -> None:
     driver = Driver()
+    driver.connected = False
     driver.call(("c1", "echo", {}))
     async with asyncio.timeout(10):
-        await driver.woken.wait()
-    driver.dispatcher.cancel(["c1"])
-    assert driver.dispatcher.ready() == []
-    assert driver.reporter.outcomes[0].cancelled == "toolCallCancellation"
+        while not driver.reporter.outcomes:
+            await asyncio.sleep(0.01)
+    assert driver.sent == []
+    assert driver.reporter.outcomes[0].cancelled == "the connection ended before the answer could be sent"
 
 
 async def test_closing_cancels_and_reports_every_handler_still_running() -> None:
@@ -212,7 +223,7 @@ async def test_a_bug_in_a_handler_surfaces_at_once() -> None:
         while not driver.failures:
             await asyncio.sleep(0.01)
     assert isinstance(driver.failures[0], KeyError)
-    assert driver.dispatcher.ready() == []
+    assert driver.sent == []
 
 
 async def test_a_scheduling_the_handler_returns_goes_into_the_function_response() -> None:
