@@ -223,14 +223,19 @@ class VideoInput:
                         f"{self.path}: the audio sample rate changes mid-stream "
                         f"({self.audio_rate} → {decoded.sample_rate} Hz)"
                     )
-                for frame in planar.resample(decoded):
-                    channels = np.asarray(frame.to_ndarray(), np.float32)  # (channels, samples)
-                    mono = mix_to_mono(_finite(channels.T))
-                    yield to_int16(resampler.process(mono)).tobytes()
-            for frame in planar.resample(None):
-                mono = mix_to_mono(_finite(np.asarray(frame.to_ndarray(), np.float32).T))
-                yield to_int16(resampler.process(mono)).tobytes()
+                for frame in self._planes(planar, decoded):
+                    yield to_int16(resampler.process(_mono(frame))).tobytes()
+            for frame in self._planes(planar, None):  # what the format converter still holds
+                yield to_int16(resampler.process(_mono(frame))).tobytes()
         yield to_int16(resampler.flush()).tobytes()
+
+    def _planes(self, planar: Any, decoded: Any) -> list[Any]:
+        """`decoded` (None: the end) as float-plane frames; a layout the converter cannot take is bad input."""
+        av = _av()
+        try:
+            return list(planar.resample(decoded))
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise MediaInputError(f"{self.path}: the audio track cannot be converted ({_reason(exc)})") from None
 
     def _decoded(self, container: Any, stream: Any, what: str) -> Iterator[Any]:
         """Decoded frames of one stream; a decoding error mid-file is one MediaInputError saying where."""
@@ -249,6 +254,11 @@ class VideoInput:
             if frame.time is not None:
                 at = max(at, frame.time - self.origin_s)
             yield frame
+
+
+def _mono(frame: Any) -> npt.NDArray[np.float32]:
+    """A float-plane audio frame (channels, samples) as the mono mix the audio path sends."""
+    return mix_to_mono(_finite(np.asarray(frame.to_ndarray(), np.float32).T))
 
 
 def _finite(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
