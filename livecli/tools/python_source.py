@@ -2,8 +2,9 @@
 
 Every function defined in the module (not imported into it) whose name does not start with `_` is declared
 (livecli.tools.python_schema) and called with the model's arguments: a coroutine function is awaited, any other
-function runs in a worker thread so the session keeps reading while it works. A cancelled call cancels the
-coroutine; a thread cannot be stopped, so its result is dropped when it finishes.
+function runs in a daemon thread of its own so the session keeps reading while it works. A cancelled call
+cancels the coroutine; a thread cannot be stopped, so its result is dropped when it finishes, and being a daemon
+it cannot keep livecli from exiting (the event loop's default executor would be waited for at the end).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import importlib.util
 import inspect
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -67,13 +69,38 @@ class PythonSource:
             if inspect.iscoroutinefunction(fn):
                 result = await fn(**kwargs)
             else:
-                result = await asyncio.to_thread(fn, **kwargs)
+                result = await _in_thread(name, fn, kwargs)
         except Exception as exc:  # the function's own failure is its answer, not livecli's
             raise ToolFailed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
         return as_response(result, name)
 
     async def aclose(self) -> None:
         self._functions.clear()
+
+
+async def _in_thread(name: str, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """`fn(**kwargs)` in a daemon thread; its result or exception, or CancelledError at once when cancelled."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():
+            return  # cancelled meanwhile: the result is dropped
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def run() -> None:
+        try:
+            result, error = fn(**kwargs), None
+        except BaseException as exc:  # handed to the loop, raised there as the call's failure
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits for this any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name=f"livecli tool {name}", daemon=True).start()
+    return await done
 
 
 def _import(path: Path, label: str) -> ModuleType:

@@ -22,6 +22,7 @@ SECRET = "AIzaSyTOOLSECRET0123456789abcdefghijk"
 PY_TOOLS = '''
 import asyncio
 import os
+import time
 from typing import Literal
 
 
@@ -34,6 +35,12 @@ async def slow_lookup(query: str) -> str:
     """Looks something up, slowly."""
     await asyncio.sleep(60)
     return "never"
+
+
+def stuck(query: str) -> str:
+    """Never returns in time (a thread cannot be stopped)."""
+    time.sleep(60)
+    return "too late"
 '''
 
 COMMAND = """
@@ -159,6 +166,16 @@ def test_a_handler_past_tool_timeout_is_answered_with_an_error(live_server: Loca
     assert "slow_lookup returned" in result.of_type("turn_complete")[0]["output_transcript"]
 
 
+@pytest.mark.timeout(30)
+def test_a_stuck_synchronous_function_does_not_keep_livecli_from_ending(tmp_path: Path) -> None:
+    """Its thread cannot be stopped: the call is answered with an error at --tool-timeout and the run ends."""
+    scenario = write(tmp_path, "stuck.toml", 'name = "stuck"\n[[turns]]\ntool_call = { name = "stuck" }\n')
+    tools = write(tmp_path, "tools.py", PY_TOOLS)
+    with local_server(scenario=scenario) as server:
+        result = tool_cli(server.endpoint(), tmp_path, "--tools", tools, "--tool-timeout", "0.3", "--json")
+    assert result.of_type("tool_response")[0]["error"].startswith("no answer within 0.3 s")
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -260,4 +277,4 @@ def test_dry_run_shows_the_declarations(tmp_path: Path) -> None:
     result = run_cli("text", "hi", "--local", "--dry-run", "--json", "--tools", tools)
     setup = result.json_lines[0]["setup"]["setup"]
     names = [d["name"] for d in setup["tools"][0]["functionDeclarations"]]
-    assert names == ["get_weather", "slow_lookup"]
+    assert names == ["get_weather", "slow_lookup", "stuck"]
