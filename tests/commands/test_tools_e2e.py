@@ -37,6 +37,12 @@ async def slow_lookup(query: str) -> str:
     return "never"
 
 
+async def pause(seconds: float) -> dict:
+    """Takes its time."""
+    await asyncio.sleep(seconds)
+    return {"waited": seconds}
+
+
 def stuck(query: str) -> str:
     """Never returns in time (a thread cannot be stopped)."""
     time.sleep(60)
@@ -94,6 +100,30 @@ def test_a_python_function_round_trip(live_server: LocalServer, tmp_path: Path) 
     assert response["duration_s"] >= 0
     transcript = result.of_type("turn_complete")[0]["output_transcript"]
     assert 'get_weather returned {"forecast":"sunny"' in transcript
+
+
+def test_a_text_turn_naming_a_function_runs_it(live_server: LocalServer, tmp_path: Path) -> None:
+    """The local server calls a declared function the turn names, with arguments from the text."""
+    tools = write(tmp_path, "tools.py", PY_TOOLS)
+    args = ["--endpoint", live_server.endpoint(), "--tools", tools, "--json", "--speed", "0"]
+    result = run_cli("text", "call get_weather unit=F", *args)
+    [call] = result.of_type("tool_call")[0]["calls"]
+    assert call["name"] == "get_weather"
+    assert call["args"]["unit"] == "F"
+    assert result.of_type("tool_response")[0]["response"]["unit"] == "F"
+    transcript = result.of_type("turn_complete")[0]["output_transcript"]
+    assert 'get_weather returned {"forecast":"sunny","unit":"F"' in transcript
+
+
+def test_a_handler_slower_than_the_reply_timeout_is_not_a_silent_server(
+    live_server: LocalServer, tmp_path: Path
+) -> None:
+    """While a handler works the server is silent because it waits for the answer: --timeout does not run."""
+    tools = write(tmp_path, "tools.py", PY_TOOLS)
+    args = ["--endpoint", live_server.endpoint(), "--tools", tools, "--json", "--speed", "0", "--timeout", "1"]
+    result = run_cli("text", "call pause seconds=1.6", *args)
+    assert result.of_type("tool_response")[0]["response"] == {"waited": 1.6}
+    assert result.of_type("turn_complete")[0]["reply_bytes"] > 0
 
 
 def test_a_command_round_trip(live_server: LocalServer, tmp_path: Path) -> None:
@@ -277,4 +307,4 @@ def test_dry_run_shows_the_declarations(tmp_path: Path) -> None:
     result = run_cli("text", "hi", "--local", "--dry-run", "--json", "--tools", tools)
     setup = result.json_lines[0]["setup"]["setup"]
     names = [d["name"] for d in setup["tools"][0]["functionDeclarations"]]
-    assert names == ["get_weather", "slow_lookup", "stuck"]
+    assert names == ["get_weather", "slow_lookup", "pause", "stuck"]
