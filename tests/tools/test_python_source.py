@@ -7,13 +7,16 @@ import re
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from livecli.errors import UsageError
-from livecli.tools.api_schema import check_declaration
+from livecli.tools.api_schema import check_declaration, check_schema
 from livecli.tools.base import ToolFailed
+from livecli.tools.python_schema import schema_of
 from livecli.tools.python_source import PythonSource
 
 MODULE = '''
@@ -223,3 +226,22 @@ async def test_the_module_can_import_its_siblings(tmp_path: Path) -> None:
         tmp_path, "from helper_for_tools_test import VALUE\ndef f() -> int:\n    return VALUE\n"
     )
     assert await source.call("f", {}, call_id="c1") == {"result": 42}
+
+
+SCALARS = st.sampled_from([str, int, float, bool])
+
+
+def _annotations(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        inner.map(lambda t: list[t]),
+        inner.map(lambda t: t | None),
+        st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=3, unique=True).map(
+            lambda values: Literal[tuple(values)]
+        ),
+    )
+
+
+@given(st.recursive(SCALARS, _annotations, max_leaves=6))
+def test_every_annotation_the_converter_takes_passes_the_api_subset_check(annotation: Any) -> None:
+    schema = schema_of(annotation, "x")
+    assert check_schema(schema, "x") == schema
