@@ -1,22 +1,34 @@
 """One connection driven by the sans-I/O ClientSession: connect + setup, a reader task, and waiting for replies.
 
-The reader task feeds every frame to the session and hands the events to the renderer; tool calls go to the
-tool-call dispatcher (client/tool_calls), which runs a declared function's handler as a task of its own and
-answers any other call at once with an error, so a turn never stalls (docs/wire.md, "Tool calls"). The
-sending side (the input loop) calls `send()` and `wait_reply()`; whatever ended the reader surfaces there at
-once: a close or a bad frame as the LivecliError the session maps it to, anything else (a bug) as itself, so it
-is an internal error and not a reply that seems never to come. The reader is kept, and awaited on close.
+One task drives the session: the task that calls `open`, `send`, `pause`, `wait_reply`, `resend_tail` and
+`reconnect` (the input loop, through the Resumer). The reader task never touches the ClientSession: it only
+moves each frame from the socket into the inbox with its arrival time, and the close that ended the socket
+after them. The driver applies the inbox (`_pump`: the session, the renderer, tool answers) after each send,
+while it paces (`pause`, the pacer's sleep) and while it waits for a reply. So the session's state, its numbered
+messages and the unacknowledged tail (docs/wire.md, "Resending input") change only between the driver's own
+awaits: a goAway, a resumption update or a close is applied in arrival order, never in the middle of building or
+resending frames, and never from two tasks. Frames are applied at most one send or one pacing wait late; their
+timings use the arrival time, not the time they were applied.
 
-`reconnect()` swaps the socket (the old one closed first) and resumes with the newest resumable handle. After a
-goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's time is nearly up: a timer on the
-session clock, not the arrival of another server message (docs/wire.md, "goAway and resumption").
+Tool calls go to the tool-call dispatcher (client/tool_calls): a declared function's handler runs as a task of
+its own and its answer is sent by the driver (`answer_later`); any other call is answered at once with an
+error, so a turn never stalls (docs/wire.md, "Tool calls"). Whatever ended the connection surfaces in the
+driver: a close or a bad frame as the LivecliError the session maps it to, anything else (a bug) as itself, so
+it is an internal error and not a reply that seems never to come. The reader is kept, and awaited on close.
+
+`reconnect()` swaps the socket (the old one closed first, what it had received applied) and resumes with the
+newest resumable handle. After a goAway, `send()` and `wait_reply()` raise ReconnectNow once the connection's
+time is nearly up: a timer on the session clock, not the arrival of another server message (docs/wire.md,
+"goAway and resumption").
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from livecli.client.connect_errors import host_of
@@ -35,6 +47,8 @@ __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
 
 # A goAway without timeLeft: assume the service's usual minute (docs/wire.md, "goAway and resumption").
 DEFAULT_GO_AWAY_S = 60.0
+# Frames resent per write after a transparent resumption (as for live audio: at most a second's worth at a time).
+RESEND_BATCH = 25
 # How long one send may stay blocked (the server stopped reading) when the caller sets no limit of its own;
 # `send` and `text` pass their --timeout.
 DEFAULT_SEND_STALL_S = 30.0
@@ -47,6 +61,20 @@ def go_away_margin(time_left_s: float) -> float:
 
 class ReconnectNow(Exception):
     """The connection's goAway time is nearly up while it is busy: reconnect now (not a LivecliError)."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Function responses another task (a tool handler) hands the driver to build and send; `sent` says how it
+    went (False: the connection ended first)."""
+
+    responses: list[dict[str, Any]]
+    sent: asyncio.Future[bool]
+
+
+# What the driver finds in its inbox: a frame with its arrival time, how the socket ended, a reader bug, or
+# function responses to send.
+Arrival = tuple[float, str | bytes] | Closed | Exception | _Answer
 
 
 class Conversation:
@@ -69,7 +97,8 @@ class Conversation:
         self.error: Exception | None = None  # what ended the reader: a LivecliError, or a bug
         self.setup_s: float | None = None
         self.last_frame_at = clock()
-        self._changed = asyncio.Event()
+        self._inbox: deque[Arrival] = deque()  # filled by the reader, emptied by the driver (`_pump`)
+        self._arrived = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._reported: set[int] = set()
         self.times: dict[int, TurnTimes] = {}
@@ -80,13 +109,13 @@ class Conversation:
         # Every credential this session has connected with (refreshed tokens add theirs): what the server sends
         # back is redacted of all of them, an echo of an earlier token included.
         self.secrets: tuple[str, ...] = ()
-        # Function calls run by `tools` (none: each is answered with an error), answered on this connection.
+        # Function calls run by `tools` (none: each is answered with an error), answered through the driver.
         self.tools = ToolCallDispatcher(
             tools,
             renderer,
             clock,
             send=self.answer_later,
-            wake=self._changed.set,
+            wake=self._arrived.set,
             on_failure=self._tool_failed,
             secrets=self._secrets,
         )
@@ -97,8 +126,13 @@ class Conversation:
         await self._connect(target, self.session.start(), timeout, environ)
 
     async def reconnect(self, target: Target, *, timeout: float, environ: Mapping[str, str]) -> None:
-        """Close the current socket, then connect again resuming with the newest resumable handle."""
+        """Close the current socket, then connect again resuming with the newest resumable handle.
+
+        What the old socket received before it ended is applied first: a newer handle (and the index that goes
+        with it) may be among it. With transparent resumption the tail is then resent by `resend_tail()`.
+        """
         await self.close()
+        await self._pump()
         self.error = None
         frames = self.session.reconnect_setup()
         self._report_turns()  # a reply cut by the reconnect ends as "disconnected"
@@ -141,7 +175,8 @@ class Conversation:
         self.connected_at = self.clock()
         self.renderer.setup_complete(self.setup_s, self.session.session_id)
         self.last_frame_at = self.clock()
-        self._reader = asyncio.create_task(self._read())
+        self._inbox = deque()
+        self._reader = asyncio.create_task(self._read(self.link, self._inbox))
 
     async def _abandon(self) -> None:
         """Drop a connection that never completed its setup."""
@@ -176,7 +211,8 @@ class Conversation:
             raise self.error
 
     async def send(self, frames: list[str] | str) -> None:
-        """Send frames in order (a list leaves in one write); a connection already failed raises its error."""
+        """Send frames in order (a list leaves in one write), then apply what arrived meanwhile; a connection
+        already failed raises its error."""
         self.raise_if_failed()
         self._check_deadline(self.clock())
         assert self.link is not None
@@ -185,45 +221,109 @@ class Conversation:
         except LinkClosed as exc:
             await self._settle_reader()
             raise self.error or self._close_error(exc.closed) from None
+        await self._pump()
+
+    async def resend_tail(self) -> None:
+        """After a transparent resumption: send the unacknowledged tail again, first, as it was numbered
+        (docs/wire.md, "Resending input"). A failure part way leaves the tail as it is for the next connection."""
+        frames = self.session.take_resend()
+        for start in range(0, len(frames), RESEND_BATCH):
+            await self.send(frames[start : start + RESEND_BATCH])
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds` (the pacer's sleep) while applying what arrives, so replies are seen as they come."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        await asyncio.sleep(0)  # the reader's turn, even when nothing is to be waited for
+        await self._pump()
+        while (left := until - loop.time()) > 0:
+            await self._wait_arrival(left)
+            await self._pump()
+
+    async def poll(self, seconds: float = 0.0) -> None:
+        """Apply what arrived, waiting up to `seconds` for something to arrive first (for tests and idle loops)."""
+        if not self._inbox and seconds > 0:
+            await self._wait_arrival(seconds)
+        await asyncio.sleep(0)
+        await self._pump()
+
+    async def _wait_arrival(self, seconds: float) -> None:
+        if self._inbox:
+            return
+        self._arrived.clear()
+        with contextlib.suppress(TimeoutError):  # (not wait_for: see _settle_reader)
+            async with asyncio.timeout(seconds):
+                await self._arrived.wait()
 
     def _close_error(self, closed: Closed) -> LivecliError:
         """The error for how the connection ended (the session records it: media after it raises it too)."""
         return self.session.closed(closed.code, closed.reason, error=closed.refusal() if closed.refused else None)
 
     async def _settle_reader(self) -> None:
-        """Give the reader a moment to record the close frame's code and reason."""
+        """Give the reader a moment to record the close frame's code and reason, then apply what it read."""
         if self._reader is not None:
             # asyncio.timeout, not wait_for: on 3.11 wait_for returns normally when a cancellation (Ctrl-C)
             # races with the awaited result, and the interrupted run would carry on.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await asyncio.shield(self._reader)
+        await self._pump()
 
-    async def _read(self) -> None:
-        """Read until the connection ends; what ended it is kept for the sending side (never dropped).
-
-        After a failure the reader only drains what still arrives: the server may go on sending, and frames
-        left unread would hold up the close handshake (websockets stops reading a full queue).
-        """
-        assert self.link is not None
+    async def _read(self, link: Link, inbox: deque[Arrival]) -> None:
+        """The reader task: every frame into the inbox with its arrival time, then how the socket ended. It never
+        touches the session (see the module docstring); it keeps reading after a failure, since frames left
+        unread would hold up the close handshake (websockets stops reading a full queue)."""
         try:
             while True:
-                frame = await self.link.recv()
-                if self.error is None:
-                    await self._take(frame)
-                    self._changed.set()
+                frame = await link.recv()
+                inbox.append((self.clock(), frame))
+                self._arrived.set()
         except LinkClosed as exc:
-            if not exc.closed.by_us and self.error is None:
-                self.error = self._close_error(exc.closed)
-            self._changed.set()
+            inbox.append(exc.closed)
+        except Exception as exc:  # a bug below the link: the driver raises it as itself
+            inbox.append(exc)
+        self._arrived.set()
 
-    async def _take(self, frame: str | bytes) -> None:
+    async def _pump(self) -> None:
+        """Apply the inbox in arrival order (the driver only): frames to the session, events to the renderer, tool
+        calls answered; the first failure is kept, and frames after it are only drained."""
+        while self._inbox:
+            arrival = self._inbox.popleft()
+            if isinstance(arrival, _Answer):
+                await self._send_answer(arrival)
+            elif isinstance(arrival, Closed):
+                if not arrival.by_us and self.error is None:
+                    self.error = self._close_error(arrival)
+            elif isinstance(arrival, Exception):
+                self.error = self.error or arrival
+            elif self.error is None:
+                await self._take(*arrival)
+
+    async def answer_later(self, responses: list[dict[str, Any]]) -> bool:
+        """From a task other than the driver (a tool handler): have the driver build and send these function
+        responses (the session, which numbers them, is the driver's alone); True once sent, False when the
+        connection ended first."""
+        sent: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inbox.append(_Answer(responses, sent))
+        self._arrived.set()
+        return await sent
+
+    async def _send_answer(self, answer: _Answer) -> None:
+        ok = False
+        if self.error is None and self.link is not None and self.session.can_send_media:
+            with contextlib.suppress(LinkClosed):  # the reader puts the close in the inbox
+                await self.link.send(self.session.tool_response(answer.responses))
+                ok = True
+        if not answer.sent.done():
+            answer.sent.set_result(ok)
+
+    async def _take(self, at: float, frame: str | bytes) -> None:
         """One frame into the session, its events to the renderer, tool calls answered; a failure is kept."""
-        self.last_frame_at = self.clock()
+        self.last_frame_at = at
         try:
-            await self._answer(self._handle(self.session.receive(frame)))
+            await self._answer(self._handle(self.session.receive(frame, at), at))
         except LinkClosed:
-            raise
+            pass  # the reader puts the close in the inbox: it is applied in its turn
         except Exception as exc:  # a bad frame (LivecliError), or a bug: either way the run must stop now
             self.error = exc
 
@@ -233,9 +333,10 @@ class Conversation:
             assert self.link is not None
             await self.link.send(frames)
 
-    def _handle(self, events: list[ServerEvent]) -> list[str]:
-        """Record and report events; returns the frames that answer them (tool responses), to send next."""
-        now = self.clock()
+    def _handle(self, events: list[ServerEvent], now: float | None = None) -> list[str]:
+        """Record and report events (received at `now`); returns the frames that answer them (tool responses),
+        to send next."""
+        now = self.clock() if now is None else now
         answers: list[str] = []
         for event in events:
             turn = self.session.current_turn
@@ -259,24 +360,13 @@ class Conversation:
         refused = self.tools.take(event)
         return self.session.tool_response(refused) if refused else []
 
-    async def answer_later(self, responses: list[dict[str, Any]]) -> bool:
-        """From a tool handler's task: send these function responses; True once sent, False when the
-        connection ended first."""
-        if self.error is not None or self.link is None or not self.session.can_send_media:
-            return False
-        try:
-            await self.link.send(self.session.tool_response(responses))
-        except LinkClosed:
-            return False
-        return True
-
     def _secrets(self) -> tuple[str, ...]:
         return self.secrets
 
     def _tool_failed(self, exc: Exception) -> None:
-        """A tool handler failed in a way that is not an answer (a bug): the sending side raises it at once."""
-        self.error = self.error or exc
-        self._changed.set()
+        """A tool handler failed in a way that is not an answer (a bug): the driver raises it at once."""
+        self._inbox.append(exc)
+        self._arrived.set()
 
     def _report_turns(self) -> None:
         for turn in self.session.turns:
@@ -286,9 +376,9 @@ class Conversation:
                     continue  # a stray transcription, not a turn the user needs to see
                 level = None
                 if turn.audio:
-                    from livecli.audio.levels import rms_dbfs_pcm16
+                    from livecli.audio.levels import rms_dbfs_pcm16_parts
 
-                    level = rms_dbfs_pcm16(bytes(turn.audio))
+                    level = rms_dbfs_pcm16_parts(turn.audio.blocks())  # in blocks: it may be on disk
                 name = turn.input.name if turn.input is not None else ""
                 metrics = measure(turn, self.times.get(turn.index))
                 self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level, metrics))
@@ -303,6 +393,7 @@ class Conversation:
         name = attempt.name
         expected_since = self.clock()
         while True:
+            await self._pump()
             self.raise_if_failed()
             now = self.clock()
             self._check_deadline(now)
@@ -325,10 +416,7 @@ class Conversation:
             for due in (self.session.deadline(), self.reconnect_due_at()):
                 if due is not None:
                     wake = min(wake, due)
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):  # (not wait_for: see _settle_reader)
-                async with asyncio.timeout(max(wake - now, 0.0) + 0.001):
-                    await self._changed.wait()
+            await self._wait_arrival(max(wake - now, 0.0) + 0.001)
 
     async def close(self) -> None:
         """Stop the tool calls still running (reported), close the socket cleanly (1000) and stop the reader."""

@@ -4,11 +4,21 @@ When (docs/wire.md, "goAway and resumption" and "Close codes"): after a goAway, 
 the next input, or — when the connection is busy — once its time is nearly up (ReconnectNow, a timer); after a
 close 1011, an abnormal drop, a 1008 that follows a goAway, or any other transient close (1000/1001/1012–1014)
 while a reply is expected. Never after 1007, quota, credentials, 1008 without a goAway, a protocol error or a
-reply timeout: those would fail the same way again. The input in flight is sent again from its start: the newest
-resumable handle predates it (the service marks handles unresumable mid-turn), so the resumed session has not
-heard it. Answered inputs are never sent again. At most `max_reconnects` reconnects per input (the count starts
-again after each answered input), waiting 0.5, 1, 2, 4, 4… s before each one that follows a failure; planned
-reconnects (goAway) do not wait. Credentials are refreshed (Vertex Bearer tokens) before every reconnect.
+reply timeout: those would fail the same way again. Answered inputs are never sent again.
+
+The input in flight (docs/wire.md, "Resending input"): with transparent resumption (Vertex) the unacknowledged
+tail is sent first on the new connection (`Conversation.resend_tail`, inside the same retry loop, so a goAway or a
+close while it is resent is one more reconnect) and the input goes on where it was; when that cannot be done (the
+tail overflowed, no index came) it is sent again from its start, and a warning says so once per run. Without
+it, under server VAD the audio after the last answered turn is sent again; with activity brackets the whole
+input, because the newest resumable handle predates it (the service marks handles unresumable mid-turn).
+
+Everything here runs in the task that drives the Conversation (see its docstring): the session is never
+changed from another task, also not while a reconnect or a resend is in progress.
+
+At most `max_reconnects` reconnects per input (the count starts again after each answered input), waiting 0.5,
+1, 2, 4, 4… s before each one that follows a failure; planned reconnects (goAway, and the 1008 close that it
+announced) do not wait. Credentials are refreshed (Vertex Bearer tokens) before every reconnect.
 """
 
 from __future__ import annotations
@@ -21,7 +31,9 @@ from dataclasses import dataclass
 from livecli.client.conversation import Conversation, ReconnectNow
 from livecli.errors import ConnectError, LivecliError, ProtocolError, QuotaError, ServerClosed
 from livecli.protocol.endpoints import Target
+from livecli.protocol.outbox import TAIL_LIMIT_S
 from livecli.protocol.report import Reporter
+from livecli.protocol.session import ClientSession
 
 __all__ = ["BACKOFF_MAX_S", "BACKOFF_START_S", "Resumer", "backoff_s", "retryable"]
 
@@ -82,6 +94,7 @@ class Resumer:
         self.used = 0  # reconnects for the current input
         self.total = 0  # reconnects in the whole run
         self._failures = 0
+        self._fallback_warned = False
 
     def _arm(self) -> None:
         self.conv.force_reconnect = self.used < self.max_reconnects
@@ -99,6 +112,7 @@ class Resumer:
         """
         answered = functools.partial(self.conv.session.answered, number)
         self.used = 0
+        await self.conv.poll()  # a goAway that came with the last reply counts before this input starts
         if self.conv.go_away_pending and self.max_reconnects > 0:
             await self.reconnect("goAway received, resuming before the next input", None, failed=False)
         while True:
@@ -107,6 +121,7 @@ class Resumer:
                 # A connection that ended after the previous reply (a close during its settle wait, or right
                 # after its turnComplete) fails this input like a close while sending it would.
                 self.conv.raise_if_failed()
+                await self.conv.resend_tail()
                 await attempt()
                 self._failures = 0
                 return
@@ -121,7 +136,9 @@ class Resumer:
                 if self.used >= self.max_reconnects or not retryable(exc, after_go_away=self.conv.go_away_pending):
                     raise
                 self._refuse_if_it_cannot_fit(name, whole_s)
-                cause, failed = str(exc), True
+                # The 1008 a goAway announced is the connection's planned end, not a failure to back off from.
+                planned = isinstance(exc, ServerClosed) and exc.code == 1008 and self.conv.go_away_pending
+                cause, failed = str(exc), not planned
             await self.reconnect(cause, name, failed=failed)
 
     def _refuse_if_it_cannot_fit(self, name: str, whole_s: float | None) -> None:
@@ -149,11 +166,23 @@ class Resumer:
                 await self.pause(delay)
             try:
                 await self._connect()
+                self._warn_if_not_transparent(resend)
                 return
             except LivecliError as exc:
                 if self.used >= self.max_reconnects or not retryable(exc, after_go_away=False):
                     raise
                 cause, failed = str(exc), True
+
+    def _warn_if_not_transparent(self, resend: str | None) -> None:
+        """Once per run: transparent resumption was asked for, but the input in flight is sent again instead."""
+        session = self.conv.session
+        if resend is None or not session.outbox.keep or session.resumed_transparently or self._fallback_warned:
+            return
+        self._fallback_warned = True
+        self.renderer.warning(
+            f"transparent resumption could not go on with {resend} where it was ({_why_not(session)}): "
+            "it is sent again from its start"
+        )
 
     async def _connect(self) -> None:
         # Vertex Bearer tokens expire: refresh before every reconnect (a blocking HTTP call, so in a thread).
@@ -163,3 +192,14 @@ class Resumer:
         handle = self.conv.session.resume_handle is not None
         await self.conv.reconnect(target, timeout=self.connection.timeout, environ=self.connection.environ)
         self.renderer.resumed(self.conv.setup_s or 0.0, handle)
+
+
+def _why_not(session: ClientSession) -> str:
+    """Why a transparent resumption could not resend just the unacknowledged tail."""
+    if session.outbox.overflowed:
+        return f"more than {TAIL_LIMIT_S:g} s of its audio went unacknowledged"
+    if session.resume_handle is None:
+        return "the server sent no resumable handle"
+    if session.outbox.acknowledged is None:
+        return "the server's handle came without lastConsumedClientMessageIndex"
+    return "the server had all of it, but its reply was cut"

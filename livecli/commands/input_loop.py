@@ -1,14 +1,17 @@
 """The per-input loop of `send` and `text`: connect, then send each input paced as one turn and wait for its reply.
 
-Each input is delivered through the Resumer (a connection that ends mid-input is resumed and the input sent
-again); the session labels the turns that answer it, so which turns are whose reply is asked of the session
-(`ClientSession.reply_turns`), never worked out here. How the server is reached comes from the command
-(`Reach`): a fixed target, or for `--local` an in-process server the command starts, so the client side never
-knows a server exists.
+Each input is delivered through the Resumer (a connection that ends mid-input is resumed and the input goes on:
+docs/wire.md, "Resending input"); where its sending stands is kept across attempts (`Progress`): after a
+transparent resumption (Vertex) it goes on where it was, under server VAD from where the server last answered,
+with activity brackets from its start. The session labels the turns that answer it, so which turns are whose
+reply is asked of the session (`ClientSession.reply_turns`), never worked out here. How the server is reached
+comes from the command (`Reach`): a fixed target, or for `--local` an in-process server the command starts, so
+the client side never knows a server exists.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from livecli.media.images import ImageFrame
     from livecli.media.video import VideoInput
     from livecli.protocol.session import Turn
+    from livecli.protocol.turns import InputTag
 
 __all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan"]
 
@@ -82,10 +86,35 @@ def send_plan(audio: InputAudio, req: RunRequest) -> list[int]:
     return plan + [chunk_bytes(req.chunk_ms)] * _tail_chunks(req)
 
 
-def _whole_s(req: RunRequest, source: InputAudio | VideoInput) -> float | None:
+@dataclass
+class Progress:
+    """Where one input's sending stands, kept across the Resumer's attempts at it."""
+
+    tag: InputTag | None = None  # its current attempt (None: not begun)
+    pieces: Iterator[bytes] = dataclasses.field(default_factory=lambda: iter(()))
+    held: bytes | None = None  # taken from `pieces`, not yet in a message (a close came while it waited)
+    chunks: int = 0  # audio messages built, counted from the input's start (skipped ones included)
+    sent: int = 0  # their bytes
+    ended: bool = False  # the input's end was built (activityEnd, audioStreamEnd, or its text)
+
+    def next_chunk(self) -> bytes | None:
+        if self.held is None:
+            self.held = next(self.pieces, None)
+        return self.held
+
+
+def with_transparent_resumption(setup: SetupConfig, target: Target) -> SetupConfig:
+    """On Vertex, ask for transparent resumption (the acknowledged index, so a reconnect resends exactly what the
+    server missed); the Gemini API refuses the field (docs/wire.md, "Setup" and "Resending input")."""
+    vertex = target.backend.removeprefix("local ").startswith("vertex")
+    return dataclasses.replace(setup, transparent=vertex and setup.session_resumption)
+
+
+def _whole_s(req: RunRequest, source: InputAudio | VideoInput, setup: SetupConfig) -> float | None:
     """How long an input takes to send when all of it must reach the server within one connection: with activity
-    brackets (docs/wire.md, "goAway and resumption": an activity does not survive a reconnect without an index)."""
-    if req.turn_end != "activity" or req.speed <= 0:
+    brackets and no transparent resumption (docs/wire.md, "Resending input": without an acknowledged index an
+    activity does not survive a reconnect)."""
+    if req.turn_end != "activity" or req.speed <= 0 or setup.transparent:
         return None
     return source.duration_s / req.speed
 
@@ -110,7 +139,7 @@ async def converse(
     # The tool sources start first (a bad --tools file is a usage error before any connection) and close last.
     async with open_tools(req, env.environ, renderer, lambda: state.secrets) as tools, reach() as target:
         state.secrets = target.secrets
-        setup = with_tools(setup, tools)
+        setup = with_transparent_resumption(with_tools(setup, tools), target)
         conv = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout, tools=tools)
         state.conversation = conv
         try:
@@ -124,22 +153,23 @@ async def converse(
                 on_secrets=state.remember,
             )
             if req.prompt is not None:
-                await resumer.deliver(functools.partial(_send_text, req, conv, renderer, images), 1, "text")
+                text = functools.partial(_send_text, req, conv, renderer, images, Progress())
+                await resumer.deliver(text, 1, "text")
                 state.delivered = 1
                 return
             if video is not None:  # --video: one turn of frames and audio (commands/video_input)
                 info = video_info(video, _tail_chunks(req), req.chunk_ms)
                 tail = silence_tail(req, _tail_chunks(req))
                 send_one = functools.partial(send_video, req, conv, video, info, renderer, env, tail)
-                await resumer.deliver(send_one, 1, video.name, whole_s=_whole_s(req, video))
+                await resumer.deliver(send_one, 1, video.name, whole_s=_whole_s(req, video, setup))
                 state.delivered = 1
                 return
             for number, source in enumerate(audio, 1):
                 info = InputInfo(source.name, number, len(audio), source.duration_s, sum(send_plan(source, req)))
                 send = functools.partial(
-                    _send_audio, req, conv, source, info, renderer, env, images if number == 1 else ()
+                    _send_audio, req, conv, source, info, renderer, env, images if number == 1 else (), Progress()
                 )
-                await resumer.deliver(send, number, info.name, whole_s=_whole_s(req, source))
+                await resumer.deliver(send, number, info.name, whole_s=_whole_s(req, source, setup))
                 state.delivered = number
         finally:
             await conv.close()
@@ -152,46 +182,78 @@ async def _send_audio(
     info: InputInfo,
     renderer: Reporter,
     env: Env,
-    images: Sequence[ImageFrame] = (),
+    images: Sequence[ImageFrame],
+    progress: Progress,
 ) -> None:
-    """One attempt at one audio input: its images, then its audio paced, end the turn, wait for the whole reply."""
+    """One attempt at one audio input: its images, then its audio paced, end the turn, wait for the whole reply.
+
+    A later attempt (after a reconnect) goes on where `progress` stands when the session resumed transparently
+    (the Resumer resent the unacknowledged tail first); under server VAD it sends the audio after the last turn
+    the server answered; with activity brackets the whole input again (docs/wire.md, "Resending input").
+    """
+    session = conv.session
+    if progress.tag is None or not session.resumed_transparently:
+        first = 0
+        if progress.tag is not None and req.turn_end != "activity":
+            first = session.inputs.heard_through(progress.tag)
+            session.inputs.resume(progress.tag)
+        else:
+            progress.tag = session.label_input(info.index, info.name)
+        _rewind(progress, _pieces(req, source), first)
+        frames = session.begin_input(first_chunk=first)  # opens the turn: recorded before sending, which may fail
+        await conv.send(frames)
+        renderer.input_started(info)
+        if not first:
+            await _send_images(conv, images, info, renderer)
+    start = progress.chunks
+    pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock, sleep=conv.pause)
+    batch: list[str] = []
+    speech_chunks = len(send_plan(source, req)) - _tail_chunks(req)
+    while (chunk := progress.next_chunk()) is not None:
+        if progress.chunks == speech_chunks:  # the rest is appended silence: the timings start from here
+            session.end_of_audio()
+        await pacer.wait(progress.chunks - start)
+        batch.append(session.audio(chunk))
+        progress.held = None
+        progress.chunks += 1
+        progress.sent += len(chunk)
+        # Chunks already due (unpaced, or catching up) leave together in one write, at most a second's worth
+        # at a time so replies keep being read; each is still its own realtimeInput message. A paced chunk
+        # leaves at once, before the next one is even decoded.
+        if len(batch) >= _MAX_BATCH or not pacer.due(progress.chunks - start):
+            await conv.send(batch)
+            renderer.input_progress(info, progress.chunks, progress.sent)
+            batch = []
+    if batch:
+        await conv.send(batch)
+        renderer.input_progress(info, progress.chunks, progress.sent)
+    if not progress.ended:
+        frames = session.end_input(stream_end=req.turn_end == "vad")
+        progress.ended = True  # built (numbered): a transparent resumption resends it if unacknowledged
+        await conv.send(frames)
+        renderer.input_ended(info, progress.chunks, progress.sent)
+    settle = 0.0 if req.turn_end == "activity" else req.settle_ms / 1000
+    await conv.wait_reply(progress.tag, settle_s=settle, timeout_s=req.timeout)
+
+
+def _pieces(req: RunRequest, source: InputAudio) -> Iterator[bytes]:
+    """The input's audio messages from its start, the silence of `--turn-end silence` appended."""
     from livecli.audio.levels import silence_pcm16
 
-    session = conv.session
-    attempt = session.label_input(info.index, info.name)
-    frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
-    await conv.send(frames)
-    renderer.input_started(info)
-    await _send_images(conv, images, info, renderer)
-    pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
-    chunks = sent = 0
     pieces: Iterator[bytes] = source.pcm16(req.chunk_ms)
     if _tail_chunks(req):
         tail = silence_pcm16(req.chunk_ms, rate=INPUT_RATE)
         pieces = itertools.chain(pieces, [tail] * _tail_chunks(req))
-    batch: list[str] = []
-    speech_chunks = len(send_plan(source, req)) - _tail_chunks(req)
-    for chunk in pieces:
-        if chunks == speech_chunks:  # the rest is appended silence: the timings start from here
-            session.end_of_audio()
-        await pacer.wait(chunks)
-        batch.append(session.audio(chunk))
-        chunks += 1
-        sent += len(chunk)
-        # Chunks already due (unpaced, or catching up) leave together in one write, at most a second's worth
-        # at a time so replies keep being read; each is still its own realtimeInput message. A paced chunk
-        # leaves at once, before the next one is even decoded.
-        if len(batch) >= _MAX_BATCH or not pacer.due(chunks):
-            await conv.send(batch)
-            renderer.input_progress(info, chunks, sent)
-            batch = []
-    if batch:
-        await conv.send(batch)
-        renderer.input_progress(info, chunks, sent)
-    await conv.send(session.end_input(stream_end=req.turn_end == "vad"))
-    renderer.input_ended(info, chunks, sent)
-    settle = 0.0 if req.turn_end == "activity" else req.settle_ms / 1000
-    await conv.wait_reply(attempt, settle_s=settle, timeout_s=req.timeout)
+    return pieces
+
+
+def _rewind(progress: Progress, pieces: Iterator[bytes], first: int) -> None:
+    """Start `progress` over on `pieces`, the first `first` of them skipped (already answered)."""
+    progress.pieces, progress.held, progress.ended = pieces, None, False
+    progress.chunks = progress.sent = 0
+    for chunk in itertools.islice(pieces, first):
+        progress.chunks += 1
+        progress.sent += len(chunk)
 
 
 async def _send_images(
@@ -214,20 +276,28 @@ def _report_frames(images: Sequence[ImageFrame], info: InputInfo, renderer: Repo
 
 
 async def _send_text(
-    req: RunRequest, conv: Conversation, renderer: Reporter, images: Sequence[ImageFrame]
+    req: RunRequest, conv: Conversation, renderer: Reporter, images: Sequence[ImageFrame], progress: Progress
 ) -> None:
-    """One attempt at the prompt of `text` (after its images): one turn, then wait for the whole reply."""
+    """One attempt at the prompt of `text` (after its images): one turn, then wait for the whole reply. After a
+    transparent resumption that resent it (the Resumer sent the tail), only the wait."""
     session = conv.session
+    if progress.tag is not None and progress.ended and session.resumed_transparently:
+        await conv.wait_reply(progress.tag, settle_s=0.0, timeout_s=req.timeout)
+        return
     prompt = req.prompt or ""
-    attempt = session.label_input(1, "text")
+    attempt = progress.tag = session.label_input(1, "text")
     info = InputInfo("text", 1, 1, 0.0, len(prompt.encode()), kind="text")
     renderer.input_started(info)
     if req.client_content:  # the images are inlineData parts of the same turn, before the text
         parts = tuple(inline_data_part(image.data, image.mime) for image in images)
-        await conv.send(session.client_content(prompt, before_text=parts))
+        frames = session.client_content(prompt, before_text=parts)
+        progress.ended = True  # built (numbered): a transparent resumption resends it if unacknowledged
+        await conv.send(frames)
         _report_frames(images, info, renderer)
     else:
         await _send_images(conv, images, info, renderer)
-        await conv.send(session.text(prompt))
+        frames = session.text(prompt)
+        progress.ended = True
+        await conv.send(frames)
     renderer.input_ended(info, 1, info.total_bytes)
     await conv.wait_reply(attempt, settle_s=0.0, timeout_s=req.timeout)

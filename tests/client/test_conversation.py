@@ -86,7 +86,7 @@ async def test_go_away_deadline_fires_without_another_server_message() -> None:
         conv.force_reconnect = True
         loop = asyncio.get_running_loop()
         while not conv.go_away_pending:
-            await asyncio.sleep(0.01)
+            await conv.poll(0.01)
         attempt = conv.session.label_input(1, "text")
         await conv.send(conv.session.text("hello"))
         started = loop.time()
@@ -106,7 +106,7 @@ async def test_without_budget_the_deadline_does_not_interrupt() -> None:
     async with scripted([sm.go_away(0.1)]) as (url, _):
         conv = await opened(url)
         while not conv.go_away_pending:
-            await asyncio.sleep(0.01)
+            await conv.poll(0.01)
         attempt = conv.session.label_input(1, "text")
         await conv.send(conv.session.text("hello"))
         with pytest.raises(NoReplyError):
@@ -126,7 +126,7 @@ async def test_reconnect_closes_the_old_socket_first_and_resumes_with_the_newest
     async with scripted(frames) as (url, log):
         conv = await opened(url)
         while conv.session.resume_handle != "new":
-            await asyncio.sleep(0.01)
+            await conv.poll(0.01)
         await conv.reconnect(local_target(url), timeout=5, environ={})
         await conv.close()
         await asyncio.sleep(0.05)
