@@ -25,7 +25,7 @@ from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer
 from livecli.commands.request import RunRequest
 from livecli.commands.tool_setup import open_tools, with_tools
-from livecli.commands.video_input import send_video, silence_tail, video_info
+from livecli.commands.video_input import VideoProgress, send_video, silence_tail, video_info
 from livecli.protocol.client_messages import SetupConfig, inline_data_part
 from livecli.protocol.endpoints import Target
 from livecli.protocol.report import FramesSent, InputInfo, Reporter
@@ -160,7 +160,8 @@ async def converse(
             if video is not None:  # --video: one turn of frames and audio (commands/video_input)
                 info = video_info(video, _tail_chunks(req), req.chunk_ms)
                 tail = silence_tail(req, _tail_chunks(req))
-                send_one = functools.partial(send_video, req, conv, video, info, renderer, env, tail)
+                progress = VideoProgress()
+                send_one = functools.partial(send_video, req, conv, video, info, renderer, env, tail, progress)
                 await resumer.deliver(send_one, 1, video.name, whole_s=_whole_s(req, video, setup))
                 state.delivered = 1
                 return

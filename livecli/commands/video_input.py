@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from livecli.client.conversation import Conversation
     from livecli.env import Env
     from livecli.media.video import FramePiece, TimelineItem, VideoInput
+    from livecli.protocol.turns import InputTag
 
 __all__ = [
     "AV_SESSION_LIMIT_S",
@@ -89,95 +90,128 @@ async def send_video(
     renderer: Reporter,
     env: Env,
     tail: list[bytes],
+    progress: VideoProgress,
 ) -> None:
     """One attempt at the video input: frames and audio paced together, the prompt, end the turn, wait for the
-    whole reply. `tail`: silence chunks appended after the audio (`--turn-end silence`)."""
+    whole reply. `tail`: silence chunks appended after the audio (`--turn-end silence`).
+
+    After a transparent resumption (Vertex: the Resumer resent what the server had not consumed) the attempt goes
+    on where `progress` stands; after any other reconnect the video is sent again from its start (an activity does
+    not survive one: docs/wire.md, "goAway and resumption").
+    """
     from livecli.media.images import long_side_px
     from livecli.media.video import FramePiece
 
     session = conv.session
-    attempt = session.label_input(info.index, info.name)
-    await conv.send(session.begin_input())  # opens the turn: recorded before sending, which may fail
-    renderer.input_started(info)
-    items = video.timeline(req.fps, req.chunk_ms, long_side=long_side_px(req.media_resolution), tail=tail)
-    progress = _Progress(video.name, info, renderer)
+    if progress.tag is None or not session.resumed_transparently:
+        progress.tag = session.label_input(info.index, info.name)
+        progress.restart(
+            video.timeline(req.fps, req.chunk_ms, long_side=long_side_px(req.media_resolution), tail=tail)
+        )
+        frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
+        await conv.send(frames)
+        renderer.input_started(info)
     pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
-    async for batch in paced(items, pacer, session.end_of_audio):
+    async for batch in paced(progress, pacer, session.end_of_audio):
         frames = [
             session.video(item.data, item.mime) if isinstance(item, FramePiece) else session.audio(item.pcm)
             for item in batch
         ]
+        progress.built(batch)  # numbered: a transparent resumption resends them if unacknowledged
         await conv.send(frames)
-        for item in batch:
-            progress.add(item)
-        progress.report(batch[-1].t_s)
-    progress.report(0.0, final=True)
-    if req.video_prompt is not None:
-        await conv.send([session.input_text(req.video_prompt)])
-    await conv.send(session.end_input(stream_end=req.turn_end == "vad"))
-    renderer.input_ended(info, progress.chunks, progress.audio_bytes)
+        progress.report(info, renderer, batch[-1].t_s)
+    if not progress.ended:
+        frames = [session.input_text(req.video_prompt)] if req.video_prompt is not None else []
+        frames += session.end_input(stream_end=req.turn_end == "vad")
+        progress.ended = True
+        await conv.send(frames)
+        progress.report(info, renderer, 0.0, final=True)
+        renderer.input_ended(info, progress.chunks, progress.audio_bytes)
     settle = 0.0 if req.turn_end == "activity" else req.settle_ms / 1000
-    await conv.wait_reply(attempt, settle_s=settle, timeout_s=req.timeout)
+    await conv.wait_reply(progress.tag, settle_s=settle, timeout_s=req.timeout)
 
 
 async def paced(
-    items: Iterator[TimelineItem], pacer: Pacer, end_of_audio: Callable[[], None]
+    progress: VideoProgress, pacer: Pacer, end_of_audio: Callable[[], None]
 ) -> AsyncIterator[list[TimelineItem]]:
-    """The timeline as writes, on the pacer's clock: each item waits until it is due; items already due (unpaced,
-    or catching up) leave together, at most _MAX_BATCH at a time so replies keep being read; a paced item leaves
-    at once, before the next one is even decoded. `end_of_audio` is called before the first appended chunk
-    (`--turn-end silence`): the turn's timings start from there (docs/wire.md, "Reply timing")."""
+    """The rest of the timeline as writes, on the pacer's clock from its first item: each item waits until it is
+    due; items already due (unpaced, or catching up) leave together, at most _MAX_BATCH at a time so replies keep
+    being read; a paced item leaves at once, before the next one is even decoded. An item stays in `progress`
+    until it is yielded, so a close while it waits loses nothing. `end_of_audio` is called before the first
+    appended chunk (`--turn-end silence`): the turn's timings start from there (docs/wire.md, "Reply timing")."""
     from livecli.media.video import AudioPiece
 
     batch: list[TimelineItem] = []
-    tail_started = False
-    current = next(items, None)
+    current = progress.peek()
+    origin = current.t_s if current is not None else 0.0
     while current is not None:
-        following = next(items, None)
-        if isinstance(current, AudioPiece) and current.appended and not tail_started:
+        if isinstance(current, AudioPiece) and current.appended and not progress.tail_started:
             end_of_audio()
-            tail_started = True
-        await pacer.wait_until(current.t_s)
-        batch.append(current)
-        if len(batch) >= _MAX_BATCH or following is None or not pacer.due_at(following.t_s):
+            progress.tail_started = True
+        await pacer.wait_until(current.t_s - origin)
+        batch.append(progress.take())
+        following = progress.peek()
+        if len(batch) >= _MAX_BATCH or following is None or not pacer.due_at(following.t_s - origin):
             yield batch
             batch = []
         current = following
 
 
-class _Progress:
-    """What went out so far: audio chunks and bytes, and the frames not yet reported.
+class VideoProgress:
+    """Where the video's sending stands, kept across the Resumer's attempts at it: the timeline being read, the
+    items taken from it but not yet in a message, and what was sent (for the displays).
 
     Frames are reported every FRAMES_REPORT_EVERY_S of the video and at its end, not per frame: at 1 fps a
     ten-minute video would be 600 display lines. The audio progress is reported after every write (the
     renderers throttle it)."""
 
-    def __init__(self, source: str, info: InputInfo, renderer: Reporter) -> None:
-        self.source, self.info, self.renderer = source, info, renderer
-        self.chunks = self.audio_bytes = 0
-        self.frames = self.frame_bytes = 0
-        self._new: list[FramePiece] = []
+    def __init__(self, items: Iterator[TimelineItem] | None = None) -> None:
+        self.tag: InputTag | None = None  # the current attempt (None: not begun)
+        self.restart(items if items is not None else iter(()))
+
+    def restart(self, items: Iterator[TimelineItem]) -> None:
+        """Start over on `items` (a new attempt from the video's start)."""
+        self._items = items
+        self._held: TimelineItem | None = None
+        self.tail_started = self.ended = False
+        self.chunks = self.audio_bytes = self.frames = self.frame_bytes = 0
+        self._unreported: list[FramePiece] = []
         self._reported_at = 0.0
 
-    def add(self, item: TimelineItem) -> None:
+    def peek(self) -> TimelineItem | None:
+        """The next item to send (decoded now if need be), or None at the end."""
+        if self._held is None:
+            self._held = next(self._items, None)
+        return self._held
+
+    def take(self) -> TimelineItem:
+        """The next item, no longer held."""
+        item = self.peek()
+        assert item is not None
+        self._held = None
+        return item
+
+    def built(self, batch: list[TimelineItem]) -> None:
+        """These items are in messages now."""
         from livecli.media.video import FramePiece
 
-        if isinstance(item, FramePiece):
-            self._new.append(item)
-            self.frames += 1
-            self.frame_bytes += len(item.data)
-        else:
-            self.chunks += 1
-            self.audio_bytes += len(item.pcm)
+        for item in batch:
+            if isinstance(item, FramePiece):
+                self._unreported.append(item)
+                self.frames += 1
+                self.frame_bytes += len(item.data)
+            else:
+                self.chunks += 1
+                self.audio_bytes += len(item.pcm)
 
-    def report(self, t_s: float, *, final: bool = False) -> None:
+    def report(self, info: InputInfo, renderer: Reporter, t_s: float, *, final: bool = False) -> None:
         """After a write that reached `t_s` into the video: the frames (when due), then the audio progress."""
-        if self._new and (final or t_s - self._reported_at >= FRAMES_REPORT_EVERY_S):
-            last = self._new[-1]
-            nbytes = sum(len(frame.data) for frame in self._new)
+        if self._unreported and (final or t_s - self._reported_at >= FRAMES_REPORT_EVERY_S):
+            last = self._unreported[-1]
+            nbytes = sum(len(frame.data) for frame in self._unreported)
             sent = FramesSent(
-                self.source,
-                len(self._new),
+                info.name,
+                len(self._unreported),
                 nbytes,
                 last.width,
                 last.height,
@@ -185,10 +219,10 @@ class _Progress:
                 self.frames,
                 self.frame_bytes,
             )
-            self.renderer.frames_sent(self.info, sent)
-            self._new, self._reported_at = [], t_s
+            renderer.frames_sent(info, sent)
+            self._unreported, self._reported_at = [], t_s
         if self.chunks and not final:
-            self.renderer.input_progress(self.info, self.chunks, self.audio_bytes)
+            renderer.input_progress(info, self.chunks, self.audio_bytes)
 
 
 def silence_tail(req: RunRequest, chunks: int) -> list[bytes]:

@@ -21,7 +21,7 @@ from livecli.audio.pacing import Pacer
 from livecli.auth.target import ConnectOptions
 from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.session_setup import SessionOptions
-from livecli.commands.video_input import AV_SESSION_LIMIT_S, paced, warn_video_length
+from livecli.commands.video_input import AV_SESSION_LIMIT_S, VideoProgress, paced, warn_video_length
 from livecli.media.video import AudioPiece, FramePiece, TimelineItem, open_video
 from tests.audio.test_pacing import FakeClock, drive
 from tests.helpers import dev_only, local_server, run_cli
@@ -238,7 +238,7 @@ def _schedule(speed: float, jitter: list[float] | None = None) -> list[tuple[flo
 
     async def run() -> list[tuple[float, list[TimelineItem]]]:
         writes = []
-        async for batch in paced(iter(_timeline()), pacer, lambda: marks.append(clock.now)):
+        async for batch in paced(VideoProgress(iter(_timeline())), pacer, lambda: marks.append(clock.now)):
             writes.append((clock.now - 100.0, batch))
         return writes
 
@@ -280,8 +280,34 @@ def test_the_end_of_audio_is_marked_before_the_first_appended_chunk() -> None:
     sent: list[int] = []
 
     async def run() -> None:
-        async for batch in paced(iter(items), pacer, lambda: marks.append(len(sent))):
+        async for batch in paced(VideoProgress(iter(items)), pacer, lambda: marks.append(len(sent))):
             sent.extend(range(len(batch)))
 
     drive(run())
     assert marks == [2]  # after the two chunks of the file's audio, before the silence
+
+
+def test_an_item_waiting_when_the_connection_closes_is_sent_by_the_next_attempt() -> None:
+    """What a transparent resumption continues from: nothing taken from the timeline is lost or sent twice, and
+    the next attempt's clock starts at the held item (it is not made to wait its whole time again)."""
+    progress = VideoProgress(iter([AudioPiece(i * 0.04, bytes([i])) for i in range(6)]))
+    clock = FakeClock()
+    sent: list[int] = []
+
+    async def closing_sleep(seconds: float) -> None:
+        if len(clock.sleeps) == 2:  # the third wait: the wait for item 3
+            raise ConnectionError("closed while waiting")
+        await clock.sleep(seconds)
+
+    async def attempt(sleep: Any) -> None:
+        pacer = Pacer(0.04, 1.0, clock=clock, sleep=sleep, spin_s=0)
+        async for batch in paced(progress, pacer, lambda: None):
+            sent.extend(item.pcm[0] for item in batch if isinstance(item, AudioPiece))
+
+    with pytest.raises(ConnectionError):
+        drive(attempt(closing_sleep))
+    assert sent == [0, 1, 2]
+    resumed_at = clock.now
+    drive(attempt(clock.sleep))
+    assert sent == [0, 1, 2, 3, 4, 5]
+    assert clock.now - resumed_at == pytest.approx(0.08, abs=1e-3)  # items 4 and 5; item 3 at once
