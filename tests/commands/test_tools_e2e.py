@@ -206,6 +206,23 @@ def test_a_stuck_synchronous_function_does_not_keep_livecli_from_ending(tmp_path
     assert result.of_type("tool_response")[0]["error"].startswith("no answer within 0.3 s")
 
 
+def test_a_command_past_tool_timeout_is_killed_and_answered_with_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = tmp_path / "pid"
+    monkeypatch.setenv("PID_FILE", str(pid_file))
+    scenario = write(tmp_path, "sleeper.toml", 'name = "sleeper"\n[[turns]]\ntool_call = { name = "sleeper" }\n')
+    args = ["--tools", declarations(tmp_path), "--tool-exec", command(tmp_path), "--tool-timeout", "2", "--json"]
+    with local_server(scenario=scenario) as server:
+        result = tool_cli(server.endpoint(), tmp_path, *args)
+    assert result.of_type("tool_response")[0]["error"].startswith("no answer within 2 s (--tool-timeout)")
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid)
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
