@@ -156,8 +156,9 @@ class ClientSession:
         return self.inputs.attempt_turns(tag)
 
     def answered(self, number: int) -> bool:
-        """Whether the latest attempt at input `number` has its whole reply: `Inputs.answered`."""
-        return self.inputs.answered(number)
+        """Whether the latest attempt at input `number` has its whole reply (`Inputs.answered`) and was sent whole:
+        under server VAD a turn may be answered while the input still streams."""
+        return self.inputs.answered(number) and not self._input_open
 
     def reply_turns(self, number: int) -> list[Turn]:
         """The reply to input `number`: `Inputs.reply_turns`."""

@@ -41,6 +41,7 @@ class Plan:
     close_after: int | None = None  # close after this many messages (no acknowledgement for them)
     close_code: int = 1011
     burst_after: int | None = None  # acknowledge, goAway and close 1008 in one burst after this many messages
+    indexless: bool = False  # handles come without lastConsumedClientMessageIndex
 
 
 @dataclass
@@ -51,6 +52,7 @@ class TransparentServer:
     messages: list[str] = field(default_factory=list)  # the session's consumed messages, in index order
     handles: dict[str, int] = field(default_factory=dict)  # handle → the index its state holds
     setups: list[dict[str, Any]] = field(default_factory=list)
+    per_connection: list[list[str]] = field(default_factory=list)  # what each connection received
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handle(self, ws: Any) -> None:
@@ -58,6 +60,8 @@ class TransparentServer:
         plan = self.plans[min(n, len(self.plans) - 1)]
         setup = json.loads(ws.recv())["setup"]
         self.setups.append(setup)
+        got: list[str] = []
+        self.per_connection.append(got)
         resumption = setup.get("sessionResumption", {})
         assert resumption.get("transparent") is True
         with self.lock:
@@ -71,11 +75,12 @@ class TransparentServer:
         if plan.go_away_before_setup:
             ws.send(sm.go_away(0.05))
         ws.send(sm.setup_complete())
-        self._acknowledge(ws)
+        self._acknowledge(ws, plan)
         received = 0
         with contextlib.suppress(Exception):
             while True:
                 message = str(ws.recv())
+                got.append(message)
                 with self.lock:
                     self.messages.append(message)
                 received += 1
@@ -86,23 +91,23 @@ class TransparentServer:
                     ws.send(sm.go_away(0.05))
                     plan.ack_every = 10**9  # nothing more is acknowledged on this connection
                 if received == plan.burst_after:
-                    self._acknowledge(ws)
+                    self._acknowledge(ws, plan)
                     ws.send(sm.go_away(0.0))
                     close(ws, 1008, "")
                     return
                 if received % plan.ack_every == 0:
-                    self._acknowledge(ws)
+                    self._acknowledge(ws, plan)
                 if "activityEnd" in message:
-                    self._acknowledge(ws)
+                    self._acknowledge(ws, plan)
                     ws.send(sm.audio_content(b"\x10\x00" * 2400))
                     ws.send(sm.turn_complete())
 
-    def _acknowledge(self, ws: Any) -> None:
+    def _acknowledge(self, ws: Any, plan: Plan) -> None:
         with self.lock:
             index = len(self.messages) - 1
             handle = f"h{len(self.handles)}"
             self.handles[handle] = index
-        ws.send(sm.resumption_update(handle, True, index if index >= 0 else None))
+        ws.send(sm.resumption_update(handle, True, index if index >= 0 and not plan.indexless else None))
 
     def audio_chunks(self) -> list[int]:
         """The numbers of the audio chunks the session holds, in order (see `numbered`)."""
@@ -249,3 +254,16 @@ def test_one_task_drives_the_session_through_every_reconnect(
     assert status == 0
     assert len(tasks) == 1
     assert_exactly_once(server)
+
+
+@pytest.mark.timeout(30)
+def test_without_an_index_the_input_is_sent_again_whole_and_a_warning_says_so_once(tmp_path: Path) -> None:
+    server = TransparentServer([Plan(indexless=True, close_after=9), Plan(indexless=True, close_after=9), Plan()])
+    status, seen, _ = run_against(server, tmp_path)
+    assert status == 0
+    warnings = [e["message"] for e in seen if e["type"] == "warning"]
+    assert len(warnings) == 1
+    assert "without lastConsumedClientMessageIndex" in warnings[0]
+    assert "sent again from its start" in warnings[0]
+    for got in server.per_connection[1:]:
+        assert '"activityStart"' in got[0]

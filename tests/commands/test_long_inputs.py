@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,85 @@ def test_an_activity_input_that_fits_a_fresh_connection_is_still_resent(tmp_path
         assert run(at(server.url, inputs=files, speed=2.0, max_reconnects=3), env) == 0
     assert len(events(stdout, "turn_complete")) == 2
     assert opened.count >= 2
+
+
+# --- the Gemini API under server VAD: only the audio after the last answered turn is sent again ---------------
+
+REPLY = b"\x10\x00" * 2400  # 0.1 s at 24 kHz
+
+
+def drain(ws: Any) -> None:
+    """Read what the client still sends while the server closes (websockets' sync server stops reading a full
+    queue and would wait out its close timeout)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        while True:
+            ws.recv()
+
+
+class VadServer:
+    """Answers the first VAD turn after 8 audio chunks, closes 1011 after 16; the next connection answers at
+    audioStreamEnd. Records which chunk numbers each connection received."""
+
+    def __init__(self) -> None:
+        self.chunks: list[list[int]] = []
+
+    def handle(self, ws: Any) -> None:
+        import base64
+        import contextlib
+        import json
+        import threading
+
+        from livecli.protocol import server_messages as sm
+
+        first = not self.chunks
+        got: list[int] = []
+        self.chunks.append(got)
+        ws.recv()
+        ws.send(sm.setup_complete())
+        ws.send(sm.resumption_update(f"h{len(self.chunks)}", True))
+        with contextlib.suppress(Exception):
+            while True:
+                body = json.loads(ws.recv())["realtimeInput"]
+                if "audio" in body:
+                    got.append(int.from_bytes(base64.b64decode(body["audio"]["data"])[:2], "little"))
+                if first and len(got) == 8:
+                    ws.send(sm.audio_content(REPLY))
+                    ws.send(sm.turn_complete())
+                    ws.send(sm.resumption_update("h-answered", True))
+                if first and len(got) == 16:
+                    threading.Thread(target=drain, args=(ws,), daemon=True).start()
+                    ws.close(1011, "Internal error encountered.")
+                    return
+                if "audioStreamEnd" in body:
+                    ws.send(sm.audio_content(REPLY))
+                    ws.send(sm.turn_complete())
+
+
+@pytest.mark.timeout(30)
+def test_server_vad_resends_only_the_audio_after_the_last_answered_turn(tmp_path: Path) -> None:
+    """A close after 16 of 30 chunks, the first turn answered after chunk 8: the next connection gets the audio
+    from about chunk 9 on (not from chunk 1), and the reply holds both answers once."""
+    import numpy as np
+    import soundfile as sf
+
+    from tests.helpers import ws_server_thread
+
+    samples = np.repeat(np.arange(1, 31, dtype=np.int16), 1600)  # 30 chunks of 100 ms, chunk k holds k
+    sf.write(tmp_path / "n.wav", samples, 16000, subtype="PCM_16")
+    server = VadServer()
+    with ws_server_thread(server.handle) as url:
+        env, stdout, stderr = make_env()
+        req = at(url, inputs=[str(tmp_path / "n.wav")], speed=4.0, chunk_ms=100, turn_end="vad", settle_ms=200)
+        req.connect.api_key = KEY
+        req.output = str(tmp_path / "reply.wav")
+        assert run(req, env) == 0
+    first, second = server.chunks
+    assert first[:16] == list(range(1, 17))
+    assert 9 <= second[0] <= 12  # where the answered turn's reply began, give or take the pacing
+    assert second == list(range(second[0], 31))
+    reply, _ = sf.read(tmp_path / "reply.wav", dtype="int16")
+    assert len(reply) == 2 * (len(REPLY) // 2)  # both answers, each once (samples of 2 bytes)
+    assert KEY not in stdout.getvalue().decode()
+    assert KEY not in stderr.getvalue()

@@ -368,7 +368,8 @@ def test_a_later_attempt_with_a_reply_replaces_the_earlier_one() -> None:
 
 
 def test_answered_needs_an_ended_turn_with_a_reply_and_none_open() -> None:
-    """Not before the reply ends, not for a turn ended empty by a reconnect; yes once it completed."""
+    """Not before the reply ends, not while the input still streams, not for a turn ended empty by a reconnect;
+    yes once it completed."""
     session, _ = ready_session()
     assert not session.answered(1)
     session.label_input(1, "a.wav")
@@ -376,6 +377,8 @@ def test_answered_needs_an_ended_turn_with_a_reply_and_none_open() -> None:
     session.receive(audio(b"\0\1" * 10))
     assert not session.answered(1)
     session.receive(content(turnComplete=True))
+    assert not session.answered(1)  # server VAD answered a turn, but the input still streams (issue 10)
+    session.end_input()
     assert session.answered(1)
     session.label_input(2, "b.wav")
     session.begin_input()
