@@ -24,11 +24,12 @@ from typing import Any
 from livecli.protocol import close_reasons as cr
 from livecli.protocol import server_messages as sm
 from livecli.protocol.models import ClientContentRule
+from livecli.server.faults import misbehave, schedule_timed_actions
 from livecli.server.frames import content_frames
 from livecli.server.replies import Reply, clip_text, echo_reply
 from livecli.server.reply_frames import reply_frames, shaped
 from livecli.server.resumption import HandleStore, ScenarioProgress, Snapshot, new_session_id
-from livecli.server.scenarios import Scenario, TimedAction, TurnSpec
+from livecli.server.scenarios import Scenario, TurnSpec
 from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
 from livecli.server.session_tools import ModelCalls, ToolCalls
 from livecli.server.session_turns import Heard, InputTurns
@@ -210,17 +211,7 @@ class ServerSession:
         if setup.resumption:
             self.queue.at(now, self._issue_handle)
         self._schedule_limits(now, setup)
-        self._schedule_timed_actions(now)
-
-    def _schedule_timed_actions(self, now: float) -> None:
-        """`[[at]]` times count from the session's first setupComplete: a resumed connection plays only the
-        actions still ahead (one whose time passed between two connections is skipped, not replayed)."""
-        if self.progress.started_at is None:
-            self.progress.started_at = now
-        for timed in self.scenario.at:
-            when = self.progress.started_at + timed.t
-            if when >= now:
-                self.queue.at(when, lambda t, a=timed: self._timed_action(a, t))  # type: ignore[misc]
+        schedule_timed_actions(self.queue, self.scenario, self.progress, now)
 
     def _schedule_limits(self, now: float, setup: SetupInfo) -> None:
         ends: list[tuple[float, cr.CloseReason]] = []
@@ -235,27 +226,6 @@ class ServerSession:
         lead = min(GO_AWAY_LEAD_S, (end - now) / 2)
         self.queue.send(max(now, end - lead), sm.go_away(lead), "goAway")
         self.queue.at(max(now, end), Close(reason.code, reason.text))
-
-    def _timed_action(self, timed: TimedAction, now: float) -> None:
-        if timed.action == "goaway":
-            self.queue.send(now, sm.go_away(timed.time_left_s), "goAway")
-            self.queue.at(now + timed.time_left_s, Close(cr.LIFETIME_EXCEEDED.code, cr.LIFETIME_EXCEEDED.text))
-        else:
-            self.misbehave(now, timed.action, timed.code, timed.reason)
-
-    def misbehave(self, now: float, action: str, code: int = 1011, reason: str = "") -> None:
-        """Close / drop / stall / malformed frame / quota close, now."""
-        if action == "close":
-            self.queue.close_now(now, code, reason)
-        elif action == "quota":
-            self.queue.close_with(now, cr.QUOTA)
-        elif action == "drop":
-            self.queue.clear()
-            self.queue.at(now, Drop())
-        elif action == "stall":
-            self.queue.stall()
-        elif action == "malformed":
-            self.queue.send(now, b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":', "malformed")
 
     def _on_client_content(self, body: dict[str, Any], now: float) -> None:
         assert self.setup is not None
@@ -398,7 +368,7 @@ class ServerSession:
         self.log.info("turn %d: %s", turn, described)
         for action in ("drop", "stall", "malformed", "quota"):
             if getattr(spec, action):
-                self.misbehave(now + spec.delay_ms / 1000, action)
+                misbehave(self.queue, now + spec.delay_ms / 1000, action)
                 return
         if spec.close is not None:
             self.queue.close_now(now + spec.delay_ms / 1000, spec.close.code, spec.close.reason)
