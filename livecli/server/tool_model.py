@@ -49,7 +49,11 @@ def declarations(tools: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]
 
 
 def is_non_blocking(declaration: Mapping[str, Any] | None) -> bool:
-    """Whether the declaration lets the reply go on while its call runs (`behavior: NON_BLOCKING`)."""
+    """Whether the declaration lets the reply go on while its call runs (`behavior: NON_BLOCKING`).
+
+    Without `behavior` a call is BLOCKING on every model, 3.8's NON_BLOCKING default aside (docs/wire.md, "Tool
+    calls on the local server").
+    """
     return declaration is not None and declaration.get("behavior") == "NON_BLOCKING"
 
 

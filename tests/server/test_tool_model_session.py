@@ -183,3 +183,38 @@ async def test_a_raw_client_sees_the_call_and_the_quoted_response(live_server: L
         'turn 1: heard "get_weather city=Oslo"; get_weather returned {"sky":"grey"}'
     ]
     await probe.close()
+
+
+def test_barge_in_during_the_reply_cancels_a_pending_non_blocking_call() -> None:
+    h = session({**WEATHER, "behavior": "NON_BLOCKING"}, reply_speed=1.0)
+    h.send({"realtimeInput": {"text": "get_weather now"}})
+    (call,) = calls_of(h)
+    h.run_until(h.now + 0.1)
+    h.take()
+    h.send({"realtimeInput": {"text": "never mind"}})
+    assert h.kinds()[:3] == ["interrupted", "toolCallCancellation", "turnComplete"]
+    assert h.messages("toolCallCancellation")[0]["toolCallCancellation"]["ids"] == [call["id"]]
+
+
+def test_scheduling_on_a_blocking_calls_response_is_ignored() -> None:
+    h = session(WEATHER)
+    h.send({"realtimeInput": {"text": "get_weather"}})
+    (call,) = calls_of(h)
+    answer(h, call["id"], {"ok": True}, scheduling="SILENT")
+    assert h.transcripts() == ['turn 1: heard "get_weather"; get_weather returned {"ok":true}']
+
+
+def test_a_non_blocking_result_comes_as_text_under_the_text_modality() -> None:
+    h = Harness(reply_speed=0)
+    tools = [{"functionDeclarations": [{**WEATHER, "behavior": "NON_BLOCKING"}]}]
+    setup = {
+        "model": "models/some-text-model",
+        "tools": tools,
+        "generationConfig": {"responseModalities": ["TEXT"]},
+    }
+    h.send({"setup": {**setup, **NO_VAD}})
+    h.send({"realtimeInput": {"text": "get_weather"}})
+    (call,) = calls_of(h)
+    answer(h, call["id"], {"ok": 1})
+    texts = [m["serverContent"]["modelTurn"]["parts"][0]["text"] for m in h.messages("text")]
+    assert texts == ['turn 1: heard "get_weather"', 'turn 1: get_weather returned {"ok":1}']
