@@ -1,6 +1,6 @@
 """Numbered client messages and the unacknowledged tail, for transparent resumption (sans-I/O).
 
-docs/wire.md, "Transparent resumption": every client message after `setup` has an index, 0-based and counted
+docs/wire.md, "Resending input": every client message after `setup` has an index, 0-based and counted
 per session (a resumed connection goes on counting). With `sessionResumption.transparent` (Vertex) each
 resumable `sessionResumptionUpdate` says which index its handle's state holds (`lastConsumedClientMessageIndex`);
 the messages after it are the tail, kept here and sent again, with their own indices, on the connection that
