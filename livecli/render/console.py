@@ -334,7 +334,9 @@ class RichRenderer(Reporter):
         wait = f" in {delay_s:g} s" if delay_s else ""
         self._say(("reconnecting", "yellow"), f"{wait} (attempt {attempt} of {limit}): {cause}", level=-1)
         if resend:
-            self._say(f"  {resend} will be sent again from its start", level=-1)
+            # All of it, the unacknowledged tail or the audio after the last answered turn (docs/wire.md,
+            # "Resending input"): what the new connection has not taken.
+            self._say(f"  {resend}: what the server has not taken of it will be sent again", level=-1)
 
     def resumed(self, setup_s: float, with_handle: bool) -> None:
         self._reconnecting = False

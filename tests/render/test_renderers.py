@@ -185,7 +185,7 @@ def test_a_reconnect_is_announced_once() -> None:
     assert out.getvalue().splitlines() == [
         "setup complete in 10 ms",
         "reconnecting in 0.5 s (attempt 1 of 3): server closed the connection: 1011 Internal error.",
-        "  b.wav will be sent again from its start",
+        "  b.wav: what the server has not taken of it will be sent again",
         "session resumed (setup 20 ms)",
         "reconnecting (attempt 2 of 3): connection dropped",
         "new session (setup 30 ms): no resumable handle, earlier turns are forgotten",
