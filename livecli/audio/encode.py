@@ -1,9 +1,11 @@
 """Audio out: the reply's s16le as a file (WAV, FLAC, OGG/Vorbis, Opus or MP3, by suffix or --format, where the
 installed libsndfile writes it), written atomically, or WAV on stdout.
 
-The reply is encoded in memory first and then written with checked lengths (env.write_all), so every write
-error is an OSError with its errno: soundfile writing to a file object turns an error inside its callback into
-an AssertionError, and Python's buffered writer reports a short write as success.
+The reply is read in blocks (it may be on disk: commands/reply_spill.py) and written with checked lengths
+(env.write_all), so every write error is an OSError with its errno: soundfile writing to a file object turns an
+error inside its callback into an AssertionError, and Python's buffered writer reports a short write as success.
+WAV is written block by block (its header is livecli's own, the sizes known up front), so a long reply never
+sits in memory whole; the other formats are encoded in memory first (their encoded size, not the PCM's).
 
 Atomic: the file is written under a temporary name next to the destination and renamed over it, so an interrupted
 run (Ctrl-C, SIGTERM, a full disk) never leaves a half-written reply where the old one was. The temporary name is
@@ -18,12 +20,14 @@ import io
 import os
 import secrets
 import struct
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from livecli.env import write_all
 from livecli.errors import OutputError, UsageError
+from livecli.protocol.reply_audio import PcmBlocks, ReplyAudio
 
 __all__ = [
     "REPLY_FORMATS",
@@ -33,6 +37,7 @@ __all__ = [
     "reply_format",
     "streaming_wav_header",
     "temp_path",
+    "wav_header",
     "write_reply",
     "write_to_stdout",
 ]
@@ -88,8 +93,27 @@ _TEMP_SUFFIX = ".part"
 _NAME_MAX = 255  # where the file system does not say (os.pathconf)
 
 
-def encode_reply(pcm: bytes, rate: int, kind: ReplyFormat = REPLY_FORMATS[0]) -> bytes:
-    """s16le mono as a file's bytes in format `kind`, in memory.
+def _pcm_blocks(pcm: bytes | PcmBlocks) -> PcmBlocks:
+    if isinstance(pcm, bytes | bytearray):
+        audio = ReplyAudio()
+        audio.append(bytes(pcm))
+        return audio
+    return pcm
+
+
+def _whole_samples(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The blocks cut at sample boundaries (a block may end inside a sample); a last odd byte is dropped."""
+    carry = b""
+    for block in blocks:
+        data = carry + block
+        cut = len(data) - len(data) % 2
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]
+
+
+def encode_reply(pcm: bytes | PcmBlocks, rate: int, kind: ReplyFormat = REPLY_FORMATS[0]) -> bytes:
+    """s16le mono as a file's bytes in format `kind`, in memory (read block by block).
 
     Raises:
         OutputError: the encoder refused the audio (Opus takes 8, 12, 16, 24 or 48 kHz only).
@@ -97,34 +121,55 @@ def encode_reply(pcm: bytes, rate: int, kind: ReplyFormat = REPLY_FORMATS[0]) ->
     import numpy as np
     import soundfile as sf
 
-    samples = np.frombuffer(pcm, "<i2", count=len(pcm) // 2)
     buffer = io.BytesIO()
     try:
-        sf.write(buffer, samples, rate, format=kind.container, subtype=kind.subtype)
+        with sf.SoundFile(buffer, "w", rate, 1, subtype=kind.subtype, format=kind.container) as out:
+            for block in _whole_samples(_pcm_blocks(pcm).blocks()):
+                out.write(np.frombuffer(block, "<i2"))
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         raise OutputError(f"cannot encode the reply ({rate} Hz) as {kind.name}: {exc}") from exc
     return buffer.getvalue()
 
 
-def streaming_wav_header(rate: int) -> bytes:
-    """A 16-bit mono WAV header whose lengths are unknown: both sizes 0xFFFFFFFF, as sox and ffmpeg write to a
-    pipe, so a player (`play -t wav -`, `aplay`) starts at once and reads until the stream ends."""
-    unknown = 0xFFFFFFFF
+_UNKNOWN_SIZE = 0xFFFFFFFF
+
+
+def wav_header(rate: int, data_bytes: int | None) -> bytes:
+    """A 16-bit mono WAV header for `data_bytes` of PCM; None (or more than the format can count) writes both
+    sizes as 0xFFFFFFFF, unknown, as sox and ffmpeg do on a pipe."""
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, rate, byte rate, block align, bits
+    riff = data = _UNKNOWN_SIZE
+    if data_bytes is not None and 4 + 8 + len(fmt) + 8 + data_bytes <= _UNKNOWN_SIZE:
+        riff, data = 4 + 8 + len(fmt) + 8 + data_bytes, data_bytes
     return (
         b"RIFF"
-        + struct.pack("<I", unknown)
+        + struct.pack("<I", riff)
         + b"WAVEfmt "
         + struct.pack("<I", len(fmt))
         + fmt
-        + (b"data" + struct.pack("<I", unknown))
+        + b"data"
+        + struct.pack("<I", data)
     )
 
 
+def streaming_wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV header whose lengths are unknown, so a player (`play -t wav -`, `aplay`) starts at once
+    and reads until the stream ends."""
+    return wav_header(rate, None)
+
+
+def _write_wav(write: Callable[[bytes], None], audio: PcmBlocks, rate: int) -> None:
+    """A whole WAV file through `write`, one block at a time."""
+    write(wav_header(rate, len(audio) - len(audio) % 2))
+    for block in _whole_samples(audio.blocks()):
+        write(block)
+
+
 def write_reply(
-    dest: str, pcm: bytes, rate: int, stdout: BinaryIO | None = None, *, kind: str | None = None
+    dest: str, pcm: bytes | PcmBlocks, rate: int, stdout: BinaryIO | None = None, *, kind: str | None = None
 ) -> None:
     """Write s16le mono atomically, in format `kind` (--format) or by suffix; "-" writes WAV to `stdout`.
+    `pcm` may be bytes or a store read in blocks (a reply's turns, possibly on disk).
 
     Raises:
         OutputError: the file or stdout cannot take the reply (the OSError is its __cause__).
@@ -134,14 +179,19 @@ def write_reply(
     if dest == "-":
         if stdout is None:
             raise OutputError("-o -: no stdout to write to")
-        write_to_stdout(stdout, encode_reply(pcm, rate))
+        _write_wav(lambda data: write_to_stdout(stdout, data), _pcm_blocks(pcm), rate)
         return
-    data = encode_reply(pcm, rate, reply_format(dest, kind))
+    audio = _pcm_blocks(pcm)
+    fmt = reply_format(dest, kind)
+    encoded = encode_reply(audio, rate, fmt) if fmt.name != "wav" else None
     temp = temp_path(dest)
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
         with open(fd, "wb", buffering=0) as handle:  # closing reports late errors too (NFS, quotas)
-            write_all(handle, data)
+            if encoded is None:
+                _write_wav(lambda data: write_all(handle, data), audio, rate)
+            else:
+                write_all(handle, encoded)
         os.replace(temp, dest)
     except OSError as exc:
         _remove_quietly(temp)

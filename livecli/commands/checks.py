@@ -87,7 +87,7 @@ def _check_loudness(replies: Sequence[tuple[str, Sequence[Turn]]]) -> str:
 
     for name, turns in replies:
         if any(t.audio for t in turns):
-            level = rms_dbfs_pcm16_parts([t.audio for t in turns])
+            level = rms_dbfs_pcm16_parts(block for t in turns for block in t.audio.blocks())
             if level < NEAR_SILENT_DBFS:
                 loudness = "all samples zero" if level == -math.inf else f"{level:.0f} dBFS"
                 raise NoReplyError(f"--fail-on-silence: the reply to {name} is near-silent ({loudness})")

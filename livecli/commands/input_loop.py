@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from livecli.env import Env
     from livecli.media.images import ImageFrame
     from livecli.media.video import VideoInput
+    from livecli.protocol.reply_audio import ReplyAudio
     from livecli.protocol.session import Turn
     from livecli.protocol.turns import InputTag
 
@@ -68,6 +69,8 @@ class RunState:
     conversation: Conversation | None = None
     resumer: Resumer | None = None
     delivered: int = 0  # inputs answered, in order (input N is answered when N <= delivered)
+    # Where turns keep their reply audio (commands/reply_spill: on disk beside the output); None: in memory.
+    new_reply_audio: Callable[[], ReplyAudio] | None = None
 
     def reply_turns(self, number: int) -> list[Turn]:
         """The turns that answer input `number` (1-based), as the session labelled them."""
@@ -142,6 +145,8 @@ async def converse(
         setup = with_transparent_resumption(with_tools(setup, tools), target)
         conv = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout, tools=tools)
         state.conversation = conv
+        if state.new_reply_audio is not None:
+            conv.session.new_reply_audio = state.new_reply_audio
         try:
             await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
             resumer = state.resumer = Resumer(

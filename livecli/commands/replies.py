@@ -16,6 +16,7 @@ from livecli.commands.input_loop import RunState
 from livecli.commands.output import OutputPlan, write_text
 from livecli.commands.stream_out import StdoutAudio
 from livecli.protocol.redact import printable
+from livecli.protocol.reply_audio import JoinedAudio
 from livecli.protocol.report import Reporter
 from livecli.protocol.wire import OUTPUT_RATE
 
@@ -71,7 +72,7 @@ def _write_reply(
     turns = state.reply_turns(index + 1)
     answered = index < state.delivered
     destination = plan.destination(index)
-    pcm = b"".join(bytes(t.audio) for t in turns)
+    audio = JoinedAudio(t.audio for t in turns)  # read in blocks: it may be on disk (commands/reply_spill)
     rate = next((t.audio_rate for t in turns if t.audio_rate), None) or OUTPUT_RATE
     if destination == "-" and isinstance(renderer, StdoutAudio):  # streamed as it arrived
         if renderer.broken:
@@ -80,11 +81,11 @@ def _write_reply(
             renderer.reply_written("-", renderer.streamed, renderer.rate, partial=failed and not answered)
         elif answered:
             renderer.warning(f"no reply audio for {name}: nothing written to stdout")
-    elif destination is not None and pcm:
+    elif destination is not None and len(audio):
         from livecli.audio.encode import write_reply
 
-        write_reply(destination, pcm, rate, stdout=env.stdout, kind=plan.file_kind)
-        renderer.reply_written(destination, len(pcm), rate, partial=failed and not answered)
+        write_reply(destination, audio, rate, stdout=env.stdout, kind=plan.file_kind)
+        renderer.reply_written(destination, len(audio), rate, partial=failed and not answered)
     elif destination is not None and answered:
         renderer.warning(f"no reply audio for {name}: nothing written to {destination}")
     # One line per turn: server VAD may answer one input with several replies, each its own sentence.

@@ -1,7 +1,8 @@
 """How much reply one input may bring: `--max-reply-seconds` of audio and `MAX_REPLY_TEXT_CHARS` of text.
 
-Reply audio and text are kept in memory until the run writes them, so a server that streams without end (a
-hostile one reached 15 GB in 150 s, 7.3 GB of text in 40 s) would take all of it. Every attempt at an input
+Reply text is kept in memory and reply audio on disk (commands/reply_spill) until the run writes them, so a
+server that streams without end (a hostile one reached 15 GB in 150 s, 7.3 GB of text in 40 s) would take all
+of one or the other. Every attempt at an input
 counts (a reconnect that resends it keeps the cut-off attempt's turns too), so what one input can hold is
 bounded. Past a limit the run stops with a ProtocolError (exit 4, never retried: a new connection would only
 bring more); the reply received up to the limit is still written, as partial.
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_REPLY_S", "MAX_REPLY_TEXT_CHARS", "ReplyLimits"]
 
-DEFAULT_MAX_REPLY_S = 3600.0  # an hour of audio per input: 173 MB at 24 kHz, far past any real reply
+DEFAULT_MAX_REPLY_S = 3600.0  # an hour of audio per input: 173 MB at 24 kHz (on disk), far past any real reply
 MAX_REPLY_TEXT_CHARS = 8 * 2**20  # text parts and transcripts per input, about 8 MiB: a book, not a flood
 
 

@@ -20,6 +20,7 @@ from livecli.commands.input_loop import RunState, converse, reach_target, send_p
 from livecli.commands.output import check_destinations, plan_output
 from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
 from livecli.commands.reply_limits import ReplyLimits
+from livecli.commands.reply_spill import ReplySpill, spill_directory
 from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.stream_out import StdoutAudio
 from livecli.commands.video_input import open_video_input, warn_video_length
@@ -81,7 +82,8 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             reach = reach_local_server(req, env, renderer)
         else:
             reach = reach_target(preview)
-        state = RunState(secrets=preview.secrets)
+        spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk (L5)
+        state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio)
         outcome = _Outcome(renderer, status_of, req, state)
         try:
             check_inputs_audible(audio, req.fail_on_silence, renderer.warning)

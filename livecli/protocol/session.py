@@ -55,6 +55,7 @@ from livecli.protocol.events import (
     Usage,
 )
 from livecli.protocol.outbox import Outbox
+from livecli.protocol.reply_audio import ReplyAudio
 from livecli.protocol.server_parse import parse_server_message
 from livecli.protocol.turns import Inputs, InputTag, Turn
 
@@ -99,6 +100,8 @@ class ClientSession:
         self._end_index: int | None = None  # the index of the message that ended the current input
         self._resend: list[str] | None = None  # the tail to send first on this connection (transparent)
         self.resumed_transparently = False  # this connection goes on where the last one stopped
+        # Where each turn keeps its reply audio: in memory, unless the use case spills it (commands/reply_spill).
+        self.new_reply_audio: Callable[[], ReplyAudio] = ReplyAudio
 
     # --- state -----------------------------------------------------------------------------------------
 
@@ -400,7 +403,9 @@ class ClientSession:
     def _new_turn(self, now: float) -> Turn:
         if self._open is not None:
             self._finish(self._open, now, "superseded", None)
-        turn = Turn(index=len(self.turns) + 1, started_at=now, input=self.inputs.current)
+        turn = Turn(
+            index=len(self.turns) + 1, started_at=now, input=self.inputs.current, audio=self.new_reply_audio()
+        )
         self.turns.append(turn)
         self._open = turn
         self._absorb_turn_complete = False

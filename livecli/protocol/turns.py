@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from livecli.protocol.events import FunctionCall, TurnComplete, Usage
+from livecli.protocol.reply_audio import ReplyAudio
 
 __all__ = ["InputTag", "Inputs", "Turn"]
 
@@ -37,7 +38,7 @@ class Turn:
     ended_at: float | None = None
     end: str | None = None  # turnComplete | generationComplete | interrupted | superseded | disconnected
     interrupted: bool = False
-    audio: bytearray = field(default_factory=bytearray, repr=False)
+    audio: ReplyAudio = field(default_factory=ReplyAudio, repr=False)  # in memory unless the session is told
     audio_rate: int | None = None
     usage: Usage | None = None
     complete: TurnComplete | None = None
