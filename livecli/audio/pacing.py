@@ -12,7 +12,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-__all__ = ["Pacer"]
+__all__ = ["MAX_DUE_AT_ONCE", "Pacer"]
+
+# Messages already due (unpaced, or catching up) leave together in one write, at most this many at a time (a
+# second of 40 ms chunks), so the sender gets back to the replies between writes.
+MAX_DUE_AT_ONCE = 25
 
 # asyncio wakes timers up to ~1 ms late (epoll rounds its timeout up to whole milliseconds); sleeping until
 # this much before the deadline and then yielding with sleep(0) keeps lateness well under a millisecond.

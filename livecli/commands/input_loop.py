@@ -20,7 +20,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from livecli.audio.pacing import Pacer
+from livecli.audio.pacing import MAX_DUE_AT_ONCE, Pacer
 from livecli.client.conversation import Conversation
 from livecli.client.resume import Connection, Resumer
 from livecli.commands.request import RunRequest
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan"]
 
-_MAX_BATCH = 25  # audio messages per write when several are due at once
+_MAX_BATCH = MAX_DUE_AT_ONCE  # audio messages per write when several are due at once
 
 # How to reach the server: entering it yields the target (for --local: once the command's server is up);
 # leaving it releases what it started.

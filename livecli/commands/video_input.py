@@ -14,7 +14,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING
 
-from livecli.audio.pacing import Pacer
+from livecli.audio.pacing import MAX_DUE_AT_ONCE, Pacer
 from livecli.commands.request import RunRequest
 from livecli.errors import UsageError
 from livecli.protocol.client_messages import SetupConfig, setup_payload
@@ -36,7 +36,6 @@ __all__ = [
     "warn_video_length",
 ]
 
-_MAX_BATCH = 25  # messages per write when several are due at once (as for audio: replies keep being read)
 FRAMES_REPORT_EVERY_S = 10.0  # of the video: how often the frames sent are reported
 
 # The service's session limit for audio with video, without context window compression (docs/wire.md, "Limits").
@@ -111,7 +110,7 @@ async def send_video(
         frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
         await conv.send(frames)
         renderer.input_started(info)
-    pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock)
+    pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock, sleep=conv.pause)  # replies applied meanwhile
     async for batch in paced(progress, pacer, session.end_of_audio):
         frames = [
             session.video(item.data, item.mime) if isinstance(item, FramePiece) else session.audio(item.pcm)
@@ -135,10 +134,11 @@ async def paced(
     progress: VideoProgress, pacer: Pacer, end_of_audio: Callable[[], None]
 ) -> AsyncIterator[list[TimelineItem]]:
     """The rest of the timeline as writes, on the pacer's clock from its first item: each item waits until it is
-    due; items already due (unpaced, or catching up) leave together, at most _MAX_BATCH at a time so replies keep
-    being read; a paced item leaves at once, before the next one is even decoded. An item stays in `progress`
-    until it is yielded, so a close while it waits loses nothing. `end_of_audio` is called before the first
-    appended chunk (`--turn-end silence`): the turn's timings start from there (docs/wire.md, "Reply timing")."""
+    due; items already due (unpaced, or catching up) leave together, at most MAX_DUE_AT_ONCE at a time so
+    replies keep being read; a paced item leaves at once, before the next one is even decoded. An item stays in
+    `progress` until it is yielded, so a close while it waits loses nothing. `end_of_audio` is called before the
+    first appended chunk (`--turn-end silence`): the turn's timings start from there (docs/wire.md, "Reply
+    timing")."""
     from livecli.media.video import AudioPiece
 
     batch: list[TimelineItem] = []
@@ -151,7 +151,7 @@ async def paced(
         await pacer.wait_until(current.t_s - origin)
         batch.append(progress.take())
         following = progress.peek()
-        if len(batch) >= _MAX_BATCH or following is None or not pacer.due_at(following.t_s - origin):
+        if len(batch) >= MAX_DUE_AT_ONCE or following is None or not pacer.due_at(following.t_s - origin):
             yield batch
             batch = []
         current = following

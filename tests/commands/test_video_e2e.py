@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from livecli.audio.pacing import Pacer
@@ -24,8 +25,9 @@ from livecli.commands.session_setup import SessionOptions
 from livecli.commands.video_input import AV_SESSION_LIMIT_S, VideoProgress, paced, warn_video_length
 from livecli.media.video import AudioPiece, FramePiece, TimelineItem, open_video
 from tests.audio.test_pacing import FakeClock, drive
+from tests.commands.send_helpers import events, make_env, run
 from tests.helpers import dev_only, local_server, run_cli
-from tests.media.video_files import make_video
+from tests.media.video_files import make_video, ramp_video
 
 dev_only("av")
 dev_only("PIL")
@@ -311,3 +313,28 @@ def test_an_item_waiting_when_the_connection_closes_is_sent_by_the_next_attempt(
     drive(attempt(clock.sleep))
     assert sent == [0, 1, 2, 3, 4, 5]
     assert clock.now - resumed_at == pytest.approx(0.08, abs=1e-3)  # items 4 and 5; item 3 at once
+
+
+# --- across reconnects ------------------------------------------------------------------------------------------
+
+
+def test_a_video_through_two_go_aways_on_vertex_arrives_once_and_in_order(tmp_path: Path) -> None:
+    """Transparent resumption (Vertex): connections that each take 5 s of audio; the server receives every sample
+    of the track exactly once, in order, sees each frame once, and answers once."""
+    samples = ramp_video(tmp_path / "ramp.mkv", 12)
+    with local_server(max_connection_audio_s=5, keep_received_audio=True) as server:
+        env, stdout, stderr = make_env()
+        connect = ConnectOptions(endpoint=server.url, vertex=True, api_key=SECRET)
+        req = RunRequest(
+            connect=connect, json=True, video=str(tmp_path / "ramp.mkv"), speed=0, chunk_ms=100, max_reconnects=5
+        )
+        assert run(req, env) == 0
+        received = server.thread.running.received_audio()
+    assert len(events(stdout, "resumed")) >= 2
+    assert events(stdout, "warning") == []  # no fallback to sending it again from its start
+    [pcm] = received.values()
+    assert np.array_equal(np.frombuffer(pcm, dtype=np.int16), samples)
+    (turn,) = events(stdout, "turn_complete")
+    assert turn["output_transcript"] == "turn 1: saw 12 frames (64x48), heard 12.00 s of audio"
+    assert SECRET not in stdout.getvalue().decode()
+    assert SECRET not in stderr.getvalue()

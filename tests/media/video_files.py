@@ -63,3 +63,25 @@ def _write_tone(out: Any, stream: Any, start: int, stop: int, rate: int, channel
         out.mux(stream.encode(frame))
         start += count
     return start
+
+
+def ramp_video(path: Path, seconds: int) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """A 1 fps video with a 16 kHz mono PCM track whose sample i is i mod 30000 (any sample missing, repeated or
+    out of order shows in what a server receives); returns the samples."""
+    av: Any = dev_only("av")
+    samples = (np.arange(seconds * 16000) % 30000).astype(np.int16)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=1)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        for i in range(seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20 % 256, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+            second = samples[i * 16000 : (i + 1) * 16000].reshape(1, -1)
+            block = av.AudioFrame.from_ndarray(second, format="s16", layout="mono")
+            block.sample_rate, block.pts = 16000, i * 16000
+            out.mux(audio.encode(block))
+        out.mux(video.encode(None))
+        out.mux(audio.encode(None))
+    return samples
