@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from livecli.errors import ConnectError, UsageError
 from livecli.extras import import_extra
 from livecli.protocol.redact import printable
+from livecli.tools import mcp_log
 from livecli.tools.api_schema import MAX_NAME_LENGTH, NAME_PATTERN, SchemaError, check_declaration
 from livecli.tools.base import ToolFailed
 from livecli.tools.json_schema import SchemaNotConvertible, input_schema_to_api
@@ -70,6 +71,7 @@ class McpSource:
         self._owner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._stderr: IO[bytes] | None = None
+        self._listening = False
 
     @property
     def label(self) -> str:
@@ -83,6 +85,9 @@ class McpSource:
         Whatever fails (or a cancellation) leaves nothing behind: the process is stopped, the connection closed.
         """
         client_module = import_extra("mcp.client.client", needed_by=self._option)
+        if not self._listening:
+            mcp_log.listen(self._warn)  # the SDK's log lines as warnings, not tracebacks through the display
+            self._listening = True
         try:
             await self._start(client_module.Client)
         except BaseException:
@@ -127,6 +132,9 @@ class McpSource:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        if self._listening:
+            mcp_log.unlisten(self._warn)
+            self._listening = False
 
     async def _leave(self) -> None:
         """Stop the owner task, which leaves the client; a start still under way is cancelled."""

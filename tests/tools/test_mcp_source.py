@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shlex
 import subprocess
@@ -47,7 +48,11 @@ def _alive(pid: int) -> bool:
 
 async def test_a_stdio_server_is_declared_called_cancelled_and_closed(tmp_path: Path) -> None:
     warnings: list[str] = []
-    source = McpSource(command=demo_command("--weird-tools", "--marker-dir", str(tmp_path)), warn=warnings.append)
+    # A line that is not JSON-RPC comes first: the SDK's complaint is a warning line, not a traceback.
+    noisy = shlex.join(
+        ["sh", "-c", f"echo not-json; exec {demo_command('--weird-tools', '--marker-dir', str(tmp_path))}"]
+    )
+    source = McpSource(command=noisy, warn=warnings.append)
     await source.start()
     try:
         declarations = {d["name"]: d for d in source.declarations()}
@@ -97,9 +102,12 @@ async def test_a_stdio_server_is_declared_called_cancelled_and_closed(tmp_path: 
     assert not _alive(int((tmp_path / "pid").read_text()))
     with pytest.raises(ToolFailed, match="closed"):
         await source.call("add", {"a": 1, "b": 1}, call_id="c10")
-    assert len(warnings) == 1
-    assert "tool 'free_form' left out" in warnings[0]
-    assert "at /properties/data" in warnings[0]
+    assert len(warnings) == 2
+    assert "the MCP SDK: Failed to parse JSONRPC message from server (ValidationError)" in warnings
+    [left_out] = [w for w in warnings if "left out" in w]
+    assert "tool 'free_form' left out" in left_out
+    assert "at /properties/data" in left_out
+    assert logging.getLogger("mcp").propagate  # the SDK's logger is given back
 
 
 def _tool(name: str, schema: dict[str, Any] | None = None) -> Any:
