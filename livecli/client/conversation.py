@@ -2,13 +2,13 @@
 
 One task drives the session: the task that calls `open`, `send`, `pause`, `wait_reply`, `resend_tail` and
 `reconnect` (the input loop, through the Resumer). The reader task never touches the ClientSession: it only
-moves each frame from the socket into the inbox with its arrival time, and the close that ended the socket
-after them. The driver applies the inbox (`_pump`: the session, the renderer, tool answers) after each send,
-while it paces (`pause`, the pacer's sleep) and while it waits for a reply. So the session's state, its numbered
-messages and the unacknowledged tail (docs/wire.md, "Resending input") change only between the driver's own
-awaits: a goAway, a resumption update or a close is applied in arrival order, never in the middle of building or
-resending frames, and never from two tasks. Frames are applied at most one send or one pacing wait late; their
-timings use the arrival time, not the time they were applied.
+moves each frame from the socket into the inbox (client/inbox) with its arrival time, and the close that ended
+the socket after them. The driver applies the inbox (`_pump`: the session, the renderer, tool answers) after
+each send, while it paces (`pause`, the pacer's sleep) and while it waits for a reply. So the session's state,
+its numbered messages and the unacknowledged tail (docs/wire.md, "Resending input") change only between the
+driver's own awaits: a goAway, a resumption update or a close is applied in arrival order, never in the middle
+of building or resending frames, and never from two tasks. Frames are applied at most one send or one pacing
+wait late; their timings use the arrival time, not the time they were applied.
 
 Tool calls go to the tool-call dispatcher (client/tool_calls): a declared function's handler runs as a task of
 its own and its answer is sent by the driver (`answer_later`); any other call is answered at once with an
@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from livecli.client.connect_errors import host_of
+from livecli.client.inbox import Answer, Inbox
 from livecli.client.metrics import TurnTimes, measure
 from livecli.client.tool_calls import ToolCallDispatcher, ToolRunner
-from livecli.client.transport import Closed, Link, LinkClosed, open_link
+from livecli.client.transport import Closed, Link, LinkClosed, LinkTap, open_link
 from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
@@ -63,20 +62,6 @@ class ReconnectNow(Exception):
     """The connection's goAway time is nearly up while it is busy: reconnect now (not a LivecliError)."""
 
 
-@dataclass(frozen=True)
-class _Answer:
-    """Function responses another task (a tool handler) hands the driver to build and send; `sent` says how it
-    went (False: the connection ended first)."""
-
-    responses: list[dict[str, Any]]
-    sent: asyncio.Future[bool]
-
-
-# What the driver finds in its inbox: a frame with its arrival time, how the socket ended, a reader bug, or
-# function responses to send.
-Arrival = tuple[float, str | bytes] | Closed | Exception | _Answer
-
-
 class Conversation:
     """A Live session over one WebSocket, reporting to a renderer."""
 
@@ -97,8 +82,7 @@ class Conversation:
         self.error: Exception | None = None  # what ended the reader: a LivecliError, or a bug
         self.setup_s: float | None = None
         self.last_frame_at = clock()
-        self._inbox: deque[Arrival] = deque()  # filled by the reader, emptied by the driver (`_pump`)
-        self._arrived = asyncio.Event()
+        self.inbox = Inbox()  # filled by the reader and tool handlers, emptied by the driver (`_pump`)
         self._reader: asyncio.Task[None] | None = None
         self._reported: set[int] = set()
         self.times: dict[int, TurnTimes] = {}
@@ -109,13 +93,14 @@ class Conversation:
         # Every credential this session has connected with (refreshed tokens add theirs): what the server sends
         # back is redacted of all of them, an echo of an earlier token included.
         self.secrets: tuple[str, ...] = ()
+        self.tap: LinkTap | None = None  # sees every connection's frames (--record: client/record)
         # Function calls run by `tools` (none: each is answered with an error), answered through the driver.
         self.tools = ToolCallDispatcher(
             tools,
             renderer,
             clock,
             send=self.answer_later,
-            wake=self._arrived.set,
+            wake=self.inbox.arrived.set,
             on_failure=self._tool_failed,
             secrets=self._secrets,
         )
@@ -156,6 +141,7 @@ class Conversation:
                     use_env_proxy=target.use_env_proxy,
                     secrets=self.secrets,
                     send_stall_s=self.send_stall_s,
+                    tap=self.tap,
                 )
                 self.renderer.connected(redact_url(url, target.secrets), target.backend)
                 for setup in setup_frames:
@@ -175,8 +161,7 @@ class Conversation:
         self.connected_at = self.clock()
         self.renderer.setup_complete(self.setup_s, self.session.session_id)
         self.last_frame_at = self.clock()
-        self._inbox = deque()
-        self._reader = asyncio.create_task(self._read(self.link, self._inbox))
+        self._reader = asyncio.create_task(self.inbox.read(self.link, self.clock))
 
     async def _abandon(self) -> None:
         """Drop a connection that never completed its setup."""
@@ -237,23 +222,15 @@ class Conversation:
         await asyncio.sleep(0)  # the reader's turn, even when nothing is to be waited for
         await self._pump()
         while (left := until - loop.time()) > 0:
-            await self._wait_arrival(left)
+            await self.inbox.wait(left)
             await self._pump()
 
     async def poll(self, seconds: float = 0.0) -> None:
         """Apply what arrived, waiting up to `seconds` for something to arrive first (for tests and idle loops)."""
-        if not self._inbox and seconds > 0:
-            await self._wait_arrival(seconds)
+        if seconds > 0:
+            await self.inbox.wait(seconds)
         await asyncio.sleep(0)
         await self._pump()
-
-    async def _wait_arrival(self, seconds: float) -> None:
-        if self._inbox:
-            return
-        self._arrived.clear()
-        with contextlib.suppress(TimeoutError):  # (not wait_for: see _settle_reader)
-            async with asyncio.timeout(seconds):
-                await self._arrived.wait()
 
     def _close_error(self, closed: Closed) -> LivecliError:
         """The error for how the connection ended (the session records it: media after it raises it too)."""
@@ -269,27 +246,12 @@ class Conversation:
                     await asyncio.shield(self._reader)
         await self._pump()
 
-    async def _read(self, link: Link, inbox: deque[Arrival]) -> None:
-        """The reader task: every frame into the inbox with its arrival time, then how the socket ended. It never
-        touches the session (see the module docstring); it keeps reading after a failure, since frames left
-        unread would hold up the close handshake (websockets stops reading a full queue)."""
-        try:
-            while True:
-                frame = await link.recv()
-                inbox.append((self.clock(), frame))
-                self._arrived.set()
-        except LinkClosed as exc:
-            inbox.append(exc.closed)
-        except Exception as exc:  # a bug below the link: the driver raises it as itself
-            inbox.append(exc)
-        self._arrived.set()
-
     async def _pump(self) -> None:
         """Apply the inbox in arrival order (the driver only): frames to the session, events to the renderer, tool
         calls answered; the first failure is kept, and frames after it are only drained."""
-        while self._inbox:
-            arrival = self._inbox.popleft()
-            if isinstance(arrival, _Answer):
+        while self.inbox:
+            arrival = self.inbox.take()
+            if isinstance(arrival, Answer):
                 await self._send_answer(arrival)
             elif isinstance(arrival, Closed):
                 if not arrival.by_us and self.error is None:
@@ -303,12 +265,9 @@ class Conversation:
         """From a task other than the driver (a tool handler): have the driver build and send these function
         responses (the session, which numbers them, is the driver's alone); True once sent, False when the
         connection ended first."""
-        sent: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._inbox.append(_Answer(responses, sent))
-        self._arrived.set()
-        return await sent
+        return await self.inbox.answer(responses)
 
-    async def _send_answer(self, answer: _Answer) -> None:
+    async def _send_answer(self, answer: Answer) -> None:
         ok = False
         if self.error is None and self.link is not None and self.session.can_send_media:
             with contextlib.suppress(LinkClosed):  # the reader puts the close in the inbox
@@ -365,8 +324,7 @@ class Conversation:
 
     def _tool_failed(self, exc: Exception) -> None:
         """A tool handler failed in a way that is not an answer (a bug): the driver raises it at once."""
-        self._inbox.append(exc)
-        self._arrived.set()
+        self.inbox.put(exc)
 
     def _report_turns(self) -> None:
         for turn in self.session.turns:
@@ -416,7 +374,7 @@ class Conversation:
             for due in (self.session.deadline(), self.reconnect_due_at()):
                 if due is not None:
                     wake = min(wake, due)
-            await self._wait_arrival(max(wake - now, 0.0) + 0.001)
+            await self.inbox.wait(max(wake - now, 0.0) + 0.001)
 
     async def close(self) -> None:
         """Stop the tool calls still running (reported), close the socket cleanly (1000) and stop the reader."""
