@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["ToolExec", "ToolTimeout", "Tools"]
+__all__ = ["Mcp", "McpUrl", "ToolExec", "ToolTimeout", "Tools"]
 
 PANEL = "Function tools"
 
@@ -44,5 +44,24 @@ ToolTimeout = Annotated[
         min=0,
         rich_help_panel=PANEL,
         help="A call still running after S seconds is stopped and answered with an error (0: no limit).",
+    ),
+]
+Mcp = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp",
+        metavar="CMD",
+        rich_help_panel=PANEL,
+        help="Start a Model Context Protocol server (repeatable): CMD is split like a shell line (no shell) and "
+        "spoken to over stdio; its tools are declared and their calls forwarded (needs livecli[mcp]).",
+    ),
+]
+McpUrl = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp-url",
+        metavar="URL",
+        rich_help_panel=PANEL,
+        help="Use the tools of a Model Context Protocol server over streamable HTTP at URL (repeatable).",
     ),
 ]

@@ -61,6 +61,8 @@ class RunRequest:
     tools: list[str] | None = None  # --tools FILE.py|FILE.json (commands/tool_setup)
     tool_exec: str | None = None  # --tool-exec CMD
     tool_timeout: float = 30.0  # --tool-timeout S (0: no limit)
+    mcp: list[str] | None = None  # --mcp CMD: MCP servers over stdio (tools/mcp_source)
+    mcp_url: list[str] | None = None  # --mcp-url URL: MCP servers over streamable HTTP
     json: bool = False
     verbosity: int = 0
     dry_run: bool = False

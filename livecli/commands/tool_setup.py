@@ -23,6 +23,7 @@ from livecli.protocol.report import Reporter
 from livecli.tools.base import ToolSource
 from livecli.tools.declarations import read_declarations
 from livecli.tools.exec_source import ExecSource
+from livecli.tools.mcp_source import McpSource
 from livecli.tools.python_source import PythonSource
 from livecli.tools.registry import ToolRegistry
 
@@ -33,7 +34,10 @@ STDERR_SHOWN = 2000
 
 
 def tool_sources(
-    req: RunRequest, environ: Mapping[str, str], on_stderr: Callable[[str, str, str], None] | None = None
+    req: RunRequest,
+    environ: Mapping[str, str],
+    on_stderr: Callable[[str, str, str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[ToolSource]:
     """The sources the options ask for (none: no tool option), JSON files read and checked here.
 
@@ -67,6 +71,9 @@ def tool_sources(
                 "--tool-exec runs the functions of --tools FILE.json: give the file that declares them"
             )
         sources.append(ExecSource(req.tool_exec, declared, environ=environ, on_stderr=on_stderr))
+    # MCP servers (tools/mcp_source): a tool they cannot declare is left out with a warning.
+    sources.extend(McpSource(command=command, warn=warn) for command in req.mcp or [])
+    sources.extend(McpSource(url=url, warn=warn) for url in req.mcp_url or [])
     return sources
 
 
@@ -88,7 +95,7 @@ async def open_tools(
 ) -> AsyncIterator[ToolRegistry | None]:
     """The started registry (None without tool options), closed on leaving; a source that fails to close is a
     warning, not the run's failure."""
-    sources = tool_sources(req, environ, _stderr_shower(renderer, secrets))
+    sources = tool_sources(req, environ, _stderr_shower(renderer, secrets), renderer.warning)
     if not sources:
         yield None
         return

@@ -1,0 +1,96 @@
+"""--mcp / --mcp-url end to end: livecli starts a real MCP server (tests/tools/mcp_demo_server.py), declares its
+tools, the local server calls the ones a turn names, and its reply quotes what the MCP server answered; a server
+that does not start, a missing extra, and no secret in anything shown or handed to the server."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from helpers import REPO, dev_only, run_cli
+
+dev_only("mcp")
+
+DEMO = REPO / "tests" / "tools" / "mcp_demo_server.py"
+SECRET = "AIzaSyMCPSECRET0123456789abcdefghijklmn"
+
+
+def demo_command(*options: str) -> str:
+    return shlex.join([sys.executable, str(DEMO), *options])
+
+
+def test_mcp_tools_round_trip_through_the_local_server() -> None:
+    result = run_cli(
+        "text",
+        "call add a=2 b=40 then fail and env_names",
+        "--local",
+        "--mcp",
+        demo_command(),
+        "--json",
+        "--timeout",
+        "20",
+        env={"GEMINI_API_KEY": SECRET},
+    )
+    responses = {event["name"]: event for event in result.of_type("tool_response")}
+    assert sorted(responses) == ["add", "env_names", "fail"]
+    assert responses["add"]["response"] == {"result": 42}
+    assert responses["add"]["error"] is None
+    assert "failed on purpose" in responses["fail"]["error"]
+    transcript = result.of_type("turn_complete")[0]["output_transcript"]
+    assert 'add returned {"result":42}' in transcript
+    server_environment = responses["env_names"]["response"]["result"]
+    assert "PATH" in server_environment
+    assert "GEMINI_API_KEY" not in server_environment  # livecli's credentials are not handed to the server
+    assert SECRET not in result.stdout
+    assert SECRET not in result.stderr
+
+
+def test_the_declarations_reach_the_setup() -> None:
+    result = run_cli("text", "hi", "--local", "--mcp", demo_command(), "--dry-run")
+    lines = result.stdout.splitlines()
+    setup = json.loads(lines[lines.index("setup (sent as the first frame):") + 1])["setup"]
+    [tool] = [t for t in setup["tools"] if "functionDeclarations" in t]
+    add = next(d for d in tool["functionDeclarations"] if d["name"] == "add")
+    assert add["parameters"]["properties"] == {"a": {"type": "INTEGER"}, "b": {"type": "INTEGER"}}
+
+
+@pytest.fixture(scope="module")
+def http_demo() -> Iterator[str]:
+    """The demo server over streamable HTTP on 127.0.0.1 (a port the system picks); its /mcp URL."""
+    process = subprocess.Popen([sys.executable, str(DEMO), "--http"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split()[1])
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def test_an_mcp_server_over_http_round_trip(http_demo: str) -> None:
+    result = run_cli(
+        "text", "call text.upper please", "--local", "--mcp-url", http_demo, "--json", "--timeout", "20"
+    )
+    [response] = result.of_type("tool_response")
+    assert response["name"] == "text.upper"
+    assert response["response"] == {"result": "CALL TEXT.UPPER PLEASE"}
+
+
+def test_a_server_that_does_not_start_is_one_line_before_connecting() -> None:
+    result = run_cli("text", "hi", "--local", "--mcp", demo_command("--fail-at-start"), expect=2)
+    [line] = result.stderr.strip().splitlines()
+    assert "the MCP server did not start" in line
+    assert "(stderr: demo server: cannot open its database (on purpose))" in line
+
+
+def test_a_missing_mcp_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mcp.client.client", None)
+    result = run_cli("text", "hi", "--local", "--mcp", demo_command(), expect=2)
+    assert "pip install 'livecli[mcp]'" in result.stderr
+    assert "--mcp needs the optional mcp extra" in result.stderr
