@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from livecli.protocol.session import Turn
     from livecli.protocol.turns import InputTag
 
-__all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan"]
+__all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan", "with_transparent_resumption"]
 
 _MAX_BATCH = MAX_DUE_AT_ONCE  # audio messages per write when several are due at once
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
 from livecli.commands.checks import check_inputs_audible, check_replies, compile_expectation
-from livecli.commands.input_loop import RunState, converse, reach_target, send_plan
+from livecli.commands.input_loop import RunState, converse, reach_target, send_plan, with_transparent_resumption
 from livecli.commands.output import check_destinations, plan_output
 from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
 from livecli.commands.reply_limits import ReplyLimits
@@ -71,6 +71,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             from livecli.commands.tool_setup import declared_setup
 
             setup = asyncio.run(declared_setup(req, setup, env.environ))  # the tools' declarations too
+            setup = with_transparent_resumption(setup, preview)  # as converse sends it (Vertex)
             return dry_run(preview, setup_message(setup), plans, env, req.json, prompt, images)
         display = make_renderer(env, json=req.json, verbosity=req.verbosity)
         renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory

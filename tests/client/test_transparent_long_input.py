@@ -70,3 +70,15 @@ def test_100_s_through_two_go_aways_arrive_once_in_order_and_the_reply_is_not_re
     assert rate == whole_rate
     assert len(reply) > 0
     assert np.array_equal(reply, whole)
+
+
+@pytest.mark.parametrize(("backend", "transparent"), [(["--vertex"], True), ([], False)])
+def test_transparent_is_asked_for_on_vertex_only(backend: list[str], transparent: bool) -> None:
+    """--dry-run shows the setup as sent: `transparent` on Vertex, never on the Gemini API (which refuses it)."""
+    from tests.helpers import SAMPLES, run_cli
+
+    result = run_cli("send", str(SAMPLES / "hello_16k.wav"), "--dry-run", "--json", "--api-key", KEY, *backend)
+    [report] = result.json_lines
+    resumption = report["setup"]["setup"]["sessionResumption"]
+    assert resumption.get("transparent", False) is transparent
+    assert KEY not in result.stdout
