@@ -9,6 +9,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from helpers import REPO, dev_only, run_cli
@@ -56,6 +57,26 @@ def test_the_declarations_reach_the_setup() -> None:
     [tool] = [t for t in setup["tools"] if "functionDeclarations" in t]
     add = next(d for d in tool["functionDeclarations"] if d["name"] == "add")
     assert add["parameters"]["properties"] == {"a": {"type": "INTEGER"}, "b": {"type": "INTEGER"}}
+
+
+def test_a_call_past_the_tool_timeout_is_cancelled_on_the_mcp_server(tmp_path: Path) -> None:
+    result = run_cli(
+        "text",
+        "call slow seconds=60",
+        "--local",
+        "--mcp",
+        demo_command("--marker-dir", str(tmp_path)),
+        "--tool-timeout",
+        "0.5",
+        "--json",
+        "--timeout",
+        "20",
+    )
+    [response] = result.of_type("tool_response")
+    assert response["name"] == "slow"
+    assert "--tool-timeout" in response["error"]
+    assert (tmp_path / "slow-started").exists()
+    assert (tmp_path / "slow-cancelled").exists()  # the tool stopped on the server: nothing is left running
 
 
 @pytest.fixture(scope="module")
