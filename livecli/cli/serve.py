@@ -75,7 +75,10 @@ def register(app: typer.Typer) -> None:
             help="Reply pace: 1 = real time, 0 = as fast as possible.",
         ),
         record: str | None = typer.Option(
-            None, "--record", metavar="FILE.jsonl", help="Log every frame (audio summarized) to a JSONL file."
+            None,
+            "--record",
+            metavar="DIR",
+            help="Record every connection into DIR (frames.jsonl, input.wav, reply.wav: docs/recording.md).",
         ),
         require_key: str | None = typer.Option(
             None, "--require-key", metavar="KEY", help="Require this API key (x-goog-api-key or ?key=)."

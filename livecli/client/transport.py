@@ -23,6 +23,7 @@ import contextlib
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -32,7 +33,7 @@ from livecli import __version__
 from livecli.client.connect_errors import connect_error
 from livecli.errors import ConnectError, LivecliError, ProtocolError, UsageError
 from livecli.protocol.endpoints import shown_url
-from livecli.protocol.redact import Redactor
+from livecli.protocol.redact import Redactor, redact_url
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -41,6 +42,7 @@ __all__ = [
     "Closed",
     "Link",
     "LinkClosed",
+    "LinkTap",
     "env_proxy",
     "open_link",
 ]
@@ -165,18 +167,39 @@ class _Connect(connect):
         return exc
 
 
+class LinkTap(Protocol):
+    """Sees every frame a link sends and receives (received ones redacted), and how it ended: `--record`
+    (client/record). One tap may follow several links in turn (reconnects): `connected` starts each."""
+
+    def connected(self, url: str) -> None: ...
+
+    def sent(self, frames: list[str]) -> None: ...
+
+    def received(self, frame: str | bytes) -> None: ...
+
+    def ended(self, closed: Closed) -> None: ...
+
+
 class Link:
     """One open WebSocket: `send(frames)`, `recv()`, `close()`; `closed` records how it ended.
 
     Everything the server wrote reaches the caller through `redactor` (the target's secrets replaced by ***):
     each frame `recv()` returns and the close reason in `closed`. This is the one redaction point of the
     client; the session, the renderers and every error built from server text only ever see its output.
+    A `tap` sees the same frames (and what was sent), so a recording holds only what the client saw.
     """
 
-    def __init__(self, ws: ClientConnection, redactor: Redactor, send_stall_s: float | None = None) -> None:
+    def __init__(
+        self,
+        ws: ClientConnection,
+        redactor: Redactor,
+        send_stall_s: float | None = None,
+        tap: LinkTap | None = None,
+    ) -> None:
         self._ws = ws
         self._redactor = redactor
         self._send_stall_s = send_stall_s or None  # 0: no limit
+        self._tap = tap
         self.closed: Closed | None = None
 
     async def send(self, frames: str | list[str]) -> None:
@@ -191,14 +214,17 @@ class Link:
             async with asyncio.timeout(self._send_stall_s):
                 if isinstance(frames, str):
                     await self._ws.send(frames)
-                    return
-                async with self._ws.send_context():  # one context: the frames leave in one write
-                    for frame in frames:
-                        self._ws.protocol.send_text(frame.encode())
+                else:
+                    async with self._ws.send_context():  # one context: the frames leave in one write
+                        for frame in frames:
+                            self._ws.protocol.send_text(frame.encode())
+            if self._tap is not None:
+                self._tap.sent([frames] if isinstance(frames, str) else frames)
         except ConnectionClosed as exc:
             raise self._closed_by(exc) from None
         except TimeoutError:
             self.closed = Closed(1006, "", by_us=True)
+            self._tell_tap()
             self._ws.transport.abort()
             raise ConnectError(
                 f"the server stopped reading: nothing could be sent for {self._send_stall_s:g} s (--timeout)"
@@ -207,14 +233,18 @@ class Link:
     async def recv(self) -> str | bytes:
         """The next frame (text or binary, as sent); a closed connection raises `LinkClosed`."""
         try:
-            return self._redactor.frame(await self._ws.recv())
+            frame = self._redactor.frame(await self._ws.recv())
         except ConnectionClosed as exc:
             raise self._closed_by(exc) from None
+        if self._tap is not None:
+            self._tap.received(frame)
+        return frame
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close cleanly (waits up to CLOSE_TIMEOUT_S for the server's close frame); never raises."""
         if self.closed is None:
             self.closed = Closed(code, reason, by_us=True)
+        self._tell_tap()
         if self._ws.connection_lost_waiter.done():
             return  # nothing left to close (and websockets would abort a dead transport: see `_raise_if_gone`)
         with contextlib.suppress(OSError, WebSocketException, TimeoutError):
@@ -240,7 +270,14 @@ class Link:
                 self.closed = Closed(sent.code, sent.reason, by_us=False, refused=True)
             else:
                 self.closed = Closed(1006, "", by_us=False)
+        self._tell_tap()
         return LinkClosed(self.closed)
+
+    def _tell_tap(self) -> None:
+        """The tap learns how the link ended, once."""
+        if self._tap is not None and self.closed is not None:
+            tap, self._tap = self._tap, None
+            tap.ended(self.closed)
 
 
 class LinkClosed(Exception):
@@ -261,12 +298,14 @@ async def open_link(
     secrets: Iterable[str] = (),
     send_stall_s: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    tap: LinkTap | None = None,
 ) -> Link:
     """Open the WebSocket (TCP, proxy, TLS, upgrade) within `timeout` seconds.
 
     `secrets` (the credentials in `headers` and `url`) are replaced by *** in everything the server sends back:
     an upgrade refusal's body, a redirect's Location, frames and close reasons (see `Link`). A send that cannot
-    finish within `send_stall_s` seconds ends the connection (None or 0: no limit).
+    finish within `send_stall_s` seconds ends the connection (None or 0: no limit). `tap` (`--record`) sees
+    the connection open (its URL redacted), every frame, and how it ended.
 
     Raises:
         UsageError: the URL is not a valid ws:// or wss:// URL, or the proxy in the environment is not usable.
@@ -283,6 +322,7 @@ async def open_link(
         raise UsageError(f"endpoint must be a ws:// or wss:// URL, not {scheme or 'a bare name'}://…")
     secure = scheme == "wss"
     proxy = env_proxy(url, environ) if use_env_proxy else None
+    secrets = tuple(secrets)
     redactor = Redactor(secrets)
     try:
         ws = await _Connect(
@@ -304,4 +344,6 @@ async def open_link(
         if mapped is None:
             raise
         raise redactor.error(mapped) from exc
-    return Link(ws, redactor, send_stall_s)
+    if tap is not None:
+        tap.connected(redact_url(url, secrets))
+    return Link(ws, redactor, send_stall_s, tap)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from livecli.audio.decode import InputAudio
+    from livecli.client.transport import LinkTap
     from livecli.env import Env
     from livecli.media.images import ImageFrame
     from livecli.media.video import VideoInput
@@ -71,6 +72,8 @@ class RunState:
     delivered: int = 0  # inputs answered, in order (input N is answered when N <= delivered)
     # Where turns keep their reply audio (commands/reply_spill: on disk beside the output); None: in memory.
     new_reply_audio: Callable[[], ReplyAudio] | None = None
+    # Sees every frame of every connection (--record DIR: client/record's ClientRecorder); None: not recorded.
+    tap: LinkTap | None = None
 
     def reply_turns(self, number: int) -> list[Turn]:
         """The turns that answer input `number` (1-based), as the session labelled them."""
@@ -147,6 +150,7 @@ async def converse(
         state.conversation = conv
         if state.new_reply_audio is not None:
             conv.session.new_reply_audio = state.new_reply_audio
+        conv.tap = state.tap
         try:
             await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
             resumer = state.resumer = Resumer(

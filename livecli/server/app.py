@@ -82,7 +82,8 @@ class RunningServer:
         self.scenario = scenario
         self.store = HandleStore(config.handle_ttl_s)
         self.tokens = TokenStore(config.wall_clock)  # the ephemeral tokens minted by POST /v1alpha/auth_tokens
-        self.recorder = Recorder(config.record, config.clock) if config.record else None
+        secrets = [s for s in (config.require_key, config.require_bearer, config.require_ephemeral) if s]
+        self.recorder = Recorder(config.record, config.clock, secrets=secrets) if config.record else None
         self.received = ReceivedAudio() if config.keep_received_audio else None
         self.tls = tls
         self.port = 0

@@ -26,7 +26,8 @@ class ServerConfig:
             `?scenario=NAME` overrides it).
         reply_speed: 1 = replies streamed at real-time pace; 0 = unpaced; 2 = twice as fast.
         reply_chunk_ms: duration of each reply audio chunk.
-        record: write every frame (audio summarized) to this JSONL file.
+        record: record every connection into this directory (docs/recording.md).
+        replay: serve this recording's server side to every client (docs/recording.md).
         require_key / require_bearer / require_ephemeral: credentials the upgrade must carry.
         max_connection_s: goAway, then close 1008 once a connection is this old.
         max_session_s: the same for a session across resumptions (not with contextWindowCompression).
@@ -51,6 +52,7 @@ class ServerConfig:
     reply_speed: float = 1.0
     reply_chunk_ms: int = 40
     record: str | None = None
+    replay: str | None = None
     require_key: str | None = None
     require_bearer: str | None = None
     require_ephemeral: str | None = None

@@ -1,63 +1,45 @@
-"""`--record FILE.jsonl`: every frame with time, connection, direction and kind; audio summarized, never base64."""
+"""`serve --record DIR`: the server's view of every connection, in the one recording format (docs/recording.md).
+
+The pump (`app`) reports in its own terms (`in` = from the client, `out` = to it, `conn` = the connection's own
+events); this maps them to the format's absolute senders, so a recording made here replays like one made by the
+client (`livecli replay`, `serve --replay`).
+"""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from typing import IO, Any
+from collections.abc import Callable, Iterable
+from typing import Any
 
-__all__ = ["Recorder", "summarize"]
+from livecli.audio.recording import RecordingWriter
+from livecli.protocol.recording import CLIENT, SERVER
 
+__all__ = ["Recorder"]
 
-def _scrub(value: Any) -> Any:
-    """Replace every base64 `data` string with its decoded size."""
-    if isinstance(value, dict):
-        return {
-            k: (f"<{len(v) * 3 // 4} bytes>" if k == "data" and isinstance(v, str) else _scrub(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
-
-
-def summarize(frame: str | bytes) -> tuple[str, Any]:
-    """(kind, scrubbed message) of one frame; kind is e.g. `realtimeInput.audio` or `serverContent.modelTurn`."""
-    try:
-        message = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
-        return "malformed", None
-    if not isinstance(message, dict) or not message:
-        return "malformed", None
-    top = next(iter(message))
-    body = message[top]
-    kind = f"{top}.{next(iter(body))}" if isinstance(body, dict) and body else top
-    return kind, _scrub(message)
+_SENDER = {"in": CLIENT, "out": SERVER, "conn": SERVER}
 
 
 class Recorder:
-    """Appends one JSON object per line; safe to share between connections (and threads)."""
+    """Records every connection of one server run into `directory`; safe to share between connections."""
 
-    def __init__(self, path: str, clock: Any = time.monotonic) -> None:
-        self._file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
-        self._clock = clock
-        self._t0 = clock()
-        self._lock = threading.Lock()
+    def __init__(
+        self, directory: str, clock: Callable[[], float] = time.monotonic, *, secrets: Iterable[str] = ()
+    ) -> None:
+        self.directory = directory
+        self._writer = RecordingWriter(
+            directory, SERVER, {"command": "serve"}, secrets=secrets, clock=clock, what="serve --record"
+        )
 
     def event(self, conn: int, direction: str, kind: str, **fields: Any) -> None:
-        """Record one event (`direction`: in, out or conn)."""
-        line = {"t": round(self._clock() - self._t0, 6), "conn": conn, "dir": direction, "kind": kind, **fields}
-        with self._lock:
-            self._file.write(json.dumps(line, ensure_ascii=False) + "\n")
-            self._file.flush()
+        """A connection event: `open` (the client's upgrade; `path`), `close` and `drop` (sent by the server),
+        `closed` (the connection is over, with the code the server saw)."""
+        sender = CLIENT if kind == "open" else _SENDER.get(direction, SERVER)
+        self._writer.event(conn, sender, kind, **fields)
 
     def frame(self, conn: int, direction: str, frame: str | bytes) -> None:
-        """Record one frame, summarized."""
-        kind, message = summarize(frame)
-        self.event(conn, direction, kind, bytes=len(frame), binary=isinstance(frame, bytes), message=message)
+        """One frame received (`in`) or sent (`out`) on connection `conn`."""
+        self._writer.frame(conn, _SENDER[direction], frame)
 
     def close(self) -> None:
-        """Flush and close the file."""
-        with self._lock:
-            self._file.close()
+        """Write the outcome and close the files."""
+        self._writer.close({"exit_status": 0, "error": None})

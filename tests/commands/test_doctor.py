@@ -158,12 +158,12 @@ def test_livecli_server_accepts_each_backend(
         result = doctor("--endpoint", server.url, *as_flags(**options), "--json")
         target = resolve_target(ConnectOptions(endpoint=server.url, **options), {})
     assert result.exit_code == 0, result.stdout
-    events = [json.loads(line) for line in record.read_text().splitlines()]
+    events = [json.loads(line) for line in (record / "frames.jsonl").read_text().splitlines()]
     opened = next(e for e in events if e["kind"] == "open")
-    setup = next(e for e in events if e["dir"] == "in")["message"]["setup"]
+    setup = next(e for e in events if e["from"] == "client" and "message" in e)["message"]["setup"]
     assert opened["path"] == target.url.split("?")[0][len(server.url) :]
     assert setup["model"] == target.model
-    assert not any(secret in record.read_text() for secret in SECRETS)
+    assert not any(secret in (record / "frames.jsonl").read_text() for secret in SECRETS)
 
 
 def unfolded(result: Any) -> str:

@@ -43,8 +43,9 @@ def recorded(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def client_frames(record: Path) -> list[dict[str, Any]]:
     """The frames the client sent, in order, as the server logged them."""
-    events = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
-    return [event for event in events if event["dir"] == "in"]
+    frames = record / "frames.jsonl"
+    events = [json.loads(line) for line in frames.read_text().splitlines()] if frames.exists() else []
+    return [event for event in events if event["from"] == "client" and "message" in event]
 
 
 def kinds(frames: list[dict[str, Any]]) -> list[str]:

@@ -59,7 +59,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalS
 def _last_setup(record: Path) -> dict[str, Any]:
     setups = [
         line["message"]
-        for line in map(json.loads, record.read_text().splitlines())
+        for line in map(json.loads, (record / "frames.jsonl").read_text().splitlines())
         if line["kind"].startswith("setup.")
     ]
     return setups[-1]["setup"]  # type: ignore[no-any-return]

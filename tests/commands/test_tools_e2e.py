@@ -146,8 +146,8 @@ def test_non_blocking_is_declared_and_the_scheduling_reaches_the_server(tmp_path
     [response] = result.of_type("tool_response")
     assert response["scheduling"] == "SILENT"
     assert response["cancelled"] is False
-    frames = [json.loads(line) for line in record.read_text().splitlines()]
-    [setup] = [f["message"]["setup"] for f in frames if f["dir"] == "in" and f["kind"].startswith("setup.")]
+    frames = [json.loads(line) for line in (record / "frames.jsonl").read_text().splitlines()]
+    [setup] = [f["message"]["setup"] for f in frames if f["from"] == "client" and f["kind"].startswith("setup.")]
     assert setup["tools"][0]["functionDeclarations"][0]["behavior"] == "NON_BLOCKING"
     [answer] = [f["message"]["toolResponse"] for f in frames if f["kind"].startswith("toolResponse")]
     assert answer["functionResponses"][0]["scheduling"] == "SILENT"

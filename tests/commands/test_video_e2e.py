@@ -50,8 +50,9 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def client_messages(record: Path) -> list[dict[str, Any]]:
     """The messages the client sent, in order, as the server logged them."""
-    events = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
-    return [event for event in events if event["dir"] == "in"]
+    frames = record / "frames.jsonl"
+    events = [json.loads(line) for line in frames.read_text().splitlines()] if frames.exists() else []
+    return [event for event in events if event["from"] == "client" and "message" in event]
 
 
 def send_video(record: Path, *args: str, expect: int | None = 0) -> Any:

@@ -170,18 +170,18 @@ async def test_record_has_every_frame_without_base64(server: LocalServer) -> Non
     running = server.thread.running
     assert running is not None
     assert running.recorder is not None
-    path = Path(running.recorder._file.name)
+    path = Path(running.recorder.directory) / "frames.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    kinds = {(line["dir"], line["kind"]) for line in lines}
+    kinds = {(line["from"], line["kind"]) for line in lines}
     assert {
-        ("in", "setup.model"),
-        ("in", "realtimeInput.text"),
-        ("out", "serverContent.modelTurn"),
-        ("out", "setupComplete"),
-        ("conn", "open"),
+        ("client", "setup.model"),
+        ("client", "realtimeInput.text"),
+        ("server", "serverContent.modelTurn"),
+        ("server", "setupComplete"),
+        ("client", "open"),
     } <= kinds
     audio = [line for line in lines if line["kind"] == "serverContent.modelTurn"]
-    assert audio[0]["message"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"].endswith("bytes>")
+    assert audio[0]["message"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]["sidecar"] == "reply.wav"
     assert all(isinstance(line["t"], float) for line in lines)
 
 

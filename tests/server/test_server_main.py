@@ -47,8 +47,8 @@ async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: 
     assert out == ""  # only the URL line, already read
     assert "listening on" in err
     assert "SECRET-KEY-123" not in err
-    assert "SECRET-KEY-123" not in record.read_text()
-    assert "realtimeInput.text" in record.read_text()
+    assert "SECRET-KEY-123" not in (record / "frames.jsonl").read_text()
+    assert "realtimeInput.text" in (record / "frames.jsonl").read_text()
 
 
 def test_serve_help_and_bad_scenario() -> None:
