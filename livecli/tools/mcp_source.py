@@ -41,6 +41,8 @@ __all__ = ["START_TIMEOUT_S", "McpSource", "api_function_name", "declare_tools",
 START_TIMEOUT_S = 30.0
 # A server that pages its tool list without end is cut off here.
 MAX_TOOL_PAGES = 100
+# An environment assignment in a command (`env GITHUB_TOKEN=abc server`): its value may be a credential.
+_ASSIGNMENT = re.compile(r"\A([A-Za-z_][A-Za-z0-9_]*)=.+\Z", re.DOTALL)
 # How much of a failed server's stderr a message quotes.
 _STDERR_TAIL_BYTES = 800
 _STDERR_TAIL_LINES = 3
@@ -75,9 +77,10 @@ class McpSource:
 
     @property
     def label(self) -> str:
+        """The option as given, without what may be a credential (NAME=value words, a URL's user and query)."""
         if self.command is not None:
-            return printable(f"--mcp {shlex.quote(self.command)}")
-        return printable(f"--mcp-url {_without_userinfo(self.url or '')}")
+            return printable(f"--mcp {shlex.quote(_masked_command(self.command))}")
+        return printable(f"--mcp-url {_masked_url(self.url or '')}")
 
     async def start(self) -> None:
         """Start or reach the server, shake hands, list and declare its tools (UsageError/ConnectError if not).
@@ -123,7 +126,7 @@ class McpSource:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the server's failure is this call's answer, not the session's end
-            raise ToolFailed(f"{self.label}: {_describe(exc)}{self._stderr_tail()}") from None
+            raise ToolFailed(self._scrubbed(f"{self.label}: {_describe(exc)}{self._stderr_tail()}")) from None
         return result_response(result, name)
 
     async def aclose(self) -> None:
@@ -178,10 +181,26 @@ class McpSource:
             raise UsageError(f"{self.label}: not an http:// or https:// URL")
         return url
 
+    def _scrubbed(self, text: str) -> str:
+        """`text` (an SDK error, the server's stderr) with what `label` masks shown as `...` wherever it appears
+        (values shorter than 4 characters are left: replacing them everywhere would garble the text)."""
+        secrets: list[str] = []
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            secrets = [parts.query, parts.password or ""]
+        else:
+            with contextlib.suppress(ValueError):
+                secrets = [
+                    word.partition("=")[2] for word in shlex.split(self.command or "") if _ASSIGNMENT.match(word)
+                ]
+        for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+            text = text.replace(secret, "...")
+        return text
+
     def _start_error(self, reason: str) -> UsageError | ConnectError:
         """A server that does not start is bad input (stdio); one that cannot be reached is a connect error."""
         happened = "did not start" if self.command is not None else "did not answer"
-        message = f"{self.label}: the MCP server {happened}: {reason}{self._stderr_tail()}"
+        message = self._scrubbed(f"{self.label}: the MCP server {happened}: {reason}{self._stderr_tail()}")
         return UsageError(message) if self.command is not None else ConnectError(message)
 
     def _stderr_tail(self) -> str:
@@ -315,9 +334,17 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _without_userinfo(url: str) -> str:
-    """The URL with any user:password@ removed (a label must not show credentials)."""
+def _masked_command(command: str) -> str:
+    """The command with the value of each `NAME=value` word (`env TOKEN=... server`) shown as `...`."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    return shlex.join(_ASSIGNMENT.sub(r"\1=...", word) for word in words)
+
+
+def _masked_url(url: str) -> str:
+    """The URL without its user:password@, and `?...` for its query (a token is often passed there)."""
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc, query="..." if parts.query else "", fragment=""))

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from helpers import dev_only
+from hypothesis import given
+from hypothesis import strategies as st
 
 from livecli.errors import ConnectError, MissingExtra, UsageError
 from livecli.tools.api_schema import NAME_PATTERN
@@ -140,6 +142,17 @@ async def test_a_server_that_exits_at_start_is_a_usage_error_with_its_stderr() -
     assert "(stderr: demo server: cannot open its database (on purpose))" in str(caught.value)
 
 
+async def test_a_credential_in_the_command_is_masked_in_the_label_and_the_stderr_tail() -> None:
+    command = "env LEAKY_TOKEN=tok-supersecret sh -c 'echo using $LEAKY_TOKEN >&2; exit 3'"
+    source = McpSource(command=command)
+    with pytest.raises(UsageError) as caught:
+        await source.start()
+    await source.aclose()
+    assert "tok-supersecret" not in str(caught.value)
+    assert "(stderr: using ...)" in str(caught.value)
+    assert source.label.startswith("--mcp 'env LEAKY_TOKEN=... sh -c")
+
+
 async def test_a_command_that_does_not_exist_is_one_line() -> None:
     source = McpSource(command="no-such-mcp-server-xyz --flag")
     with pytest.raises(UsageError, match="cannot run no-such-mcp-server-xyz: No such file or directory"):
@@ -200,14 +213,15 @@ async def test_a_streamable_http_server_is_declared_and_called(http_demo: str) -
 async def test_an_http_server_that_cannot_be_reached_is_a_connect_error_without_credentials(
     http_demo: str,
 ) -> None:
-    url = http_demo.replace("127.0.0.1", "user:s3cret@127.0.0.1").replace("/mcp", "/nowhere")
+    url = http_demo.replace("127.0.0.1", "user:s3cret@127.0.0.1").replace("/mcp", "/nowhere?key=QUERYSECRET")
     source = McpSource(url=url)
     with pytest.raises(ConnectError) as caught:
         await source.start()
     await source.aclose()
     assert "the MCP server did not answer" in str(caught.value)
     assert "s3cret" not in str(caught.value)
-    assert "s3cret" not in source.label
+    assert "QUERYSECRET" not in str(caught.value)
+    assert source.label.endswith("/nowhere?...")
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/mcp", "127.0.0.1:8000/mcp", "http://"])
@@ -230,6 +244,13 @@ async def test_a_url_that_is_not_http_is_a_usage_error(url: str) -> None:
 )
 def test_function_names_are_mapped_to_what_the_api_takes(name: str, expected: str) -> None:
     assert api_function_name(name) == expected
+
+
+@given(st.text(max_size=100))
+def test_every_name_maps_to_one_the_api_takes_and_valid_names_stay(name: str) -> None:
+    mapped = api_function_name(name)
+    assert NAME_PATTERN.fullmatch(mapped)
+    assert api_function_name(mapped) == mapped
 
 
 def test_long_names_keep_their_start_and_stay_apart() -> None:
