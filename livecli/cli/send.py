@@ -16,6 +16,7 @@ from typer._click.exceptions import MissingParameter  # Typer's own click: the e
 
 from livecli.cli import media_options as m
 from livecli.cli import options as o
+from livecli.cli import record_options as r
 from livecli.cli import session_options as so
 from livecli.cli import tool_options as t
 from livecli.cli.boundary import exit_status, guarded
@@ -142,6 +143,7 @@ def send(
     tool_timeout: t.ToolTimeout = 30.0,
     mcp: t.Mcp = None,
     mcp_url: t.McpUrl = None,
+    record: r.Record = None,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,
@@ -221,6 +223,7 @@ def text(
     tool_timeout: t.ToolTimeout = 30.0,
     mcp: t.Mcp = None,
     mcp_url: t.McpUrl = None,
+    record: r.Record = None,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,

@@ -63,6 +63,7 @@ class RunRequest:
     tool_timeout: float = 30.0  # --tool-timeout S (0: no limit)
     mcp: list[str] | None = None  # --mcp CMD: MCP servers over stdio (tools/mcp_source)
     mcp_url: list[str] | None = None  # --mcp-url URL: MCP servers over streamable HTTP
+    record: str | None = None  # --record DIR: the whole run recorded (client/record, docs/recording.md)
     json: bool = False
     verbosity: int = 0
     dry_run: bool = False

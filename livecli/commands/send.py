@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
+from livecli.client.record import ClientRecorder
 from livecli.commands.checks import check_inputs_audible, check_replies, compile_expectation
 from livecli.commands.input_loop import RunState, converse, reach_target, send_plan, with_transparent_resumption
 from livecli.commands.output import check_destinations, plan_output
@@ -26,7 +27,7 @@ from livecli.commands.stream_out import StdoutAudio
 from livecli.commands.video_input import open_video_input, warn_video_length
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
-from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
+from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL, Target
 from livecli.protocol.redact import redact
 from livecli.protocol.report import Reporter
 from livecli.render.console import make_renderer
@@ -84,7 +85,8 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         else:
             reach = reach_target(preview)
         spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk (L5)
-        state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio)
+        recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
+        state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
         outcome = _Outcome(renderer, status_of, req, state)
         try:
             check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
@@ -101,6 +103,10 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             write_replies(env, plan, names, state, renderer, failed=outcome.failure is not None)
         except BaseException as exc:
             outcome.fail(exc)
+        if recorder is not None:
+            recorder.finish(outcome.status, outcome.failure)
+            if recorder.failure is not None:
+                renderer.warning(f"--record {req.record}: {recorder.failure}; the recording stops there")
         outcome.finish(reply_totals(names, state), len(names))
         if outcome.failure is not None:
             raise outcome.failure
@@ -157,6 +163,14 @@ class _Outcome:
         except Exception as exc:
             if self.failure is None:
                 self.failure, self.status = exc, self.status_of(exc)
+
+
+def _recorder(req: RunRequest, target: Target, env: Env) -> ClientRecorder | None:
+    """The run's recording (docs/recording.md), created before connecting: a bad DIR fails here."""
+    if req.record is None:
+        return None
+    command = "send" if req.prompt is None else "text"
+    return ClientRecorder.start(req.record, target=target, command=command, clock=env.clock)
 
 
 def _load_images(req: RunRequest) -> list[ImageFrame]:
