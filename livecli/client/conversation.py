@@ -206,6 +206,7 @@ class Conversation:
         except LinkClosed as exc:
             await self._settle_reader()
             raise self.error or self._close_error(exc.closed) from None
+        await asyncio.sleep(0)  # the reader's turn: a write that did not block never yielded to it
         await self._pump()
 
     async def resend_tail(self) -> None:
@@ -354,7 +355,6 @@ class Conversation:
             await self._pump()
             self.raise_if_failed()
             now = self.clock()
-            self._check_deadline(now)
             self._handle(self.session.tick(now))  # an inferred turn end answers nothing
             turns = self.session.attempt_turns(attempt)
             quiet_since = max(self.last_frame_at, expected_since, self.tools.quiet_since(now))
@@ -371,6 +371,7 @@ class Conversation:
                     what = f"the reply stalled after {received} bytes" if received else "no reply"
                     raise NoReplyError(f"{name}: {what}: the server sent nothing for {timeout_s:g} s")
                 wake = quiet_since + timeout_s
+            self._check_deadline(now)  # (after the checks above: a reply already complete is not given up)
             for due in (self.session.deadline(), self.reconnect_due_at()):
                 if due is not None:
                     wake = min(wake, due)

@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 
 from livecli.auth.target import ConnectOptions
+from livecli.client import conversation
 from livecli.client.resume import Resumer
 from livecli.commands.request import RunRequest
 from livecli.protocol import server_messages as sm
@@ -88,7 +89,7 @@ class TransparentServer:
                     close(ws, plan.close_code, "Internal error encountered." if plan.close_code == 1011 else "")
                     return
                 if received == plan.go_away_after:
-                    ws.send(sm.go_away(0.05))
+                    ws.send(sm.go_away(0.0))  # reconnect now: the client's next send gives the connection up
                     plan.ack_every = 10**9  # nothing more is acknowledged on this connection
                 if received == plan.burst_after:
                     self._acknowledge(ws, plan)
@@ -217,8 +218,12 @@ def test_a_close_while_the_tail_is_resent(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(30)
-def test_a_go_away_while_the_tail_is_resent(tmp_path: Path) -> None:
-    server = TransparentServer([Plan(close_after=15, ack_every=5), Plan(go_away_after=1), Plan()])
+def test_a_go_away_while_the_tail_is_resent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """4 of 32 messages acknowledged, the tail resent one message per write; the goAway (no time left) comes
+    after the first: the connection is given up at the client's next send, and whatever the second connection
+    took without acknowledging it is resent on the third."""
+    monkeypatch.setattr(conversation, "RESEND_BATCH", 1)
+    server = TransparentServer([Plan(close_after=5, ack_every=2), Plan(go_away_after=1), Plan()])
     status, seen, _ = run_against(server, tmp_path)
     assert status == 0
     assert any(e["type"] == "go_away" for e in seen)
