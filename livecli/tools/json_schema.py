@@ -6,19 +6,19 @@ required, array items, string enums, null (`anyOf` with `{"type": "null"}`, `"ty
 value (title, default, format, pattern, examples, ...) are dropped: the tool still checks its own input. A schema
 whose *shape* the subset cannot say (a union of different types, a map without named properties, a recursive
 `$ref`, tuple items, a property name the API refuses) raises `SchemaNotConvertible` with the JSON pointer of the
-place.
+place; an optional property can instead be left out of the declaration (`left_out`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from livecli.tools.api_schema import MAX_DEPTH, SCHEMA_KEYS, SCHEMA_TYPES
 
-__all__ = ["API_NAME", "SchemaNotConvertible", "input_schema_to_api"]
+__all__ = ["PARAMETER_NAME", "SchemaNotConvertible", "input_schema_to_api"]
 
 # JSON Schema type → the API's type (the subset is defined once, in api_schema).
 _API_TYPES = {kind.lower(): kind for kind in SCHEMA_TYPES if kind != "NULL"}
@@ -45,7 +45,7 @@ _SHAPE_KEYWORDS = (
     "$recursiveRef",
 )
 # A parameter (property) name the API accepts (docs/wire.md, "MCP servers as tools").
-API_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 class SchemaNotConvertible(ValueError):
@@ -57,13 +57,17 @@ class SchemaNotConvertible(ValueError):
         self.reason = reason
 
 
-def input_schema_to_api(schema: Mapping[str, Any]) -> dict[str, Any] | None:
+def input_schema_to_api(
+    schema: Mapping[str, Any], *, left_out: Callable[[SchemaNotConvertible], None] | None = None
+) -> dict[str, Any] | None:
     """The `parameters` of a declaration for a tool's JSON Schema input, or None when the tool takes none.
 
     The root must describe an object (MCP requires `"type": "object"`); an object with no properties is a tool
-    without parameters, which the API declares by leaving `parameters` out.
+    without parameters, which the API declares by leaving `parameters` out. With `left_out`, an optional property
+    the subset cannot say is left out of the declaration (the model cannot send it, the tool's default applies)
+    and `left_out` is told why; a required one still raises. Without it, every property must convert.
     """
-    converter = _Converter(schema)
+    converter = _Converter(schema, left_out)
     converted = converter.convert(schema, "", depth=0, root=True)
     if converted.get("type") != "OBJECT":
         raise SchemaNotConvertible("", "the input schema must describe an object")
@@ -101,8 +105,11 @@ def _pointer_unescape(token: str) -> str:
 class _Converter:
     """One walk over one document: resolves its local `$ref`s and notices a cycle."""
 
-    def __init__(self, document: Mapping[str, Any]) -> None:
+    def __init__(
+        self, document: Mapping[str, Any], left_out: Callable[[SchemaNotConvertible], None] | None
+    ) -> None:
         self._document = document
+        self._left_out = left_out
         self._expanding: list[str] = []
 
     def convert(self, schema: Any, pointer: str, *, depth: int, root: bool = False) -> dict[str, Any]:
@@ -256,15 +263,23 @@ class _Converter:
             if not root:
                 raise SchemaNotConvertible(pointer, "an object without properties has no API type")
             return
+        required = schema.get("required")
+        required_names = [name for name in required if isinstance(name, str)] if isinstance(required, list) else []
         converted_properties: dict[str, Any] = {}
         for name, subschema in properties.items():
             where = f"{pointer}/properties/{_pointer_escape(str(name))}"
-            if not API_NAME.fullmatch(str(name)):
-                raise SchemaNotConvertible(where, f"property name {name!r} is not one the API accepts")
-            converted_properties[name] = self.convert(subschema, where, depth=depth + 1)
-        converted["properties"] = converted_properties
-        required = schema.get("required")
-        if isinstance(required, list):
-            kept = [name for name in required if isinstance(name, str) and name in converted_properties]
-            if kept:
-                converted["required"] = kept
+            try:
+                if not PARAMETER_NAME.fullmatch(str(name)):
+                    raise SchemaNotConvertible(where, f"property name {name!r} is not one the API accepts")
+                converted_properties[name] = self.convert(subschema, where, depth=depth + 1)
+            except SchemaNotConvertible as refusal:
+                if self._left_out is None or name in required_names:
+                    raise
+                self._left_out(refusal)
+        if not converted_properties and not root:
+            raise SchemaNotConvertible(pointer, "none of its properties can be declared")
+        if converted_properties:
+            converted["properties"] = converted_properties
+        kept = [name for name in required_names if name in converted_properties]
+        if kept:
+            converted["required"] = kept

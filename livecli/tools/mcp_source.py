@@ -2,9 +2,10 @@
 
 See docs/wire.md, "MCP servers as tools". `start` spawns the command (stdio) or reaches the URL (streamable HTTP),
 performs the MCP handshake and lists the tools, page by page, within `start_timeout_s`; each tool becomes a
-function declaration (its name mapped to one the API takes, its inputSchema converted by json_schema). A tool
-whose schema the API's subset cannot say is left out with a warning naming the place; two tools whose names map to
-one function name are a usage error. A call is forwarded with `call_tool`, and its result becomes the response.
+function declaration (its name mapped to one the API takes, its inputSchema converted by json_schema). What the
+API's subset cannot say is left out with a warning naming the place (an optional parameter, or else the whole
+tool); two tools whose names map to one function name are a usage error. A call is forwarded with `call_tool`,
+and its result becomes the response.
 
 The SDK runs on anyio task groups whose cancel scopes must be entered and left by one task: one owner task holds
 the client open from `start` to `aclose`; calls from other tasks only send requests through it. A cancelled call
@@ -221,8 +222,9 @@ def declare_tools(
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Each MCP tool as a declaration under an API name, and the map API name → MCP name.
 
-    A tool whose input schema cannot be declared is left out (`warn` says which, and where in its schema); two
-    tools whose names map to one function name are a usage error.
+    An optional parameter the API's subset cannot say is left out of its tool's declaration, and a tool whose
+    required parameters cannot all be said is left out (`warn` says which, and where in its schema); two tools
+    whose names map to one function name are a usage error.
     """
     declarations: list[dict[str, Any]] = []
     original_names: dict[str, str] = {}
@@ -237,8 +239,9 @@ def declare_tools(
         description = tool.description or getattr(tool, "title", None)
         if description:
             declaration["description"] = description
+        unsaid: list[SchemaNotConvertible] = []
         try:
-            parameters = input_schema_to_api(tool.input_schema)
+            parameters = input_schema_to_api(tool.input_schema, left_out=unsaid.append)
             if parameters is not None:
                 declaration["parameters"] = parameters
             declaration = check_declaration(declaration)
@@ -248,6 +251,11 @@ def declare_tools(
                 f"({printable(str(exc))})"
             )
             continue
+        for refusal in unsaid:
+            warn(
+                f"{label}: tool {printable(repr(tool.name))}: optional parameter left out, the tool's default "
+                f"applies ({printable(str(refusal))})"
+            )
         original_names[api_name] = tool.name
         declarations.append(declaration)
     return declarations, original_names

@@ -162,6 +162,34 @@ def test_a_recursive_ref_is_refused_where_it_recurs() -> None:
     assert "recursive" in refusal.reason
 
 
+_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
+def test_an_optional_property_that_cannot_be_said_can_be_left_out() -> None:
+    refusals: list[SchemaNotConvertible] = []
+    schema = {**_params(q={"type": "string"}, filters=_MAP), "required": ["q"]}
+    converted = input_schema_to_api(schema, left_out=refusals.append)
+    assert converted == {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}, "required": ["q"]}
+    assert [refusal.pointer for refusal in refusals] == ["/properties/filters"]
+
+
+def test_a_required_property_that_cannot_be_said_still_refuses_the_schema() -> None:
+    with pytest.raises(SchemaNotConvertible) as caught:
+        input_schema_to_api({**_params(filters=_MAP), "required": ["filters"]}, left_out=print)
+    assert caught.value.pointer == "/properties/filters"
+
+
+def test_a_nested_object_left_with_no_property_is_itself_left_out() -> None:
+    refusals: list[SchemaNotConvertible] = []
+    converted = input_schema_to_api(_params(q={"type": "string"}, o=_params(m=_MAP)), left_out=refusals.append)
+    assert converted == {"type": "OBJECT", "properties": {"q": {"type": "STRING"}}}
+    assert [refusal.pointer for refusal in refusals] == ["/properties/o/properties/m", "/properties/o"]
+
+
+def test_without_left_out_every_property_must_convert() -> None:
+    assert _refusal(_params(q={"type": "string"}, filters=_MAP)).pointer == "/properties/filters"
+
+
 def test_a_schema_nested_too_deep_is_refused() -> None:
     schema: dict[str, Any] = {"type": "string"}
     for _ in range(40):
@@ -235,10 +263,11 @@ _schema_like = st.recursive(
 
 @given(_schema_like | st.dictionaries(st.text(max_size=8), _json, max_size=5))
 def test_any_input_is_converted_to_what_the_api_takes_or_refused_cleanly(schema: dict[str, Any]) -> None:
-    try:
-        converted = input_schema_to_api(schema)
-    except SchemaNotConvertible as refusal:
-        assert refusal.reason
-        return
-    if converted is not None:
-        assert check_schema(converted) == converted
+    for left_out in (None, [].append):  # strict, and leaving out optional properties
+        try:
+            converted = input_schema_to_api(schema, left_out=left_out)
+        except SchemaNotConvertible as refusal:
+            assert refusal.reason
+            continue
+        if converted is not None:
+            assert check_schema(converted) == converted

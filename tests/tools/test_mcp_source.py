@@ -123,6 +123,20 @@ def test_two_tools_mapped_to_one_name_are_a_usage_error() -> None:
         declare_tools([_tool("1st-tool!"), _tool("_1st-tool_")], "--mcp demo", print)
 
 
+def test_an_optional_parameter_that_cannot_be_said_is_left_out_with_a_warning() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"q": {"type": "string"}, "filters": {"type": "object", "additionalProperties": True}},
+        "required": ["q"],
+    }
+    warnings: list[str] = []
+    declarations, _ = declare_tools([_tool("search", schema)], "--mcp demo", warnings.append)
+    assert declarations[0]["parameters"]["properties"] == {"q": {"type": "STRING"}}
+    [warning] = warnings
+    assert "tool 'search': optional parameter left out" in warning
+    assert "at /properties/filters" in warning
+
+
 def test_declared_tools_keep_their_mcp_names_for_the_calls() -> None:
     schema = {"type": "object", "properties": {"q": {"type": "string"}}}
     declarations, names = declare_tools([_tool("web search", schema), _tool("ok")], "--mcp demo", print)
