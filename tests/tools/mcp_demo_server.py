@@ -108,7 +108,8 @@ def build(marker_dir: Path | None, *, weird_tools: bool = False) -> Any:
     return server
 
 
-async def serve_http(server: Any) -> None:
+def serve_http(server: Any) -> None:
+    """Streamable HTTP on a socket bound here, so its port can be printed before uvicorn takes it over."""
     import uvicorn
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -118,7 +119,7 @@ async def serve_http(server: Any) -> None:
     config = uvicorn.Config(app, log_level="error", lifespan="on")
     http_server = uvicorn.Server(config)
     print(f"PORT {listener.getsockname()[1]}", flush=True)
-    await http_server.serve(sockets=[listener])
+    http_server.run(sockets=[listener])
 
 
 def main() -> None:
@@ -135,7 +136,7 @@ def main() -> None:
         (options.marker_dir / "pid").write_text(str(os.getpid()))
     server = build(options.marker_dir, weird_tools=options.weird_tools)
     if options.http:
-        asyncio.run(serve_http(server))
+        serve_http(server)
     else:
         server.run("stdio")
 
