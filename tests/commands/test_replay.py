@@ -1,0 +1,142 @@
+"""`livecli replay DIR`: a session recorded against the local server replays against it with no difference (exit
+0); a changed reply, a missing turn or a different end is exit 5 with the difference in --json; the key never
+shows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import SAMPLES, LocalServer, local_server, run_cli
+
+KEY = "SECRET-replay-key-0123456789"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with local_server(require_key=KEY) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def recording(server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two audio turns recorded against the local server."""
+    directory = tmp_path_factory.mktemp("rec") / "two-turns"
+    out = tmp_path_factory.mktemp("out")
+    inputs = [str(SAMPLES / "hello_16k.wav"), str(SAMPLES / "pause.wav")]
+    run_cli(
+        "send", *inputs, "--endpoint", server.url, "--api-key", KEY, "--no-pace", "-o", f"{out}/",
+        "--record", str(directory),
+    )  # fmt: skip
+    return directory
+
+
+def replay(directory: Path, server: LocalServer, *args: str, expect: int | None = 0) -> Any:
+    return run_cli(
+        "replay", str(directory), "--endpoint", server.url, "--api-key", KEY, "--speed", "0", *args, expect=expect
+    )
+
+
+def test_a_recording_replays_against_the_same_server_with_no_difference(
+    recording: Path, server: LocalServer
+) -> None:
+    result = replay(recording, server)
+    assert "2 turn(s) recorded, 2 replayed" in result.stdout
+    assert "the replay matches the recording" in result.stdout
+
+
+def test_json_reports_both_sides_turn_by_turn(recording: Path, server: LocalServer) -> None:
+    (report,) = replay(recording, server, "--json").json_lines
+    assert report["matches"] is True
+    assert report["differences"] == []
+    assert [t["input_transcript"] for t in report["replayed"]["turns"]] == [
+        t["input_transcript"] for t in report["recorded"]["turns"]
+    ]
+    assert report["replayed"]["exit_status"] == 0
+
+
+def _change_reply(directory: Path, old: str, new: str) -> None:
+    frames = directory / "frames.jsonl"
+    text = frames.read_text()
+    assert old in text
+    frames.write_text(text.replace(old, new))
+
+
+def test_a_changed_reply_is_exit_5_with_the_difference(
+    recording: Path, server: LocalServer, tmp_path: Path
+) -> None:
+    changed = tmp_path / "changed"
+    shutil.copytree(recording, changed)
+    _change_reply(changed, "turn 2: ", "turn 2 (changed): ")
+    result = replay(changed, server, "--json", expect=5)
+    (report,) = result.json_lines
+    assert report["matches"] is False
+    (difference,) = report["differences"]
+    assert difference["what"] == "output_transcript"
+    assert difference["turn"] == 2
+    assert difference["recorded"].startswith("turn 2 (changed): ")
+    assert difference["replayed"].startswith("turn 2: ")
+    assert "differs from the recording in 1 place(s); first: turn 2 output_transcript" in result.stderr
+
+
+def test_a_shorter_reply_is_a_duration_difference(recording: Path, server: LocalServer, tmp_path: Path) -> None:
+    """The recorded reply said to be twice as long (its sidecar bytes doubled in each frame's reference)."""
+    changed = tmp_path / "longer"
+    shutil.copytree(recording, changed)
+    lines = [json.loads(line) for line in (changed / "frames.jsonl").read_text().splitlines()]
+    for line in lines:
+        if line.get("kind") == "serverContent.modelTurn" and line["conn"] == 1:
+            line["message"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]["bytes"] *= 2
+    (changed / "frames.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (report,) = replay(changed, server, "--json", expect=5).json_lines
+    assert {d["what"] for d in report["differences"]} == {"reply_s"}
+    assert report["differences"][0]["recorded"] > report["differences"][0]["replayed"]
+
+
+def test_a_server_that_closes_is_an_exit_status_difference(recording: Path, server: LocalServer) -> None:
+    result = run_cli(
+        "replay", str(recording), "--endpoint", server.endpoint("close-1011"), "--api-key", KEY, "--speed", "0",
+        "--json", expect=5,
+    )  # fmt: skip
+    (report,) = result.json_lines
+    by_what = {d["what"]: d for d in report["differences"]}
+    assert by_what["exit_status"]["recorded"] == 0
+    assert by_what["exit_status"]["replayed"] == 4
+    assert by_what["turns"]["replayed"] < by_what["turns"]["recorded"]
+
+
+def test_the_key_never_shows(recording: Path, server: LocalServer) -> None:
+    for args in ((), ("--json",)):
+        result = replay(recording, server, *args)
+        assert KEY not in result.stdout
+        assert KEY not in result.stderr
+    refused = run_cli(
+        "replay", str(recording), "--endpoint", server.url, "--api-key", KEY + "x", "--speed", "0", expect=3
+    )
+    assert KEY not in refused.stderr
+
+
+def test_not_a_recording_is_one_usage_line(tmp_path: Path) -> None:
+    result = run_cli("replay", str(tmp_path), "--local", expect=2)
+    assert result.stderr.strip().count("\n") == 0
+    assert "not a livecli recording" in result.stderr
+
+
+def test_a_newer_format_version_is_refused(recording: Path, tmp_path: Path) -> None:
+    newer = tmp_path / "newer"
+    shutil.copytree(recording, newer)
+    meta = json.loads((newer / "recording.json").read_text())
+    (newer / "recording.json").write_text(json.dumps({**meta, "version": 99}))
+    result = run_cli("replay", str(newer), "--local", expect=2)
+    assert "format version 99" in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in FIXTURES.iterdir()) if FIXTURES.exists() else [])
+def test_committed_fixtures_replay_against_the_local_server(name: str) -> None:
+    """The recordings under tests/fixtures/recordings (made with the local server) still replay unchanged."""
+    run_cli("replay", str(FIXTURES / name), "--local", "--speed", "0")
