@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import REPO, dev_only, run_cli
+from helpers import REPO, LocalServer, dev_only, run_cli
 
 dev_only("mcp")
 
@@ -24,11 +24,12 @@ def demo_command(*options: str) -> str:
     return shlex.join([sys.executable, str(DEMO), *options])
 
 
-def test_mcp_tools_round_trip_through_the_local_server() -> None:
+def test_mcp_tools_round_trip_through_the_local_server(live_server: LocalServer) -> None:
     result = run_cli(
         "text",
         "call add a=2 b=40 then fail and env_names",
-        "--local",
+        "--endpoint",
+        live_server.endpoint(),
         "--mcp",
         demo_command(),
         "--json",
@@ -59,11 +60,14 @@ def test_the_declarations_reach_the_setup() -> None:
     assert add["parameters"]["properties"] == {"a": {"type": "INTEGER"}, "b": {"type": "INTEGER"}}
 
 
-def test_a_call_past_the_tool_timeout_is_cancelled_on_the_mcp_server(tmp_path: Path) -> None:
+def test_a_call_past_the_tool_timeout_is_cancelled_on_the_mcp_server(
+    live_server: LocalServer, tmp_path: Path
+) -> None:
     result = run_cli(
         "text",
         "call slow seconds=60",
-        "--local",
+        "--endpoint",
+        live_server.endpoint(),
         "--mcp",
         demo_command("--marker-dir", str(tmp_path)),
         "--tool-timeout",
@@ -94,9 +98,17 @@ def http_demo() -> Iterator[str]:
             process.stdout.close()
 
 
-def test_an_mcp_server_over_http_round_trip(http_demo: str) -> None:
+def test_an_mcp_server_over_http_round_trip(live_server: LocalServer, http_demo: str) -> None:
     result = run_cli(
-        "text", "call text.upper please", "--local", "--mcp-url", http_demo, "--json", "--timeout", "20"
+        "text",
+        "call text.upper please",
+        "--endpoint",
+        live_server.endpoint(),
+        "--mcp-url",
+        http_demo,
+        "--json",
+        "--timeout",
+        "20",
     )
     [response] = result.of_type("tool_response")
     assert response["name"] == "text.upper"
