@@ -216,6 +216,19 @@ class Conversation:
         for start in range(0, len(frames), RESEND_BATCH):
             await self.send(frames[start : start + RESEND_BATCH])
 
+    async def settle_tail(self, limit_s: float) -> None:
+        """Before an idle reconnect: wait (at most `limit_s`, and not past the goAway's margin) for the server to
+        acknowledge the tail (docs/wire.md, "Resending input"), applying what arrives meanwhile."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + limit_s
+        due = self.reconnect_due_at()
+        if due is not None:
+            until = min(until, loop.time() + max(0.0, due - self.clock()))
+        await self._pump()
+        while self.error is None and self.session.outbox.unacknowledged() and (left := until - loop.time()) > 0:
+            await self.inbox.wait(left)
+            await self._pump()
+
     async def pause(self, seconds: float) -> None:
         """Wait `seconds` (the pacer's sleep) while applying what arrives, so replies are seen as they come."""
         loop = asyncio.get_running_loop()

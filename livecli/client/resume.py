@@ -39,6 +39,9 @@ __all__ = ["BACKOFF_MAX_S", "BACKOFF_START_S", "Resumer", "backoff_s", "retryabl
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 4.0
+# Before an idle reconnect, how long to wait for the acknowledgement of an answered input's last messages: the
+# update that covers them may trail its turnComplete, and resending them would have the input answered again.
+ACKNOWLEDGE_WAIT_S = 1.0
 # Close codes after which the same session may well work on a new connection.
 _TRANSIENT_CODES = frozenset({1000, 1001, 1006, 1011, 1012, 1013, 1014})
 
@@ -114,6 +117,7 @@ class Resumer:
         self.used = 0
         await self.conv.poll()  # a goAway that came with the last reply counts before this input starts
         if self.conv.go_away_pending and self.max_reconnects > 0:
+            await self.conv.settle_tail(ACKNOWLEDGE_WAIT_S)
             await self.reconnect("goAway received, resuming before the next input", None, failed=False)
         while True:
             self._arm()

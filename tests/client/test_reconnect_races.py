@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ class Plan:
     close_code: int = 1011
     burst_after: int | None = None  # acknowledge, goAway and close 1008 in one burst after this many messages
     indexless: bool = False  # handles come without lastConsumedClientMessageIndex
+    late_ack_s: float | None = None  # after a reply: goAway at once, the acknowledgement this much later
 
 
 @dataclass
@@ -98,7 +100,13 @@ class TransparentServer:
                     return
                 if received % plan.ack_every == 0:
                     self._acknowledge(ws, plan)
-                if "activityEnd" in message:
+                if "activityEnd" in message and plan.late_ack_s is not None:
+                    ws.send(sm.audio_content(b"\x10\x00" * 2400))
+                    ws.send(sm.turn_complete())
+                    ws.send(sm.go_away(30.0))
+                    time.sleep(plan.late_ack_s)
+                    self._acknowledge(ws, plan)
+                elif "activityEnd" in message:
                     self._acknowledge(ws, plan)
                     ws.send(sm.audio_content(b"\x10\x00" * 2400))
                     ws.send(sm.turn_complete())
@@ -145,17 +153,19 @@ def numbered(path: Path) -> str:
     return str(path)
 
 
-def run_against(server: TransparentServer, tmp_path: Path) -> tuple[int, list[dict[str, Any]], str]:
+def run_against(
+    server: TransparentServer, tmp_path: Path, inputs: int = 1
+) -> tuple[int, list[dict[str, Any]], str]:
     with ws_server_thread(server.handle) as url:
         env, stdout, stderr = make_env()
         req = RunRequest(
             connect=ConnectOptions(endpoint=url, vertex=True, api_key=KEY),
             json=True,
-            inputs=[numbered(tmp_path / "n.wav")],
+            inputs=[numbered(tmp_path / f"n{k}.wav") for k in range(inputs)],
             speed=0,
             chunk_ms=100,
             max_reconnects=6,
-            output=str(tmp_path / "reply.wav"),
+            output=str(tmp_path / "replies") + "/",
         )
         status = run(req, env)
     return status, events(stdout), stdout.getvalue().decode() + stderr.getvalue()
@@ -272,3 +282,18 @@ def test_without_an_index_the_input_is_sent_again_whole_and_a_warning_says_so_on
     assert "sent again from its start" in warnings[0]
     for got in server.per_connection[1:]:
         assert '"activityStart"' in got[0]
+
+
+@pytest.mark.timeout(30)
+def test_an_idle_reconnect_waits_for_the_answered_inputs_acknowledgement(tmp_path: Path) -> None:
+    """The goAway comes with the first reply and the acknowledgement of its last messages 0.3 s later: the
+    reconnect before the second input waits for it instead of resending them (the server would answer the first
+    input again, into the second input's turn)."""
+    server = TransparentServer([Plan(late_ack_s=0.3, ack_every=5), Plan()])  # 30 of 32 acknowledged first
+    status, seen, _ = run_against(server, tmp_path, inputs=2)
+    assert status == 0
+    assert len(server.setups) == 2
+    assert [len(got) for got in server.per_connection] == [CHUNKS + 2, CHUNKS + 2]  # nothing of input 1 resent
+    assert server.audio_chunks() == list(range(1, CHUNKS + 1)) * 2
+    assert server.markers() == ["activityStart", "activityEnd"] * 2
+    assert len([e for e in seen if e["type"] == "turn_complete"]) == 2
