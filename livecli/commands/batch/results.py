@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1
 DONE = ("pass", "fail")  # what --skip-done skips; an error runs again
 # Upper bounds (ms) of the send-lateness histogram: shards' histograms add up, so a report or the scale bench
 # gets the suite's percentiles without every sample.
-LATENESS_BUCKETS_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+LATENESS_BUCKETS_MS = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 100, 200, 500, 1000)
 
 
 def read_results(out_dir: str) -> dict[str, dict[str, Any]]:

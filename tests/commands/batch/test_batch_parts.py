@@ -110,7 +110,7 @@ def test_lateness_percentiles_and_histogram() -> None:
     assert summary["p99"] == 15.0
     assert summary["max"] == 300.0
     assert summary["histogram"]["1"] == 98
-    assert summary["histogram"]["20"] == 1
+    assert summary["histogram"]["15"] == 1
     assert summary["histogram"]["500"] == 1
     assert lateness_summary([]) is None
 
