@@ -1,6 +1,7 @@
 """Inputs longer than a connection (issue 10): with activity brackets on the Gemini API, an input that cannot fit
 in one connection is reported once a goAway tells how long connections last, instead of being sent again from its
-start after every reconnect until --max-reconnects runs out."""
+start after every reconnect until --max-reconnects runs out; on Vertex it goes on across connections; under server
+VAD only the audio after the last answered turn is sent again."""
 
 from __future__ import annotations
 
@@ -152,5 +153,31 @@ def test_server_vad_resends_only_the_audio_after_the_last_answered_turn(tmp_path
     assert second == list(range(second[0], 31))
     reply, _ = sf.read(tmp_path / "reply.wav", dtype="int16")
     assert len(reply) == 2 * (len(REPLY) // 2)  # both answers, each once (samples of 2 bytes)
+    assert KEY not in stdout.getvalue().decode()
+    assert KEY not in stderr.getvalue()
+
+
+@pytest.mark.timeout(30)
+def test_on_vertex_an_activity_input_longer_than_a_connection_goes_on_across_connections(tmp_path: Path) -> None:
+    """A 4 s input sent at --speed 4 under 0.5 s connections (the Gemini API reports it as never fitting): on
+    Vertex the tail is resent and the activity goes on, so it is answered, and the server got every sample once,
+    in order."""
+    import numpy as np
+    import soundfile as sf
+
+    from livecli.auth.target import ConnectOptions
+
+    samples = (np.arange(4 * 16000) % 30000).astype(np.int16)
+    sf.write(tmp_path / "ramp.wav", samples, 16000, subtype="PCM_16")
+    with local_server(max_connection_s=0.5, keep_received_audio=True) as server:
+        env, stdout, stderr = make_env()
+        req = at(server.url, inputs=[str(tmp_path / "ramp.wav")], speed=4.0, max_reconnects=5)
+        req.connect = ConnectOptions(endpoint=server.url, vertex=True, api_key=KEY)
+        assert run(req, env) == 0
+        received = server.thread.running.received_audio()
+    assert len(events(stdout, "reconnect")) >= 1
+    assert len(events(stdout, "turn_complete")) == 1
+    [pcm] = received.values()
+    assert np.array_equal(np.frombuffer(pcm, dtype=np.int16), samples)
     assert KEY not in stdout.getvalue().decode()
     assert KEY not in stderr.getvalue()
