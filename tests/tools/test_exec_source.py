@@ -118,10 +118,10 @@ async def test_cancelling_a_call_kills_its_process_group(tmp_path: Path) -> None
     assert not any(alive(pid) for pid in pids)
 
 
-def test_a_command_that_cannot_be_found_is_a_usage_error_before_any_call(tmp_path: Path) -> None:
+async def test_a_command_that_cannot_be_found_is_a_usage_error_before_any_call(tmp_path: Path) -> None:
     missing = ExecSource("no-such-tool-command --flag", [], environ={"PATH": str(tmp_path)})
     with pytest.raises(UsageError, match="--tool-exec: no-such-tool-command is not found on PATH"):
-        asyncio.run(missing.start())
+        await missing.start()
 
 
 @pytest.mark.parametrize(("command", "message"), [("", "the command is empty"), ("tool 'open", "quotation")])
