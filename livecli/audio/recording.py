@@ -63,7 +63,10 @@ class RecordingWriter:
             "outcome": None,
         }
         self._write_meta()
-        self._frames: IO[str] = open(os.path.join(directory, fmt.FRAMES), "w", encoding="utf-8")  # noqa: SIM115
+        # A lone surrogate (a server may send one, JSON-escaped) is written back as its JSON escape, not refused.
+        self._frames: IO[str] = open(  # noqa: SIM115 -- closed by close()
+            os.path.join(directory, fmt.FRAMES), "w", encoding="utf-8", errors="backslashreplace"
+        )
 
     def now(self) -> float:
         """Seconds since the recording started (its own monotonic clock)."""
@@ -143,7 +146,7 @@ class RecordingWriter:
     def _write_meta(self) -> None:
         path = os.path.join(self.directory, fmt.META)
         text = self._redactor.text(json.dumps(self.meta, ensure_ascii=False, indent=2))
-        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        with open(path + ".tmp", "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text + "\n")
         os.replace(path + ".tmp", path)
 

@@ -80,6 +80,12 @@ def register(app: typer.Typer) -> None:
             metavar="DIR",
             help="Record every connection into DIR (frames.jsonl, input.wav, reply.wav: docs/recording.md).",
         ),
+        replay: str | None = typer.Option(
+            None,
+            "--replay",
+            metavar="DIR",
+            help="Answer every client with this recording's server side, turns by order (docs/recording.md).",
+        ),
         require_key: str | None = typer.Option(
             None, "--require-key", metavar="KEY", help="Require this API key (x-goog-api-key or ?key=)."
         ),
@@ -124,6 +130,7 @@ def register(app: typer.Typer) -> None:
                 scenario=scenario,
                 reply_speed=reply_speed,
                 record=record,
+                replay=replay,
                 require_key=require_key,
                 require_bearer=require_bearer,
                 require_ephemeral=require_ephemeral,

@@ -26,6 +26,7 @@ from livecli.server.config import ServerConfig
 from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
 from livecli.server.record import Recorder
+from livecli.server.replay import replay_handler
 from livecli.server.resumption import HandleStore
 from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
@@ -260,9 +261,12 @@ async def start_server(config: ServerConfig) -> RunningServer:
     scenario = load_scenario(config.scenario)
     ssl_context = server_ssl_context(config)
     running = RunningServer(config, scenario, ssl_context is not None)
+    handler = running.handler
+    if config.replay is not None:  # serve --replay DIR: the recording's server side instead of the simulation
+        handler = replay_handler(config.replay, config.reply_speed, config.logger, running.recorder)
     try:
         server = await serve(
-            running.handler,
+            handler,
             config.host,
             config.port,
             ssl=ssl_context,
