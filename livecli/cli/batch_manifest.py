@@ -7,6 +7,7 @@ option's own conversion and checks, as if given as the flag; then the RunRequest
 """
 
 import inspect
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,8 @@ def _case(
         converted = _convert(ctx, param, value, raw, key)
         (expectations if param.name in EXPECTATIONS else params)[param.name] = converted
     params.update(output=None, json=False, verbose=0, quiet=0, dry_run=False, traceback=False)
+    if params.get("record"):  # `--record DIR` records each case in a directory of its own: DIR/<id>
+        params["record"] = os.path.join(params["record"], raw.id)
     first = raw.turns[0]
     if first.kind == "text":
         params["prompt"] = first.value
