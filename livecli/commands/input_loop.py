@@ -286,17 +286,26 @@ def _report_frames(images: Sequence[ImageFrame], info: InputInfo, renderer: Repo
 
 
 async def _send_text(
-    req: RunRequest, conv: Conversation, renderer: Reporter, images: Sequence[ImageFrame], progress: Progress
+    req: RunRequest,
+    conv: Conversation,
+    renderer: Reporter,
+    images: Sequence[ImageFrame],
+    progress: Progress,
+    *,
+    prompt: str | None = None,
+    number: int = 1,
+    name: str = "text",
 ) -> None:
     """One attempt at the prompt of `text` (after its images): one turn, then wait for the whole reply. After a
-    transparent resumption that resent it (the Resumer sent the tail), only the wait."""
+    transparent resumption that resent it (the Resumer sent the tail), only the wait. `prompt`, `number` and
+    `name`: another text input than `text`'s one prompt (a line of `chat`)."""
     session = conv.session
     if progress.tag is not None and progress.ended and session.resumed_transparently:
         await conv.wait_reply(progress.tag, settle_s=0.0, timeout_s=req.timeout)
         return
-    prompt = req.prompt or ""
-    attempt = progress.tag = session.label_input(1, "text")
-    info = InputInfo("text", 1, 1, 0.0, len(prompt.encode()), kind="text")
+    prompt = (req.prompt or "") if prompt is None else prompt
+    attempt = progress.tag = session.label_input(number, name)
+    info = InputInfo(name, number, 1, 0.0, len(prompt.encode()), kind="text")
     renderer.input_started(info)
     if req.client_content:  # the images are inlineData parts of the same turn, before the text
         parts = tuple(inline_data_part(image.data, image.mime) for image in images)

@@ -23,11 +23,13 @@ __all__ = [
     "audio_message",
     "audio_stream_end_message",
     "client_content_message",
+    "context_update_message",
     "encode",
     "inline_data_part",
     "merge_setup",
     "setup_message",
     "setup_payload",
+    "system_instruction_content",
     "text_message",
     "tool_response_message",
     "video_message",
@@ -120,12 +122,17 @@ def _realtime_input_config(cfg: SetupConfig) -> dict[str, Any]:
     return realtime
 
 
+def system_instruction_content(text: str) -> dict[str, Any]:
+    """A system instruction as the Content the service takes; the SDK adds role "user" (docs/wire.md, "SDK
+    behaviour")."""
+    return {"parts": [{"text": text}], "role": "user"}
+
+
 def setup_payload(cfg: SetupConfig) -> dict[str, Any]:
     """The whole `{"setup": {...}}` message as a dict (camelCase; never a JSON null)."""
     setup: dict[str, Any] = {"model": _wire_model(cfg.model), "generationConfig": _generation_config(cfg)}
     if cfg.system_instruction is not None:
-        # The SDK adds role "user" (docs/wire.md, "SDK behaviour").
-        setup["systemInstruction"] = {"parts": [{"text": cfg.system_instruction}], "role": "user"}
+        setup["systemInstruction"] = system_instruction_content(cfg.system_instruction)
     tools = [dict(tool) for tool in cfg.tools or ()] + [{name: {}} for name in cfg.builtin_tools]
     if tools:
         setup["tools"] = tools
@@ -217,6 +224,11 @@ def activity_end_message() -> str:
 def audio_stream_end_message() -> str:
     """`realtimeInput.audioStreamEnd` (only with automatic activity detection on)."""
     return '{"realtimeInput":{"audioStreamEnd":true}}'
+
+
+def context_update_message(system_instruction: str) -> str:
+    """`contextUpdate`: a new system instruction mid-session (docs/wire.md, "Client messages")."""
+    return encode({"contextUpdate": {"systemInstruction": system_instruction_content(system_instruction)}})
 
 
 def inline_data_part(data: bytes, mime: str) -> dict[str, Any]:
