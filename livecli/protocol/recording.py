@@ -45,7 +45,7 @@ MEDIA = "media"
 # Who sent a frame (the `from` field): absolute, so one reader serves recordings made on either side.
 CLIENT = "client"
 SERVER = "server"
-# The rates the Live API uses (docs/wire.md, "Audio format"): the sidecars at these rates get the short names.
+# The rates the Live API uses (docs/wire.md, "Audio"): the sidecars at these rates get the short names.
 _DEFAULT_RATE = {CLIENT: 16000, SERVER: 24000}
 _SIDECAR_BASE = {CLIENT: "input", SERVER: "reply"}
 # Headers whose value is a credential whatever it looks like: recorded as the mask.

@@ -1,9 +1,9 @@
 """What `livecli replay` compares (docs/recording.md, "Replay"): the server's side of a session reduced to its
 turns, and the differences between a recorded session and its replay. Pure: frames in, records out.
 
-A turn ends at `turnComplete`; its input and output transcripts, text, tool calls (by name) and reply audio
-duration are what a replay must reproduce. Transcripts and text are compared with case and runs of whitespace
-folded (the service's transcription varies in exactly that); durations within a tolerance.
+A turn ends at `turnComplete` (docs/wire.md, "Turn end"); its input and output transcripts, text, tool calls (by
+name) and reply audio duration are what a replay must reproduce. Transcripts and text are compared with case and
+runs of whitespace folded (the service's transcription varies in exactly that); durations within a tolerance.
 """
 
 from __future__ import annotations

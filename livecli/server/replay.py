@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Progress", "ReplayServer", "client_progress", "recorded_actions"]
 
-# realtimeInput members that end a user turn (docs/wire.md, "Realtime input"): the brackets' end, the end of the
+# realtimeInput members that end a user turn (docs/wire.md, "Client messages"): the brackets' end, the end of the
 # audio stream under server VAD, and a text turn.
 _TURN_ENDS = ("activityEnd", "activity_end", "audioStreamEnd", "audio_stream_end", "text")
 
