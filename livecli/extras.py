@@ -1,6 +1,7 @@
 """Optional extras, imported only by the option that needs them (never at start-up).
 
-`livecli[media]` (Pillow, PyAV) backs `--image`/`--video`; `livecli[mcp]` (the MCP SDK) backs `--mcp`/`--mcp-url`.
+`livecli[media]` (Pillow, PyAV) backs `--image`/`--video`; `livecli[mcp]` (the MCP SDK) backs `--mcp`/`--mcp-url`;
+`livecli[talk]` (sounddevice) backs `livecli talk`, `livecli devices` and `--play`.
 A missing one is a usage error that names the pip command (exit status 2), not an ImportError traceback.
 """
 
@@ -14,7 +15,7 @@ from livecli.errors import MissingExtra
 __all__ = ["EXTRAS", "import_extra"]
 
 # The extra that provides each importable top-level module.
-EXTRAS = {"PIL": "media", "av": "media", "mcp": "mcp"}
+EXTRAS = {"PIL": "media", "av": "media", "mcp": "mcp", "sounddevice": "talk"}
 
 
 def import_extra(module: str, *, needed_by: str) -> ModuleType:

@@ -39,7 +39,7 @@ class ExitStatus(enum.IntEnum):
 
 
 EXIT_STATUS_HELP: dict[ExitStatus, str] = {
-    ExitStatus.OK: "ok",
+    ExitStatus.OK: "ok; for talk and chat also the user ending the conversation (Ctrl-C, /quit, end of input)",
     ExitStatus.INTERNAL_ERROR: "internal error (a bug: please report it)",
     ExitStatus.USAGE: "usage error: bad flags, refused by preflight, or a missing optional extra",
     ExitStatus.CREDENTIALS: (

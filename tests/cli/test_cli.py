@@ -34,7 +34,8 @@ def test_help_lists_exit_statuses_and_imports_nothing_heavy() -> None:
         "import sys\n"
         "from livecli.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
-        "names = ('numpy', 'soundfile', 'websockets', 'google.auth', 'livecli.audio.decode', 'PIL', 'av', 'mcp')\n"
+        "names = ('numpy', 'soundfile', 'websockets', 'google.auth', 'livecli.audio.decode', 'PIL', 'av', 'mcp',\n"
+        "         'sounddevice')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
