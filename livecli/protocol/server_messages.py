@@ -37,8 +37,8 @@ def encode(message: dict[str, Any]) -> bytes:
 
 
 def format_duration(seconds: float) -> str:
-    """A protobuf JSON Duration: `"50s"`, `"1.5s"`."""
-    text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+    """A protobuf JSON Duration: `"50s"`, `"1.5s"` (to the nanosecond, the type's own precision)."""
+    text = f"{seconds:.9f}".rstrip("0").rstrip(".")
     return f"{text}s"
 
 

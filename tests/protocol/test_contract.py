@@ -273,7 +273,7 @@ def test_go_away_parses_to_the_same_time_left(seconds: float) -> None:
     (event,) = parse_server_message(sm.go_away(seconds))
     assert isinstance(event, ev.GoAway)
     assert event.time_left_s is not None
-    assert math.isclose(event.time_left_s, seconds, abs_tol=5e-4)
+    assert math.isclose(event.time_left_s, seconds, abs_tol=1e-6)
 
 
 @given(handle=TEXT, resumable=st.booleans(), index=st.none() | st.integers(0, 2**63 - 1))
