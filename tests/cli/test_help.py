@@ -11,7 +11,7 @@ from livecli.commands.doctor import _HINTS
 from livecli.errors import CredentialsError
 from tests.helpers import run_cli
 
-COMMANDS = ["send", "text", "serve", "token", "doctor", "models", "batch", "replay"]
+COMMANDS = ["send", "text", "chat", "talk", "devices", "serve", "token", "doctor", "models", "batch", "replay"]
 
 
 def _help(*command: str) -> str:
