@@ -17,7 +17,14 @@ from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
 from livecli.client.record import ClientRecorder
 from livecli.commands.checks import check_inputs_audible, check_replies, compile_expectation
-from livecli.commands.input_loop import RunState, converse, reach_target, send_plan, with_transparent_resumption
+from livecli.commands.input_loop import (
+    Reach,
+    RunState,
+    converse,
+    reach_target,
+    send_plan,
+    with_transparent_resumption,
+)
 from livecli.commands.output import check_destinations, plan_output
 from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
 from livecli.commands.reply_limits import ReplyLimits
@@ -37,7 +44,7 @@ if TYPE_CHECKING:
     from livecli.env import Env
     from livecli.media.images import ImageFrame
 
-__all__ = ["run"]
+__all__ = ["reach_for", "run"]
 
 
 def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) -> int:
@@ -78,12 +85,7 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory
         if plan.to_stdout_audio:
             renderer = StdoutAudio(renderer, env, plan.stream_kind)  # -o -: the reply as it arrives
-        if req.connect.local:
-            from livecli.commands.local_server import reach_local_server
-
-            reach = reach_local_server(req, env, renderer)
-        else:
-            reach = reach_target(preview)
+        reach = reach_for(req, env, renderer, preview)
         spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk (L5)
         recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
@@ -171,6 +173,15 @@ def _recorder(req: RunRequest, target: Target, env: Env) -> ClientRecorder | Non
         return None
     command = "send" if req.prompt is None else "text"
     return ClientRecorder.start(req.record, target=target, command=command, clock=env.clock)
+
+
+def reach_for(req: RunRequest, env: Env, renderer: Reporter, target: Target) -> Reach:
+    """How the loop reaches the server: for --local, the in-process server it starts; else `target` as is."""
+    if req.connect.local:
+        from livecli.commands.local_server import reach_local_server
+
+        return reach_local_server(req, env, renderer)
+    return reach_target(target)
 
 
 def _load_images(req: RunRequest) -> list[ImageFrame]:

@@ -266,3 +266,14 @@ def test_skip_done_after_a_sigterm_mid_suite(live_server: LocalServer, tmp_path:
     final = records(out)
     assert all(record["status"] == "pass" for record in final.values())
     assert len(final) == 6
+
+
+def test_record_keeps_each_case_in_a_directory_of_its_own(live_server: LocalServer, tmp_path: Path) -> None:
+    cases = [{"id": "a", "turns": [HELLO]}, {"id": "b", "turns": [{"text": "hi"}]}]
+    manifest = write_jsonl(tmp_path / "suite.jsonl", cases)
+    recordings = tmp_path / "rec"
+    args = ["--endpoint", live_server.endpoint(), "--speed", "0", "--record", str(recordings)]
+    run_cli("batch", manifest, "-o", str(tmp_path / "out"), *args)
+    assert sorted(p.name for p in recordings.iterdir()) == ["a", "b"]
+    assert any((recordings / "a").iterdir())
+    assert any((recordings / "b").iterdir())

@@ -1,10 +1,11 @@
 """One case of a suite: its RunRequest driven through `send`/`text`'s own steps, on the suite's event loop.
 
-The steps are those of commands/send.py `run()` (preflight, the input loop `converse`, the reply writer), awaited
-here instead of under `asyncio.run`, with a recording Reporter in place of the display: many cases share one
-loop, and none owns stdout. The outcome is what happened (replies, measurements, the failure and its exit class
-from the CLI's `status_of`), never an exception: a case's failure never stops the others. Cancelled (Ctrl-C,
-SIGTERM), a case writes the reply received so far and says it was interrupted.
+The steps are those of commands/send.py `run()` (preflight, the reach, images and `--record` helpers it shares,
+the input loop `converse`, the reply spill and writer), awaited here instead of under `asyncio.run`, with a
+recording Reporter in place of the display: many cases share one loop, and none owns stdout. The outcome is what
+happened (replies, measurements, the failure and its exit class from the CLI's `status_of`), never an exception:
+a case's failure never stops the others. Cancelled (Ctrl-C, SIGTERM), a case writes the reply received so far
+and says it was interrupted.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from typing import TYPE_CHECKING
 
 from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
+from livecli.client.record import ClientRecorder
 from livecli.commands.batch.expectations import Expectations, Failure, check_case
 from livecli.commands.checks import check_inputs_audible
-from livecli.commands.input_loop import RunState, converse, reach_target
+from livecli.commands.input_loop import RunState, converse
 from livecli.commands.output import OutputPlan, plan_output
 from livecli.commands.replies import write_replies
 from livecli.commands.reply_limits import ReplyLimits
+from livecli.commands.reply_spill import ReplySpill, spill_directory
 from livecli.commands.request import RunRequest, build_setup
+from livecli.commands.send import _load_images, _recorder, reach_for  # as commands/chat shares them
 from livecli.commands.video_input import open_video_input
 from livecli.errors import LivecliError, NoReplyError, QuotaError, ServerClosed
 from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
@@ -136,23 +140,28 @@ async def run_case(
     renderer = ReplyLimits(recorder, req.max_reply_s)  # a flooding server cannot fill the memory
     inputs = case_inputs(req)
     failure: BaseException | None = None
-    plan: OutputPlan | None = None
-    try:
-        plan = _reply_plan(out_dir, case.id, len(inputs), req.output_format)
-        await _converse(req, env, renderer, run.state)
-    except asyncio.CancelledError:
-        run.interrupted, failure = True, KeyboardInterrupt()
-    except Exception as exc:  # the case failed; the suite goes on
-        failure = exc
-    if not run.interrupted and (failure is None or status_of(failure) == case.expect.expect_exit):
-        replies = [(source, run.state.reply_turns(n)) for n, (_, source) in enumerate(inputs, 1)]
-        run.failures = check_case(case.expect, replies, recorder.reports)
-    if plan is not None:
-        with contextlib.suppress(Exception):  # a reply that cannot be written is reported missing, not fatal
-            names = [source for _, source in inputs]
-            write_replies(env, plan, names, run.state, renderer, failed=failure is not None)
+    with contextlib.ExitStack() as stack:
+        plan: OutputPlan | None = None
+        try:
+            plan = _reply_plan(out_dir, case.id, len(inputs), req.output_format)
+            spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk
+            run.state.new_reply_audio = spill.new_audio
+            await _converse(req, env, renderer, run.state)
+        except asyncio.CancelledError:
+            run.interrupted, failure = True, KeyboardInterrupt()
+        except Exception as exc:  # the case failed; the suite goes on
+            failure = exc
+        if not run.interrupted and (failure is None or status_of(failure) == case.expect.expect_exit):
+            replies = [(source, run.state.reply_turns(n)) for n, (_, source) in enumerate(inputs, 1)]
+            run.failures = check_case(case.expect, replies, recorder.reports)
+        if plan is not None:
+            with contextlib.suppress(Exception):  # a reply that cannot be written is reported missing, not fatal
+                names = [source for _, source in inputs]
+                write_replies(env, plan, names, run.state, renderer, failed=failure is not None)
     run.reply_paths = [recorder.replies.get(index) for index in range(len(inputs))]
     _judge(run, failure, status_of)
+    if isinstance(run.state.tap, ClientRecorder):  # --record: the session's own outcome
+        run.state.tap.finish(status_of(failure) if failure is not None else 0, failure)
     run.duration_s = env.clock() - suite_start - run.started_s
     return run
 
@@ -164,7 +173,8 @@ def _reply_plan(out_dir: str, case_id: str, count: int, kind: str | None) -> Out
 
 
 async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunState) -> None:
-    """send/text's steps for one request (commands/send.py `run()`), on the running loop."""
+    """send/text's steps for one request (commands/send.py `run()`), on the running loop. A `--record`
+    recording is left in `state.tap` (its outcome is written once the case is judged)."""
     from livecli.audio.decode import open_input
 
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
@@ -172,22 +182,15 @@ async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunSta
     target = await asyncio.to_thread(resolve_target, req.connect, env.environ, local_url=local_url)
     state.secrets = target.secrets
     setup = build_setup(req, target.model)
-    images = []
-    if req.images:
-        from livecli.media.images import load_images
-
-        images = load_images(req.images, req.media_resolution)
+    images = _load_images(req)
     video = open_video_input(req)
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(open_input(name, stdin=env.stdin)) for name in req.inputs]
         check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
-        if req.connect.local:
-            from livecli.commands.local_server import reach_local_server
-
-            reach = reach_local_server(req, env, renderer)
-        else:
-            reach = reach_target(target)
-        await converse(req, env, setup, audio, renderer, state, reach, images, video)
+        state.tap = _recorder(req, target, env)
+        await converse(
+            req, env, setup, audio, renderer, state, reach_for(req, env, renderer, target), images, video
+        )
 
 
 def _judge(run: CaseRun, failure: BaseException | None, status_of: StatusOf) -> None:
