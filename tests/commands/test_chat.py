@@ -126,7 +126,10 @@ def test_a_double_slash_sends_the_line_as_text(live_server: LocalServer) -> None
 
 def test_server_text_is_escaped_on_a_terminal() -> None:
     hostile = '{"serverContent": {"outputTranscription": {"text": "red\\u001b[31m\\u009b2J"}}}'
-    frames = [hostile.encode(), b'{"serverContent": {"modelTurn": {"parts": [{"text": "x"}]}, "turnComplete": true}}']
+    frames = [
+        hostile.encode(),
+        b'{"serverContent": {"modelTurn": {"parts": [{"text": "x"}]}, "turnComplete": true}}',
+    ]
     with RawFrameServer(frames) as server:
         _status, out, _err = talk(chat_at(server.url), "hello\n", tty=True)
     assert "red" in out

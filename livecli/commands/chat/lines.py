@@ -20,13 +20,16 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from livecli.errors import UsageError
+
 if TYPE_CHECKING:
     from livecli.env import Env
 
-__all__ = ["HISTORY_LINES", "PROMPT", "LineSource", "history_path", "is_terminal", "open_lines"]
+__all__ = ["HISTORY_LINES", "MAX_LINE_BYTES", "PROMPT", "LineSource", "history_path", "is_terminal", "open_lines"]
 
 PROMPT = "> "
 HISTORY_LINES = 1000
+MAX_LINE_BYTES = 1 << 20  # as for a prompt on stdin (livecli.cli.send): far more than a turn's text
 
 
 def history_path(environ: Mapping[str, str]) -> str | None:
@@ -49,17 +52,39 @@ def is_terminal(stream: object) -> bool:
 
 
 class LineSource:
-    """Lines of a pipe (or of a terminal when stdout is not one too): no prompt, no line editing."""
+    """Lines of a pipe (or of a terminal when stdout is not one too): no prompt, no line editing.
+
+    A stream with a descriptor is read with os.read, not through its buffered reader: a thread still blocked in
+    the reader when the run ends would hold the reader's lock, and the interpreter aborts at exit (SIGABRT)
+    when it cannot take it. A line is at most MAX_LINE_BYTES (an endless one, `chat < /dev/zero`, is refused).
+    """
 
     def __init__(self, stdin: BinaryIO) -> None:
         self.stdin = stdin
         self.interactive = False
+        try:
+            self._fd: int | None = stdin.fileno()
+        except (OSError, ValueError):  # in memory (tests), or closed
+            self._fd = None
+        self._pending = bytearray()
 
     def _read_line(self) -> str | None:
         """One line without its line end; None at end of input (blocking: runs in the reader thread)."""
-        if self.stdin.closed:
-            return None
-        data = self.stdin.readline()
+        if self._fd is None:
+            data = b"" if self.stdin.closed else self.stdin.readline(MAX_LINE_BYTES + 1)
+        else:
+            while b"\n" not in self._pending and len(self._pending) <= MAX_LINE_BYTES:
+                chunk = os.read(self._fd, 65536)
+                if not chunk:
+                    break
+                self._pending += chunk
+            end = self._pending.find(b"\n")
+            data = bytes(self._pending[: end + 1] if end >= 0 else self._pending)
+            del self._pending[: len(data)]
+        if len(data.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+            raise UsageError(
+                f"a line of the input is longer than {MAX_LINE_BYTES >> 20} MiB (the most livecli reads)"
+            )
         if not data:
             return None
         return data.decode("utf-8", "replace").rstrip("\r\n")

@@ -24,7 +24,7 @@ from livecli.commands.replies import reply_totals
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill
 from livecli.commands.request import build_setup
-from livecli.commands.send import _load_images, _Outcome, _recorder
+from livecli.commands.send import _Outcome
 from livecli.errors import OutputError, UsageError
 from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
 from livecli.protocol.models import lookup
@@ -32,8 +32,11 @@ from livecli.protocol.report import Reporter
 from livecli.render.console import make_renderer
 
 if TYPE_CHECKING:
+    from livecli.client.record import ClientRecorder
     from livecli.commands.request import RunRequest
     from livecli.env import Env
+    from livecli.media.images import ImageFrame
+    from livecli.protocol.endpoints import Target
 
 __all__ = ["run"]
 
@@ -60,7 +63,7 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
     else:
         reach = reach_target(preview)
     with ReplySpill(chat.save_dir) as spill:  # reply audio on disk as it arrives (commands/reply_spill)
-        recorder = _recorder(req, preview, env)
+        recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
         outcome = _Outcome(renderer, status_of, req, state)
         lines = open_lines(env)
@@ -95,6 +98,24 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
         if outcome.failure is not None:
             raise outcome.failure
     return 0
+
+
+def _load_images(req: RunRequest) -> list[ImageFrame]:
+    """The --image frames, read now: Pillow is imported only when asked for."""
+    if not req.images:
+        return []
+    from livecli.media.images import load_images
+
+    return load_images(req.images, req.media_resolution)
+
+
+def _recorder(req: RunRequest, target: Target, env: Env) -> ClientRecorder | None:
+    """--record DIR (docs/recording.md), created before connecting: a bad DIR fails here."""
+    if req.record is None:
+        return None
+    from livecli.client.record import ClientRecorder
+
+    return ClientRecorder.start(req.record, target=target, command="chat", clock=env.clock)
 
 
 def _prepare_save_dir(directory: str | None) -> None:
