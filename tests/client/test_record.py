@@ -163,3 +163,16 @@ def test_a_previous_recording_is_replaced(tmp_path: Path) -> None:
     for _ in range(2):
         run_cli("text", "hi", "--local", "--no-pace", "--record", str(directory))
     assert [line["kind"] for line in lines(directory)].count("open") == 1
+
+
+def test_a_key_in_the_url_is_masked_in_the_recording(tmp_path: Path) -> None:
+    directory = tmp_path / "query"
+    with local_server(require_key=KEY) as server:
+        run_cli(
+            "text", "hi", "--endpoint", server.url, "--api-key", KEY, "--key-in-query", "--record", str(directory)
+        )
+    opened = next(line for line in lines(directory) if line["kind"] == "open")
+    assert "key=***" in opened["url"]
+    assert "key=***" in meta(directory)["target"]["url"]
+    for path in directory.rglob("*"):
+        assert KEY.encode() not in path.read_bytes(), path.name

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import SAMPLES, LocalServer, local_server, run_cli
+from tests.helpers import SAMPLES, LocalServer, dev_only, local_server, run_cli
 
 KEY = "SECRET-replay-key-0123456789"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
@@ -140,3 +140,44 @@ def test_a_newer_format_version_is_refused(recording: Path, tmp_path: Path) -> N
 def test_committed_fixtures_replay_against_the_local_server(name: str) -> None:
     """The recordings under tests/fixtures/recordings (made with the local server) still replay unchanged."""
     run_cli("replay", str(FIXTURES / name), "--local", "--speed", "0")
+
+
+TOOLS = '''
+def get_weather(query: str, unit: str = "C") -> dict:
+    """The weather where the user asks."""
+    return {"forecast": "sunny", "unit": unit}
+'''
+
+
+def test_a_tool_call_session_replays_with_the_replay_s_own_call_ids(tmp_path: Path) -> None:
+    """The recorded toolResponse goes back with the id of the replay's call, so the server quotes the result."""
+    tools = tmp_path / "tools.py"
+    tools.write_text(TOOLS)
+    directory = tmp_path / "tool"
+    with local_server() as server:
+        run_cli(
+            "text", "call get_weather unit=F", "--endpoint", server.url, "--tools", str(tools), "--no-pace",
+            "--record", str(directory),
+        )  # fmt: skip
+    lines = [json.loads(line) for line in (directory / "frames.jsonl").read_text().splitlines()]
+    assert any(line["kind"].startswith("toolResponse") for line in lines)
+    with local_server() as server:
+        (report,) = replay(directory, server, "--json").json_lines
+    assert report["matches"] is True
+    (turn,) = report["replayed"]["turns"]
+    assert turn["tool_calls"] == ["get_weather"]
+    assert 'get_weather returned {"forecast":"sunny","unit":"F"}' in turn["output_transcript"]
+
+
+def test_an_image_is_a_media_sidecar_and_replays(tmp_path: Path) -> None:
+    image_module = dev_only("PIL.Image")
+    picture = tmp_path / "green.jpg"
+    image_module.new("RGB", (64, 48), (20, 180, 40)).save(picture, "JPEG")
+    directory = tmp_path / "image"
+    with local_server() as server:
+        run_cli(
+            "text", "what is it", "--image", str(picture), "--endpoint", server.url, "--record", str(directory)
+        )
+        (report,) = replay(directory, server, "--json").json_lines
+    assert (directory / "media" / "client-00001.jpg").read_bytes() == picture.read_bytes()
+    assert report["matches"] is True
