@@ -6,8 +6,8 @@ server sent it: how many setups, how many turn ends (activityEnd, audioStreamEnd
 turn, a toolResponse) and how much audio since the last one. A connection's client is tracked the same way, and
 an action goes out once that client has come as far, the recorded gap after it kept (`--reply-speed`; 0 =
 unpaced). Turns are matched by order, not by content: what the client says is not checked. A connection without a
-resumption handle starts the recording from its beginning; one resuming a handle the recording issued goes on
-where that session stood. The setup is not validated, and the recorded handles, ids and transcripts go out as
+resumption handle starts the recording's next session (the k-th fresh client gets the k-th recorded session, round
+and round); one resuming a handle the replay issued goes on where that session stood. The setup is not validated, and the recorded handles, ids and transcripts go out as
 recorded.
 """
 
@@ -107,13 +107,20 @@ class Action:
     drop: bool = False
 
 
-def recorded_actions(recording: Recording) -> list[Action]:
-    """The recording's server actions in order, each tagged with the recorded client's progress."""
+def recorded_actions(recording: Recording) -> tuple[list[Action], list[int]]:
+    """The recording's server actions in order, each tagged with the recorded client's progress; and where each
+    recorded session starts among them (a setup with no resumption handle starts one: a server's recording may
+    hold many clients)."""
     progress, reached_at = Progress(), 0.0
     actions: list[Action] = []
+    starts: list[int] = []
     for line in recording.lines:
         sender, at = line.get("from"), float(line.get("t", 0.0))
         if sender == CLIENT and "message" in line:
+            message = line["message"]
+            fresh = isinstance(message, dict) and "setup" in message and _resumed_handle(message) is None
+            if fresh and (not starts or starts[-1] != len(actions)):
+                starts.append(len(actions))
             client_progress(progress, line["message"])
             reached_at = at
         elif sender == SERVER:
@@ -128,14 +135,25 @@ def recorded_actions(recording: Recording) -> list[Action]:
                 )
             elif line.get("kind") == "drop":
                 actions.append(Action(tag, at, reached_at, drop=True))
-    return actions
+    return actions, starts or [0]
+
+
+def _resumed_handle(message: Any) -> str | None:
+    """The resumption handle a setup message resumes, if any."""
+    setup = message.get("setup") if isinstance(message, dict) else None
+    resumption = (
+        setup.get("sessionResumption", setup.get("session_resumption")) if isinstance(setup, dict) else None
+    )
+    handle = resumption.get("handle") if isinstance(resumption, dict) else None
+    return str(handle) if handle else None
 
 
 @dataclass
 class _Session:
     """Where one replayed session stands in the recording (shared by the connections that resume it)."""
 
-    position: int = 0
+    position: int  # the next action
+    end: int  # where the recorded session's actions end
     handles: set[str] = field(default_factory=set)
 
 
@@ -150,7 +168,7 @@ class ReplayServer:
         logger: logging.Logger,
         recorder: Recorder | None = None,
     ) -> None:
-        self.actions = recorded_actions(recording)
+        self.actions, self.starts = recorded_actions(recording)
         self.directory = recording.directory
         self.reply_speed = reply_speed
         self.log = logger
@@ -175,7 +193,7 @@ class ReplayServer:
                     self.recorder.frame(conn, "in", message)
                 parsed = parse_frame(message)
                 if isinstance(parsed, dict) and "setup" in parsed and not session:
-                    session.append(self._session_for(parsed["setup"]))
+                    session.append(self._session_for(parsed))
                     progress.setups = self._setups_before(session[0])
                 client_progress(progress, parsed)
                 moved.set()
@@ -189,25 +207,25 @@ class ReplayServer:
             if self.recorder is not None:
                 self.recorder.event(conn, "conn", "closed", code=connection.close_code)
 
-    def _session_for(self, setup: Any) -> _Session:
-        """The session a setup resumes (by a handle the replay sent), or a new one from the recording's start."""
-        resumption = (
-            setup.get("sessionResumption", setup.get("session_resumption")) if isinstance(setup, dict) else None
-        )
-        handle = resumption.get("handle") if isinstance(resumption, dict) else None
+    def _session_for(self, message: dict[str, Any]) -> _Session:
+        """The session a setup resumes (by a handle the replay sent), or a new one: the k-th fresh session is
+        the recording's k-th session, round and round (one `serve --replay` serves any number of test runs)."""
+        handle = _resumed_handle(message)
         for session in self._sessions:
             if handle and handle in session.handles:
                 return session
-        session = _Session()
+        index = len(self._sessions) % len(self.starts)
+        bounds = [*self.starts, len(self.actions)]
+        session = _Session(bounds[index], bounds[index + 1])
         self._sessions.append(session)
         return session
 
     def _setups_before(self, session: _Session) -> int:
         """How many setups the recorded client had sent before the session's next action (a resumed connection
         is the recording's next connection)."""
-        if session.position >= len(self.actions):
+        if session.position >= session.end:
             return 0
-        return self.actions[session.position].tag.setups - 1 if session.position else 0
+        return self.actions[session.position].tag.setups - 1
 
     async def _send(
         self, ws: ServerConnection, conn: int, progress: Progress, holder: list[_Session], moved: asyncio.Event
@@ -216,7 +234,7 @@ class ReplayServer:
         reached_at: float | None = None
         last: Progress | None = None
         while True:
-            if not holder or holder[0].position >= len(self.actions):
+            if not holder or holder[0].position >= holder[0].end:
                 moved.clear()
                 await moved.wait()
                 continue

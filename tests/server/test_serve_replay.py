@@ -132,3 +132,21 @@ def test_serve_record_while_replaying_writes_the_same_format(fixture: Path, tmp_
     meta = json.loads((copy / "recording.json").read_text())
     assert meta["side"] == "server"
     assert _recorded_transcript(copy) == _recorded_transcript(fixture)
+
+
+def test_a_server_recording_of_several_clients_serves_them_in_turn(tmp_path: Path) -> None:
+    """serve --record of two clients: the k-th fresh client gets the k-th recorded session, round and round."""
+    directory = tmp_path / "two-clients"
+    with local_server(record=str(directory)) as server:
+        for prompt in ("first client", "second client"):
+            run_cli("text", prompt, "--endpoint", server.url, "--no-pace")
+    heard = []
+    with local_server(replay=str(directory)) as server:
+        for _ in range(3):
+            result = run_cli("text", "anything", "--endpoint", server.url, "--no-pace", "--json")
+            heard.append(result.of_type("turn_complete")[0]["output_transcript"])
+    assert heard == [
+        'turn 1: heard "first client"',
+        'turn 1: heard "second client"',
+        'turn 1: heard "first client"',
+    ]
