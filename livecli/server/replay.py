@@ -7,8 +7,8 @@ turn, a toolResponse) and how much audio since the last one. A connection's clie
 an action goes out once that client has come as far, the recorded gap after it kept (`--reply-speed`; 0 =
 unpaced). Turns are matched by order, not by content: what the client says is not checked. A connection without a
 resumption handle starts the recording's next session (the k-th fresh client gets the k-th recorded session, round
-and round); one resuming a handle the replay issued goes on where that session stood. The setup is not validated, and the recorded handles, ids and transcripts go out as
-recorded.
+and round); one resuming a handle the replay issued goes on where that session stood. The setup is not validated,
+and the recorded handles, ids and transcripts go out as recorded.
 """
 
 from __future__ import annotations
