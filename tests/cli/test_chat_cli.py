@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import select
@@ -18,9 +19,10 @@ import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import REPO, SAMPLES, cli_command, dev_only, run_cli, run_cli_subprocess, subprocess_env
+from helpers import REPO, SAMPLES, cli_command, dev_only, local_server, run_cli, run_cli_subprocess, subprocess_env
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 SECRET = "AIzaSyCHAT-CLI-SECRET-0123456789abcdefg"
@@ -64,7 +66,7 @@ def test_a_bad_audio_file_from_a_pipe_exits_6(tmp_path: Path) -> None:
 def piped_chat(*args: str) -> Iterator[subprocess.Popen[bytes]]:
     """A chat subprocess whose stdin stays open (the conversation goes on until the test ends it)."""
     proc = subprocess.Popen(
-        cli_command("chat", "--local", "--speed", "0", *args),
+        cli_command("chat", "--speed", "0", *(args or ("--local",))),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -98,6 +100,43 @@ def test_sigterm_exits_143_and_ctrl_c_ends_the_conversation_with_0(sig: signal.S
         assert first_reply(proc) == b'turn 1: heard "hello"\n'
         proc.send_signal(sig)
         assert proc.wait(WAIT_S) == status
+
+
+def say(proc: subprocess.Popen[bytes], line: str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(line.encode() + b"\n")
+    proc.stdin.flush()
+
+
+def next_event(proc: subprocess.Popen[bytes], kind: str) -> dict[str, Any]:
+    """The next --json event of `kind` (bounded wait)."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
+        line = proc.stdout.readline() if ready else b""
+        assert line, f"no {kind} event"
+        event: dict[str, Any] = json.loads(line)
+        if event["type"] == kind:
+            return event
+    raise AssertionError(f"no {kind} event within {WAIT_S} s")
+
+
+def test_a_goaway_while_the_user_types_is_resumed_at_the_next_line() -> None:
+    with (
+        local_server(max_connection_s=0.5) as server,
+        piped_chat("--endpoint", server.endpoint(), "--json") as proc,
+    ):
+        say(proc, "hello")
+        assert next_event(proc, "turn_complete")["output_transcript"] == 'turn 1: heard "hello"'
+        next_event(proc, "go_away")  # applied while the conversation waits for the next line
+        say(proc, "again")
+        assert next_event(proc, "reconnect")["attempt"] == 1
+        assert next_event(proc, "resumed")["with_handle"] is True
+        assert next_event(proc, "turn_complete")["output_transcript"] == 'turn 2: heard "again"'
+        assert proc.stdin is not None
+        proc.stdin.close()
+        assert proc.wait(WAIT_S) == 0
 
 
 class Terminal:

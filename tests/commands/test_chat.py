@@ -149,3 +149,28 @@ def test_the_history_file_is_under_the_state_directory() -> None:
     assert history_path({"HOME": "/h"}) == "/h/.local/state/livecli/chat_history"
     assert history_path({"XDG_STATE_HOME": "relative", "HOME": "/h"}) == "/h/.local/state/livecli/chat_history"
     assert history_path({}) is None
+
+
+TOOLS = '''
+def get_weather(city: str) -> dict:
+    """The weather in a city."""
+    return {"forecast": "sunny", "city": city}
+'''
+
+
+def test_a_turn_that_names_a_tool_runs_it(live_server: LocalServer, tmp_path: Path) -> None:
+    tools = tmp_path / "tools.py"
+    tools.write_text(TOOLS)
+    request = chat_at(live_server.endpoint(), tools=[str(tools)])
+    _status, out, _err = talk(request, "hello\ncall get_weather city=Paris\n")
+    lines = out.splitlines()
+    assert lines[0] == 'turn 1: heard "hello"'
+    assert 'get_weather returned {"forecast":"sunny","city":"Paris"}' in lines[1]
+
+
+def test_system_is_refused_in_one_line_where_the_model_takes_none() -> None:
+    from livecli.commands.chat.run import _system_refusal
+
+    request = RunRequest(connect=ConnectOptions())
+    assert "takes no system instruction" in (_system_refusal(request, "gemini-3.5-live-translate-preview") or "")
+    assert _system_refusal(request, "gemini-3.8-live") is None
