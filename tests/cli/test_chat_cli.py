@@ -209,6 +209,8 @@ def test_a_conversation_on_a_terminal(tmp_path: Path) -> None:
         term.expect("> ")
         term.type("hello")
         term.expect('turn 1: heard "hello"')
+        term.expect("turn 1 complete")
+        assert 'turn 1: heard "hello"' in term.seen.splitlines()  # a line of its own, not drawn over
         term.type("/help")
         assert "/image FILE" in term.expect("/quit")
         term.type("/image missing.png")

@@ -10,6 +10,7 @@ the status 0, and the run returns; SIGTERM keeps its own status.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -52,7 +53,12 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
     setup = build_setup(req, preview.model)
     images = _load_images(req)  # a bad --image fails here, before connecting
     _prepare_save_dir(chat.save_dir)
-    display = make_renderer(env, json=req.json, verbosity=req.verbosity)
+    # The transcript on a terminal shares it with the display: a plain display then (no progress bar redrawing
+    # the line the transcript is being written on; commands/chat/transcript).
+    shared = not req.json and env.stdout_isatty
+    display = make_renderer(
+        dataclasses.replace(env, stderr_isatty=False) if shared else env, json=req.json, verbosity=req.verbosity
+    )
     transcript = None if req.json else TranscriptOut(display, env, text_modality=req.modality.lower() == "text")
     # A flooding server cannot fill the memory (commands/reply_limits).
     renderer: Reporter = ReplyLimits(transcript or display, req.max_reply_s)
@@ -93,8 +99,8 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
         if recorder is not None:
             recorder.finish(outcome.status, outcome.failure)
         outcome.finish(reply_totals(talk.names, state), len(talk.names))
-        if lines.interactive and outcome.failure is None:
-            _new_line(env)
+        if lines.interactive and outcome.failure is None and not talk.quit:
+            _new_line(env)  # Ctrl-D and Ctrl-C leave the cursor after the prompt
         if outcome.failure is not None:
             raise outcome.failure
     return 0

@@ -89,6 +89,7 @@ class Chat:
         self.end_line = end_line  # ends the transcript line of a reply on stdout
         self.names: list[str] = []  # the turns sent, in order (turn N is names[N - 1])
         self.answered = 0  # the latest turn whose reply is complete (for /save)
+        self.quit = False  # ended by /quit (not by the end of input or Ctrl-C)
 
     # --- the conversation -------------------------------------------------------------------------------
 
@@ -141,6 +142,7 @@ class Chat:
         command, _, argument = text.partition(" ")
         argument = argument.strip()
         if command in ("/quit", "/exit"):
+            self.quit = True
             return False
         if command == "/help":
             self._say(HELP)

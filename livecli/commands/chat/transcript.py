@@ -4,6 +4,11 @@ A Reporter in front of the display: the pieces of the reply go to stdout as the 
 per reply turn, and the display is not told them again (it would show the same words twice on a terminal). On a
 terminal the text is escaped (protocol.redact.printable); in a pipe it is data, written as it came (a lone
 surrogate as `\\ud800`, as `text` writes it).
+
+When stdout is a terminal, the display on stderr shares it: the display is then plain (commands/chat/run: no
+progress bar redrawing the line the transcript is written on), and lines do not run into each other: the
+display's open "you:" line is ended (the empty `finished` piece the service itself ends a transcript with)
+before a reply line starts, and a reply line is ended before the display shows more of what the user said.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from livecli.commands.forwarding import ForwardingReporter
-from livecli.protocol.events import OutputTranscription, TextPart
+from livecli.protocol.events import InputTranscription, OutputTranscription, TextPart
 from livecli.protocol.redact import printable
 from livecli.protocol.report import Reporter, TurnReport
 
@@ -43,6 +48,8 @@ class TranscriptOut(ForwardingReporter):
     def server_event(self, event: ServerEvent, turn: Turn | None) -> None:
         piece = self._piece(event)
         if piece is None:
+            if isinstance(event, InputTranscription) and event.text and self.env.stdout_isatty:
+                self.end_line()
             self.inner.server_event(event, turn)
             return
         if not piece:
@@ -50,6 +57,8 @@ class TranscriptOut(ForwardingReporter):
         index = turn.index if turn is not None else 0
         if self._line_of is not None and self._line_of != index:
             self.end_line()
+        if self._line_of is None and self.env.stdout_isatty:
+            self.inner.server_event(InputTranscription("", finished=True), turn)
         self._line_of = index
         shown = printable(piece, keep_newlines=True) if self.env.stdout_isatty else piece
         self._write(shown.encode("utf-8", "backslashreplace"))
