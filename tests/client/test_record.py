@@ -139,9 +139,9 @@ def test_reconnects_are_one_recording_with_connections_numbered(tmp_path: Path) 
     """A goAway ends the first connection: both connections are in the one recording, each opened and closed."""
     files = [tone(tmp_path / "a.wav", 2.8), tone(tmp_path / "b.wav", 0.4)]
     directory = tmp_path / "two"
-    with local_server(max_connection_s=2.0) as server:
+    with local_server(max_connection_audio_s=3.5) as server:  # goAway at 1.75 s of audio, in a.wav
         env, _, _ = make_env()
-        assert run(at(server.url, inputs=files, speed=2.0, record=str(directory)), env) == 0
+        assert run(at(server.url, inputs=files, speed=0.0, record=str(directory)), env) == 0
     seen = lines(directory)
     assert [line["conn"] for line in seen if line["kind"] == "open"] == [1, 2]
     assert {line["conn"] for line in seen if line["kind"] == "serverContent.turnComplete"} == {1, 2}

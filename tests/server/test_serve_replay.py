@@ -106,9 +106,9 @@ def test_a_resumed_session_goes_on_where_the_recording_did(tmp_path: Path) -> No
     second connection's reply is served on it."""
     files = [tone(tmp_path / "a.wav", 2.8), tone(tmp_path / "b.wav", 0.4)]
     directory = tmp_path / "two"
-    with local_server(max_connection_s=2.0) as server:
+    with local_server(max_connection_audio_s=3.5) as server:  # goAway at 1.75 s of audio, in a.wav
         env, _, _ = make_env()
-        assert run(at(server.url, inputs=files, speed=2.0, record=str(directory)), env) == 0
+        assert run(at(server.url, inputs=files, speed=0.0, record=str(directory)), env) == 0
     with local_server(replay=str(directory)) as server:
         result = run_cli("replay", str(directory), "--endpoint", server.url, "--speed", "0", "--json")
     (report,) = result.json_lines
