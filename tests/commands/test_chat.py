@@ -20,6 +20,7 @@ from livecli.cli.exit_status import exit_status_for
 from livecli.commands.chat import ChatRequest, run
 from livecli.commands.chat.lines import history_path
 from livecli.commands.request import RunRequest
+from livecli.commands.session_setup import SessionOptions
 from livecli.env import Env
 from livecli.errors import AudioInputError, UsageError
 
@@ -174,3 +175,18 @@ def test_system_is_refused_in_one_line_where_the_model_takes_none() -> None:
     request = RunRequest(connect=ConnectOptions())
     assert "takes no system instruction" in (_system_refusal(request, "gemini-3.5-live-translate-preview") or "")
     assert _system_refusal(request, "gemini-3.8-live") is None
+
+
+def test_with_modality_text_the_text_parts_stream_to_stdout() -> None:
+    parts = [b'{"serverContent": {"modelTurn": {"parts": [{"text": "Hello"}]}}}']
+    parts.append(b'{"serverContent": {"modelTurn": {"parts": [{"text": ", world"}]}, "turnComplete": true}}')
+    request = chat_at("", modality="text", session=SessionOptions(preflight=False))
+    with RawFrameServer(parts) as server:
+        request.run.connect = ConnectOptions(endpoint=server.url, api_key=SECRET)
+        _status, out, _err = talk(request, "hi\n")
+    assert out == "Hello, world\n"
+
+
+def test_client_content_turns(live_server: LocalServer) -> None:
+    _status, out, _err = talk(chat_at(live_server.endpoint(), client_content=True), "hello\nagain\n")
+    assert out.splitlines() == ['turn 1: heard "hello"', 'turn 2: heard "again"']
