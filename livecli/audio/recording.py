@@ -80,7 +80,8 @@ class RecordingWriter:
             message = fmt.parse_frame(frame)
             if message is not None:
                 message = fmt.externalize(message, sender, self._place)
-            line = fmt.frame_line(self.now(), conn, sender, message, len(frame), isinstance(frame, bytes))
+            size = len(frame) if isinstance(frame, bytes) else len(frame.encode("utf-8", "surrogatepass"))
+            line = fmt.frame_line(self.now(), conn, sender, message, size, isinstance(frame, bytes))
             if sender == fmt.CLIENT and line["kind"].startswith("setup") and "setup" not in self.meta:
                 self.meta["setup"] = message.get("setup") if isinstance(message, dict) else None
                 self._write_meta()

@@ -22,7 +22,7 @@ from livecli.audio.recording import Recording
 from livecli.client.transport import Closed, LinkClosed, open_link
 from livecli.errors import LivecliError, NoReplyError, ServerClosed
 from livecli.protocol.endpoints import Target
-from livecli.protocol.recording import CLIENT, SERVER, parse_frame
+from livecli.protocol.recording import CLIENT, SERVER, parse_frame, resumed_handle
 
 __all__ = ["ConnectionPlan", "Replayed", "plan_connections", "replay_connections", "sync_count"]
 
@@ -246,9 +246,8 @@ def _rewritten(text: str, out: Replayed, recorded_ids: list[Any]) -> str:
     """The frame with the recorded session's handle and call ids replaced by the replay's own."""
     message = json.loads(text)
     changed = False
-    setup = message.get("setup") if isinstance(message, dict) else None
-    resumption = setup.get("sessionResumption") if isinstance(setup, dict) else None
-    if isinstance(resumption, dict) and "handle" in resumption:
+    if resumed_handle(message) is not None:  # a setup resuming the recorded session: resume the replay's
+        resumption = message["setup"].get("sessionResumption", message["setup"].get("session_resumption"))
         if out.handle:
             resumption["handle"] = out.handle
         else:

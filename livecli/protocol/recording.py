@@ -34,6 +34,7 @@ __all__ = [
     "is_payload_ref",
     "parse_frame",
     "public_target",
+    "resumed_handle",
     "sidecar_for",
 ]
 
@@ -135,6 +136,16 @@ def internalize(message: Any, read: Callable[[dict[str, Any]], bytes]) -> Any:
         else internalize(value, read)
         for key, value in message.items()
     }
+
+
+def resumed_handle(message: Any) -> str | None:
+    """The resumption handle a setup message resumes (camelCase or snake_case), if any."""
+    setup = message.get("setup") if isinstance(message, dict) else None
+    resumption = (
+        setup.get("sessionResumption", setup.get("session_resumption")) if isinstance(setup, dict) else None
+    )
+    handle = resumption.get("handle") if isinstance(resumption, dict) else None
+    return str(handle) if handle else None
 
 
 def public_target(

@@ -42,4 +42,4 @@ class Recorder:
 
     def close(self) -> None:
         """Write the outcome and close the files."""
-        self._writer.close({"exit_status": 0, "error": None})
+        self._writer.close({"exit_status": 0, "error": None, "error_type": None})

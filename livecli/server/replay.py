@@ -24,7 +24,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from livecli.audio.recording import Recording
-from livecli.protocol.recording import CLIENT, SERVER, parse_frame
+from livecli.protocol.recording import CLIENT, SERVER, parse_frame, resumed_handle
 
 if TYPE_CHECKING:
     from livecli.server.record import Recorder
@@ -118,7 +118,7 @@ def recorded_actions(recording: Recording) -> tuple[list[Action], list[int]]:
         sender, at = line.get("from"), float(line.get("t", 0.0))
         if sender == CLIENT and "message" in line:
             message = line["message"]
-            fresh = isinstance(message, dict) and "setup" in message and _resumed_handle(message) is None
+            fresh = isinstance(message, dict) and "setup" in message and resumed_handle(message) is None
             if fresh and (not starts or starts[-1] != len(actions)):
                 starts.append(len(actions))
             client_progress(progress, line["message"])
@@ -136,16 +136,6 @@ def recorded_actions(recording: Recording) -> tuple[list[Action], list[int]]:
             elif line.get("kind") == "drop":
                 actions.append(Action(tag, at, reached_at, drop=True))
     return actions, starts or [0]
-
-
-def _resumed_handle(message: Any) -> str | None:
-    """The resumption handle a setup message resumes, if any."""
-    setup = message.get("setup") if isinstance(message, dict) else None
-    resumption = (
-        setup.get("sessionResumption", setup.get("session_resumption")) if isinstance(setup, dict) else None
-    )
-    handle = resumption.get("handle") if isinstance(resumption, dict) else None
-    return str(handle) if handle else None
 
 
 @dataclass
@@ -210,7 +200,7 @@ class ReplayServer:
     def _session_for(self, message: dict[str, Any]) -> _Session:
         """The session a setup resumes (by a handle the replay sent), or a new one: the k-th fresh session is
         the recording's k-th session, round and round (one `serve --replay` serves any number of test runs)."""
-        handle = _resumed_handle(message)
+        handle = resumed_handle(message)
         for session in self._sessions:
             if handle and handle in session.handles:
                 return session

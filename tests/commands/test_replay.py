@@ -181,3 +181,24 @@ def test_an_image_is_a_media_sidecar_and_replays(tmp_path: Path) -> None:
         (report,) = replay(directory, server, "--json").json_lines
     assert (directory / "media" / "client-00001.jpg").read_bytes() == picture.read_bytes()
     assert report["matches"] is True
+
+
+def test_a_server_side_recording_replays_too(tmp_path: Path) -> None:
+    """One format on both sides: what serve --record wrote, livecli replay sends again."""
+    directory = tmp_path / "server-view"
+    with local_server(record=str(directory)) as server:
+        run_cli(
+            "send",
+            str(SAMPLES / "hello_16k.wav"),
+            "--endpoint",
+            server.url,
+            "--no-pace",
+            "-o",
+            str(tmp_path / "r.wav"),
+        )
+    assert json.loads((directory / "recording.json").read_text())["side"] == "server"
+    with local_server() as server:
+        result = run_cli("replay", str(directory), "--endpoint", server.url, "--speed", "0", "--json")
+    (report,) = result.json_lines
+    assert report["matches"] is True
+    assert len(report["replayed"]["turns"]) == 1
