@@ -208,7 +208,7 @@ async def _one_connection(
     except NoReplyError as exc:
         error = exc
     finally:
-        await link.close(plan.close_code if plan.closed_by == CLIENT else 1000)
+        await link.close(_sendable(plan.close_code) if plan.closed_by == CLIENT else 1000)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
@@ -220,6 +220,12 @@ async def _one_connection(
             else ServerClosed(closed.code, closed.reason, after_setup=setup_seen[0])
         )
     return error
+
+
+def _sendable(code: int) -> int:
+    """The recorded close code, when a client may send it (1005, 1006 and 1015 only describe a close: RFC 6455,
+    7.4.1); else 1000."""
+    return code if (1000 <= code <= 1014 and code not in (1004, 1005, 1006)) or 3000 <= code <= 4999 else 1000
 
 
 class _NotOpened(Exception):

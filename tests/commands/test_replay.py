@@ -202,3 +202,11 @@ def test_a_server_side_recording_replays_too(tmp_path: Path) -> None:
     (report,) = result.json_lines
     assert report["matches"] is True
     assert len(report["replayed"]["turns"]) == 1
+
+
+def test_a_recorded_close_code_no_client_may_send_becomes_1000() -> None:
+    from livecli.commands.replay_session import _sendable
+
+    assert [_sendable(code) for code in (1000, 1001, 1006, 1011, 1015, 4001, 999)] == [
+        1000, 1001, 1000, 1011, 1000, 4001, 1000,
+    ]  # fmt: skip
