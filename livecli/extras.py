@@ -1,7 +1,8 @@
 """Optional extras, imported only by the option that needs them (never at start-up).
 
 `livecli[media]` (Pillow, PyAV) backs `--image`/`--video`; `livecli[mcp]` (the MCP SDK) backs `--mcp`/`--mcp-url`;
-`livecli[talk]` (sounddevice) backs `livecli talk`, `livecli devices` and `--play`.
+`livecli[report]` (Jinja2, matplotlib) backs `livecli report`; `livecli[talk]` (sounddevice) backs `livecli talk`,
+`livecli devices` and `--play`.
 A missing one is a usage error that names the pip command (exit status 2), not an ImportError traceback.
 """
 
@@ -15,7 +16,14 @@ from livecli.errors import MissingExtra
 __all__ = ["EXTRAS", "import_extra"]
 
 # The extra that provides each importable top-level module.
-EXTRAS = {"PIL": "media", "av": "media", "mcp": "mcp", "sounddevice": "talk"}
+EXTRAS = {
+    "PIL": "media",
+    "av": "media",
+    "mcp": "mcp",
+    "jinja2": "report",
+    "matplotlib": "report",
+    "sounddevice": "talk",
+}
 
 
 def import_extra(module: str, *, needed_by: str) -> ModuleType:

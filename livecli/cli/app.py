@@ -17,7 +17,7 @@ from typer import _click as click  # Typer's own copy of click, whose classes it
 from typer.core import TyperCommand, TyperGroup
 
 from livecli import __version__
-from livecli.cli import auth, batch, chat, devices, models, replay, send, serve, talk
+from livecli.cli import auth, batch, chat, devices, models, replay, report, send, serve, talk
 from livecli.cli.boundary import terminate_like_ctrl_c
 from livecli.cli.exit_status import EXIT_STATUS_HELP
 
@@ -104,7 +104,7 @@ def _root(
 
 
 # Each command module only declares options; heavy imports happen inside the commands.
-for _commands in (send, chat, talk, devices, serve, auth, models, batch, replay):
+for _commands in (send, chat, talk, devices, serve, auth, models, batch, replay, report):
     _commands.register(app)
 for _command in app.registered_commands:
     _command.cls = PlainHelpCommand

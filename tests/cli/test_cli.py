@@ -29,13 +29,13 @@ def test_version_prints_the_package_version() -> None:
 
 def test_help_lists_exit_statuses_and_imports_nothing_heavy() -> None:
     """`--help` shows the exit table and imports none of numpy, soundfile, websockets, google.auth, rich, nor the
-    optional extras (Pillow, PyAV, mcp)."""
+    optional extras (Pillow, PyAV, mcp, Jinja2, matplotlib)."""
     code = (
         "import sys\n"
         "from livecli.cli.app import app\n"
         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
         "names = ('numpy', 'soundfile', 'websockets', 'google.auth', 'livecli.audio.decode', 'PIL', 'av', 'mcp',\n"
-        "         'sounddevice')\n"
+        "         'jinja2', 'matplotlib', 'sounddevice')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

@@ -479,8 +479,8 @@ def test_send_help_imports_nothing_heavy() -> None:
     code = (
         "import sys\nfrom livecli.cli.app import app\n"
         "try:\n    app(['send', '--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = ('numpy', 'soundfile', 'websockets', 'rich', 'google.auth', 'PIL', 'av', 'mcp',\n"
-        "         'sounddevice')\n"
+        "heavy = ('numpy', 'soundfile', 'websockets', 'rich', 'google.auth', 'PIL', 'av', 'mcp', 'jinja2',\n"
+        "         'matplotlib', 'sounddevice')\n"
         "print('HEAVY', [m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)

@@ -11,7 +11,20 @@ from livecli.commands.doctor import _HINTS
 from livecli.errors import CredentialsError
 from tests.helpers import run_cli
 
-COMMANDS = ["send", "text", "chat", "talk", "devices", "serve", "token", "doctor", "models", "batch", "replay"]
+COMMANDS = [
+    "send",
+    "text",
+    "chat",
+    "talk",
+    "devices",
+    "serve",
+    "token",
+    "doctor",
+    "models",
+    "batch",
+    "replay",
+    "report",
+]
 
 
 def _help(*command: str) -> str:
