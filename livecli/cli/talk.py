@@ -21,8 +21,10 @@ from livecli.cli import tool_options as t
 from livecli.cli.boundary import exit_status, guarded
 from livecli.cli.exit_status import ExitStatus
 from livecli.cli.send import ChunkMs, _system
+from livecli.errors import UsageError
 
 if TYPE_CHECKING:
+    from livecli.commands.session_setup import SessionOptions
     from livecli.commands.talk.request import TalkRequest
 
 __all__ = ["register", "talk_exit_status"]
@@ -159,6 +161,22 @@ def talk_exit_status(exc: BaseException) -> int:
     return ExitStatus.OK if status == ExitStatus.INTERRUPTED else status
 
 
+def _refuse_vad_tuning(session: "SessionOptions") -> None:
+    """--push-to-talk switches the server's voice activity detection off: tuning it is a usage error, in talk's
+    own words (send's names --turn-end)."""
+    flags = {
+        "--vad-start-sensitivity": session.vad_start_sensitivity,
+        "--vad-end-sensitivity": session.vad_end_sensitivity,
+        "--vad-prefix-ms": session.vad_prefix_ms,
+        "--vad-silence-ms": session.vad_silence_ms,
+    }
+    given = [flag for flag, value in flags.items() if value is not None]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} tune the server's voice activity detection, which --push-to-talk switches off"
+        )
+
+
 _TALK_FIELDS = ("push_to_talk", "headphones", "input_device", "output_device", "buffer_ms")
 
 
@@ -173,6 +191,8 @@ def talk_request(params: Mapping[str, Any]) -> "TalkRequest":
     system_file, verbose, quiet = (values.pop(name) for name in ("system_file", "verbose", "quiet"))
     del values["traceback"]  # the CLI's own (guarded)
     values["system"] = _system(values["system"], system_file)
+    if own["push_to_talk"]:
+        _refuse_vad_tuning(session)
     turn_end = "activity" if own["push_to_talk"] else "vad"
     run = RunRequest(connect=connect, session=session, verbosity=verbose - quiet, turn_end=turn_end, **values)
     return TalkRequest(run=run, **own)
