@@ -155,19 +155,22 @@ class RunningServer:
         config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
         if self.recorder:
             path = connection.request.path.split("?")[0] if connection.request else ""
-            self.recorder.event(conn_id, "conn", "open", path=path)
+            self._record("event", conn_id, "conn", "open", path=path)
         timer_due: list[float | None] = [None]  # when the timer task will next wake up by itself
         timer = asyncio.create_task(self._timer_loop(connection, session, wake, lock, conn_id, timer_due))
         try:
             async for message in connection:
                 if self.recorder:
-                    self.recorder.frame(conn_id, "in", message)
+                    self._record("frame", conn_id, "in", message)
                 session.receive(message, clock())
                 # Replies due now go out before the next frame is read (an unpaced reply is complete at once).
                 await self._flush(connection, session, lock, conn_id)
                 due = session.deadline()
                 if due is not None and (timer_due[0] is None or due < timer_due[0]):
                     wake.set()  # the timer sleeps too long otherwise; most frames leave it alone
+                # Fairness: a client whose frames are all buffered already would otherwise keep the loop to itself
+                # (a text flood delayed other clients' setupComplete by seconds): one frame, then the others.
+                await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         except Exception:
@@ -184,7 +187,25 @@ class RunningServer:
                 "connection %d closed: %s%s", conn_id, connection.close_code, f" {reason}" if reason else ""
             )
             if self.recorder:
-                self.recorder.event(conn_id, "conn", "closed", code=connection.close_code)
+                code = connection.close_code
+                self._record("event", conn_id, "conn", "closed", code=code)
+
+    def _record(self, what: str, *args: Any, **fields: Any) -> None:
+        """Write to the recording; a recording that fails never fails a session (docs/wire.md, "Limits of the
+        local server"): a disk error (a full disk) stops the recording with one warning, a frame the format
+        cannot hold (a lone surrogate) is left out with one."""
+        recorder = self.recorder
+        if recorder is None:
+            return
+        try:
+            getattr(recorder, what)(*args, **fields)  # frame or event
+        except OSError as exc:
+            self.config.logger.warning("recording stopped: %s: %s", recorder.directory, exc.strerror or exc)
+            self.recorder = None
+            with contextlib.suppress(Exception):
+                recorder.close()
+        except Exception as exc:
+            self.config.logger.warning("a frame was left out of the recording: %s", exc)
 
     async def _flush(self, ws: ServerConnection, session: ServerSession, lock: asyncio.Lock, conn: int) -> None:
         """Send every action due now, in order."""
@@ -192,11 +213,11 @@ class RunningServer:
             for action in session.tick(self.config.clock()):
                 if isinstance(action, Send):
                     if self.recorder:
-                        self.recorder.frame(conn, "out", action.frame)
+                        self._record("frame", conn, "out", action.frame)
                     await ws.send(action.frame)
                 elif isinstance(action, Close):
                     if self.recorder:
-                        self.recorder.event(conn, "out", "close", code=action.code, reason=action.reason)
+                        self._record("event", conn, "out", "close", code=action.code, reason=action.reason)
                     # Not awaited here: the handler goes on reading (and ignoring) what the client still sends,
                     # so its close frame is read and the handshake ends at once, not after websockets' close
                     # timeout (10 s) with the incoming queue full of audio nobody reads.
@@ -205,7 +226,7 @@ class RunningServer:
                     closing.add_done_callback(self._closing.discard)
                 elif isinstance(action, Drop):
                     if self.recorder:
-                        self.recorder.event(conn, "out", "drop")
+                        self._record("event", conn, "out", "drop")
                     ws.transport.abort()
 
     async def _timer_loop(
@@ -252,8 +273,11 @@ class RunningServer:
             self._server.close()
             await self._server.wait_closed()
         if self.recorder:
-            self.recorder.close()
-            self.recorder = None
+            recorder, self.recorder = self.recorder, None
+            try:
+                recorder.close()
+            except OSError as exc:
+                self.config.logger.warning("the recording could not be closed: %s", exc.strerror or exc)
 
 
 async def start_server(config: ServerConfig) -> RunningServer:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,14 @@ import numpy as np
 from livecli.audio.resample import Resampler, from_pcm16, resample, to_int16
 from livecli.protocol.server_messages import usage_metadata
 from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
+from livecli.server.reply_audio import (
+    MAX_TONE_WORDS,
+    ReplyAudio,
+    pcm_piece,
+    resampled_piece,
+    tone_pcm,
+    tone_piece,
+)
 from livecli.server.tool_model import builtin_results
 
 __all__ = [
@@ -41,7 +48,6 @@ __all__ = [
 
 MAX_TURN_AUDIO_S = 120  # audio kept (and echoed) per user turn; longer turns are counted, not stored
 MAX_ECHO_CHARS = 2000  # text echoed in transcripts and kept in the history, per turn
-MAX_TONE_WORDS = 64  # a text turn's reply has one tone per word, for the first 64 words (bounded CPU and memory)
 TOKENS_PER_SECOND = 25  # docs/wire.md, "Limits": audio is billed at 25 tokens per second, in and out
 
 
@@ -50,19 +56,20 @@ class Reply:
     """One planned model turn: transcripts, then audio (24 kHz s16le) and/or text parts, then usage.
 
     `parts` are other modelTurn parts sent before the audio (a built-in tool's executableCode, ...); `metadata`
-    are serverContent fields sent before the turn ends (groundingMetadata, urlContextMetadata).
+    are serverContent fields sent before the turn ends (groundingMetadata, urlContextMetadata). `audio` is
+    bytes, or a ReplyAudio made as it is sent (livecli.server.reply_audio).
     """
 
     input_transcript: str | None
     output_transcript: str | None
-    audio: bytes = b""
+    audio: bytes | ReplyAudio = b""
     texts: list[str] = field(default_factory=list)
     usage: dict[str, Any] | None = None
     parts: list[dict[str, Any]] = field(default_factory=list)
     metadata: list[dict[str, Any]] = field(default_factory=list)
 
 
-def audio_seconds(pcm: bytes, rate: int = OUTPUT_RATE) -> float:
+def audio_seconds(pcm: bytes | ReplyAudio, rate: int = OUTPUT_RATE) -> float:
     """Duration of 16-bit mono PCM."""
     return len(pcm) / 2 / rate
 
@@ -71,28 +78,16 @@ def _to_pcm16(samples: np.ndarray) -> bytes:
     return to_int16(samples).tobytes()
 
 
-def _tone(freq: float, seconds: float, level: float = 0.3) -> np.ndarray:
-    n = int(OUTPUT_RATE * seconds)
-    t = np.arange(n, dtype=np.float64) / OUTPUT_RATE
-    ramp = np.minimum(1.0, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.005 * OUTPUT_RATE))
-    return (level * ramp * np.sin(2 * math.pi * freq * t)).astype(np.float32)
-
-
 @functools.cache
 def chime() -> bytes:
     """The reply's opening: two short rising notes and a breath (24 kHz s16le, 0.2 s)."""
-    gap = np.zeros(int(OUTPUT_RATE * 0.04), dtype=np.float32)
-    return _to_pcm16(np.concatenate([_tone(660, 0.08), _tone(990, 0.08), gap]))
+    note = int(OUTPUT_RATE * 0.08)
+    return tone_pcm(660, note) + tone_pcm(990, note) + bytes(2 * int(OUTPUT_RATE * 0.04))
 
 
 def text_tones(text: str) -> bytes:
     """One tone per word; the pitch and length depend on the word, so different texts sound different."""
-    gap = np.zeros(int(OUTPUT_RATE * 0.05), dtype=np.float32)
-    pieces: list[np.ndarray] = []
-    for word in text.split()[:MAX_TONE_WORDS] or [""]:
-        pitch = 300 + zlib.crc32(word.encode("utf-8", "surrogatepass")) % 600  # a lone surrogate may arrive
-        pieces += [_tone(pitch, 0.12 + 0.02 * min(len(word), 10)), gap]
-    return _to_pcm16(np.concatenate(pieces))
+    return bytes(ReplyAudio([tone_piece(text)]))
 
 
 def resample_pcm16(pcm: bytes, rate_in: int, rate_out: int = OUTPUT_RATE) -> bytes:
@@ -177,20 +172,22 @@ def _echo(
     if text is not None:
         heard_input = clip_text(text)
         heard = f'"{heard_input}"'
-        body = text_tones(text)
+        body = tone_piece(text)
         prompt_tokens, prompt_modality = max(1, math.ceil(len(text) / 4)), "TEXT"
     else:
         seconds = audio_seconds(audio or b"", rate) if heard_s is None else heard_s
         heard_input = f"[{seconds:.2f} s of audio]"
         heard = f"{seconds:.2f} s of audio"
-        body = resample_pcm16(audio or b"", rate)
+        body = (
+            resampled_piece(audio or b"") if rate == INPUT_RATE else pcm_piece(resample_pcm16(audio or b"", rate))
+        )
         prompt_tokens, prompt_modality = _tokens(seconds), "AUDIO"
     transcript = f"turn {turn}: {saw}, heard {heard}" if saw else f"turn {turn}: heard {heard}"
     if text_modality:
         response_tokens = max(1, math.ceil(len(transcript) / 4))
         usage = usage_metadata(prompt_tokens, response_tokens, prompt_modality, "TEXT")
         return Reply(heard_input, None, texts=[transcript], usage=usage)
-    reply_audio = chime() + body
+    reply_audio = ReplyAudio([pcm_piece(chime()), body])
     usage = usage_metadata(prompt_tokens, _tokens(audio_seconds(reply_audio)), prompt_modality, "AUDIO")
     return Reply(heard_input, transcript, audio=reply_audio, usage=usage)
 
@@ -200,6 +197,6 @@ def spoken_reply(transcript: str, *, text_modality: bool = False) -> Reply:
     response_tokens = max(1, math.ceil(len(transcript) / 4))
     if text_modality:
         return Reply(None, None, texts=[transcript], usage=usage_metadata(0, response_tokens, "TEXT", "TEXT"))
-    audio = chime() + text_tones(transcript)
+    audio = ReplyAudio([pcm_piece(chime()), tone_piece(transcript)])
     usage = usage_metadata(0, _tokens(audio_seconds(audio)), "TEXT", "AUDIO")
     return Reply(None, transcript, audio=audio, usage=usage)

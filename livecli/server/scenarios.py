@@ -61,16 +61,15 @@ A toolResponse that does not contain `expect` closes the session with 1007.
 
 from __future__ import annotations
 
-import json
-import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from livecli.errors import UsageError
 from livecli.protocol import close_reasons as cr
-from livecli.protocol.close_reasons import CloseReason, cut_reason
+from livecli.protocol.close_reasons import CloseReason
 from livecli.protocol.google_errors import error_body
+from livecli.server.scenario_file import read_scenario_file
 
 __all__ = [
     "BUILTIN",
@@ -81,8 +80,6 @@ __all__ = [
     "TurnSpec",
     "load_scenario",
 ]
-
-_ACTIONS = ("goaway", "close", "drop", "stall", "malformed", "quota")
 
 
 @dataclass(frozen=True)
@@ -194,76 +191,31 @@ BUILTIN: dict[str, Scenario] = {
 
 
 def load_scenario(name_or_path: str) -> Scenario:
-    """A built-in scenario by name, or one read from a TOML/JSON file; UsageError when neither."""
+    """A built-in scenario by name, or one read from a TOML/JSON file; UsageError when neither, or when the file
+    holds anything a scenario cannot (livecli.server.scenario_file checks every key)."""
     if name_or_path in BUILTIN:
         return BUILTIN[name_or_path]
     path = Path(name_or_path)
-    if not path.is_file():
+    if not path.exists():
         known = ", ".join(BUILTIN)
         raise UsageError(f"unknown scenario {name_or_path!r}: not a file, nor one of {known}")
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        return _from_dict(data, path)
-    except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise UsageError(f"scenario file {path}: {exc}") from exc
-
-
-def _close(value: Any) -> CloseSpec | None:
-    if value is None:
-        return None
-    return CloseSpec(int(value["code"]), cut_reason(str(value.get("reason", ""))))
-
-
-def _turn(data: dict[str, Any], base: Path) -> TurnSpec:
-    known = {f for f in TurnSpec.__dataclass_fields__}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"unknown turn field(s): {', '.join(sorted(unknown))}")
-    spec = TurnSpec(**{k: v for k, v in data.items() if k not in {"audio", "text", "tool_call", "close"}})
-    audio = _load_audio(base / str(data["audio"])) if "audio" in data else None
-    text = data.get("text", ())
-    tool = data.get("tool_call")
-    return replace(
-        spec,
-        audio=audio,
-        text=(text,) if isinstance(text, str) else tuple(str(t) for t in text),
-        tool_call=ToolCallSpec(tool.get("name"), tool.get("args"), tool.get("expect"))
-        if tool is not None
-        else None,
-        close=_close(data.get("close")),
-    )
-
-
-def _timed(data: dict[str, Any]) -> TimedAction:
-    action = TimedAction(**data)
-    if action.action not in _ACTIONS:
-        raise ValueError(f"unknown action {action.action!r} (one of {', '.join(_ACTIONS)})")
-    return replace(action, reason=cut_reason(action.reason))
-
-
-def _from_dict(data: dict[str, Any], path: Path) -> Scenario:
-    base = path.parent
-    upgrade = data.get("upgrade") or {}
+    data = read_scenario_file(path)
     return Scenario(
-        name=str(data.get("name", path.stem)),
-        turns=tuple(_turn(t, base) for t in data.get("turns", [])),
-        repeat_last_turn=bool(data.get("repeat_last_turn", False)),
-        at=tuple(_timed(a) for a in data.get("at", [])),
-        setup_close=_close((data.get("setup") or {}).get("close")),
-        upgrade_status=int(upgrade["status"]) if "status" in upgrade else None,
-        upgrade_body=str(upgrade.get("body", "")),
-        stream_end_ignored=bool(data.get("stream_end_ignored", False)),
+        name=data["name"],
+        turns=tuple(_turn(turn) for turn in data["turns"]),
+        repeat_last_turn=data["repeat_last_turn"],
+        at=tuple(TimedAction(**timed) for timed in data["at"]),
+        setup_close=CloseSpec(**data["setup_close"]) if "setup_close" in data else None,
+        upgrade_status=data.get("upgrade_status"),
+        upgrade_body=data["upgrade_body"],
+        stream_end_ignored=data["stream_end_ignored"],
     )
 
 
-def _load_audio(path: Path) -> bytes:
-    """A reply audio file as 24 kHz mono s16le."""
-    import numpy as np
-    import soundfile
-
-    from livecli.server.replies import OUTPUT_RATE, resample_pcm16
-
-    samples, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
-    mono = samples.mean(axis=1).astype(np.int16) if samples.shape[1] > 1 else samples[:, 0]
-    return resample_pcm16(mono.astype("<i2").tobytes(), int(rate), OUTPUT_RATE)
+def _turn(fields: dict[str, Any]) -> TurnSpec:
+    call, close = fields.pop("tool_call", None), fields.pop("close", None)
+    return TurnSpec(
+        **fields,
+        tool_call=ToolCallSpec(**call) if call is not None else None,
+        close=CloseSpec(**close) if close is not None else None,
+    )

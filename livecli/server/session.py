@@ -27,7 +27,7 @@ from livecli.protocol.models import ClientContentRule
 from livecli.server.faults import misbehave, schedule_timed_actions
 from livecli.server.frames import content_frames
 from livecli.server.replies import Reply, clip_text, echo_reply
-from livecli.server.reply_frames import reply_frames, shaped
+from livecli.server.reply_frames import lazy_reply_frames, shaped
 from livecli.server.resumption import HandleStore, ScenarioProgress, Snapshot, new_session_id
 from livecli.server.scenarios import Scenario, TurnSpec
 from livecli.server.session_queue import Action, ActionQueue, Close, Drop, Send
@@ -310,12 +310,10 @@ class ServerSession:
         self.pending_replies.add(tag)
         start = max(now, self.busy_until) + spec.delay_ms / 1000
         self._not_resumable(start, tag)
-        frames, end = reply_frames(
+        frames, end = lazy_reply_frames(
             reply, spec, start, chunk_ms=self.limits.reply_chunk_ms, speed=self.limits.reply_speed
         )
-        for timed in frames:
-            self.queue.send(timed.when, timed.frame, timed.kind, tag)
-        self.queue.at(end, lambda t: self._reply_done(t, turn, reply, tag), tag)
+        self.queue.stream(frames, lambda t: self._reply_done(t, turn, reply, tag), tag)  # made as it is sent
         self.busy_until = end
 
     def _reply_done(self, now: float, turn: int, reply: Reply, tag: int) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import CloseReason, cut_reason
@@ -40,7 +41,30 @@ class Drop:
 
 
 Action = Send | Close | Drop
-Item = Action | Callable[[float], None]
+
+
+class Timed(Protocol):
+    """A frame due at `when` (livecli.server.reply_frames.TimedFrame)."""
+
+    @property
+    def when(self) -> float: ...
+    @property
+    def frame(self) -> bytes: ...
+    @property
+    def kind(self) -> str: ...
+
+
+@dataclass
+class _Stream:
+    """The next frame of a lazily made sequence, the rest still unmade; `done` runs after the last one."""
+
+    head: Timed
+    rest: Iterator[Timed]
+    done: Callable[[float], None]
+    seq: int  # every frame of the stream keeps its place among entries due at the same time
+
+
+Item = Action | _Stream | Callable[[float], None]
 
 
 class ActionQueue:
@@ -65,6 +89,27 @@ class ActionQueue:
         """Queue one frame."""
         self.at(when, Send(frame, kind), tag)
 
+    def stream(self, frames: Iterator[Timed], done: Callable[[float], None], tag: int | None = None) -> None:
+        """Queue frames made one at a time: each is made when the one before it falls due, so a queued reply
+        holds one frame, not all of them (docs/wire.md, "Limits of the local server"); `done` runs at the time
+        of the last frame, right after it."""
+        head = next(frames, None)
+        if head is None:
+            self.at(0.0, done, tag)
+        else:
+            seq = next(self._seq)
+            heapq.heappush(self._queue, (head.when, seq, tag, _Stream(head, frames, done, seq)))
+
+    def pending_bytes(self) -> int:
+        """The bytes of the frames queued now (each lazily made reply counts its next frame only)."""
+        total = 0
+        for _, _, _, item in self._queue:
+            if isinstance(item, Send):
+                total += len(item.frame)
+            elif isinstance(item, _Stream):
+                total += len(item.head.frame)
+        return total
+
     def cancel(self, tags: set[int]) -> None:
         """Drop every queued entry carrying one of `tags`."""
         self._queue = [entry for entry in self._queue if entry[2] not in tags]
@@ -87,7 +132,11 @@ class ActionQueue:
         """Pop what is due at `now`: actions are returned, callbacks run (a failing one closes with 1011)."""
         out: list[Action] = []
         while self._queue and self._queue[0][0] <= now + 1e-9 and not self.stalled:
-            _, _, _, item = heapq.heappop(self._queue)
+            _, _, tag, item = heapq.heappop(self._queue)
+            if isinstance(item, _Stream):
+                out.append(Send(item.head.frame, item.head.kind))
+                self._next_of(item, tag, now)
+                continue
             if isinstance(item, Send | Close | Drop):
                 out.append(item)
                 if isinstance(item, Close | Drop):
@@ -99,6 +148,16 @@ class ActionQueue:
             except Exception:
                 self.fail(now)
         return out
+
+    def _next_of(self, stream: _Stream, tag: int | None, now: float) -> None:
+        """Make the stream's next frame and queue it (or run its `done` when it has no more)."""
+        try:
+            head = next(stream.rest, None)
+        except Exception:
+            self.fail(now)
+            return
+        item: Item = stream.done if head is None else _Stream(head, stream.rest, stream.done, stream.seq)
+        heapq.heappush(self._queue, (stream.head.when if head is None else head.when, stream.seq, tag, item))
 
     def finish(self) -> None:
         """Nothing more is sent (the connection is closing or gone)."""

@@ -60,7 +60,10 @@ def server_ssl_context(config: ServerConfig) -> ssl.SSLContext | None:
         return config.ssl_context
     cert, key = config.tls_cert, config.tls_key
     if config.tls_self_signed_dir:
-        cert_path, key_path = write_self_signed(config.tls_self_signed_dir)
+        try:
+            cert_path, key_path = write_self_signed(config.tls_self_signed_dir)
+        except OSError as exc:  # an unwritable place is the user's to fix: one line, exit 2
+            raise UsageError(f"--tls-self-signed {config.tls_self_signed_dir}: {exc.strerror or exc}") from None
         cert, key = str(cert_path), str(key_path)
     if not cert:
         if key:

@@ -18,6 +18,7 @@ from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import CloseReason, cut_reason
 from livecli.protocol.models import VOICES, ModelInfo, bare_model_id, lookup, setup_refusals
 from livecli.protocol.wire import INPUT_RATE, b64decode, camel, snake
+from livecli.server.limits import has_lone_surrogate
 from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Scalar, Spec
 
 __all__ = [
@@ -142,8 +143,8 @@ def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
         message = json.loads(frame, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise Refusal.of(cr.NOT_JSON) from None
-    if not isinstance(message, dict):
-        raise Refusal.of(cr.NOT_JSON)
+    if not isinstance(message, dict) or has_lone_surrogate(frame, message):
+        raise Refusal.of(cr.NOT_JSON)  # a lone surrogate: docs/wire.md, "Limits of the local server"
     normalized = _walk_message(message, CLIENT_MESSAGE, "")
     if len(normalized) != 1:
         raise Refusal.of(cr.INVALID_ARGUMENT)

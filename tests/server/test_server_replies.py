@@ -19,8 +19,10 @@ from livecli.server.replies import (
 def test_echo_of_audio_is_chime_then_the_input_resampled() -> None:
     pcm = speechlike(2.4)
     reply = echo_reply(2, audio=pcm, rate=16000)
-    assert reply.audio.startswith(chime())
-    body = reply.audio[len(chime()) :]
+    audio = bytes(reply.audio)  # made as it is read (livecli.server.reply_audio): here, all of it
+    assert len(audio) == len(reply.audio)
+    assert audio.startswith(chime())
+    body = audio[len(chime()) :]
     assert body == resample_pcm16(pcm, 16000, OUTPUT_RATE)
     assert abs(audio_seconds(body) - 2.4) < 0.001
     assert reply.input_transcript == "[2.40 s of audio]"
@@ -43,10 +45,10 @@ def test_text_turn_gives_one_tone_per_word_and_different_texts_differ() -> None:
     reply = echo_reply(1, text="hello there world")
     assert reply.input_transcript == "hello there world"
     assert reply.output_transcript == 'turn 1: heard "hello there world"'
-    assert reply.audio == chime() + text_tones("hello there world")
+    assert bytes(reply.audio) == chime() + text_tones("hello there world")
     assert text_tones("hello world") != text_tones("goodbye world")
     assert len(text_tones("a b c")) > len(text_tones("a b"))
-    level = np.abs(np.frombuffer(reply.audio, dtype="<i2")).max()
+    level = np.abs(np.frombuffer(bytes(reply.audio), dtype="<i2")).max()
     assert level > 5000  # never a silent reply
 
 

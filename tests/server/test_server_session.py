@@ -328,10 +328,12 @@ def test_an_older_handle_resumes_the_conversation_as_it_was() -> None:
     assert second.transcripts() == ['turn 2: heard "again"']
 
 
-def test_a_lone_surrogate_in_a_text_turn_is_echoed_not_a_1011() -> None:
-    """JSON may escape a lone surrogate ("\\ud800"): the echo carries U+FFFD (was: a crash, close 1011)."""
+def test_a_lone_surrogate_in_a_text_turn_is_a_1007_not_a_1011() -> None:
+    """JSON may escape a lone surrogate ("\\ud800"): invalid JSON to the service, 1007 (was: a crash, 1011); an
+    escaped pair (an emoji from an ASCII-only encoder) is text like any other."""
     h = Harness(reply_speed=0)
     h.send({"setup": {"model": MODEL, **NO_VAD}})
+    h.send('{"realtimeInput":{"text":"a\\ud83d\\ude00b"}}')
+    assert h.transcripts() == ['turn 1: heard "a\U0001f600b"']
     h.send('{"realtimeInput":{"text":"a\\ud800b"}}')
-    assert "Close" not in h.kinds()
-    assert h.transcripts() == ['turn 1: heard "a\ufffdb"']
+    assert h.messages("Close")[-1].code == 1007

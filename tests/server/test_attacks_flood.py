@@ -1,0 +1,50 @@
+"""Attacks by volume: a client flooding text turns, or switching audio rates, must not stall the others (issue 12,
+section 3). A bystander connected during the attack is served while the attack goes on (checked by order)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from bystander import GUARD, bystander, drain
+from helpers import local_server
+
+from livecli.server.probe import Probe
+
+FLOOD = 10_000
+WORDS = " ".join(f"word{i}" for i in range(64))
+
+
+async def test_a_text_flood_does_not_delay_another_clients_setup_and_reply() -> None:
+    with local_server() as server:
+        attacker = await Probe.open(server.url)
+        await attacker.setup()
+        counts: dict[str, int] = {}
+        reader = asyncio.create_task(drain(attacker, counts))
+        sent = 0
+        done = asyncio.Event()
+
+        async def flood() -> None:
+            nonlocal sent
+            frame = json.dumps({"realtimeInput": {"text": WORDS}})
+            with contextlib.suppress(Exception):
+                while sent < FLOOD and not done.is_set():
+                    await attacker.send(frame)
+                    sent += 1
+                    if sent % 50 == 0:
+                        await asyncio.sleep(0)
+
+        flooding = asyncio.create_task(flood())
+        while sent < 500:
+            await asyncio.sleep(0.001)
+        turn = await asyncio.wait_for(bystander(server.url), GUARD)
+        answered = counts.get("turnComplete", 0)
+        done.set()
+        flooding.cancel()  # its send may wait for the server to read: the attack ends now, not when it drains
+        with contextlib.suppress(asyncio.CancelledError):
+            await flooding
+        attacker.ws.transport.abort()  # not a close handshake: that would wait behind the turns still queued
+        await reader
+    assert turn.input_transcripts == ["still served"]
+    assert answered < FLOOD  # the bystander was served while the attacker's turns were still being answered
