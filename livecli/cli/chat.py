@@ -16,9 +16,10 @@ from livecli.cli import options as o
 from livecli.cli import record_options as r
 from livecli.cli import send as s
 from livecli.cli import session_options as so
+from livecli.cli import talk as tk
 from livecli.cli import tool_options as t
-from livecli.cli.boundary import exit_status, guarded
-from livecli.cli.exit_status import ExitStatus
+from livecli.cli.boundary import guarded
+from livecli.cli.talk import talk_exit_status  # the user ending the conversation is 0, for talk and chat alike
 
 __all__ = ["register"]
 
@@ -36,6 +37,9 @@ def chat(
     client_content: s.ClientContent = False,
     *,
     save_dir: c.SaveDir = None,
+    play: c.Play = False,
+    output_device: tk.OutputDevice = None,
+    buffer_ms: tk.BufferMs = 60,
     model: o.Model = None,
     api_key: o.ApiKey = None,
     token: o.Token = None,
@@ -116,14 +120,8 @@ def _run(params: dict[str, Any]) -> None:
         from livecli.env import Env
 
         env = Env.from_process()
-        save_dir = params.pop("save_dir")
-        request = ChatRequest(run=s._request(params, env.stdin), save_dir=save_dir)
-        return run(request, env, _conversation_status)
+        own = {name: params.pop(name) for name in ("save_dir", "play", "output_device", "buffer_ms")}
+        request = ChatRequest(run=s._request(params, env.stdin), **own)
+        return run(request, env, talk_exit_status)
 
     guarded(action, traceback=params["traceback"])
-
-
-def _conversation_status(exc: BaseException) -> int:
-    """The exit status in a conversation: the user ending it (Ctrl-C) is 0; SIGTERM stays 143."""
-    status = exit_status(exc)
-    return ExitStatus.OK if status == ExitStatus.INTERRUPTED else status

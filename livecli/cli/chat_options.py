@@ -11,7 +11,16 @@ from livecli.cli import media_options as m
 from livecli.cli import options as o
 from livecli.cli import send as s
 
-__all__ = ["ChatImages", "ChatJson", "ChatTurnEnd", "SaveDir"]
+__all__ = ["ChatImages", "ChatJson", "ChatTurnEnd", "Play", "SaveDir"]
+
+Play = Annotated[
+    bool,
+    typer.Option(
+        "--play",
+        help="Play each reply through the speaker as it arrives (needs pip install 'livecli[talk]'; "
+        "--output-device, --buffer-ms as for talk).",
+    ),
+]
 
 SaveDir = Annotated[
     str | None,

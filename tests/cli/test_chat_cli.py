@@ -247,3 +247,11 @@ def test_ctrl_d_at_the_prompt_ends_the_conversation_with_0(tmp_path: Path) -> No
         term.expect("> ")
         os.write(term.master, b"\x04")
         assert term.proc.wait(WAIT_S) == 0
+
+
+def test_play_without_a_speaker_is_one_line_and_exit_2() -> None:
+    """No sound card here (or no talk extra under test-min): refused before connecting."""
+    result = run_cli("chat", "--local", "--play", input=b"hello\n", expect=2)
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("livecli: error: ")
+    assert result.stdout == ""

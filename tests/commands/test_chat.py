@@ -190,3 +190,20 @@ def test_with_modality_text_the_text_parts_stream_to_stdout() -> None:
 def test_client_content_turns(live_server: LocalServer) -> None:
     _status, out, _err = talk(chat_at(live_server.endpoint(), client_content=True), "hello\nagain\n")
     assert out.splitlines() == ['turn 1: heard "hello"', 'turn 2: heard "again"']
+
+
+def test_play_sends_each_reply_to_the_speaker_and_lets_the_last_play_out(live_server: LocalServer) -> None:
+    from livecli.audio.devices import Speaker
+    from livecli.audio.virtual_devices import VirtualPlayback
+
+    sink = VirtualPlayback(speed=20)  # a speaker without a sound card, playing 20x faster than real time
+    request = chat_at(live_server.endpoint(), json=True)
+    request.play = True
+    stdout, stderr = io.BytesIO(), io.StringIO()
+    env = Env(stdin=io.BytesIO(b"hello\nagain\n"), stdout=stdout, stderr=stderr, environ={})
+    assert run(request, env, exit_status_for, speaker=Speaker(sink, env.clock)) == 0
+    received = sum(event["bytes"] for event in events(stdout.getvalue().decode(), "reply_audio"))
+    audible = [index for index, block in enumerate(sink.played) if block.audible]
+    played_span = (audible[-1] - audible[0] + 1) * sink.block_frames * 2  # bytes from the first sound to the last
+    assert played_span >= 0.9 * received
+    assert not sink.buffer.busy  # the last reply played out before the conversation closed

@@ -33,6 +33,7 @@ from livecli.protocol.report import Reporter
 from livecli.render.console import make_renderer
 
 if TYPE_CHECKING:
+    from livecli.audio.devices import Speaker
     from livecli.client.record import ClientRecorder
     from livecli.commands.request import RunRequest
     from livecli.env import Env
@@ -42,8 +43,11 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 
-def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) -> int:
-    """Hold the conversation; returns 0 or raises (errors propagate to the CLI boundary)."""
+def run(
+    chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int], *, speaker: Speaker | None = None
+) -> int:
+    """Hold the conversation; returns 0 or raises (errors propagate to the CLI boundary). `speaker`: where
+    --play plays (None: the real one, opened here; tests pass a virtual one)."""
     req = chat.run
     if env.stdout_closed:
         what = "the --json events" if req.json else "the replies"
@@ -53,6 +57,10 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
     setup = build_setup(req, preview.model)
     images = _load_images(req)  # a bad --image fails here, before connecting
     _prepare_save_dir(chat.save_dir)
+    if chat.play and speaker is None:  # (a missing extra or device fails here, before connecting)
+        from livecli.commands.talk.playback import open_speaker
+
+        speaker = open_speaker(chat.output_device, chat.buffer_ms, needed_by="chat --play")
     # The transcript on a terminal shares it with the display: a plain display then (no progress bar redrawing
     # the line the transcript is being written on; commands/chat/transcript).
     shared = not req.json and env.stdout_isatty
@@ -61,7 +69,12 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
     )
     transcript = None if req.json else TranscriptOut(display, env, text_modality=req.modality.lower() == "text")
     # A flooding server cannot fill the memory (commands/reply_limits).
-    renderer: Reporter = ReplyLimits(transcript or display, req.max_reply_s)
+    shown: Reporter = transcript or display
+    if chat.play and speaker is not None:
+        from livecli.commands.talk.playback import PlaybackTap
+
+        shown = PlaybackTap(shown, speaker)
+    renderer: Reporter = ReplyLimits(shown, req.max_reply_s)
     if req.connect.local:
         from livecli.commands.local_server import reach_local_server
 
@@ -82,6 +95,7 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
             images=images,
             system_allowed=_system_refusal(req, preview.model),
             end_line=transcript.end_line if transcript is not None else lambda: None,
+            speaker=speaker if chat.play else None,
         )
         try:
             asyncio.run(talk.converse(setup, reach))
@@ -90,6 +104,8 @@ def run(chat: ChatRequest, env: Env, status_of: Callable[[BaseException], int]) 
                 outcome.fail(exc)
         finally:
             lines.close()
+            if speaker is not None:
+                speaker.close()
         try:
             if transcript is not None:
                 transcript.end_line()

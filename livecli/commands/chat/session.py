@@ -37,6 +37,7 @@ from livecli.protocol.report import InputInfo, Reporter
 
 if TYPE_CHECKING:
     from livecli.audio.decode import InputAudio
+    from livecli.audio.devices import Speaker
     from livecli.commands.chat.lines import LineSource
     from livecli.commands.chat.request import ChatRequest
     from livecli.env import Env
@@ -59,6 +60,9 @@ _T = TypeVar("_T")
 # How long the idle wait between lines sleeps at most before it looks at the session again (it wakes at once when
 # a frame or the line arrives).
 IDLE_WAIT_S = 1.0
+# --play at the end: how often to look whether the speaker is done, and how long past the queued audio to wait.
+PLAY_OUT_POLL_S = 0.02
+PLAY_OUT_MARGIN_S = 1.0
 
 
 class Chat:
@@ -75,6 +79,7 @@ class Chat:
         images: list[ImageFrame],
         system_allowed: str | None,
         end_line: Callable[[], None] = lambda: None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.chat = chat
         self.req = chat.run
@@ -90,6 +95,7 @@ class Chat:
         self.names: list[str] = []  # the turns sent, in order (turn N is names[N - 1])
         self.answered = 0  # the latest turn whose reply is complete (for /save)
         self.quit = False  # ended by /quit (not by the end of input or Ctrl-C)
+        self.speaker = speaker  # --play: the replies play through it (commands/talk/playback's PlaybackTap)
 
     # --- the conversation -------------------------------------------------------------------------------
 
@@ -118,8 +124,17 @@ class Chat:
                 while (line := await self._next_line(conv)) is not None:
                     if not await self._take(line, conv, resumer):
                         break
+                await self._play_out(conv)
             finally:
                 await conv.close()
+
+    async def _play_out(self, conv: Conversation) -> None:
+        """--play: the last reply plays to its end before the conversation closes (bounded by what is queued)."""
+        if self.speaker is None:
+            return
+        deadline = self.env.clock() + self.speaker.buffer.queued_s + PLAY_OUT_MARGIN_S
+        while self.speaker.playing and self.env.clock() < deadline:
+            await conv.poll(PLAY_OUT_POLL_S)
 
     async def _next_line(self, conv: Conversation) -> str | None:
         """The next line, the session applied meanwhile (the line's arrival wakes the wait)."""
