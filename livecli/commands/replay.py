@@ -10,7 +10,6 @@ exit status the session's end means (a close's class). A difference is a NoReply
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from livecli.protocol.recording import CLIENT, SERVER, parse_frame
 from livecli.protocol.redact import printable, redact_url
 from livecli.protocol.replay_diff import TurnSummary, compare, summarize_turns
 from livecli.protocol.report import Reporter
+from livecli.render.json_lines import terminal_safe_json
 
 if TYPE_CHECKING:
     from livecli.commands.input_loop import Reach
@@ -94,7 +94,7 @@ def run(req: ReplayRequest, env: Env, status_of: Callable[[BaseException], int])
         "recorded": {"turns": [t.as_json() for t in recorded], "exit_status": recorded_status},
         "replayed": {"turns": [t.as_json() for t in turns], "exit_status": status},
     }
-    text = json.dumps(report, ensure_ascii=False) + "\n" if req.json else _human(report, recorded, turns)
+    text = terminal_safe_json(report) + "\n" if req.json else _human(report, recorded, turns)
     write_all(env.stdout, text.encode("utf-8", "replace"))
     if differences:
         first = differences[0]

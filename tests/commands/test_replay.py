@@ -210,3 +210,14 @@ def test_a_recorded_close_code_no_client_may_send_becomes_1000() -> None:
     assert [_sendable(code) for code in (1000, 1001, 1006, 1011, 1015, 4001, 999)] == [
         1000, 1001, 1000, 1011, 1000, 4001, 1000,
     ]  # fmt: skip
+
+
+def test_server_text_in_the_report_is_escaped(recording: Path, server: LocalServer, tmp_path: Path) -> None:
+    """A recorded transcript with terminal controls (ESC, the C1 CSI) reaches neither report raw."""
+    hostile = tmp_path / "hostile"
+    shutil.copytree(recording, hostile)
+    _change_reply(hostile, "turn 2: ", "turn 2: \\u001b[2J\\u009b31m ")
+    for args in ((), ("--json",)):
+        result = replay(hostile, server, *args, expect=5)
+        assert "\x1b" not in result.stdout
+        assert "\x9b" not in result.stdout
