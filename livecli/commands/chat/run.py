@@ -20,12 +20,12 @@ from livecli.commands.chat.lines import open_lines
 from livecli.commands.chat.request import ChatRequest
 from livecli.commands.chat.session import Chat
 from livecli.commands.chat.transcript import TranscriptOut
-from livecli.commands.input_loop import RunState, reach_target
+from livecli.commands.input_loop import RunState
 from livecli.commands.replies import reply_totals
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill
 from livecli.commands.request import build_setup
-from livecli.commands.send import _Outcome
+from livecli.commands.send import _load_images, _Outcome, reach_for
 from livecli.errors import OutputError, UsageError
 from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
 from livecli.protocol.models import lookup
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from livecli.client.record import ClientRecorder
     from livecli.commands.request import RunRequest
     from livecli.env import Env
-    from livecli.media.images import ImageFrame
     from livecli.protocol.endpoints import Target
 
 __all__ = ["run"]
@@ -75,12 +74,7 @@ def run(
 
         shown = PlaybackTap(shown, speaker)
     renderer: Reporter = ReplyLimits(shown, req.max_reply_s)
-    if req.connect.local:
-        from livecli.commands.local_server import reach_local_server
-
-        reach = reach_local_server(req, env, renderer)
-    else:
-        reach = reach_target(preview)
+    reach = reach_for(req, env, renderer, preview)
     with ReplySpill(chat.save_dir) as spill:  # reply audio on disk as it arrives (commands/reply_spill)
         recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
@@ -120,15 +114,6 @@ def run(
         if outcome.failure is not None:
             raise outcome.failure
     return 0
-
-
-def _load_images(req: RunRequest) -> list[ImageFrame]:
-    """The --image frames, read now: Pillow is imported only when asked for."""
-    if not req.images:
-        return []
-    from livecli.media.images import load_images
-
-    return load_images(req.images, req.media_resolution)
 
 
 def _recorder(req: RunRequest, target: Target, env: Env) -> ClientRecorder | None:
