@@ -207,3 +207,9 @@ def test_play_sends_each_reply_to_the_speaker_and_lets_the_last_play_out(live_se
     played_span = (audible[-1] - audible[0] + 1) * sink.block_frames * 2  # bytes from the first sound to the last
     assert played_span >= 0.9 * received
     assert not sink.buffer.busy  # the last reply played out before the conversation closed
+
+
+def test_earlier_replies_leave_memory_and_the_summary_still_counts_them(live_server: LocalServer) -> None:
+    _status, out, _err = talk(chat_at(live_server.endpoint(), json=True), "one\ntwo\nthree\n")
+    received = sum(event["bytes"] for event in events(out, "reply_audio"))
+    assert events(out, "summary")[0]["reply_bytes"] == received

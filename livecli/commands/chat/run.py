@@ -108,7 +108,9 @@ def run(
             outcome.fail(exc)
         if recorder is not None:
             recorder.finish(outcome.status, outcome.failure)
-        outcome.finish(reply_totals(talk.names, state), len(talk.names))
+        totals = reply_totals(talk.names, state)
+        totals = dataclasses.replace(totals, reply_bytes=totals.reply_bytes + talk.released_bytes)
+        outcome.finish(totals, len(talk.names))
         if lines.interactive and outcome.failure is None and not talk.quit:
             _new_line(env)  # Ctrl-D and Ctrl-C leave the cursor after the prompt
         if outcome.failure is not None:

@@ -94,6 +94,7 @@ class Chat:
         self.end_line = end_line  # ends the transcript line of a reply on stdout
         self.names: list[str] = []  # the turns sent, in order (turn N is names[N - 1])
         self.answered = 0  # the latest turn whose reply is complete (for /save)
+        self.released_bytes = 0  # reply audio of earlier turns, dropped once answered (`_release`)
         self.quit = False  # ended by /quit (not by the end of input or Ctrl-C)
         self.speaker = speaker  # --play: the replies play through it (commands/talk/playback's PlaybackTap)
 
@@ -223,10 +224,21 @@ class Chat:
             await send()
 
         await resumer.deliver(attempt, number, name, whole_s=whole_s)
-        self.state.delivered = self.answered = number
+        previous, self.state.delivered, self.answered = self.answered, number, number
         self.end_line()
         if self.chat.save_dir is not None:
             self.save_turn(number, self.turn_file(number), partial=False)
+        self._release(previous)
+
+    def _release(self, number: int) -> None:
+        """Turn `number`'s reply audio is needed no more (only the last reply can be /saved, and --save-dir wrote
+        it): its store is dropped, so memory does not grow with the length of the conversation. The summary's
+        count of reply bytes keeps it (`released_bytes`)."""
+        from livecli.protocol.reply_audio import ReplyAudio
+
+        for turn in self.state.reply_turns(number) if number else ():
+            self.released_bytes += len(turn.audio)
+            turn.audio = ReplyAudio()
 
     async def _text_turn(self, prompt: str, conv: Conversation, resumer: Resumer) -> None:
         number, images = self._begin(f"turn {len(self.names) + 1}")
