@@ -176,3 +176,23 @@ def test_a_key_in_the_url_is_masked_in_the_recording(tmp_path: Path) -> None:
     assert "key=***" in meta(directory)["target"]["url"]
     for path in directory.rglob("*"):
         assert KEY.encode() not in path.read_bytes(), path.name
+
+
+def test_a_recording_that_cannot_be_written_stops_without_stopping_the_run(tmp_path: Path) -> None:
+    """A full disk: the recorder keeps the first error, records nothing more, and never raises into the link."""
+    from livecli.client.record import ClientRecorder
+    from livecli.protocol.endpoints import Target
+
+    target = Target("ws://127.0.0.1:1/x", {}, "models/m", "local", (), use_env_proxy=False)
+    recorder = ClientRecorder.start(str(tmp_path / "full"), target=target, command="send")
+
+    def full(*args: object, **fields: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    recorder.writer.frame = full  # type: ignore[method-assign]
+    recorder.connected("ws://127.0.0.1:1/x")
+    recorder.sent(['{"setup": {}}'])
+    recorder.received(b'{"setupComplete": {}}')
+    recorder.finish(0, None)
+    assert isinstance(recorder.failure, OSError)
+    assert recorder.failure.errno == 28
