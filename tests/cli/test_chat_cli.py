@@ -205,7 +205,7 @@ def terminal(tmp_path: Path, *args: str) -> Iterator[Terminal]:
 def test_a_conversation_on_a_terminal(tmp_path: Path) -> None:
     image = dev_only("PIL.Image")
     image.new("RGB", (64, 48), (10, 200, 10)).save(tmp_path / "pic.png")
-    with terminal(tmp_path) as term:
+    with terminal(tmp_path, "--settle-ms", "100") as term:
         term.expect("> ")
         term.type("hello")
         term.expect('turn 1: heard "hello"')
