@@ -82,6 +82,8 @@ class TalkView(Reporter):
     # --- the Reporter interface -----------------------------------------------------------------------------
 
     def setup_complete(self, setup_s: float, session_id: str | None) -> None:
+        if self.state == "connecting" and self._live is None and not self.quiet:
+            self._line("dim", "listening (Ctrl-C ends the conversation)")
         self.state = "listening"
 
     def server_event(self, event: ServerEvent, turn: Turn | None) -> None:

@@ -1,0 +1,129 @@
+"""`livecli talk` through the real PortAudio path with no sound card: PortAudio → ALSA → PulseAudio null sinks.
+
+A private PulseAudio server (its own socket in the test's directory) has two null sinks, paced by its own clock:
+`livecli_mic_in`, whose monitor is the microphone (the test plays speech into it with paplay), and `livecli_out`,
+the speaker (parecord records its monitor to a WAV file). An ALSA configuration in the test's $HOME names them as
+PCMs of type pulse, which is how PortAudio (ALSA host API) sees them. `livecli talk --local` holds a real
+conversation for a few seconds and the echo reply must come out of the speaker. The system packages come from
+.ci/audio-packages.sh (CI runs it); without them the test is skipped, except under CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers import SAMPLES, cli_command, dev_only, subprocess_env
+
+ASOUNDRC = """
+pcm.livecli_mic {
+    type pulse
+    device "livecli_mic_in.monitor"
+    hint.description "livecli test microphone"
+}
+pcm.livecli_speaker {
+    type pulse
+    device "livecli_out"
+    hint.description "livecli test speaker"
+}
+"""
+TOOLS = ("pulseaudio", "paplay", "parecord")
+
+
+def _require_system_audio() -> None:
+    dev_only("sounddevice")
+    absent = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if absent and os.environ.get("CI"):
+        pytest.fail(f"{', '.join(absent)} missing: .ci/audio-packages.sh installs them")
+    if absent:
+        pytest.skip(f"{', '.join(absent)} not installed (run .ci/audio-packages.sh)")
+
+
+@pytest.fixture
+def pulse(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A private PulseAudio server with the two null sinks; yields the environment that reaches it."""
+    _require_system_audio()
+    socket = tmp_path / "pulse.sock"
+    env = subprocess_env(
+        {"HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path), "PULSE_SERVER": f"unix:{socket}"}
+    )
+    (tmp_path / ".asoundrc").write_text(ASOUNDRC)
+    server = subprocess.Popen(
+        [
+            "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disable-shm=yes", "--use-pid-file=no",
+            "-L", f"module-native-protocol-unix socket={socket} auth-anonymous=1",
+            "-L", "module-null-sink sink_name=livecli_mic_in rate=48000 channels=1",
+            "-L", "module-null-sink sink_name=livecli_out rate=24000 channels=1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(200):
+            if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the private PulseAudio server did not start")
+        yield env
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _audible(wav: Path) -> bool:
+    """Whether the recorded speaker (parecord's s16le WAV, header skipped) holds a sample above -40 dBFS."""
+    data = wav.read_bytes()[44:] if wav.exists() else b""
+    samples = np.frombuffer(data[: len(data) // 2 * 2], "<i2")
+    return bool(samples.size) and int(np.abs(samples.astype(np.int32)).max()) > 328
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+
+
+def test_talk_holds_a_real_conversation_through_portaudio(pulse: dict[str, str], tmp_path: Path) -> None:
+    speaker = tmp_path / "speaker.wav"
+    recorder = subprocess.Popen(
+        ["parecord", "--device=livecli_out.monitor", "--file-format=wav", str(speaker)], env=pulse
+    )
+    args = ["talk", "--local", "--input-device", "livecli_mic", "--output-device", "livecli_speaker"]
+    talk = subprocess.Popen(
+        cli_command(*args, "--vad-silence-ms", "300", "--headphones"),
+        env=pulse,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert talk.stderr is not None
+        ready = talk.stderr.readline().decode()  # the line mode's first line: the talk is listening
+        assert "listening" in ready, ready + talk.stderr.read().decode() if talk.poll() is not None else ready
+        subprocess.run(["paplay", "--device=livecli_mic_in", str(SAMPLES / "hello.flac")], env=pulse, check=True)
+        for _ in range(400):  # a generous guard: the reply is an echo of ~2 s after a chime
+            if _audible(speaker):
+                break
+            time.sleep(0.05)
+        talk.send_signal(signal.SIGINT)  # the user ends the conversation
+        _out, err = talk.communicate(timeout=20)
+    finally:
+        _stop(talk)
+        _stop(recorder)
+    stderr = ready + err.decode()
+    assert _audible(speaker), stderr
+    assert talk.returncode == 0, stderr
+    assert "you: [" in stderr
+    assert "Traceback" not in stderr
