@@ -116,31 +116,33 @@ def read_suite(arguments: Sequence[str]) -> Suite:
 
 
 def read_results_file(path: str) -> list[CaseResult]:
-    """The records of one file, the last of each id (docs/batch.md, "results.jsonl")."""
+    """The records of one file, the last of each id (docs/batch.md, "results.jsonl"), read line by line."""
+    base = os.path.dirname(os.path.abspath(path))
+    cases: dict[str, CaseResult] = {}
+    broken: int | None = None  # a line that is not JSON: forgiven only if it is the last (a crash mid-write)
     try:
         with open(path, encoding="utf-8") as handle:
-            lines = handle.read().split("\n")
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                if broken is not None:
+                    raise UsageError(f"{path}:{broken}: not a livecli results file (a line is not JSON)")
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    broken = number
+                    continue
+                case = _case(record, f"{path}:{number}", base, path)
+                cases.pop(case.id, None)  # the last record of an id, in the place of its last record
+                cases[case.id] = case
     except FileNotFoundError:
         raise UsageError(f"{path}: no such results file") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not a livecli results file (not UTF-8 text)") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    base = os.path.dirname(os.path.abspath(path))
-    cases: dict[str, CaseResult] = {}
-    last = max((n for n, line in enumerate(lines) if line.strip()), default=-1)
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == last and not line.endswith("}"):
-                continue  # the last line cut short by a crash mid-write
-            raise UsageError(f"{path}:{number + 1}: not a livecli results file (a line is not JSON)") from None
-        case = _case(record, f"{path}:{number + 1}", base, path)
-        cases.pop(case.id, None)
-        cases[case.id] = case
+    if broken is not None and not cases:  # nothing but a line that is not JSON: not a results file at all
+        raise UsageError(f"{path}:{broken}: not a livecli results file (a line is not JSON)")
     return list(cases.values())
 
 

@@ -65,8 +65,15 @@ def test_inside_one_file_the_last_record_of_an_id_wins_unreported(tmp_path: Path
 def test_a_last_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
     path = write_results(tmp_path / "results.jsonl", record("one"))
     with path.open("a") as handle:
-        handle.write(json.dumps(record("two"))[:40])
+        handle.write(json.dumps(record("two"))[:40] + "\n\n")  # trailing blank lines change nothing
     assert [case.id for case in read_results_file(str(path))] == ["one"]
+
+
+def test_a_file_of_one_line_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("just some text\n\n")
+    with pytest.raises(UsageError, match=r"notes.txt:1: not a livecli results file"):
+        read_results_file(str(path))
 
 
 def test_a_broken_line_before_the_end_is_refused_with_its_line(tmp_path: Path) -> None:
