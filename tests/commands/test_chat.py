@@ -213,3 +213,9 @@ def test_earlier_replies_leave_memory_and_the_summary_still_counts_them(live_ser
     _status, out, _err = talk(chat_at(live_server.endpoint(), json=True), "one\ntwo\nthree\n")
     received = sum(event["bytes"] for event in events(out, "reply_audio"))
     assert events(out, "summary")[0]["reply_bytes"] == received
+
+
+def test_help_is_shown_on_stderr_even_under_q(live_server: LocalServer) -> None:
+    _status, out, err = talk(chat_at(live_server.endpoint(), verbosity=-1), "/help\n")
+    assert "/audio FILE" in err
+    assert out == ""

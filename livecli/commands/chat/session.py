@@ -161,7 +161,7 @@ class Chat:
             self.quit = True
             return False
         if command == "/help":
-            self._say(HELP)
+            self._say(HELP, asked=True)
         elif command == "/audio":
             await self._audio_turn(argument, conv, resumer)
         else:
@@ -196,9 +196,10 @@ class Chat:
             self.renderer.warning(str(exc))
             return None
 
-    def _say(self, text: str) -> None:
-        """A line for the person typing, on stderr (stdout carries the replies), not under -q."""
-        if self.req.verbosity >= 0 and not self.env.stderr_closed:
+    def _say(self, text: str, *, asked: bool = False) -> None:
+        """A line for the person typing, on stderr (stdout carries the replies); under -q only what was `asked`
+        for (/help)."""
+        if (asked or self.req.verbosity >= 0) and not self.env.stderr_closed:
             self.env.stderr.write(text + "\n")
             self.env.stderr.flush()
 
