@@ -219,3 +219,12 @@ def test_help_is_shown_on_stderr_even_under_q(live_server: LocalServer) -> None:
     _status, out, err = talk(chat_at(live_server.endpoint(), verbosity=-1), "/help\n")
     assert "/audio FILE" in err
     assert out == ""
+
+
+def test_the_image_option_goes_with_the_first_turn(live_server: LocalServer, tmp_path: Path) -> None:
+    image = dev_only("PIL.Image")
+    picture = tmp_path / "first.jpg"
+    image.new("RGB", (80, 60), (0, 0, 200)).save(picture)
+    request = chat_at(live_server.endpoint(), images=[str(picture)])
+    _status, out, _err = talk(request, "look\nand again\n")
+    assert out.splitlines() == ['turn 1: saw 1 frame (80x60), heard "look"', 'turn 2: heard "and again"']
