@@ -50,6 +50,10 @@ Backoff = Annotated[
     float,
     typer.Option("--backoff", metavar="S", min=0.0, help="First retry's delay; doubles each retry, with jitter."),
 ]
+StartRate = Annotated[
+    float,
+    typer.Option("--start-rate", metavar="N", min=0.0, help="Start at most N sessions per second (0: no limit)."),
+]
 SkipDone = Annotated[
     bool,
     typer.Option("--skip-done", help="Skip cases with a pass or fail in DIR/results.jsonl (errors run again)."),
@@ -143,6 +147,7 @@ def _batch_parameters() -> list[inspect.Parameter]:
         ("concurrency", Concurrency, 4),
         ("max_retries", MaxRetries, 3),
         ("backoff", Backoff, 1.0),
+        ("start_rate", StartRate, 50.0),
         ("skip_done", SkipDone, False),
         ("shard", Shard, None),
         ("junit", Junit, None),
@@ -198,6 +203,7 @@ def batch(ctx: typer.Context, **params: Any) -> None:
             concurrency=params["concurrency"],
             max_retries=params["max_retries"],
             backoff_s=params["backoff"],
+            start_rate=params["start_rate"],
             skip_done=params["skip_done"],
             junit=params["junit"],
             json=params["json"],

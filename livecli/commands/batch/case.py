@@ -178,8 +178,13 @@ async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunSta
     from livecli.audio.decode import open_input
 
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
-    # Credentials may be fetched (ADC): in a thread, so the other cases keep their pace.
-    target = await asyncio.to_thread(resolve_target, req.connect, env.environ, local_url=local_url)
+    target = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=False)
+    if target.backend.removeprefix("local ").startswith("vertex"):
+        # ADC's token refresh may go to the network: in a thread, so the other cases keep their pace. (Only
+        # then: a thread's turn at the GIL can hold up the loop by the switch interval, 5 ms.)
+        target = await asyncio.to_thread(resolve_target, req.connect, env.environ, local_url=local_url)
+    else:
+        target = resolve_target(req.connect, env.environ, local_url=local_url)
     state.secrets = target.secrets
     setup = build_setup(req, target.model)
     images = _load_images(req)

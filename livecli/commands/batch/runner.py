@@ -5,16 +5,19 @@ Concurrency is additive-increase/multiplicative-decrease, as TCP does with its w
 429, RESOURCE_EXHAUSTED, a quota close) halves it, once per generation of cases (the cases started before a
 decrease do not halve it again), and each success adds 1/limit, so one whole window of successes adds one
 session; it never goes below 1 or above `--concurrency`. The failed case is tried again after a backoff with
-jitter (`--backoff` × 2^(attempt-1), half of it random), at most `--max-retries` times. Ctrl-C and SIGTERM cancel
-the suite: nothing new starts, the running cases write what they received (status error, exit class 130/143),
-and the JUnit file is still written. No exit codes here: each case's class comes from the CLI's `status_of`, the
-suite's from its `suite_status`.
+jitter (`--backoff` × 2^(attempt-1), half of it random), at most `--max-retries` times. New cases start at most
+`--start-rate` per second: a connection's upgrade and setup are a burst of work on the loop, and a hundred of them
+at once made every streaming session's next audio message 30 ms late (bench/bench_batch_scale.py). Ctrl-C and
+SIGTERM cancel the suite: nothing new starts, the running cases write what they received (status error, exit
+class 130/143), and the JUnit file is still written. No exit codes here: each case's class comes from the CLI's
+`status_of`, the suite's from its `suite_status`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +45,7 @@ class SuiteOptions:
     max_retries: int = 3
     backoff_s: float = 1.0
     skip_done: bool = False
+    start_rate: float = 50.0  # new sessions per second at most (0: no limit)
     junit: str | None = None
     json: bool = False
     verbosity: int = 0
@@ -124,6 +128,9 @@ def run_suite(
     interrupted: KeyboardInterrupt | None = None
     try:
         display.started(len(cases), len(todo), options.concurrency)
+        # What exists now (modules, the cases) lives as long as the suite: out of the collector's sight, so a
+        # full collection among hundreds of sessions scans only what they made (pauses delay every session).
+        gc.freeze()
         asyncio.run(_run_all(todo, env, status_of, options, display, results, records))
     except KeyboardInterrupt as exc:
         interrupted = exc
@@ -196,6 +203,10 @@ async def _run_all(
             return
 
     async with asyncio.TaskGroup() as group:
+        next_start = env.clock()
         for case in todo:
             generation = await limiter.acquire()
+            if options.start_rate > 0:  # a ramp: connecting sessions do not hold up the streaming ones at once
+                await asyncio.sleep(max(0.0, next_start - env.clock()))
+                next_start = max(next_start, env.clock()) + 1 / options.start_rate
             group.create_task(attempt_case(case, generation))

@@ -131,3 +131,26 @@ def test_lateness_percentiles_and_histogram() -> None:
 def test_the_suite_status_puts_outages_before_failed_expectations(classes: list[int], status: int) -> None:
     records = [record(status="pass")] + [record(status="error", exit_class=c) for c in classes]
     assert suite_status(records) == status
+
+
+def test_the_terminal_display_shows_progress_concurrency_and_what_failed() -> None:
+    import io
+
+    from livecli.commands.batch.progress import RichProgress, make_display
+    from livecli.env import Env
+
+    stderr = io.StringIO()
+    env = Env(stdin=io.BytesIO(), stdout=io.BytesIO(), stderr=stderr, stderr_isatty=True)
+    display = make_display(env, json=False, verbosity=0)
+    assert isinstance(display, RichProgress)
+    display.started(3, 2, 8)
+    display.case_started("a", 1)
+    display.concurrency(4, "quota")
+    display.case_finished(record(id="a\x1b[2J", status="fail", exit_class=5, failures=[{"message": "too short"}]))
+    display.summary({"cases": 3, "passed": 0, "failed": 1, "skipped": 1}, 5)
+    shown = stderr.getvalue()
+    assert "concurrency 4" in shown
+    assert "FAIL a\\x1b[2J" in shown  # a case id cannot move the cursor
+    assert "too short" in shown
+    assert "3 cases: 1 failed, 1 skipped; exit status 5" in shown
+    assert env.stdout.getvalue() == b""  # type: ignore[attr-defined]
