@@ -255,3 +255,18 @@ def test_play_without_a_speaker_is_one_line_and_exit_2() -> None:
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("livecli: error: ")
     assert result.stdout == ""
+
+
+def test_ctrl_c_during_a_reply_writes_it_as_partial_and_exits_0(tmp_path: Path) -> None:
+    with (
+        local_server(reply_speed=1.0) as server,
+        piped_chat("--endpoint", server.endpoint(), "--json", "--save-dir", str(tmp_path)) as proc,
+    ):
+        say(proc, f"/audio {HELLO_WAV}")
+        next_event(proc, "reply_audio")  # the reply plays out in real time: about 2 s of it still to come
+        proc.send_signal(signal.SIGINT)
+        written = next_event(proc, "reply_written")
+        assert proc.wait(WAIT_S) == 0
+    assert written["partial"] is True
+    assert written["path"] == str(tmp_path / "turn-1.wav")
+    assert (tmp_path / "turn-1.wav").stat().st_size > 44
