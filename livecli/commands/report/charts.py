@@ -18,7 +18,7 @@ from livecli.commands.report.results_reader import CaseResult, TurnResult
 from livecli.commands.report.stats import PERCENTILES, LatencyStats
 from livecli.extras import import_extra
 
-__all__ = ["MAX_TIMELINE_ROWS", "latency_chart", "timeline_chart"]
+__all__ = ["MAX_TIMELINE_ROWS", "latency_chart", "timeline_chart", "timeline_rows"]
 
 NEEDED_BY = "livecli report"
 MAX_TIMELINE_ROWS = 60  # past this the timeline shows the slowest turns (a chart of 300 rows reads as noise)
@@ -63,18 +63,25 @@ def latency_chart(latencies: Sequence[LatencyStats]) -> str | None:
     return _svg(draw, width=3.4 * len(shown), height=2.8)
 
 
-def timeline_chart(cases: Sequence[CaseResult]) -> tuple[str | None, int]:
-    """Each turn from the end of its input to turn complete, its milestones marked, as SVG text; and how many
-    turns it leaves out (past MAX_TIMELINE_ROWS it keeps the slowest)."""
+def timeline_rows(cases: Sequence[CaseResult]) -> tuple[list[tuple[str, TurnResult]], int]:
+    """The timeline's rows (a label and a measured turn, in the table's order) and how many turns it leaves out:
+    past MAX_TIMELINE_ROWS it keeps the slowest (by their last milestone)."""
     rows = [(_row_label(case, number), turn) for case in cases for number, turn in enumerate(case.turns, 1)]
     rows = [(label, turn) for label, turn in rows if _times(turn)]
-    if not rows:
-        return None, 0
     left_out = max(0, len(rows) - MAX_TIMELINE_ROWS)
     if left_out:
         slowest = sorted(rows, key=lambda row: max(_times(row[1])), reverse=True)[:MAX_TIMELINE_ROWS]
         kept = {id(turn) for _, turn in slowest}
         rows = [row for row in rows if id(row[1]) in kept]
+    return rows, left_out
+
+
+def timeline_chart(cases: Sequence[CaseResult]) -> tuple[str | None, int]:
+    """Each turn from the end of its input to turn complete, its milestones marked, as SVG text (None when no
+    turn was measured); and how many turns it leaves out (timeline_rows)."""
+    rows, left_out = timeline_rows(cases)
+    if not rows:
+        return None, 0
 
     def draw(figure: Any) -> None:
         ax = figure.subplots()
@@ -92,7 +99,7 @@ def timeline_chart(cases: Sequence[CaseResult]) -> tuple[str | None, int]:
                 ax.scatter(xs, ys, marker=marker, color=colour, s=22, label=label, zorder=2)
         ax.axvline(0, color="#555555", linewidth=1, linestyle="--", label="input sent (its end)")
         ax.set_yticks(range(len(rows)), [label for label, _ in rows])
-        ax.invert_yaxis()  # the first case on top, as in the table
+        ax.set_ylim(len(rows) - 0.5, -0.5)  # the first case on top, as in the table; no empty margin
         ax.set_xlabel("ms after the input ended")
         ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.grid(axis="x", color="#eeeeee")

@@ -17,6 +17,7 @@ from livecli.commands.report.results_reader import read_suite
 dev_only("jinja2")  # the report extra: absent only under `make test-min`
 dev_only("matplotlib")
 
+from livecli.commands.report.charts import timeline_rows  # noqa: E402
 from livecli.commands.report.html import render_report  # noqa: E402
 
 
@@ -120,3 +121,21 @@ def test_a_suite_without_measurements_still_renders(tmp_path: Path) -> None:
 def test_any_case_id_draws(tmp_path: Path, case_id: str) -> None:
     page, _ = _render(tmp_path, str(write_results(tmp_path / "results.jsonl", record(case_id))))
     assert len(_svgs(page)) == 2
+
+
+def test_past_60_turns_the_timeline_keeps_the_slowest(tmp_path: Path) -> None:
+    records = []
+    for n in range(70):
+        case = record(f"case-{n}", position=n)
+        case["inputs"][0]["turns"][0]["metrics"]["turn_complete_s"] = (n * 37 % 70) + 2  # slowest: 10..69 rotated
+        records.append(case)
+    path = write_results(tmp_path / "results.jsonl", *records)
+    rows, left_out = timeline_rows(read_suite([str(path)]).cases)
+    assert left_out == 10
+    assert [
+        turn.turn_complete_s for _, turn in rows if turn.turn_complete_s is not None and turn.turn_complete_s < 12
+    ] == []
+    assert [label for label, _ in rows] == sorted((label for label, _ in rows), key=lambda label: int(label[5:]))
+    page, _ = _render(tmp_path, str(path))
+    assert "The timeline shows the slowest turns; 10 more are in the table." in page
+    assert _svgs(page)[1].count('<g id="ytick_') == 60
