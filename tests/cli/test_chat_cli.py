@@ -211,7 +211,7 @@ def test_a_conversation_on_a_terminal(tmp_path: Path) -> None:
         term.expect('turn 1: heard "hello"')
         term.expect("turn 1 complete")
         assert 'turn 1: heard "hello"' in term.seen.splitlines()  # a line of its own, not drawn over
-        term.type("/help")
+        term.type("/he\t")  # Tab completes the command
         assert "/image FILE" in term.expect("/quit")
         term.type("/image missing.png")
         term.expect("warning: ")  # on a terminal a bad file is a warning: the conversation goes on

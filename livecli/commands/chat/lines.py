@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from livecli.errors import UsageError
@@ -121,14 +122,18 @@ class LineSource:
 class TerminalLines(LineSource):
     """Lines typed on a terminal through readline: a prompt, line editing and a history kept between runs."""
 
-    def __init__(self, stdin: BinaryIO, prompt: str, history: str | None) -> None:
+    def __init__(self, stdin: BinaryIO, prompt: str, history: str | None, commands: Sequence[str] = ()) -> None:
         super().__init__(stdin)
         import readline
 
         self.interactive = True
         self.prompt = prompt
         self.history = history
+        self.commands = commands
         self._readline: Any = readline
+        readline.set_completer_delims(" \t\n")  # a slash command or a path is one word
+        readline.set_completer(self._complete)
+        readline.parse_and_bind("tab: complete")
         self._saved_mode: list[Any] | None = None
         with contextlib.suppress(ImportError, OSError, ValueError):
             import termios
@@ -138,6 +143,17 @@ class TerminalLines(LineSource):
         if history is not None:
             with contextlib.suppress(OSError):
                 readline.read_history_file(history)
+
+    def _complete(self, text: str, state: int) -> str | None:
+        """Tab: a slash command at the start of the line, else a file name (what /audio, /image, /save take)."""
+        if " " not in self._readline.get_line_buffer().lstrip():
+            matches = [command + " " for command in self.commands if command.startswith(text)]
+        else:
+            matches = [
+                path + ("/" if os.path.isdir(path) else "")
+                for path in sorted(glob.glob(glob.escape(os.path.expanduser(text)) + "*"))
+            ]
+        return matches[state] if state < len(matches) else None
 
     def _read_line(self) -> str | None:
         try:
@@ -164,8 +180,9 @@ class TerminalLines(LineSource):
                 termios.tcsetattr(self.stdin.fileno(), termios.TCSADRAIN, self._saved_mode)
 
 
-def open_lines(env: Env, *, prompt: str = PROMPT) -> LineSource:
-    """readline on a terminal (stdin and stdout both terminals, where `input()` edits lines); else plain lines."""
+def open_lines(env: Env, *, prompt: str = PROMPT, commands: Sequence[str] = ()) -> LineSource:
+    """readline on a terminal (stdin and stdout both terminals, where `input()` edits lines), completing
+    `commands` and file names; else plain lines."""
     if is_terminal(env.stdin) and env.stdout_isatty:
-        return TerminalLines(env.stdin, prompt, history_path(env.environ))
+        return TerminalLines(env.stdin, prompt, history_path(env.environ), commands)
     return LineSource(env.stdin)

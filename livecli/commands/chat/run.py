@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from livecli.auth.target import resolve_target
 from livecli.commands.chat.lines import open_lines
 from livecli.commands.chat.request import ChatRequest
-from livecli.commands.chat.session import Chat
+from livecli.commands.chat.session import COMMANDS, Chat
 from livecli.commands.chat.transcript import TranscriptOut
 from livecli.commands.input_loop import RunState
 from livecli.commands.replies import reply_totals
@@ -79,7 +79,7 @@ def run(
         recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
         outcome = _Outcome(renderer, status_of, req, state)
-        lines = open_lines(env)
+        lines = open_lines(env, commands=COMMANDS)
         talk = Chat(
             chat,
             env,

@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from livecli.env import Env
     from livecli.media.images import ImageFrame
 
-__all__ = ["HELP", "Chat"]
+__all__ = ["COMMANDS", "HELP", "Chat"]
+
+COMMANDS = ("/audio", "/image", "/system", "/save", "/help", "/quit")  # as HELP lists them (Tab completes them)
 
 HELP = """\
 Each line is a turn; the reply's transcript is printed as it arrives. Commands:
