@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from livecli.protocol.report import TurnReport
     from livecli.protocol.turns import Turn
 
-__all__ = ["RESULTS_NAME", "SCHEMA_VERSION", "ResultsFile", "case_record", "lateness_summary", "read_results"]
+__all__ = [
+    "RESULTS_NAME",
+    "SCHEMA_VERSION",
+    "ResultsFile",
+    "case_record",
+    "lateness_summary",
+    "percentile",
+    "read_results",
+]
 
 RESULTS_NAME = "results.jsonl"
 SCHEMA_VERSION = 1
@@ -156,14 +164,14 @@ def lateness_summary(lateness_s: Sequence[float]) -> dict[str, Any] | None:
         histogram[bucket] += 1
     return {
         "messages": len(ordered),
-        "p50": round(_percentile(ordered, 0.50), 2),
-        "p99": round(_percentile(ordered, 0.99), 2),
+        "p50": round(percentile(ordered, 0.50), 2),
+        "p99": round(percentile(ordered, 0.99), 2),
         "max": round(ordered[-1], 2),
         "histogram": histogram,
     }
 
 
-def _percentile(ordered: Sequence[float], fraction: float) -> float:
+def percentile(ordered: Sequence[float], fraction: float) -> float:
     """The nearest-rank percentile of sorted values."""
     rank = max(1, -(-len(ordered) * fraction // 1))
     return ordered[min(len(ordered), int(rank)) - 1]

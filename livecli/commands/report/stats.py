@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from livecli.commands.batch.results import _percentile as percentile
+from livecli.commands.batch.results import percentile
 from livecli.commands.report.results_reader import STATUSES, CaseResult, TurnResult
 
 __all__ = ["LATENCIES", "PERCENTILES", "LatencyStats", "Summary", "summarize"]
