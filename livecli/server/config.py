@@ -35,6 +35,8 @@ class ServerConfig:
             audio (no clock involved: tests streaming unpaced get the same connections every run).
         keep_received_audio: keep, per session, the audio it consumed (`RunningServer.received_audio()`).
         handle_ttl_s: how long a resumption handle stays valid after its session ends.
+        max_handles: resumption handles kept at most, over every session (a session's newest 8 resolve; past
+            this the oldest go first, never a connected session's newest).
         setup_timeout_s: close 1011 when no setup arrives within this time (None: wait forever).
         max_message_bytes: larger client frames are closed with 1009 (message too big) by websockets.
         clock: the server's monotonic clock (VAD, pacing, deadlines); tests inject a fake one.
@@ -61,6 +63,7 @@ class ServerConfig:
     max_connection_audio_s: float | None = None
     keep_received_audio: bool = False
     handle_ttl_s: float = 7200.0
+    max_handles: int = 200_000
     setup_timeout_s: float | None = 30.0
     max_message_bytes: int = 16 * 2**20
     clock: Callable[[], float] = time.monotonic

@@ -19,9 +19,9 @@ __all__ = ["GUARD", "bystander", "drain"]
 GUARD = 60.0
 
 
-async def bystander(url: str, text: str = "still served") -> Turn:
+async def bystander(url: str, text: str = "still served", headers: dict[str, str] | None = None) -> Turn:
     """One session: setupComplete, a text turn, its whole reply to turnComplete, a normal close."""
-    probe = await Probe.open(url)
+    probe = await Probe.open(url, headers=headers)
     await probe.send({"setup": {"model": "models/gemini-3.8-live"}})
     first = await probe.recv(GUARD)
     assert "setupComplete" in first, first
