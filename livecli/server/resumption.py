@@ -87,7 +87,7 @@ class HandleStore:
         self._extend(session_id, now)
 
     def issue(self, snapshot: Snapshot, now: float) -> str:
-        """A fresh handle for `snapshot`; the session's handles older than its KEPT_STATES newest stop resolving."""
+        """A fresh handle for `snapshot`; the session's handles before its KEPT_STATES newest stop resolving."""
         self._expire(now)
         handle = "livecli-" + secrets.token_urlsafe(18)
         self._handles[handle] = snapshot
