@@ -1,11 +1,11 @@
 """The report as one HTML file: the Jinja2 template (templates/report.html.j2) filled from the merged results.
 
 Everything from a results file (case ids, transcripts, error lines, expectation values) is text a server or a
-manifest wrote: the environment autoescapes every value, and nothing is marked safe except the charts, which go
-in as base64 `data:` images (an SVG in an <img> runs no script and cannot reach the page). Audio is linked
-relative to the report (the report can move with its batch output directory), or embedded as `data:` URIs with
-`--embed-audio` (one file to send around). The page loads nothing from anywhere: a Content-Security-Policy in
-the template says so to the browser.
+manifest wrote: the environment autoescapes every value (after showing control characters as escapes), and
+nothing is marked safe; the charts go in as base64 `data:` images (an SVG in an <img> runs no script and cannot
+reach the page). Audio is linked relative to the report (the report can move with its batch output directory),
+or embedded as `data:` URIs with `--embed-audio` (one file to send around). The page loads nothing from
+anywhere: a Content-Security-Policy in the template says so to the browser.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from livecli.commands.report.charts import NEEDED_BY, latency_chart, timeline_ch
 from livecli.commands.report.results_reader import CaseResult, InputResult, Suite
 from livecli.commands.report.stats import LATENCIES, PERCENTILES, summarize
 from livecli.extras import import_extra
+from livecli.protocol.redact import printable
 
 __all__ = ["Media", "render_report", "require_extras"]
 
@@ -64,6 +65,9 @@ def render_report(
         loader=jinja2.PackageLoader("livecli.commands.report", "templates"),
         autoescape=True,  # every value, whatever the template's name: transcripts come from a server
         undefined=jinja2.StrictUndefined,
+        # Control characters and bidi overrides (a transcript is a server's text) shown as escapes, as a terminal
+        # shows them: nothing invisible, nothing that reorders the text around it.
+        finalize=lambda value: printable(value, keep_newlines=True) if isinstance(value, str) else value,
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -60,6 +60,17 @@ def test_a_hostile_transcript_is_escaped_everywhere(linked: tuple[str, list[str]
     assert page.count("<script>") == 1  # the table's own sorting script
 
 
+def test_control_characters_and_bidi_overrides_are_shown_as_escapes(tmp_path: Path) -> None:
+    turn = {"input_transcript": "\x1b[31mred\u202eevil", "output_transcript": "ok\x07"}
+    sneaky = record("sneaky", inputs=[{"kind": "text", "source": "hi", "turns": [turn]}])
+    page, _ = _render(tmp_path, str(write_results(tmp_path / "results.jsonl", sneaky)))
+    assert "\x1b" not in page
+    assert "\u202e" not in page
+    assert "\x07" not in page
+    assert "heard: \\x1b[31mred\\u202eevil" in page
+    assert "said: ok\\x07" in page
+
+
 def test_charts_are_matplotlib_svgs_with_text_as_paths(linked: tuple[str, list[str]]) -> None:
     page, _ = linked
     svgs = _svgs(page)
