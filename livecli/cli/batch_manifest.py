@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["list_cases", "read_cases"]
 
 
+_SECRET_KEYS = frozenset({"api_key", "token"})
+
 # The expectations no `send` flag has (declared in livecli.cli.batch as flags too).
 EXPECTATIONS = (
     "expect_input_transcript",
@@ -119,6 +121,7 @@ def _convert(ctx: typer.Context, param: click.core.Parameter, value: Any, raw: "
     """A manifest value through the option's own conversion and checks (as if it were given as the flag)."""
     from livecli.commands.batch.manifest import case_error
 
+    shown = "***" if key in _SECRET_KEYS else repr(value)  # a credential is never shown, even a malformed one
     flag = bool(getattr(param, "is_flag", False))
     many = param.multiple or param.nargs != 1
     items = value if many and isinstance(value, list) else [value]
@@ -126,15 +129,15 @@ def _convert(ctx: typer.Context, param: click.core.Parameter, value: Any, raw: "
         if key == "expect_tool_call" and isinstance(item, dict):
             continue
         if flag and not isinstance(item, bool):
-            raise case_error(raw.id, raw.where, key, f"{value!r}: give true or false")
+            raise case_error(raw.id, raw.where, key, f"{shown}: give true or false")
         if not flag and (isinstance(item, bool) or not isinstance(item, str | int | float)):
-            raise case_error(raw.id, raw.where, key, f"{value!r}: not a value this option takes")
+            raise case_error(raw.id, raw.where, key, f"{shown}: not a value this option takes")
     if key == "expect_tool_call":  # objects {name, args} as they are; NAME[=JSON] strings through the flag's form
         return [item if isinstance(item, dict) else str(item) for item in items]
     try:
         return param.process_value(ctx, items if many else value)
     except click.exceptions.ClickException as exc:
-        raise case_error(raw.id, raw.where, key, f"{value!r}: {exc.format_message()}") from None
+        raise case_error(raw.id, raw.where, key, f"{shown}: {exc.format_message()}") from None
 
 
 def _expectations(request: "RunRequest", given: Mapping[str, Any]) -> "Expectations":

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from helpers import SAMPLES, LocalServer, dev_only, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HELLO = str(SAMPLES / "hello.flac")
 SECRET = "AIzaSyBATCHSECRET0123456789abcdefghijk"
@@ -142,7 +144,9 @@ def test_quota_cases_shrink_the_concurrency_and_the_suite_finishes(
     manifest = write_jsonl(tmp_path / "suite.jsonl", cases)
     out = tmp_path / "out"
     args = ["--concurrency", "8", "--max-retries", "2", "--backoff", "0.01", "--json", "--speed", "0"]
-    result = run_cli("batch", manifest, "-o", str(out), "--endpoint", live_server.endpoint(), *args, expect=7)
+    result = run_cli("batch", manifest, "-o", str(out), "--endpoint", live_server.endpoint(), *args,
+                     "--api-key", SECRET, expect=7)  # fmt: skip
+    assert SECRET not in result.stdout + result.stderr + (out / "results.jsonl").read_text()
     shrunk = [event for event in result.of_type("concurrency") if event["reason"] == "quota"]
     assert shrunk
     assert min(event["limit"] for event in shrunk) < 8
@@ -197,6 +201,7 @@ BAD = [
     ({"id": "x", "turns": [{"text": "a"}, {"text": "b"}]}, "'turns'"),
     ({"id": "x/..", "turns": [HELLO]}, "'id'"),
     ({"id": "x", "turns": [HELLO], "image": ["nope.png"]}, "'image'"),
+    ({"id": "x", "turns": [HELLO], "api_key": [SECRET]}, "'api_key': ***"),
 ]
 
 
@@ -277,3 +282,27 @@ def test_record_keeps_each_case_in_a_directory_of_its_own(live_server: LocalServ
     assert sorted(p.name for p in recordings.iterdir()) == ["a", "b"]
     assert any((recordings / "a").iterdir())
     assert any((recordings / "b").iterdir())
+
+
+KEYS = ["chunk_ms", "speed", "transcribe", "voice", "turn_end", "top_p", "image", "expect_exit", "max_ttfb_ms",
+        "expect_tool_call", "no_pace", "system", "temperature", "modality", "fps", "seed"]  # fmt: skip
+
+
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6)
+VALUES = (
+    SCALARS | st.lists(st.text(max_size=4), max_size=2) | st.dictionaries(st.text(max_size=3), SCALARS, max_size=2)
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(key=st.sampled_from(KEYS), value=VALUES)
+def test_any_value_of_a_key_is_taken_or_one_usage_error(
+    tmp_path_factory: pytest.TempPathFactory, key: str, value: object
+) -> None:
+    folder = tmp_path_factory.mktemp("suite")
+    manifest = write_jsonl(folder / "suite.jsonl", [{"id": "k", "turns": [HELLO], key: value}])
+    result = run_cli("batch", manifest, "-o", str(folder / "out"), "--dry-run", "--local", expect=None)
+    assert result.exit_code in (0, 2), result.stderr
+    if result.exit_code == 2:
+        assert result.stderr.startswith("livecli: error: case 'k' (")
+        assert len(result.stderr.splitlines()) == 1

@@ -126,3 +126,25 @@ def test_a_toml_suite_is_only_case_tables(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text('model = "x"\n')
     with pytest.raises(UsageError, match="unknown top-level key 'model'"):
         read_manifests([str(tmp_path / "s.toml")], ())
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.lists(JSON_VALUES, min_size=1, max_size=4))
+def test_any_json_lines_are_cases_or_one_usage_error(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[object]
+) -> None:
+    path = tmp_path_factory.mktemp("m") / "s.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    try:
+        cases = read_manifests([str(path)], {"image"})
+    except UsageError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert [case.position for case in cases] == list(range(len(cases)))
+    assert len({case.id for case in cases}) == len(cases)
