@@ -20,6 +20,7 @@ from livecli.cli import record_options as r
 from livecli.cli import session_options as so
 from livecli.cli import tool_options as t
 from livecli.cli.boundary import exit_status, guarded
+from livecli.cli.play_option import Play
 from livecli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ def send(
     mcp: t.Mcp = None,
     mcp_url: t.McpUrl = None,
     record: r.Record = None,
+    # playback (issue 14; livecli/cli/play_option.py)
+    play: Play = False,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,
@@ -224,6 +227,8 @@ def text(
     mcp: t.Mcp = None,
     mcp_url: t.McpUrl = None,
     record: r.Record = None,
+    # playback (issue 14; livecli/cli/play_option.py)
+    play: Play = False,
     json: o.JsonEvents = False,
     verbose: o.Verbose = 0,
     quiet: o.Quiet = 0,

@@ -64,6 +64,7 @@ class RunRequest:
     mcp: list[str] | None = None  # --mcp CMD: MCP servers over stdio (tools/mcp_source)
     mcp_url: list[str] | None = None  # --mcp-url URL: MCP servers over streamable HTTP
     record: str | None = None  # --record DIR: the whole run recorded (client/record, docs/recording.md)
+    play: bool = False  # --play: the reply through the speaker as it arrives (commands/talk/playback)
     json: bool = False
     verbosity: int = 0
     dry_run: bool = False

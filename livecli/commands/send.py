@@ -31,6 +31,7 @@ from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill, spill_directory
 from livecli.commands.request import RunRequest, build_setup
 from livecli.commands.stream_out import StdoutAudio
+from livecli.commands.talk.playback import PlaybackTap, finish_playback
 from livecli.commands.video_input import open_video_input, warn_video_length
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
@@ -41,6 +42,7 @@ from livecli.render.console import make_renderer
 
 if TYPE_CHECKING:
     from livecli.audio.decode import InputAudio
+    from livecli.audio.devices import Speaker
     from livecli.env import Env
     from livecli.media.images import ImageFrame
 
@@ -85,6 +87,10 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
         renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory
         if plan.to_stdout_audio:
             renderer = StdoutAudio(renderer, env, plan.stream_kind)  # -o -: the reply as it arrives
+        # playback: --play, the reply through the speaker as it arrives (commands/talk/playback, as talk plays it)
+        speaker = _speaker(req)  # a missing talk extra, PortAudio or device fails here, before connecting
+        if speaker is not None:
+            renderer = PlaybackTap(renderer, speaker)
         reach = reach_for(req, env, renderer, preview)
         spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk (L5)
         recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
@@ -105,6 +111,11 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             write_replies(env, plan, names, state, renderer, failed=outcome.failure is not None)
         except BaseException as exc:
             outcome.fail(exc)
+        if speaker is not None:  # --play: what is queued plays out, unless the run failed or was interrupted
+            try:
+                finish_playback(speaker, stop_now=outcome.failure is not None)
+            except BaseException as exc:
+                outcome.fail(exc)
         if recorder is not None:
             recorder.finish(outcome.status, outcome.failure)
             if recorder.failure is not None:
@@ -182,6 +193,16 @@ def reach_for(req: RunRequest, env: Env, renderer: Reporter, target: Target) -> 
 
         return reach_local_server(req, env, renderer)
     return reach_target(target)
+
+
+def _speaker(req: RunRequest) -> Speaker | None:
+    """--play's speaker (the default output device), opened now: sounddevice is imported only when asked for."""
+    if not req.play:
+        return None
+    from livecli.audio.devices import DEFAULT_BUFFER_MS
+    from livecli.commands.talk.playback import open_speaker
+
+    return open_speaker(None, DEFAULT_BUFFER_MS, needed_by="--play")
 
 
 def _load_images(req: RunRequest) -> list[ImageFrame]:

@@ -44,7 +44,11 @@ def test_talk_help_imports_no_sounddevice() -> None:
 
 
 @pytest.mark.usefixtures("no_sounddevice")
-@pytest.mark.parametrize("args", [["talk", "--local"], ["devices"]])
+@pytest.mark.parametrize(
+    "args",
+    [["talk", "--local"], ["devices"], ["text", "hi", "--local", "--play"]],
+    ids=["talk", "devices", "play"],
+)
 def test_without_the_extra_one_line_names_the_pip_command(args: list[str]) -> None:
     result = run_cli(*args, expect=2)
     assert "pip install 'livecli[talk]'" in result.stderr

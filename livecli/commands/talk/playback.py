@@ -58,11 +58,16 @@ def open_speaker(device: str | None, buffer_ms: int, *, needed_by: str) -> Speak
     return Speaker(sink, time.monotonic)
 
 
-def finish_playback(speaker: Speaker, limit_s: float) -> None:
-    """After a run (no event loop): let what is queued play out, at most `limit_s` seconds, then close."""
+def finish_playback(speaker: Speaker, *, stop_now: bool) -> None:
+    """After a run (send/text --play, no event loop): let what is queued play out (a second more than it lasts at
+    most) unless the run failed or was interrupted (`stop_now`); the device is closed either way (Ctrl-C too)."""
     import time
 
-    deadline = time.monotonic() + limit_s
-    while speaker.playing and time.monotonic() < deadline:
-        time.sleep(0.02)
-    speaker.close()
+    try:
+        deadline = time.monotonic() + (
+            0.0 if stop_now else speaker.buffer.queued_s + speaker.buffer.buffer_s + 1.0
+        )
+        while speaker.playing and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        speaker.close()

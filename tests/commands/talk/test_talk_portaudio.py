@@ -35,6 +35,10 @@ pcm.livecli_speaker {
     device "livecli_out"
     hint.description "livecli test speaker"
 }
+pcm.!default {
+    type pulse
+    device "livecli_out"
+}
 """
 TOOLS = ("pulseaudio", "paplay", "parecord")
 
@@ -75,6 +79,8 @@ def pulse(tmp_path: Path) -> Iterator[dict[str, str]]:
             time.sleep(0.05)
         else:
             pytest.fail("the private PulseAudio server did not start")
+        # the default device (PortAudio's "default" and "pulse") is the speaker, never the microphone's sink
+        subprocess.run(["pactl", "set-default-sink", "livecli_out"], env=env, check=True)
         yield env
     finally:
         server.terminate()
@@ -88,6 +94,13 @@ def _audible(wav: Path) -> bool:
     return bool(samples.size) and int(np.abs(samples.astype(np.int32)).max()) > 328
 
 
+def _wait_until_audible(wav: Path) -> None:
+    for _ in range(400):  # a generous guard (20 s): the reply is an echo of ~2 s after a chime
+        if _audible(wav):
+            return
+        time.sleep(0.05)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -95,11 +108,33 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
+def _record_speaker(pulse: dict[str, str], wav: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["parecord", "--device=livecli_out.monitor", "--file-format=wav", str(wav)], env=pulse)
+
+
+@pytest.mark.parametrize(
+    "args", [["send", str(SAMPLES / "hello_16k.wav")], ["text", "hello there"]], ids=["send", "text"]
+)
+def test_play_sends_the_reply_to_the_speaker_as_it_arrives(
+    pulse: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    """send/text --play through the default output device (here the ALSA default, the null sink)."""
+    speaker = tmp_path / "speaker.wav"
+    recorder = _record_speaker(pulse, speaker)
+    try:
+        done = subprocess.run(
+            cli_command(*args, "--local", "--play", "--speed", "4"), env=pulse, capture_output=True, timeout=60
+        )
+        _wait_until_audible(speaker)  # parecord writes what it records in blocks
+    finally:
+        _stop(recorder)
+    assert done.returncode == 0, done.stderr.decode()
+    assert _audible(speaker), done.stderr.decode()
+
+
 def test_talk_holds_a_real_conversation_through_portaudio(pulse: dict[str, str], tmp_path: Path) -> None:
     speaker = tmp_path / "speaker.wav"
-    recorder = subprocess.Popen(
-        ["parecord", "--device=livecli_out.monitor", "--file-format=wav", str(speaker)], env=pulse
-    )
+    recorder = _record_speaker(pulse, speaker)
     args = ["talk", "--local", "--input-device", "livecli_mic", "--output-device", "livecli_speaker"]
     talk = subprocess.Popen(
         cli_command(*args, "--vad-silence-ms", "300", "--headphones"),
@@ -113,10 +148,7 @@ def test_talk_holds_a_real_conversation_through_portaudio(pulse: dict[str, str],
         ready = talk.stderr.readline().decode()  # the line mode's first line: the talk is listening
         assert "listening" in ready, ready + talk.stderr.read().decode() if talk.poll() is not None else ready
         subprocess.run(["paplay", "--device=livecli_mic_in", str(SAMPLES / "hello.flac")], env=pulse, check=True)
-        for _ in range(400):  # a generous guard: the reply is an echo of ~2 s after a chime
-            if _audible(speaker):
-                break
-            time.sleep(0.05)
+        _wait_until_audible(speaker)
         talk.send_signal(signal.SIGINT)  # the user ends the conversation
         _out, err = talk.communicate(timeout=20)
     finally:
