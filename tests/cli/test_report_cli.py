@@ -75,6 +75,14 @@ def test_embed_audio_makes_one_file(out: Path, tmp_path: Path) -> None:
     assert 'src="data:audio/wav;base64,UklGR' in page  # "RIFF"
 
 
+def test_results_without_a_case_make_an_empty_report_with_a_warning(tmp_path: Path) -> None:
+    dev_only("jinja2")
+    (tmp_path / "results.jsonl").write_text("")
+    result = run_cli("report", str(tmp_path / "results.jsonl"), "-o", str(tmp_path / "r.html"))
+    assert result.stderr.startswith("livecli: warning: the results hold no case: the report is empty\n")
+    assert _report_rows((tmp_path / "r.html").read_text()) == 0
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -45,6 +45,8 @@ def run_report(req: ReportRequest, env: Env) -> int:
     def warn(line: str) -> None:
         env.stderr.write(f"livecli: warning: {printable(line)}\n")
 
+    if not suite.cases:
+        warn("the results hold no case: the report is empty")
     for case_id in suite.replaced:
         warn(f"case {case_id!r} is in several results files: the later file's record is shown")
     html = render_report(suite, req.output, embed_audio=req.embed_audio, title=req.title, warn=warn)
