@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from livecli.audio.recording import Recording, read_recording
 from livecli.auth.target import ConnectOptions, resolve_target
 from livecli.commands.input_loop import reach_target
-from livecli.commands.replay_session import replay_connections
+from livecli.commands.replay_session import probe_connection, replay_connections
 from livecli.env import write_all
 from livecli.errors import NoReplyError, ServerClosed, UsageError
 from livecli.protocol.recording import CLIENT, SERVER, parse_frame
@@ -51,16 +51,22 @@ class ReplayRequest:
 def run(req: ReplayRequest, env: Env, status_of: Callable[[BaseException], int]) -> int:
     """Replay, report, and raise NoReplyError when the replay differs from the recording."""
     recording = read_recording(req.directory)
-    if not recording.frames(CLIENT):
-        raise UsageError(f"recording {req.directory}: it holds no client frame to send")
-    recorded = summarize_turns(recording.frame_text(line) for line in recording.frames(SERVER))
+    # A run whose upgrade was refused sent nothing: its recorded exit status is all there is to compare.
+    never_connected = not recording.frames(CLIENT)
     recorded_status = _recorded_status(recording, status_of)
+    if never_connected:
+        recorded_status = int((recording.meta.get("outcome") or {}).get("exit_status") or 0)
+        if not recorded_status:
+            raise UsageError(f"recording {req.directory}: it holds no client frame to send")
+    recorded = summarize_turns(recording.frame_text(line) for line in recording.frames(SERVER))
     reach = _reach(req, env)
     shown: list[str] = []
 
     async def replay() -> Any:
         async with reach() as target:
             shown.append(redact_url(target.url, target.secrets))
+            if never_connected:
+                return await probe_connection(target, connect_timeout=req.connect_timeout, environ=env.environ)
             return await replay_connections(
                 recording,
                 target,

@@ -24,7 +24,18 @@ from livecli.errors import LivecliError, NoReplyError, ServerClosed
 from livecli.protocol.endpoints import Target
 from livecli.protocol.recording import CLIENT, SERVER, parse_frame, resumed_handle
 
-__all__ = ["ConnectionPlan", "Replayed", "plan_connections", "replay_connections", "sync_count"]
+__all__ = [
+    "CLOSE_MARGIN_S",
+    "ConnectionPlan",
+    "Replayed",
+    "plan_connections",
+    "probe_connection",
+    "replay_connections",
+    "sync_count",
+]
+
+# How much longer than the recorded server a replayed one may take to close the connection itself.
+CLOSE_MARGIN_S = 1.0
 
 
 def sync_count(message: Any) -> int:
@@ -62,6 +73,8 @@ class ConnectionPlan:
     sync_times: list[float] = field(default_factory=list)
     closed_by: str | None = None  # CLIENT or SERVER
     close_code: int = 1000
+    close_gap: float = 0.0  # how long after the connection's last frame the server closed it
+    last_at: float = 0.0  # when the connection's last frame was recorded
 
 
 def plan_connections(recording: Recording) -> list[ConnectionPlan]:
@@ -73,7 +86,9 @@ def plan_connections(recording: Recording) -> list[ConnectionPlan]:
         if "message" not in line:
             if kind in ("close", "drop") and plan.closed_by is None:
                 plan.closed_by, plan.close_code = sender, int(line.get("code", 1006))
+                plan.close_gap = max(0.0, at - plan.last_at)
             continue
+        plan.last_at = at
         if sender == CLIENT and line["message"] is not None:
             plan.steps.append(Step(line, len(plan.sync_times), at))
         elif sender == SERVER:
@@ -121,6 +136,25 @@ async def replay_connections(
                 raise exc.error from None  # no replay at all: the failure itself (credentials, connection)
             error = exc.error
         out.error = error  # the last connection's decides (an earlier failure was followed by a reconnect)
+    return out
+
+
+async def probe_connection(target: Target, *, connect_timeout: float, environ: Mapping[str, str]) -> Replayed:
+    """For a recording of a run that never connected (its upgrade refused): only whether `target` refuses too."""
+    out = Replayed()
+    try:
+        link = await open_link(
+            target.url,
+            target.headers,
+            timeout=connect_timeout,
+            environ=environ,
+            use_env_proxy=target.use_env_proxy,
+            secrets=target.secrets,
+        )
+    except LivecliError as exc:
+        out.error = exc
+    else:
+        await link.close()
     return out
 
 
@@ -199,9 +233,11 @@ async def _one_connection(
                 break
         if not ended:
             await until(len(plan.sync_times))
-        if plan.closed_by == SERVER and not ended:  # the recorded server ended it: give this one time to
+        if plan.closed_by == SERVER and not ended:
+            # The recorded server ended it: give this one as long as that one took (on the server's own clock,
+            # whatever --speed), and a second more.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(min(timeout, plan.close_gap + CLOSE_MARGIN_S)):
                     while not ended:
                         arrived.clear()
                         await arrived.wait()

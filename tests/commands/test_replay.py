@@ -221,3 +221,40 @@ def test_server_text_in_the_report_is_escaped(recording: Path, server: LocalServ
         result = replay(hostile, server, *args, expect=5)
         assert "\x1b" not in result.stdout
         assert "\x9b" not in result.stdout
+
+
+def test_a_refused_setup_replays_as_its_exit_status(server: LocalServer, tmp_path: Path) -> None:
+    """A wrong key (the server closes before setupComplete): the replay matches when the endpoint refuses it too,
+    and differs (exit 5) when it lets the client in, without waiting for a close that does not come."""
+    directory = tmp_path / "refused"
+    wrong = "WRONG-replay-key-0123456789"
+    run_cli("text", "hi", "--endpoint", server.url, "--api-key", wrong, "--record", str(directory), expect=3)
+    same = run_cli("replay", str(directory), "--endpoint", server.url, "--api-key", wrong, "--json")
+    assert same.json_lines[0]["matches"] is True
+    assert wrong not in same.stdout
+    (report,) = replay(directory, server, "--json", expect=5).json_lines
+    assert report["differences"] == [{"what": "exit_status", "recorded": 3, "replayed": 0, "error": None}]
+
+
+def test_a_refused_upgrade_replays_as_its_exit_status(server: LocalServer, tmp_path: Path) -> None:
+    """An upgrade refused with HTTP 401 leaves no frame: the recorded exit status is compared with this
+    endpoint's answer to an upgrade."""
+    directory = tmp_path / "http-401"
+    run_cli(
+        "text",
+        "hi",
+        "--endpoint",
+        server.endpoint("http-401"),
+        "--api-key",
+        KEY,
+        "--record",
+        str(directory),
+        expect=3,
+    )
+    assert (directory / "frames.jsonl").read_text() == ""
+    refused = run_cli(
+        "replay", str(directory), "--endpoint", server.endpoint("http-401"), "--api-key", KEY, "--json"
+    )
+    assert refused.json_lines[0]["matches"] is True
+    (report,) = replay(directory, server, "--json", expect=5).json_lines
+    assert report["differences"] == [{"what": "exit_status", "recorded": 3, "replayed": 0, "error": None}]
