@@ -108,6 +108,7 @@ class RunningServer:
             max_session_s=c.max_session_s,
             setup_timeout_s=c.setup_timeout_s,
             max_connection_audio_s=c.max_connection_audio_s,
+            idle_timeout_s=c.idle_timeout_s,
         )
 
     def received_audio(self) -> dict[str, bytes]:

@@ -38,6 +38,8 @@ class ServerConfig:
         max_handles: resumption handles kept at most, over every session (a session's newest 8 resolve; past
             this the oldest go first, never a connected session's newest).
         setup_timeout_s: close 1011 when no setup arrives within this time (None: wait forever).
+        idle_timeout_s: past its setup, close 1011 a connection that sent nothing this long while no reply was
+            in flight (None: never; docs/wire.md, "Limits of the local server").
         max_message_bytes: larger client frames are closed with 1009 (message too big) by websockets.
         clock: the server's monotonic clock (VAD, pacing, deadlines); tests inject a fake one.
         wall_clock: POSIX time, for ephemeral tokens' expireTime and newSessionExpireTime; tests inject a fake one.
@@ -65,6 +67,7 @@ class ServerConfig:
     handle_ttl_s: float = 7200.0
     max_handles: int = 200_000
     setup_timeout_s: float | None = 30.0
+    idle_timeout_s: float | None = 600.0
     max_message_bytes: int = 16 * 2**20
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time

@@ -18,6 +18,7 @@ Its uses and its locked setup are applied by the session, at the setup.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
@@ -35,7 +36,7 @@ from livecli.server.config import ServerConfig
 from livecli.server.scenarios import BUILTIN, CloseSpec, Scenario
 from livecli.server.tokens import TOKEN_PREFIX, Grant, IssuedToken, TokenStore
 
-__all__ = ["Decision", "decide"]
+__all__ = ["Decision", "decide", "same_secret"]
 # Every path the server answers on → whether it is the Constrained (ephemeral token) one.
 _PATHS: dict[str, bool] = {
     **{gemini_path(version): False for version in GEMINI_VERSIONS},
@@ -43,6 +44,16 @@ _PATHS: dict[str, bool] = {
     **{vertex_path(version): False for version in VERTEX_VERSIONS},
 }
 _VERTEX_PATHS = frozenset(vertex_path(version) for version in VERTEX_VERSIONS)
+
+
+def same_secret(offered: str | None, required: str | None) -> bool:
+    """Whether a credential offered equals the one required, compared in constant time (hmac.compare_digest):
+    how long a wrong key takes to refuse tells nothing of how much of it was right."""
+    if not offered or not required:
+        return False
+    return hmac.compare_digest(
+        offered.encode("utf-8", "surrogateescape"), required.encode("utf-8", "surrogateescape")
+    )
 
 
 def _bare_path(target: str) -> str:
@@ -149,7 +160,7 @@ def _check_credentials(
     else:
         offered += [("bearer", bearer), ("bearer", access_token)]
     required = {"key": config.require_key, "bearer": config.require_bearer, "ephemeral": config.require_ephemeral}
-    if any(value and required[kind] and value == required[kind] for kind, value in offered):
+    if any(same_secret(value, required[kind]) for kind, value in offered):
         return "ok"
     if api_key:
         return "bad-key"

@@ -15,7 +15,6 @@ answer. Errors use Google's JSON error body (livecli.protocol.google_errors).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from livecli.protocol import close_reasons as cr
 from livecli.protocol.google_errors import error_body
 from livecli.protocol.redact import mask
 from livecli.server.config import ServerConfig
+from livecli.server.gate import same_secret
 from livecli.server.tokens import RestError, TokenStore
 
 __all__ = ["MAX_BODY_BYTES", "MAX_HEAD_BYTES", "RestApi", "RestReply", "rest_front"]
@@ -94,7 +94,7 @@ class RestApi:
 
     def _check_key(self, key: str | None) -> RestReply | None:
         required = self.config.require_key
-        if not required or key == required:
+        if not required or same_secret(key, required):
             return None
         if not key:
             return RestReply.error(401, "UNAUTHENTICATED", _MISSING_CREDENTIAL)
@@ -202,7 +202,7 @@ def rest_front(base: type[ServerConnection], api: RestApi) -> type[ServerConnect
             self._mode = "done"
             self._buffer = b""
             transport = self.transport
-            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+            if not transport.is_closing():  # any loop's transport (uvloop's are not asyncio.WriteTransports)
                 transport.write(_response_bytes(reply))
                 transport.close()
 

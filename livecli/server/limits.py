@@ -27,8 +27,11 @@ MAX_INPUT_RATES = 4
 TOO_MANY_RATES = CloseReason(
     1007, f"Too many audio sample rates on one connection (at most {MAX_INPUT_RATES} besides 16000 Hz)."
 )
-# A connection past its setup that sends nothing for ServerConfig.idle_timeout_s (and has no reply in flight).
-IDLE_TIMEOUT = CloseReason(1011, "Deadline expired before operation could complete.")
+# A connection past its setup that sends nothing for ServerConfig.idle_timeout_s while no reply is in flight; the
+# service's own idle close is not on record: its deadline close's code and gRPC status, as SETUP_TIMEOUT does.
+IDLE_TIMEOUT = CloseReason(
+    1011, "RPC::DEADLINE_EXCEEDED: no client message for {seconds} s (idle)", needle="(idle)"
+)
 
 # An escaped UTF-16 surrogate in a JSON text: either half of a pair (an emoji escaped by an ASCII-only encoder)
 # or a lone one, which has no UTF-8 form.

@@ -26,6 +26,7 @@ from livecli.protocol import server_messages as sm
 from livecli.protocol.models import ClientContentRule
 from livecli.server.faults import misbehave, schedule_timed_actions
 from livecli.server.frames import content_frames
+from livecli.server.idle import IdleWatch
 from livecli.server.replies import Reply, clip_text, echo_reply
 from livecli.server.reply_frames import lazy_reply_frames, shaped
 from livecli.server.resumption import HandleStore, ScenarioProgress, Snapshot, new_session_id
@@ -53,6 +54,7 @@ class SessionLimits:
     max_session_s: float | None = None
     setup_timeout_s: float | None = 30.0
     max_connection_audio_s: float | None = None  # goAway, then close 1008, after this much received audio
+    idle_timeout_s: float | None = None  # close once nothing was heard this long past the setup (server.idle)
 
 
 class ServerSession:
@@ -96,6 +98,7 @@ class ServerSession:
         self.busy_until = now
         self.pending_replies: set[int] = set()
         self._reply_ids = itertools.count(1)
+        self.idle = IdleWatch(self.queue, self.limits.idle_timeout_s, self.reply_active)
         if self.limits.setup_timeout_s is not None:
             self.queue.at(now + self.limits.setup_timeout_s, self._setup_deadline)
 
@@ -167,6 +170,8 @@ class ServerSession:
             self.queue.close_now(now, refusal.code, refusal.reason)
         except Exception:
             self.queue.fail(now)
+        else:
+            self.idle.heard(now)
 
     def _on_setup(self, body: dict[str, Any], now: float) -> None:
         if self.grant is not None:
