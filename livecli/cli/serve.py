@@ -118,9 +118,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
 
         def action() -> int:
+            import os
+
+            from livecli.errors import UsageError
             from livecli.server.config import ServerConfig
             from livecli.server.main import serve_forever
 
+            if record is not None and replay is not None and os.path.realpath(record) == os.path.realpath(replay):
+                raise UsageError("--record would replace the recording --replay serves: give another directory")
             config = ServerConfig(
                 host=host,
                 port=port,

@@ -150,3 +150,11 @@ def test_a_server_recording_of_several_clients_serves_them_in_turn(tmp_path: Pat
         'turn 1: heard "second client"',
         'turn 1: heard "first client"',
     ]
+
+
+def test_record_into_the_recording_being_served_is_refused(tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    shutil.copytree(TEXT_TURN, served)
+    result = run_cli("serve", "--port", "0", "--replay", str(served), "--record", f"{served}/", expect=2)
+    assert "would replace the recording" in result.stderr
+    assert (served / "frames.jsonl").read_text() == (TEXT_TURN / "frames.jsonl").read_text()
