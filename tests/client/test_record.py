@@ -196,3 +196,16 @@ def test_a_recording_that_cannot_be_written_stops_without_stopping_the_run(tmp_p
     recorder.finish(0, None)
     assert isinstance(recorder.failure, OSError)
     assert recorder.failure.errno == 28
+
+
+def test_an_ephemeral_token_appears_in_no_recorded_file(tmp_path: Path) -> None:
+    """The token rides in the URL (?access_token=): masked there, and absent from every file, also URL-encoded."""
+    token = "auth_tokens/SECRET-ephemeral-0123456789"
+    directory = tmp_path / "token"
+    with local_server(require_ephemeral=token) as server:
+        run_cli("text", "hi", "--endpoint", server.url, "--token", token, "--record", str(directory))
+    assert "access_token=***" in meta(directory)["target"]["url"]
+    for path in directory.rglob("*"):
+        data = path.read_bytes()
+        assert token.encode() not in data, path.name
+        assert b"SECRET-ephemeral-0123456789" not in data, path.name
