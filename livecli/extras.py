@@ -2,7 +2,8 @@
 
 `livecli[media]` (Pillow, PyAV) backs `--image`/`--video`; `livecli[mcp]` (the MCP SDK) backs `--mcp`/`--mcp-url`;
 `livecli[report]` (Jinja2, matplotlib) backs `livecli report`; `livecli[talk]` (sounddevice) backs `livecli talk`,
-`livecli devices` and `--play`.
+`livecli devices` and `--play`;
+`livecli[fast]` (uvloop) backs `serve --loop uvloop`.
 A missing one is a usage error that names the pip command (exit status 2), not an ImportError traceback.
 """
 
@@ -23,6 +24,7 @@ EXTRAS = {
     "jinja2": "report",
     "matplotlib": "report",
     "sounddevice": "talk",
+    "uvloop": "fast",
 }
 
 

@@ -113,6 +113,20 @@ def register(app: typer.Typer) -> None:
             metavar="S",
             help="goAway, then close 1008 once a connection has received S seconds of audio (no clock).",
         ),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            metavar="N",
+            min=1,
+            max=64,
+            help="Serve from N processes on one port (handles and tokens are shared).",
+        ),
+        loop: str = typer.Option(
+            "auto",
+            "--loop",
+            metavar="auto|asyncio|uvloop",
+            help="Event loop: uvloop when installed (auto), or asyncio's own.",
+        ),
         verbose: bool = typer.Option(False, "-v", "--verbose", help="Log more."),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="Log only warnings and errors."),
     ) -> None:
@@ -122,8 +136,10 @@ def register(app: typer.Typer) -> None:
 
             from livecli.errors import UsageError
             from livecli.server.config import ServerConfig
-            from livecli.server.main import serve_forever
+            from livecli.server.main import LOOPS, serve_forever
 
+            if loop not in LOOPS:
+                raise UsageError(f"--loop must be one of {', '.join(LOOPS)}, not {loop!r}")
             if record is not None and replay is not None and os.path.realpath(record) == os.path.realpath(replay):
                 raise UsageError("--record would replace the recording --replay serves: give another directory")
             config = ServerConfig(
@@ -143,6 +159,11 @@ def register(app: typer.Typer) -> None:
                 max_session_s=max_session_s,
                 max_connection_audio_s=max_connection_audio_s,
             )
-            return serve_forever(config, verbosity=1 if verbose else -1 if quiet else 0)
+            verbosity = 1 if verbose else -1 if quiet else 0
+            if workers > 1:
+                from livecli.server.workers import serve_workers
+
+                return serve_workers(config, workers, verbosity, loop=loop)
+            return serve_forever(config, verbosity=verbosity, loop=loop)
 
         guarded(action)

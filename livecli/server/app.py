@@ -27,12 +27,11 @@ from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
 from livecli.server.record import Recorder
 from livecli.server.replay import replay_handler
-from livecli.server.resumption import HandleStore
 from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
+from livecli.server.store import server_stores
 from livecli.server.tls import server_ssl_context
-from livecli.server.tokens import Grant, TokenStore
-from livecli.server.transparent import ReceivedAudio
+from livecli.server.tokens import Grant
 
 __all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
 
@@ -81,11 +80,11 @@ class RunningServer:
     def __init__(self, config: ServerConfig, scenario: Scenario, tls: bool) -> None:
         self.config = config
         self.scenario = scenario
-        self.store = HandleStore(config.handle_ttl_s)
-        self.tokens = TokenStore(config.wall_clock)  # the ephemeral tokens minted by POST /v1alpha/auth_tokens
+        # Handles, the ephemeral tokens minted by POST /v1alpha/auth_tokens, and (tests) the audio sessions
+        # received: in memory, or shared by every worker of `serve --workers N` (livecli.server.store).
+        self.store, self.tokens, self.received = server_stores(config)
         secrets = [s for s in (config.require_key, config.require_bearer, config.require_ephemeral) if s]
         self.recorder = Recorder(config.record, config.clock, secrets=secrets) if config.record else None
-        self.received = ReceivedAudio() if config.keep_received_audio else None
         self.tls = tls
         self.port = 0
         self.url = ""
@@ -298,7 +297,9 @@ async def start_server(config: ServerConfig) -> RunningServer:
             process_request=running.process_request,
             compression=None,
             max_size=config.max_message_bytes,
-            server_header="livecli",
+            # A worker of `serve --workers N` names itself (docs/wire.md, "Workers"); its siblings bind the port.
+            server_header="livecli" if config.worker is None else f"livecli (worker {config.worker})",
+            reuse_port=config.worker is not None or None,
             # REST calls (POST /v1alpha/auth_tokens) are answered beside the upgrades, on the same port.
             create_connection=rest_front(
                 ServerConnection if ssl_context else plain_port_connection(config.logger),

@@ -44,6 +44,9 @@ class ServerConfig:
         clock: the server's monotonic clock (VAD, pacing, deadlines); tests inject a fake one.
         wall_clock: POSIX time, for ephemeral tokens' expireTime and newSessionExpireTime; tests inject a fake one.
         idle_poll_s: cap on how long the pump sleeps, so an injected clock that jumps is noticed.
+        shared_store: a worker of `serve --workers N`: the SQLite file its handles, tokens and received audio
+            live in (livecli.server.store); None keeps them in memory.
+        worker: a worker's number (1..N), in its Server header and log; None for a lone server.
     """
 
     host: str = "127.0.0.1"
@@ -72,6 +75,8 @@ class ServerConfig:
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     idle_poll_s: float | None = None
+    shared_store: str | None = None
+    worker: int | None = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("livecli.server"))
 
     @property
