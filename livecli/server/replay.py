@@ -170,17 +170,15 @@ class ReplayServer:
         """Serve one connection: read the client, send each recorded action once the client has come as far."""
         conn = next(self._ids)
         self.log.info("connection %d opened (replaying %s)", conn, self.directory)
-        if self.recorder is not None:
-            path = connection.request.path.split("?")[0] if connection.request else ""
-            self.recorder.event(conn, "conn", "open", path=path)
+        path = connection.request.path.split("?")[0] if connection.request else ""
+        self._record("event", conn, "conn", "open", path=path)
         progress = Progress()
         session: list[_Session] = []
         moved = asyncio.Event()
         sender = asyncio.create_task(self._send(connection, conn, progress, session, moved))
         try:
             async for message in connection:
-                if self.recorder is not None:
-                    self.recorder.frame(conn, "in", message)
+                self._record("frame", conn, "in", message)
                 parsed = parse_frame(message)
                 if isinstance(parsed, dict) and "setup" in parsed and not session:
                     session.append(self._session_for(parsed))
@@ -194,8 +192,19 @@ class ReplayServer:
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await sender
             self.log.info("connection %d closed: %s", conn, connection.close_code)
-            if self.recorder is not None:
-                self.recorder.event(conn, "conn", "closed", code=connection.close_code)
+            self._record("event", conn, "conn", "closed", code=connection.close_code)
+
+    def _record(self, what: str, *args: Any, **fields: Any) -> None:
+        """`serve --record` beside `--replay`: a recording that cannot be written (a full disk) stops with one
+        warning, never the connection."""
+        recorder = self.recorder
+        if recorder is None:
+            return
+        try:
+            getattr(recorder, what)(*args, **fields)  # frame or event
+        except OSError as exc:
+            self.log.warning("recording stopped: %s: %s", recorder.directory, exc.strerror or exc)
+            self.recorder = None
 
     def _session_for(self, message: dict[str, Any]) -> _Session:
         """The session a setup resumes (by a handle the replay sent), or a new one: the k-th fresh session is
@@ -249,16 +258,13 @@ class ReplayServer:
     async def _act(self, ws: ServerConnection, conn: int, action: Action, session: _Session) -> None:
         if action.frame is not None:
             _note_handle(action.frame, session)
-            if self.recorder is not None:
-                self.recorder.frame(conn, "out", action.frame)
+            self._record("frame", conn, "out", action.frame)
             await ws.send(action.frame.encode() if action.binary else action.frame)
         elif action.close is not None:
-            if self.recorder is not None:
-                self.recorder.event(conn, "out", "close", code=action.close[0], reason=action.close[1])
+            self._record("event", conn, "out", "close", code=action.close[0], reason=action.close[1])
             await ws.close(*action.close)
         elif action.drop:
-            if self.recorder is not None:
-                self.recorder.event(conn, "out", "drop")
+            self._record("event", conn, "out", "drop")
             ws.transport.abort()
 
 

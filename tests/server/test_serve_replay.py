@@ -158,3 +158,24 @@ def test_record_into_the_recording_being_served_is_refused(tmp_path: Path) -> No
     result = run_cli("serve", "--port", "0", "--replay", str(served), "--record", f"{served}/", expect=2)
     assert "would replace the recording" in result.stderr
     assert (served / "frames.jsonl").read_text() == (TEXT_TURN / "frames.jsonl").read_text()
+
+
+def test_a_recording_that_fails_beside_a_replay_stops_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from livecli.audio.recording import read_recording
+    from livecli.server.replay import ReplayServer
+
+    class FullDisk:
+        directory = "rec"
+
+        def frame(self, *args: object) -> None:
+            raise OSError(28, "No space left on device")
+
+    logger = logging.getLogger("test-replay-record")
+    server = ReplayServer(read_recording(str(TEXT_TURN)), reply_speed=0, logger=logger, recorder=FullDisk())  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="test-replay-record"):
+        server._record("frame", 1, "in", "{}")
+        server._record("frame", 1, "in", "{}")
+    assert server.recorder is None
+    assert [r.getMessage() for r in caplog.records] == ["recording stopped: rec: No space left on device"]
