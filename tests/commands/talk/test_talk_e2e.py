@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.commands.talk.talk_helpers import SPEED, Handles, Press, speech, talk
-from tests.helpers import local_server
+from tests.helpers import dev_only, local_server
 
 KEY = "talk-test-key-123"
 
@@ -131,3 +131,18 @@ def test_json_events_carry_no_key() -> None:
     assert any(event["type"] == "turn" for event in events) or events
     assert KEY not in result.stdout
     assert KEY not in result.stderr
+
+
+def test_an_image_goes_with_the_first_turn(tmp_path: Path) -> None:
+    image_module = dev_only("PIL.Image")
+    picture = tmp_path / "red.png"
+    image_module.new("RGB", (64, 48), (200, 10, 10)).save(picture)
+    record = tmp_path / "rec"
+    with local_server(reply_speed=0) as server:
+        result = talk(server.endpoint(), speech(0.5), images=[str(picture)], record=str(record))
+    assert result.status == 0, result.stderr
+    frames = [json.loads(line) for line in (record / "frames.jsonl").read_text().splitlines()]
+    kinds = [frame["kind"] for frame in frames if frame.get("from") == "client"]
+    assert "realtimeInput.video" in kinds
+    assert kinds.index("realtimeInput.video") < kinds.index("realtimeInput.audio")
+    assert "saw 1 frame (64x48)" in result.stderr  # the server had the image in the first turn

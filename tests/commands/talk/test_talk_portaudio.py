@@ -11,6 +11,7 @@ conversation for a few seconds and the echo reply must come out of the speaker. 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -135,7 +136,9 @@ def test_play_sends_the_reply_to_the_speaker_as_it_arrives(
 def test_talk_holds_a_real_conversation_through_portaudio(pulse: dict[str, str], tmp_path: Path) -> None:
     speaker = tmp_path / "speaker.wav"
     recorder = _record_speaker(pulse, speaker)
+    record = tmp_path / "rec"
     args = ["talk", "--local", "--input-device", "livecli_mic", "--output-device", "livecli_speaker"]
+    args += ["--record", str(record)]
     talk = subprocess.Popen(
         cli_command(*args, "--vad-silence-ms", "300", "--headphones"),
         env=pulse,
@@ -159,3 +162,9 @@ def test_talk_holds_a_real_conversation_through_portaudio(pulse: dict[str, str],
     assert talk.returncode == 0, stderr
     assert "you: [" in stderr
     assert "Traceback" not in stderr
+    # Ctrl-C closed the socket cleanly (1000) and the recording holds the user's end as status 0
+    events = [json.loads(line) for line in (record / "frames.jsonl").read_text().splitlines()]
+    closes = [event for event in events if event["kind"] == "close"]
+    assert closes[-1]["from"] == "client"
+    assert closes[-1]["code"] == 1000
+    assert json.loads((record / "recording.json").read_text())["outcome"]["exit_status"] == 0
