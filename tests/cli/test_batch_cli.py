@@ -306,3 +306,10 @@ def test_any_value_of_a_key_is_taken_or_one_usage_error(
     if result.exit_code == 2:
         assert result.stderr.startswith("livecli: error: case 'k' (")
         assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_bad_reply_format_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    manifest = write_jsonl(tmp_path / "suite.jsonl", [{"id": "f", "turns": [HELLO], "format": "raw"}])
+    result = run_cli("batch", manifest, "-o", str(tmp_path / "out"), "--endpoint", "ws://127.0.0.1:9/x", expect=2)
+    assert "case 'f' (" in result.stderr
+    assert "--format raw" in result.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -70,6 +71,8 @@ def preflight_case(case: Case, env: Env) -> None:
     local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
     preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=False)
     build_setup(req, preview.model)
+    # --format: the reply files' format, checked as `send -o DIR/` checks it (an existing directory: no effect)
+    plan_output(tempfile.gettempdir() + os.sep, ["reply"], json=True, kind=req.output_format)
 
 
 class CaseRecorder(Reporter):
@@ -84,7 +87,7 @@ class CaseRecorder(Reporter):
         self.step_s = req.chunk_ms / 1000 / req.speed if req.speed > 0 else 0.0
         self.reports: list[TurnReport] = []
         self.lateness_s: list[float] = []
-        self.replies: dict[int, str] = {}  # reply files by input index (0-based), as written
+        self.written: set[str] = set()  # reply files written
         self.warnings: list[str] = []
         self._start: tuple[float, int] | None = None
 
@@ -105,7 +108,7 @@ class CaseRecorder(Reporter):
         self.reports.append(report)
 
     def reply_written(self, dest: str, nbytes: int, rate: int, partial: bool) -> None:
-        self.replies[len(self.replies)] = dest
+        self.written.add(dest)
 
     def warning(self, text: str) -> None:
         self.warnings.append(text)
@@ -158,7 +161,8 @@ async def run_case(
             with contextlib.suppress(Exception):  # a reply that cannot be written is reported missing, not fatal
                 names = [source for _, source in inputs]
                 write_replies(env, plan, names, run.state, renderer, failed=failure is not None)
-    run.reply_paths = [recorder.replies.get(index) for index in range(len(inputs))]
+    if plan is not None:  # an input without reply audio has no file
+        run.reply_paths = [d if d in recorder.written else None for d in plan.destinations]
     _judge(run, failure, status_of)
     if isinstance(run.state.tap, ClientRecorder):  # --record: the session's own outcome
         run.state.tap.finish(status_of(failure) if failure is not None else 0, failure)
