@@ -23,9 +23,17 @@ from typing import Any
 from livecli.commands.batch.results import RESULTS_NAME, SCHEMA_VERSION
 from livecli.errors import UsageError
 
-__all__ = ["CaseResult", "FailedExpectation", "InputResult", "Suite", "TurnResult", "read_suite"]
+__all__ = ["CaseResult", "FailedExpectation", "InputResult", "Suite", "ToolCall", "TurnResult", "read_suite"]
 
 STATUSES = ("pass", "fail", "error")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model made in a turn."""
+
+    name: str
+    args: Any
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class TurnResult:
     """One reply turn: its transcripts and milestones (seconds after the input ended; None: did not happen)."""
 
     index: int | None
+    end: str  # how the turn ended: turnComplete, interrupted… ("" when not written)
     input_transcript: str
     output_transcript: str
     text: str
@@ -41,6 +50,7 @@ class TurnResult:
     ttfb_s: float | None
     ttfa_s: float | None
     turn_complete_s: float | None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,7 @@ def _turn(turn: Mapping[str, Any]) -> TurnResult:
     metrics = _object(turn.get("metrics"))
     return TurnResult(
         index=_integer(turn.get("index")),
+        end=_text(turn.get("end")),
         input_transcript=_text(turn.get("input_transcript")),
         output_transcript=_text(turn.get("output_transcript")),
         text=_text(turn.get("text")),
@@ -214,6 +225,9 @@ def _turn(turn: Mapping[str, Any]) -> TurnResult:
         ttfb_s=_number(metrics.get("ttfb_s")),
         ttfa_s=_number(metrics.get("ttfa_s")),
         turn_complete_s=_number(metrics.get("turn_complete_s")),
+        tool_calls=tuple(
+            ToolCall(_text(call.get("name")), call.get("args")) for call in _objects(turn.get("tool_calls"))
+        ),
     )
 
 

@@ -71,6 +71,14 @@ def test_control_characters_and_bidi_overrides_are_shown_as_escapes(tmp_path: Pa
     assert "said: ok\\x07" in page
 
 
+def test_tool_calls_and_how_a_turn_ended_are_shown(tmp_path: Path) -> None:
+    turn = {"end": "interrupted", "tool_calls": [{"name": "get_weather", "args": {"city": "<Paris>"}}]}
+    case = record("tool", inputs=[{"kind": "text", "source": "weather?", "turns": [turn]}])
+    page, _ = _render(tmp_path, str(write_results(tmp_path / "results.jsonl", case)))
+    assert "turn 1 (interrupted):" in page
+    assert "tool call: get_weather <code>{&#34;city&#34;: &#34;&lt;Paris&gt;&#34;}</code>" in page
+
+
 def test_charts_are_matplotlib_svgs_with_text_as_paths(linked: tuple[str, list[str]]) -> None:
     page, _ = linked
     svgs = _svgs(page)
