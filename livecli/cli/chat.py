@@ -19,6 +19,7 @@ from livecli.cli import session_options as so
 from livecli.cli import talk as tk
 from livecli.cli import tool_options as t
 from livecli.cli.boundary import guarded
+from livecli.cli.play_option import Play
 from livecli.cli.talk import talk_exit_status  # the user ending the conversation is 0, for talk and chat alike
 
 __all__ = ["register"]
@@ -37,7 +38,7 @@ def chat(
     client_content: s.ClientContent = False,
     *,
     save_dir: c.SaveDir = None,
-    play: c.Play = False,
+    play: Play = False,
     output_device: tk.OutputDevice = None,
     buffer_ms: tk.BufferMs = 60,
     model: o.Model = None,
@@ -120,7 +121,7 @@ def _run(params: dict[str, Any]) -> None:
         from livecli.env import Env
 
         env = Env.from_process()
-        own = {name: params.pop(name) for name in ("save_dir", "play", "output_device", "buffer_ms")}
+        own = {name: params.pop(name) for name in ("save_dir", "output_device", "buffer_ms")}
         request = ChatRequest(run=s._request(params, env.stdin), **own)
         return run(request, env, talk_exit_status)
 

@@ -11,16 +11,7 @@ from livecli.cli import media_options as m
 from livecli.cli import options as o
 from livecli.cli import send as s
 
-__all__ = ["ChatImages", "ChatJson", "ChatTurnEnd", "Play", "SaveDir"]
-
-Play = Annotated[
-    bool,
-    typer.Option(
-        "--play",
-        help="Play each reply through the speaker as it arrives (needs pip install 'livecli[talk]'; "
-        "--output-device, --buffer-ms as for talk).",
-    ),
-]
+__all__ = ["ChatImages", "ChatJson", "ChatTurnEnd", "SaveDir"]
 
 SaveDir = Annotated[
     str | None,

@@ -198,7 +198,7 @@ def test_play_sends_each_reply_to_the_speaker_and_lets_the_last_play_out(live_se
 
     sink = VirtualPlayback(speed=20)  # a speaker without a sound card, playing 20x faster than real time
     request = chat_at(live_server.endpoint(), json=True)
-    request.play = True
+    request.run.play = True
     stdout, stderr = io.BytesIO(), io.StringIO()
     env = Env(stdin=io.BytesIO(b"hello\nagain\n"), stdout=stdout, stderr=stderr, environ={})
     assert run(request, env, exit_status_for, speaker=Speaker(sink, env.clock)) == 0

@@ -13,11 +13,11 @@ __all__ = ["ChatRequest"]
 @dataclass
 class ChatRequest:
     """`run` holds the session options, tools, timeouts and display flags (no inputs: the lines are the turns;
-    `turn_end` says how an /audio turn ends); `save_dir`: each turn's reply as DIR/turn-N.wav; `play`: each
-    reply through the speaker (`output_device`, `buffer_ms`: talk's playback path, commands/talk/playback)."""
+    `turn_end` says how an /audio turn ends; `play`: each reply through the speaker); `save_dir`: each turn's
+    reply as DIR/turn-N.wav; `output_device`, `buffer_ms`: the speaker of --play, as talk's
+    (commands/talk/playback)."""
 
     run: RunRequest
     save_dir: str | None = None
-    play: bool = False
     output_device: str | None = None
     buffer_ms: int = DEFAULT_BUFFER_MS

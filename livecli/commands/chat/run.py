@@ -56,7 +56,7 @@ def run(
     setup = build_setup(req, preview.model)
     images = _load_images(req)  # a bad --image fails here, before connecting
     _prepare_save_dir(chat.save_dir)
-    if chat.play and speaker is None:  # (a missing extra or device fails here, before connecting)
+    if req.play and speaker is None:  # (a missing extra or device fails here, before connecting)
         from livecli.commands.talk.playback import open_speaker
 
         speaker = open_speaker(chat.output_device, chat.buffer_ms, needed_by="chat --play")
@@ -69,7 +69,7 @@ def run(
     transcript = None if req.json else TranscriptOut(display, env, text_modality=req.modality.lower() == "text")
     # A flooding server cannot fill the memory (commands/reply_limits).
     shown: Reporter = transcript or display
-    if chat.play and speaker is not None:
+    if req.play and speaker is not None:
         from livecli.commands.talk.playback import PlaybackTap
 
         shown = PlaybackTap(shown, speaker)
@@ -89,7 +89,7 @@ def run(
             images=images,
             system_allowed=_system_refusal(req, preview.model),
             end_line=transcript.end_line if transcript is not None else lambda: None,
-            speaker=speaker if chat.play else None,
+            speaker=speaker if req.play else None,
         )
         try:
             asyncio.run(talk.converse(setup, reach))
