@@ -313,3 +313,62 @@ def test_a_bad_reply_format_is_refused_before_anything_is_sent(tmp_path: Path) -
     result = run_cli("batch", manifest, "-o", str(tmp_path / "out"), "--endpoint", "ws://127.0.0.1:9/x", expect=2)
     assert "case 'f' (" in result.stderr
     assert "--format raw" in result.stderr
+
+
+def test_a_quota_that_clears_is_retried_to_a_pass_and_the_concurrency_recovers(
+    live_server: LocalServer, tmp_path: Path
+) -> None:
+    """A front that refuses each quota case's first two upgrades with 429 (as a busy project would) and relays
+    everything else to the local server: the cases pass on their third attempt, the limit went down and back up."""
+    import threading
+    from collections import Counter
+
+    from helpers import ws_server_thread
+    from websockets.sync.client import connect
+
+    refused: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def process_request(connection: Any, request: Any) -> Any:
+        tag = request.path.partition("tag=")[2]
+        with lock:
+            refused[tag] += 1
+            if tag.startswith("quota") and refused[tag] <= 2:
+                return connection.respond(429, "RESOURCE_EXHAUSTED\n")
+        return None
+
+    def relay(client: Any) -> None:
+        with connect(live_server.url + client.request.path, max_size=None) as upstream:
+
+            def up() -> None:
+                try:
+                    for message in client:
+                        upstream.send(message)
+                finally:
+                    upstream.close()
+
+            threading.Thread(target=up, daemon=True).start()
+            try:
+                for message in upstream:
+                    client.send(message)
+            finally:
+                client.close()
+
+    with ws_server_thread(relay, process_request=process_request, max_size=None) as front:
+        path = live_server.endpoint().removeprefix(live_server.url)
+        cases = [{"id": f"ok-{n}", "turns": [{"text": f"hi {n}"}], "endpoint": f"{front}{path}?tag=ok{n}"}
+                 for n in range(24)]  # fmt: skip
+        for n in range(2):
+            cases.insert(
+                n, {"id": f"quota-{n}", "turns": [{"text": "hi"}], "endpoint": f"{front}{path}?tag=quota{n}"}
+            )
+        manifest = write_jsonl(tmp_path / "suite.jsonl", cases)
+        out = tmp_path / "out"
+        args = ["--concurrency", "4", "--backoff", "0.05", "--json", "--speed", "0", "--start-rate", "0"]
+        result = run_cli("batch", manifest, "-o", str(out), *args)
+    got = records(out)
+    assert all(record["status"] == "pass" for record in got.values())
+    assert [got[f"quota-{n}"]["attempts"] for n in range(2)] == [3, 3]
+    limits = [(event["reason"], event["limit"]) for event in result.of_type("concurrency")]
+    assert ("quota", 2) in limits
+    assert limits[-1] == ("recovered", 4)
