@@ -14,6 +14,7 @@ output's Nyquist), so the gather stage runs at 32-64 kHz with proportionally few
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -165,10 +166,12 @@ class _Stage:
     """One filter stage over a stream: `process` returns the outputs whose inputs have all arrived, `finish` the
     rest (zero input after the end), by the dense plan or, failing that, the gather path."""
 
-    def __init__(self, d: _Design) -> None:
+    def __init__(self, d: _Design, plan: _Plan | None = None, table: Float32Array | None = None) -> None:
         self._design = d
         self._dense = d.up <= MAX_DENSE_PHASES and _dense_bytes(d) <= MAX_PLAN_BYTES
-        self._plan = _plan(d) if self._dense else None
+        # The filter is built here, once, and kept: a stream never rebuilds it when the caches move on.
+        self._plan = (plan or _plan(d)) if self._dense else None
+        self._table = None if self._dense else (table if table is not None else _table(d))
         self._buf: Float32Array = np.zeros(d.half - 1, np.float32)  # zero history before t = 0
         self._buf_start = -(d.half - 1)  # input index of _buf[0]
         self._n_in = 0
@@ -193,6 +196,10 @@ class _Stage:
         self._n_out += len(y)
         return y
 
+    def fresh(self) -> _Stage:
+        """A new stream through the same filter."""
+        return _Stage(self._design, self._plan, self._table)
+
     @property
     def path(self) -> str:
         return "dense" if self._plan is not None else "gather"
@@ -201,7 +208,8 @@ class _Stage:
         """What the filter holds: the dense plan's matrices, or the gather path's kernel table (built here)."""
         if self._plan is not None:
             return sum(m.nbytes for m in self._plan.matrices)
-        return int(_table(self._design).nbytes)
+        assert self._table is not None
+        return int(self._table.nbytes)
 
     def _input_end_for(self, n_outputs: int) -> int:
         """Input index one past the last sample needed to compute `n_outputs` outputs (by whole groups)."""
@@ -256,7 +264,8 @@ class _Stage:
         if stop <= first:
             return np.zeros(0, np.float32)
         windows = sliding_window_view(self._buf, 2 * d.half)
-        table = _table(d)
+        table = self._table
+        assert table is not None
         taps = np.arange(2 * d.half)
         outs = []
         step = max(1, min(GATHER_BLOCK, GATHER_ELEMENTS // (2 * d.half)))
@@ -299,6 +308,15 @@ class Resampler:
         self._stage = None if self._identity else _Stage(self._design)
         self._n_in = 0
         self._n_out = 0
+
+    def fresh(self) -> Resampler:
+        """A new stream at the same rates through the same filters: nothing is built (a server keeps one
+        resampler per rate and starts each stream from it)."""
+        twin = copy.copy(self)
+        twin._pre = self._pre.fresh() if self._pre is not None else None
+        twin._stage = self._stage.fresh() if self._stage is not None else None
+        twin._n_in = twin._n_out = 0
+        return twin
 
     def process(self, block: npt.ArrayLike) -> Float32Array:
         """Feed input samples (1-D); return the output samples that are complete."""

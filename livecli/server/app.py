@@ -25,6 +25,7 @@ from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
 from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
+from livecli.server.inbound_audio import PLANS
 from livecli.server.record import Recorder
 from livecli.server.replay import replay_handler
 from livecli.server.scenarios import Scenario, load_scenario
@@ -162,6 +163,7 @@ class RunningServer:
             async for message in connection:
                 if self.recorder:
                     self._record("frame", conn_id, "in", message)
+                await self._prepare_rates(session, message)
                 session.receive(message, clock())
                 # Replies due now go out before the next frame is read (an unpaced reply is complete at once).
                 await self._flush(connection, session, lock, conn_id)
@@ -189,6 +191,14 @@ class RunningServer:
             if self.recorder:
                 code = connection.close_code
                 self._record("event", conn_id, "conn", "closed", code=code)
+
+    @staticmethod
+    async def _prepare_rates(session: ServerSession, message: str | bytes) -> None:
+        """The filters for audio rates a frame declares are built in a thread before the session reads it: a
+        client switching rates cannot hold the event loop (docs/wire.md, "Limits of the local server")."""
+        if session.input is not None:
+            for rate in session.input.inbound.unbuilt_rates(message):
+                await asyncio.to_thread(PLANS.build, rate)
 
     def _record(self, what: str, *args: Any, **fields: Any) -> None:
         """Write to the recording; a recording that fails never fails a session (docs/wire.md, "Limits of the

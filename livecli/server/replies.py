@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from livecli.audio.resample import Resampler, from_pcm16, resample, to_int16
+from livecli.audio.resample import from_pcm16, resample, to_int16
 from livecli.protocol.server_messages import usage_metadata
 from livecli.protocol.wire import INPUT_RATE, OUTPUT_RATE
+from livecli.server.inbound_audio import InboundAudio
 from livecli.server.reply_audio import (
     MAX_TONE_WORDS,
     ReplyAudio,
@@ -95,33 +96,6 @@ def resample_pcm16(pcm: bytes, rate_in: int, rate_out: int = OUTPUT_RATE) -> byt
     if rate_in == rate_out:
         return pcm[: len(pcm) // 2 * 2]
     return _to_pcm16(resample(from_pcm16(pcm), rate_in, rate_out))
-
-
-class InboundAudio:
-    """Client audio made 16 kHz as it arrives: one streaming resampler while the declared rate stays the same."""
-
-    def __init__(self) -> None:
-        self._rate = INPUT_RATE
-        self._resampler: Resampler | None = None
-
-    def convert(self, pcm: bytes, rate: int) -> bytes:
-        """16 kHz s16le for `pcm` at `rate` (a rate change first flushes the previous rate's tail)."""
-        head = b""
-        if rate != self._rate:
-            head = self.flush()
-            self._rate = rate
-            self._resampler = None if rate == INPUT_RATE else Resampler(rate, INPUT_RATE)
-        if self._resampler is None:
-            return head + pcm
-        return head + _to_pcm16(self._resampler.process(from_pcm16(pcm)))
-
-    def flush(self) -> bytes:
-        """The resampler's tail (end of a turn or of the stream); it then starts afresh."""
-        if self._resampler is None:
-            return b""
-        tail = _to_pcm16(self._resampler.flush())
-        self._resampler = Resampler(self._rate, INPUT_RATE)
-        return tail
 
 
 def _tokens(seconds: float) -> int:
