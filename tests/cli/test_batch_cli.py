@@ -372,3 +372,17 @@ def test_a_quota_that_clears_is_retried_to_a_pass_and_the_concurrency_recovers(
     limits = [(event["reason"], event["limit"]) for event in result.of_type("concurrency")]
     assert ("quota", 2) in limits
     assert limits[-1] == ("recovered", 4)
+
+
+def test_results_that_cannot_be_written_stop_the_suite_in_one_line(
+    live_server: LocalServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").symlink_to("/dev/full")
+    manifest = write_jsonl(
+        tmp_path / "suite.jsonl", [{"id": f"c{n}", "turns": [{"text": "hi"}]} for n in range(3)]
+    )
+    result = run_cli("batch", manifest, "-o", str(out), "--endpoint", live_server.endpoint(), expect=2)
+    assert "results.jsonl: cannot write: No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -74,11 +74,17 @@ class ResultsFile:
 
     def append(self, record: dict[str, Any]) -> None:
         """One record as one line, flushed: a crash after this keeps it."""
-        self._handle.write(terminal_safe_json(record) + "\n")
-        self._handle.flush()
+        try:
+            self._handle.write(terminal_safe_json(record) + "\n")
+            self._handle.flush()
+        except OSError as exc:  # a full disk: the suite cannot keep its results, so it stops
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
 
     def close(self) -> None:
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror or exc}") from None
 
 
 def case_record(run: CaseRun, out_dir: str) -> dict[str, Any]:

@@ -202,11 +202,14 @@ async def _run_all(
                 raise asyncio.CancelledError
             return
 
-    async with asyncio.TaskGroup() as group:
-        next_start = env.clock()
-        for case in todo:
-            generation = await limiter.acquire()
-            if options.start_rate > 0:  # a ramp: connecting sessions do not hold up the streaming ones at once
-                await asyncio.sleep(max(0.0, next_start - env.clock()))
-                next_start = max(next_start, env.clock()) + 1 / options.start_rate
-            group.create_task(attempt_case(case, generation))
+    try:
+        async with asyncio.TaskGroup() as group:
+            next_start = env.clock()
+            for case in todo:
+                generation = await limiter.acquire()
+                if options.start_rate > 0:  # a ramp: connecting sessions do not hold up the streaming ones at once
+                    await asyncio.sleep(max(0.0, next_start - env.clock()))
+                    next_start = max(next_start, env.clock()) + 1 / options.start_rate
+                group.create_task(attempt_case(case, generation))
+    except BaseExceptionGroup as failed:  # the suite's own failure (results.jsonl cannot be written): one line
+        raise failed.exceptions[0] from None
