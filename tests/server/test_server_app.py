@@ -181,7 +181,10 @@ async def test_record_has_every_frame_without_base64(server: LocalServer) -> Non
         ("client", "open"),
     } <= kinds
     audio = [line for line in lines if line["kind"] == "serverContent.modelTurn"]
-    assert audio[0]["message"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]["sidecar"] == "reply.wav"
+    assert (
+        audio[0]["message"]["serverContent"]["modelTurn"]["parts"][0]["inlineData"]["data"]["sidecar"]
+        == "reply.wav"
+    )
     assert all(isinstance(line["t"], float) for line in lines)
 
 
