@@ -115,6 +115,7 @@ def test_a_mixed_suite_at_concurrency_8(live_server: LocalServer, tmp_path: Path
     assert "turn 2" in two[1]["turns"][0]["output_transcript"]
     assert got["text-1"]["usage"]["total_tokens"] > 0
     assert got["audio-0"]["attempts"] == 1
+    assert all(set(record) == documented_fields() for record in got.values())
 
     junitparser = pytest.importorskip("junitparser")
     xml = junitparser.JUnitXml.fromfile(str(junit))
@@ -131,6 +132,30 @@ def test_a_mixed_suite_at_concurrency_8(live_server: LocalServer, tmp_path: Path
 
     for text in (result.stdout, result.stderr, junit.read_text(), (out / "results.jsonl").read_text()):
         assert SECRET not in text
+
+
+def documented_events() -> dict[str, set[str]]:
+    """docs/batch.md's `--json` table: each event type and its fields (besides type and t)."""
+    import re
+
+    from helpers import REPO
+
+    text = (REPO / "docs" / "batch.md").read_text()
+    table = text.split("`--json` writes one object per line", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| `")]
+    return {name.strip().strip("`"): set(re.findall(r"`(\w+)`", fields)) for name, fields in rows}
+
+
+def documented_fields() -> set[str]:
+    """docs/batch.md's results.jsonl table: the top-level fields of a record."""
+    import re
+
+    from helpers import REPO
+
+    text = (REPO / "docs" / "batch.md").read_text()
+    table = text.split("### `results.jsonl`", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`(\w+)`", row)}
 
 
 def test_quota_cases_shrink_the_concurrency_and_the_suite_finishes(
@@ -156,6 +181,10 @@ def test_quota_cases_shrink_the_concurrency_and_the_suite_finishes(
     assert all(got[f"quota-{n}"]["attempts"] == 3 for n in range(3))
     assert {got[f"quota-{n}"]["exit_class"] for n in range(3)} == {7}
     assert all(got[f"ok-{n}"]["status"] == "pass" for n in range(10))
+    documented = documented_events()
+    assert {event["type"] for event in result.json_lines} == set(documented)
+    for event in result.json_lines:
+        assert set(event) - {"type", "t"} == documented[event["type"]], event["type"]
     [summary] = result.of_type("batch_summary")
     assert summary["passed"] == 10
     assert summary["errors"] == 3
