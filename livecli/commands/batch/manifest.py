@@ -210,7 +210,9 @@ def _audio_files(source: str) -> list[str]:
 
 
 def _unique_stem(name: str, cases: Sequence[RawCase]) -> str:
-    stem = re.sub(r"[^\w.\-]", "_", Path(name).stem) or "case"
+    stem = re.sub(r"[^\w.\-]", "_", Path(name).stem)
+    if not _ID.fullmatch(stem):  # "", ".hidden", "..": not a directory name of its own under cases/
+        stem = "case-" + stem.strip(".")
     taken = {case.id for case in cases}
     unique, number = stem, 1
     while unique in taken:

@@ -148,3 +148,10 @@ def test_any_json_lines_are_cases_or_one_usage_error(
         return
     assert [case.position for case in cases] == list(range(len(cases)))
     assert len({case.id for case in cases}) == len(cases)
+
+
+def test_a_file_stem_that_is_no_directory_name_gets_a_safe_id(tmp_path: Path) -> None:
+    for name in ("...wav", ".hidden.wav"):
+        (tmp_path / name).write_bytes(b"x")
+    cases = read_manifests([str(tmp_path / "...wav"), str(tmp_path / ".hidden.wav")], ())
+    assert [case.id for case in cases] == ["case-", "case-hidden"]
