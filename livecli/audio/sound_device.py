@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from livecli.audio.devices import DEFAULT_BUFFER_MS, CaptureBlock, JitterBuffer
-from livecli.errors import MissingExtra, UsageError
+from livecli.errors import AudioInputError, MissingExtra, UsageError
 from livecli.extras import import_extra
 
 __all__ = ["DeviceInfo", "SoundDeviceCapture", "SoundDevicePlayback", "find_device", "list_devices", "sounddevice"]
@@ -127,11 +127,19 @@ class SoundDeviceCapture:
         self.rate = self.device.default_rate
         self.channels = min(2, self.device.max_input_channels)
         self._stream: Any = None
+        self._closing = False
 
     def start(
         self, deliver: Callable[[CaptureBlock], None], ended: Callable[[BaseException | None], None]
     ) -> None:
         loop = asyncio.get_running_loop()
+
+        def finished() -> None:  # (PortAudio's thread) a stream that stops on its own lost its device
+            if not self._closing:
+                lost = AudioInputError(
+                    f"the microphone {self.name!r} stopped (unplugged, or taken by another program)"
+                )
+                loop.call_soon_threadsafe(ended, lost)
 
         def callback(indata: np.ndarray[Any, Any], frames: int, when: Any, status: Any) -> None:
             # (PortAudio's thread) the block's last frame was captured about now
@@ -146,13 +154,14 @@ class SoundDeviceCapture:
                 dtype="float32",
                 blocksize=self.rate * BLOCK_MS // 1000,
                 callback=callback,
-                finished_callback=lambda: loop.call_soon_threadsafe(ended, None),
+                finished_callback=finished,
             )
             self._stream.start()
         except self.sd.PortAudioError as exc:
             raise UsageError(f"cannot capture from {self.name!r}: {exc}") from None
 
     def close(self) -> None:
+        self._closing = True
         if self._stream is not None:
             stream, self._stream = self._stream, None
             stream.abort()

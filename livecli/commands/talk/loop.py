@@ -43,6 +43,9 @@ POLL_S = 0.05  # the longest the loop sleeps with nothing arriving (meter, state
 SPEECH_END_S = 0.3  # this long below -50 dBFS after speech: the user has stopped, the state says "thinking"
 END_SETTLE_S = 1.0  # after the end of input: done once the server was quiet this long and playback is over
 END_LIMIT_S = 30.0  # ...or this long after the end of input at the most
+# Half duplex: the microphone stays muted this long after the buffer ran dry, while the device plays its own
+# buffer out and the room's echo fades (a key press unmutes at once).
+ECHO_TAIL_S = 0.2
 
 
 class TalkDisplay(Protocol):
@@ -100,6 +103,8 @@ class TalkLoop:
         self.sent_blocks = 0
         self._measured_from: float | None = None  # the speech end the last latency was measured from
         self._answered = 0  # the newest turn known to have a whole reply
+        self._echo_until = 0.0  # half duplex: muted until then (the echo tail after playback)
+        self.stopped_at: list[float] = []  # when a key stopped playback (the clock)
 
     # --- the sources: queue and wake the driver ---------------------------------------------------------------
 
@@ -185,6 +190,8 @@ class TalkLoop:
         """Stop playing, drop the rest of the reply (a key press): in half duplex this unmutes the microphone."""
         turn = self._reply_turn()
         self.tap.skip(turn)
+        self._echo_until = 0.0
+        self.stopped_at.append(self.clock())
 
     async def _send_captured(self) -> None:
         session = self.conv.session
@@ -221,11 +228,13 @@ class TalkLoop:
 
     @property
     def muted(self) -> bool:
-        """Half duplex: the microphone is muted while the model speaks."""
-        return not self.headphones and self.model_speaking
+        """Half duplex: the microphone is muted while the model speaks, and for the echo tail after it."""
+        return not self.headphones and (self.model_speaking or self.clock() < self._echo_until)
 
     def _after_replies(self) -> None:
         """The latency of a reply that started playing, the state shown, the Resumer told of answered turns."""
+        if self.model_speaking:
+            self._echo_until = self.clock() + ECHO_TAIL_S
         for onset in self.speaker.buffer.take_onsets():
             spoke = self.last_speech_at
             if spoke is not None and onset > spoke and spoke != self._measured_from:

@@ -78,8 +78,10 @@ def test_half_duplex_a_key_stops_playback_and_unmutes() -> None:
     assert result.status == 0, result.stderr
     assert len(pressed) == 1
     assert result.loop.muted_blocks >= 10  # muted before the key
-    after = result.played_after(pressed[0])
-    assert not after[0].audible
+    assert len(result.loop.stopped_at) == 1
+    assert result.loop.stopped_at[0] >= pressed[0]
+    after = result.played_after(result.loop.stopped_at[0])
+    assert not after[0].audible  # the first block pulled once the key was handled is silence
     assert result.loop.tap.interrupted_at, "the second utterance did not reach the server"
     assert "playback stopped" in result.stderr
 
