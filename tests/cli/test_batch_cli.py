@@ -415,3 +415,26 @@ def test_results_that_cannot_be_written_stop_the_suite_in_one_line(
     result = run_cli("batch", manifest, "-o", str(out), "--endpoint", live_server.endpoint(), expect=2)
     assert "results.jsonl: cannot write: No space left on device" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_low_soft_limit_on_open_files_is_raised_for_the_suite(live_server: LocalServer, tmp_path: Path) -> None:
+    """40 sessions at once under a soft limit of 64 open files (the hard one higher): no case fails with EMFILE."""
+    import resource
+    import subprocess
+
+    from helpers import REPO, cli_command, subprocess_env
+
+    def low_soft_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    manifest = write_jsonl(tmp_path / "suite.jsonl", [{"id": f"c{n}", "turns": [HELLO]} for n in range(40)])
+    out = tmp_path / "out"
+    argv = cli_command(
+        "batch", manifest, "-o", str(out), "--endpoint", live_server.endpoint(), "--concurrency", "40"
+    )
+    argv += ["--start-rate", "0", "--speed", "4", "-q"]  # paced: the 40 sessions are open at the same time
+    proc = subprocess.run(
+        argv, cwd=REPO, env=subprocess_env(), capture_output=True, text=True, timeout=60, preexec_fn=low_soft_limit
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(records(out)) == 40

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import gc
 import random
 from collections.abc import Callable, Sequence
@@ -120,6 +121,7 @@ def run_suite(
 ) -> int:
     """Run the cases (those --skip-done leaves), write results.jsonl, the replies and --junit; returns the
     suite's exit status (`suite_status` of the records). Ctrl-C/SIGTERM: KeyboardInterrupt once written."""
+    _allow_descriptors(options.concurrency)
     previous = read_results(options.out_dir) if options.skip_done else {}
     records = {c.id: previous[c.id] for c in cases if previous.get(c.id, {}).get("status") in DONE}
     todo = [case for case in cases if case.id not in records]
@@ -147,6 +149,25 @@ def run_suite(
     if interrupted is not None:
         raise interrupted
     return status
+
+
+# Descriptors one session may hold at once: its socket, its input file, its reply spill file, a recording's
+# files, a tool command's pipes; plus what the process holds besides.
+_DESCRIPTORS_PER_SESSION = 8
+_DESCRIPTORS_BASE = 64
+
+
+def _allow_descriptors(concurrency: int) -> None:
+    """Raise the soft limit on open files toward the hard one when the suite may need more (a soft limit of 1024,
+    common, would fail the 128th session with EMFILE); never lowers it."""
+    import resource
+
+    needed = _DESCRIPTORS_BASE + concurrency * _DESCRIPTORS_PER_SESSION
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _counts(cases: Sequence[Case], records: Sequence[dict[str, Any]], skipped: int) -> dict[str, int]:
