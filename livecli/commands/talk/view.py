@@ -154,9 +154,8 @@ class TalkView(Reporter):
             state = self.state + (" (mic muted)" if self.muted else "")
             level = "-inf" if math.isinf(self.level_dbfs) else f"{self.level_dbfs:5.1f}"
             latency = f"{self.latency_s * 1000:.0f} ms" if self.latency_s is not None else "-"
-            header = Text.assemble(
-                (f"● {state:<22}", "bold"),
-                f" mic {meter(self.level_dbfs)} {level} dBFS   turn latency {latency}",
+            header = Text.assemble(  # 72 columns at most: one line on an 80-column terminal
+                (f"● {state:<20}", "bold"), f" {meter(self.level_dbfs)} {level:>5} dBFS  latency {latency}"
             )
             rows = [Text(text, style=style) for style, text in self.lines]
             if self._you:
