@@ -154,8 +154,21 @@ class TalkLoop:
         await self._send_captured()
         self._after_replies()
         due = self.conv.reconnect_due_at()
-        if due is not None and self.clock() >= due:
-            raise ReconnectNow()
+        if due is not None and (self.clock() >= due or self._quiet()):
+            raise ReconnectNow()  # the goAway's deadline, or sooner at a quiet moment (nothing is cut)
+
+    def _quiet(self) -> bool:
+        """Nobody speaks and nothing is pending: no reply playing, and whatever the user said was answered (the
+        microphone's audio is not sent again after a reconnect). A goAway's reconnect now goes unnoticed
+        (docs/wire.md, "goAway and resumption": a handle is resumable only between turns)."""
+        if self.model_speaking or self.talking:
+            return False
+        spoke = self.last_speech_at
+        if spoke is None:
+            return True
+        turn = self.conv.session.current_turn
+        ended = turn.ended_at if turn is not None and turn.over else None
+        return ended is not None and ended > spoke and self.clock() - spoke >= SPEECH_END_S
 
     async def _reopen_input(self) -> None:
         """The input is open whenever audio may flow: always under server VAD, while talking with push-to-talk

@@ -148,3 +148,21 @@ def test_an_image_goes_with_the_first_turn(tmp_path: Path) -> None:
     assert "realtimeInput.video" in kinds
     assert kinds.index("realtimeInput.video") < kinds.index("realtimeInput.audio")
     assert "saw 1 frame (64x48)" in result.stderr  # the server had the image in the first turn
+
+
+def test_a_goaway_reconnects_at_the_first_quiet_moment_and_cuts_no_reply() -> None:
+    """Half duplex: the server counts no audio while its reply plays, so its goAway (after 1.5 s of audio) comes
+    once the reply is over; the talk reconnects at once, long before the deadline, and no reply is cut."""
+    samples = np.concatenate([speech(1.2), speech(0.6, before=0.0)])
+    with local_server(reply_speed=SPEED, max_connection_audio_s=3.0) as server:
+        result = talk(server.endpoint(), samples, json=True)
+    assert result.status == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [event["type"] for event in events]
+    assert "go_away" in kinds
+    reconnects = [event for event in events if event["type"] == "reconnect"]
+    assert len(reconnects) == 1
+    assert reconnects[0]["cause"].startswith("goAway")
+    ends = [event["end"] for event in events if event["type"] == "turn_complete"]
+    assert ends == ["turnComplete", "turnComplete"]  # both replies whole: none cut by the reconnect
+    assert len(result.loop.latencies) == 2
