@@ -33,6 +33,7 @@ from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimi
 from livecli.server.store import server_stores
 from livecli.server.tls import server_ssl_context
 from livecli.server.tokens import Grant
+from livecli.server.wakeup import Wakeup
 
 __all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
 
@@ -151,7 +152,7 @@ class RunningServer:
             received=self.received,
         )
         self.sessions[conn_id] = session
-        wake = asyncio.Event()
+        wake = Wakeup()
         lock = asyncio.Lock()  # one sender at a time keeps frames in the order the session scheduled them
         config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
         if self.recorder:
@@ -243,7 +244,7 @@ class RunningServer:
         self,
         ws: ServerConnection,
         session: ServerSession,
-        wake: asyncio.Event,
+        wake: Wakeup,
         lock: asyncio.Lock,
         conn: int,
         timer_due: list[float | None],
@@ -258,8 +259,7 @@ class RunningServer:
                 timeout = poll if timeout is None else min(timeout, poll)
             timer_due[0] = None if timeout is None else clock() + timeout
             if timeout is None or timeout > 0:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout)
+                await wake.wait(timeout)  # one future and one timer, not wait_for's Task (livecli.server.wakeup)
             wake.clear()
             if not session.closed:
                 try:
