@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from livecli.env import Env
     from livecli.media.images import ImageFrame
     from livecli.protocol.client_messages import SetupConfig
+    from livecli.render.json_lines import JsonLinesRenderer
 
 __all__ = ["Devices", "run"]
 
@@ -67,7 +68,11 @@ def real_devices(req: TalkRequest, env: Env) -> Devices:
 
 
 class _JsonTalk:
-    """--json: the talk's own reports have no JSON events (the Reporter's events carry the conversation)."""
+    """--json: the talk's own reports besides the Reporter's events: each turn latency (`turn_latency`, README,
+    "livecli talk"); the level and the state change too often to be events."""
+
+    def __init__(self, events: JsonLinesRenderer) -> None:
+        self.events = events
 
     def level(self, dbfs: float) -> None:
         pass
@@ -76,7 +81,7 @@ class _JsonTalk:
         pass
 
     def latency(self, seconds: float) -> None:
-        pass
+        self.events.emit("turn_latency", latency_s=round(seconds, 3))
 
     def notice(self, text: str) -> None:
         pass
@@ -103,11 +108,12 @@ def run(
     images = _load_images(r.images, r.media_resolution)
     chosen = (devices or (lambda: real_devices(req, env)))()  # a missing extra or device fails before connecting
     display: Reporter
+    talk_display: TalkDisplay
     if r.json:
         from livecli.render.json_lines import JsonLinesRenderer
 
-        display = JsonLinesRenderer(env.stdout, env.clock)
-        talk_display: TalkDisplay = _JsonTalk()
+        events = JsonLinesRenderer(env.stdout, env.clock)
+        display, talk_display = events, _JsonTalk(events)
     else:
         view = TalkView(env.stderr, live=env.stderr_isatty and r.verbosity >= 0, quiet=r.verbosity < 0)
         display, talk_display = view, view

@@ -166,3 +166,5 @@ def test_a_goaway_reconnects_at_the_first_quiet_moment_and_cuts_no_reply() -> No
     ends = [event["end"] for event in events if event["type"] == "turn_complete"]
     assert ends == ["turnComplete", "turnComplete"]  # both replies whole: none cut by the reconnect
     assert len(result.loop.latencies) == 2
+    latencies = [event["latency_s"] for event in events if event["type"] == "turn_latency"]
+    assert latencies == [round(seconds, 3) for seconds in result.loop.latencies]
