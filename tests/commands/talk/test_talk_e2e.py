@@ -168,3 +168,17 @@ def test_a_goaway_reconnects_at_the_first_quiet_moment_and_cuts_no_reply() -> No
     assert len(result.loop.latencies) == 2
     latencies = [event["latency_s"] for event in events if event["type"] == "turn_latency"]
     assert latencies == [round(seconds, 3) for seconds in result.loop.latencies]
+
+
+def test_a_tool_call_runs_and_shows_in_the_view(tmp_path: Path) -> None:
+    tools = tmp_path / "tools.py"
+    tools.write_text(
+        'def lookup(query: str) -> dict:\n    """Look something up."""\n    return {"found": "sunny"}\n'
+    )
+    scenario = tmp_path / "tool.toml"
+    scenario.write_text('name = "tool"\n[[turns]]\ntool_call = { name = "lookup", args = { query = "x" } }\n')
+    with local_server(reply_speed=0, scenario=str(scenario)) as server:
+        result = talk(server.endpoint(), speech(0.5), tools=[str(tools)])
+    assert result.status == 0, result.stderr
+    assert 'tool lookup → {"found":"sunny"}' in result.stderr
+    assert result.sink.audible_blocks  # the reply after the tool's answer was played
