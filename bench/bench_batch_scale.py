@@ -71,12 +71,13 @@ def merged_percentile(histograms: list[dict[str, int]], fraction: float) -> str:
     return "-"
 
 
-def run_level(n: int, url: str, audio: Path, folder: Path) -> dict[str, Any]:
+def run_level(n: int, url: str, audio: Path, folder: Path, start_rate: float) -> dict[str, Any]:
     manifest = folder / f"suite-{n}.jsonl"
     manifest.write_text("".join(json.dumps({"id": f"c{k}", "turns": [str(audio)]}) + "\n" for k in range(n)))
     out = folder / f"out-{n}"
     argv = [sys.executable, "-m", "livecli", "batch", str(manifest), "-o", str(out), "--endpoint", url]
     argv += ["--concurrency", str(n), "--max-retries", "0", "--timeout", "60", "--connect-timeout", "60", "-q"]
+    argv += ["--start-rate", str(start_rate)]
     start = time.monotonic()
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--levels", default="100,200,300,400")
     parser.add_argument("--input-s", type=float, default=4.0)
     parser.add_argument("--target-ms", type=float, default=20.0)
+    parser.add_argument("--start-rate", type=float, default=50.0, help="batch's --start-rate (0: all at once)")
     args = parser.parse_args()
     print(f"RLIMIT_NOFILE {raise_nofile()}; {os.cpu_count()} CPUs; load average {os.getloadavg()}")
     proc, url = start_server()
@@ -115,7 +117,7 @@ def main() -> None:
             folder = Path(tmp)
             audio = write_input(folder, args.input_s)
             for n in (int(level) for level in args.levels.split(",")):
-                level = run_level(n, url, audio, folder)
+                level = run_level(n, url, audio, folder, args.start_rate)
                 p99 = level["p99_ms"]
                 holds = level["failed"] == 0 and p99 not in ("inf", "-") and float(p99) <= args.target_ms
                 print(
