@@ -112,6 +112,8 @@ def test_a_mixed_suite_at_concurrency_8(live_server: LocalServer, tmp_path: Path
     assert [item["reply"] for item in two] == ["cases/two-turns/turn-1.wav", "cases/two-turns/turn-2.wav"]
     assert (out / "cases" / "two-turns" / "turn-2.wav").stat().st_size > 1000
     assert two[1]["turns"][0]["metrics"]["ttfb_s"] >= 0
+    assert 1.8 < two[1]["duration_s"] < 2.0  # hello.flac: 1.89 s
+    assert got["text-0"]["inputs"][0]["duration_s"] == 0
     assert "turn 2" in two[1]["turns"][0]["output_transcript"]
     assert got["text-1"]["usage"]["total_tokens"] > 0
     assert got["audio-0"]["attempts"] == 1

@@ -88,11 +88,13 @@ class CaseRecorder(Reporter):
         self.reports: list[TurnReport] = []
         self.lateness_s: list[float] = []
         self.written: set[str] = set()  # reply files written
+        self.input_seconds: dict[int, float] = {}  # each input's duration (1-based), as it started
         self.warnings: list[str] = []
         self._start: tuple[float, int] | None = None
 
     def input_started(self, info: InputInfo) -> None:
         self._start = None
+        self.input_seconds[info.index] = info.duration_s
 
     def input_progress(self, info: InputInfo, chunks: int, sent_bytes: int) -> None:
         if not self.step_s:

@@ -103,6 +103,7 @@ def case_record(run: CaseRun, out_dir: str) -> dict[str, Any]:
                 "kind": kind,
                 "source": redact(source, secrets) if kind == "text" else source,
                 "reply": os.path.relpath(reply, out_dir) if reply else None,
+                "duration_s": _seconds(recorder.input_seconds.get(number) if recorder is not None else None),
                 "turns": [_turn(turn, reports.get(id(turn)), secrets) for turn in turns],
             }
         )
@@ -181,6 +182,10 @@ def percentile(ordered: Sequence[float], fraction: float) -> float:
     """The nearest-rank percentile of sorted values."""
     rank = max(1, -(-len(ordered) * fraction // 1))
     return ordered[min(len(ordered), int(rank)) - 1]
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _finite(value: float | None) -> float | None:
