@@ -132,6 +132,8 @@ def run_suite(
         display.started(len(cases), len(todo), options.concurrency)
         # What exists now (modules, the cases) lives as long as the suite: out of the collector's sight, so a
         # full collection among hundreds of sessions scans only what they made (pauses delay every session).
+        # Garbage is collected first, never frozen.
+        gc.collect()
         gc.freeze()
         asyncio.run(_run_all(todo, env, status_of, options, display, results, records))
     except KeyboardInterrupt as exc:
