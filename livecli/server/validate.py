@@ -137,6 +137,28 @@ def _not_json(token: str) -> Any:
     raise ValueError(f"{token} is not JSON")
 
 
+def _plain_audio(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The commonest frame, `{"realtimeInput":{"audio":{"data":...,"mimeType":...}}}` in camelCase with string
+    values, as `_walk_message` would return it, without the walk (a third of the server's CPU per audio message);
+    None for anything else, which takes the walk (and its refusals)."""
+    if len(message) != 1:
+        return None
+    body = message.get("realtimeInput")
+    if not isinstance(body, dict) or len(body) != 1:
+        return None
+    blob = body.get("audio")
+    if not isinstance(blob, dict) or not 1 <= len(blob) <= 2:
+        return None
+    data, mime = blob.get("data"), blob.get("mimeType", "")
+    if not isinstance(data, str) or not isinstance(mime, str) or len(blob) != 1 + ("mimeType" in blob):
+        return None
+    try:
+        pcm = b64decode(data)
+    except ProtocolError:
+        return None
+    return {"audio": {"data": pcm, "mimeType": mime} if "mimeType" in blob else {"data": pcm}}
+
+
 def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
     """Validate one client frame; return (top-level camelCase name, its normalized body) or raise Refusal."""
     try:
@@ -145,6 +167,9 @@ def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
         raise Refusal.of(cr.NOT_JSON) from None
     if not isinstance(message, dict) or has_lone_surrogate(frame, message):
         raise Refusal.of(cr.NOT_JSON)  # a lone surrogate: docs/wire.md, "Limits of the local server"
+    audio = _plain_audio(message)
+    if audio is not None:
+        return "realtimeInput", audio
     normalized = _walk_message(message, CLIENT_MESSAGE, "")
     if len(normalized) != 1:
         raise Refusal.of(cr.INVALID_ARGUMENT)
