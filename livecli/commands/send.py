@@ -178,12 +178,13 @@ class _Outcome:
                 self.failure, self.status = exc, self.status_of(exc)
 
 
-def _recorder(req: RunRequest, target: Target, env: Env) -> ClientRecorder | None:
-    """The run's recording (docs/recording.md), created before connecting: a bad DIR fails here."""
+def _recorder(req: RunRequest, target: Target, env: Env, case: str | None = None) -> ClientRecorder | None:
+    """The run's recording (docs/recording.md), created before connecting: a bad DIR fails here. `case`: the
+    batch case it is."""
     if req.record is None:
         return None
     command = "send" if req.prompt is None else "text"
-    return ClientRecorder.start(req.record, target=target, command=command, clock=env.clock)
+    return ClientRecorder.start(req.record, target=target, command=command, case=case, clock=env.clock)
 
 
 def reach_for(req: RunRequest, env: Env, renderer: Reporter, target: Target) -> Reach:

@@ -313,6 +313,9 @@ def test_record_keeps_each_case_in_a_directory_of_its_own(live_server: LocalServ
     assert sorted(p.name for p in recordings.iterdir()) == ["a", "b"]
     assert any((recordings / "a").iterdir())
     assert any((recordings / "b").iterdir())
+    header = json.loads((recordings / "b" / "recording.json").read_text())
+    assert header["case"] == "b"
+    assert header["command"] == "text"
 
 
 KEYS = ["chunk_ms", "speed", "transcribe", "voice", "turn_end", "top_p", "image", "expect_exit", "max_ttfb_ms",

@@ -151,7 +151,7 @@ async def run_case(
             plan = _reply_plan(out_dir, case.id, len(inputs), req.output_format)
             spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk
             run.state.new_reply_audio = spill.new_audio
-            await _converse(req, env, renderer, run.state)
+            await _converse(req, env, renderer, run.state, case.id)
         except asyncio.CancelledError:
             run.interrupted, failure = True, KeyboardInterrupt()
         except Exception as exc:  # the case failed; the suite goes on
@@ -178,7 +178,7 @@ def _reply_plan(out_dir: str, case_id: str, count: int, kind: str | None) -> Out
     return plan_output(directory, [f"turn-{n}" for n in range(1, count + 1)], json=True, kind=kind)
 
 
-async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunState) -> None:
+async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunState, case_id: str) -> None:
     """send/text's steps for one request (commands/send.py `run()`), on the running loop. A `--record`
     recording is left in `state.tap` (its outcome is written once the case is judged)."""
     from livecli.audio.decode import open_input
@@ -198,7 +198,7 @@ async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunSta
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(open_input(name, stdin=env.stdin)) for name in req.inputs]
         check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
-        state.tap = _recorder(req, target, env)
+        state.tap = _recorder(req, target, env, case=case_id)
         await converse(
             req, env, setup, audio, renderer, state, reach_for(req, env, renderer, target), images, video
         )
