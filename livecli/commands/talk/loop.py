@@ -147,7 +147,8 @@ class TalkLoop:
 
     async def step(self) -> None:
         """Apply what arrived (waiting for something at most POLL_S), then keys, then the captured audio."""
-        await self.conv.poll(POLL_S)
+        # Blocks or keys that came while this task was sending are taken at once (their wake-up was spent).
+        await self.conv.poll(0.0 if self.captured or self.pressed or self.input_ended else POLL_S)
         self.conv.raise_if_failed()
         await self._reopen_input()
         await self._apply_keys()
@@ -178,9 +179,8 @@ class TalkLoop:
             return
         session.label_input(1, "microphone")
         await self.conv.send(session.begin_input())
-        for (
-            image
-        ) in self.images:  # after activityStart: a frame before it is dropped (docs/wire.md, "Video frames")
+        # The images after activityStart: a frame before it is dropped (docs/wire.md, "Video frames").
+        for image in self.images:
             await self.conv.send([session.video(image.data, image.mime)])
         self.images = []
 
