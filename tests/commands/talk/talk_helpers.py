@@ -118,12 +118,8 @@ def talk(
     fields: dict[str, Any] = {"session": vad, "turn_end": "activity" if push_to_talk else "vad"}
     fields.update(run_fields)
     connect = ConnectOptions(
-        endpoint=endpoint,
-        api_key="talk-test-key-123",
-        vertex=vertex,
-        project="p" if vertex else None,
-        location="us-central1" if vertex else None,
-    )
+        endpoint=endpoint, api_key="talk-test-key-123", vertex=vertex
+    )  # (Vertex: express mode)
     req = TalkRequest(run=RunRequest(connect=connect, **fields), push_to_talk=push_to_talk, headphones=headphones)
     capture = VirtualCapture(samples, rate, speed=speed)
     sink = VirtualPlayback(speed=speed)

@@ -182,3 +182,19 @@ def test_a_tool_call_runs_and_shows_in_the_view(tmp_path: Path) -> None:
     assert result.status == 0, result.stderr
     assert 'tool lookup → {"found":"sunny"}' in result.stderr
     assert result.sink.audible_blocks  # the reply after the tool's answer was played
+
+
+def test_on_vertex_the_microphone_reaches_the_server_once_across_reconnects() -> None:
+    """Transparent resumption: the unacknowledged tail is resent on the new connection, so the server's one session
+    receives the microphone's audio whole and nothing twice, however the connections were cut."""
+    samples = np.concatenate([speech(1.8), speech(0.6, before=0.0)])
+    with local_server(reply_speed=SPEED, max_connection_audio_s=2.5, keep_received_audio=True) as server:
+        result = talk(server.url, samples, headphones=True, vertex=True)
+        received = server.thread.running.received_audio()
+    assert result.status == 0, result.stderr
+    assert "reconnecting" in result.stderr
+    assert len(received) == 1  # one session, resumed
+    sent_s = result.loop.sent_blocks * 0.02  # 20 ms capture blocks, every one sent (full duplex)
+    received_s = len(next(iter(received.values()))) / 32000
+    assert abs(received_s - sent_s) < 0.05  # (the last chunk's remainder stays in the resampler)
+    assert len(result.loop.latencies) == 2
