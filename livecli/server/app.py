@@ -166,9 +166,12 @@ class RunningServer:
                     self._record("frame", conn_id, "in", message)
                 await self._prepare_rates(session, message)
                 session.receive(message, clock())
-                # Replies due now go out before the next frame is read (an unpaced reply is complete at once).
-                await self._flush(connection, session, lock, conn_id)
+                # Replies due now go out before the next frame is read (an unpaced reply is complete at once);
+                # most frames (audio) make nothing due, and skip the flush.
                 due = session.deadline()
+                if due is not None and due <= clock():
+                    await self._flush(connection, session, lock, conn_id)
+                    due = session.deadline()
                 if due is not None and (timer_due[0] is None or due < timer_due[0]):
                     wake.set()  # the timer sleeps too long otherwise; most frames leave it alone
                 # Fairness: a client whose frames are all buffered already would otherwise keep the loop to itself
