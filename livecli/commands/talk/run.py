@@ -67,12 +67,8 @@ def real_devices(req: TalkRequest, env: Env) -> Devices:
     return Devices(capture, sink, keys)
 
 
-class _JsonTalk:
-    """--json: the talk's own reports besides the Reporter's events: each turn latency (`turn_latency`, README,
-    "livecli talk"); the level and the state change too often to be events."""
-
-    def __init__(self, events: JsonLinesRenderer) -> None:
-        self.events = events
+class _NoTalkDisplay:
+    """-qq, or no stderr: the talk's own reports are not shown."""
 
     def level(self, dbfs: float) -> None:
         pass
@@ -81,10 +77,21 @@ class _JsonTalk:
         pass
 
     def latency(self, seconds: float) -> None:
-        self.events.emit("turn_latency", latency_s=round(seconds, 3))
+        pass
 
     def notice(self, text: str) -> None:
         pass
+
+
+class _JsonTalk(_NoTalkDisplay):
+    """--json: the talk's own reports besides the Reporter's events: each turn latency (`turn_latency`, README,
+    "livecli talk"); the level and the state change too often to be events."""
+
+    def __init__(self, events: JsonLinesRenderer) -> None:
+        self.events = events
+
+    def latency(self, seconds: float) -> None:
+        self.events.emit("turn_latency", latency_s=round(seconds, 3))
 
 
 def run(
@@ -114,6 +121,8 @@ def run(
 
         events = JsonLinesRenderer(env.stdout, env.clock)
         display, talk_display = events, _JsonTalk(events)
+    elif r.verbosity <= -2 or env.stderr_closed:  # -qq: errors only (the boundary prints them)
+        display, talk_display = Reporter(), _NoTalkDisplay()
     else:
         view = TalkView(env.stderr, live=env.stderr_isatty and r.verbosity >= 0, quiet=r.verbosity < 0)
         display, talk_display = view, view

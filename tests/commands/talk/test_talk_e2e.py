@@ -198,3 +198,12 @@ def test_on_vertex_the_microphone_reaches_the_server_once_across_reconnects() ->
     received_s = len(next(iter(received.values()))) / 32000
     assert abs(received_s - sent_s) < 0.05  # (the last chunk's remainder stays in the resampler)
     assert len(result.loop.latencies) == 2
+
+
+def test_qq_shows_nothing_and_q_only_the_transcripts() -> None:
+    with local_server(reply_speed=0) as server:
+        silent = talk(server.endpoint(), speech(0.5), verbosity=-2)
+        quiet = talk(server.endpoint(), speech(0.5), verbosity=-1)
+    assert silent.status == 0
+    assert silent.stderr == ""
+    assert quiet.stderr.splitlines() == ["you: [0.92 s of audio]", "model: turn 1: heard 0.92 s of audio"]
