@@ -134,7 +134,12 @@ class InputAudio:
             return
         resampler = Resampler(self.samplerate, INPUT_RATE)
         needs_check = self.subtype in _FLOAT_SUBTYPES
-        for raw in self._read_blocks(block, "float32"):
+        # 16-bit PCM is read as int16 and scaled here: the same floats libsndfile makes (x / 32768, exact), read
+        # about 3x faster (a third of the decoding time of a 48 kHz WAV went into libsndfile's float conversion).
+        as_int16 = self.subtype == "PCM_16"
+        for raw in self._read_blocks(block, "int16" if as_int16 else "float32"):
+            if as_int16:
+                raw = np.multiply(raw, np.float32(1 / 32768), dtype=np.float32)
             mono = mix_to_mono(_finite(raw) if needs_check else raw)
             yield to_int16(resampler.process(mono))
         yield to_int16(resampler.flush())
