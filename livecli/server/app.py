@@ -23,6 +23,7 @@ from livecli.errors import ConnectError
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
+from livecli.server.fast_send import send_now
 from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
 from livecli.server.inbound_audio import PLANS
@@ -228,7 +229,8 @@ class RunningServer:
                 if isinstance(action, Send):
                     if self.recorder:
                         self._record("frame", conn, "out", action.frame)
-                    await ws.send(action.frame)
+                    if not send_now(ws, action.frame):  # livecli.server.fast_send: written at once when safe
+                        await ws.send(action.frame)
                 elif isinstance(action, Close):
                     if self.recorder:
                         self._record("event", conn, "out", "close", code=action.code, reason=action.reason)
