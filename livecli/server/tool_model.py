@@ -77,7 +77,8 @@ def generate_args(declaration: Mapping[str, Any], text: str) -> dict[str, Any]:
     if not isinstance(args, dict):
         return {}
     properties = schema.get("properties") or {}
-    for key, quoted, bare in _ASSIGNMENT.findall(text):
+    for match in _ASSIGNMENT.finditer(text):  # found one at a time: a huge text is never split whole
+        key, quoted, bare = match.groups()
         if key in properties and isinstance(properties[key], Mapping):
             converted = _convert(quoted or bare, properties[key])
             if converted is not None:
@@ -175,7 +176,12 @@ def builtin_results(
         parts.append({"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": output}})
     if "googleSearch" in declared:
         metadata.append({"groundingMetadata": _grounding(query)})
-    urls = list(dict.fromkeys(_URL.findall(text)))[:MAX_ITEMS]
+    urls: list[str] = []
+    for found in _URL.finditer(text):  # the first MAX_ITEMS distinct ones, without listing every URL of the text
+        if found.group() not in urls:
+            urls.append(found.group())
+        if len(urls) == MAX_ITEMS:
+            break
     if "urlContext" in declared and urls:
         statuses = [{"retrievedUrl": url, "urlRetrievalStatus": "URL_RETRIEVAL_STATUS_SUCCESS"} for url in urls]
         metadata.append({"urlContextMetadata": {"urlMetadata": statuses}})

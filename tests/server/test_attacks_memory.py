@@ -66,10 +66,18 @@ def test_queued_long_turns_hold_their_input_not_their_replies_and_give_it_back(t
     assert after < 1 * MB
 
 
-def test_a_huge_text_turn_is_read_for_its_first_words_only(traced: None) -> None:
+URL_TOOLS = {"model": "models/gemini-2.5-flash-native-audio-preview-12-2025", "tools": [{"urlContext": {}}]}
+
+
+@pytest.mark.parametrize(
+    ("setup", "word"), [({}, "ab "), (URL_TOOLS, "https://example.com/a ")], ids=["echo", "urls"]
+)
+def test_a_huge_text_turn_is_read_for_its_first_words_only(
+    traced: None, setup: dict[str, object], word: str
+) -> None:
     h = Harness(reply_speed=1)
-    h.send({"setup": {"model": MODEL}})
-    frame = json.dumps({"realtimeInput": {"text": "ab " * (16_000_000 // 3)}})
+    h.send({"setup": {"model": MODEL, **setup}})
+    frame = json.dumps({"realtimeInput": {"text": word * (16_000_000 // len(word))}})
     gc.collect()
     before = tracemalloc.get_traced_memory()[0]
     tracemalloc.reset_peak()
