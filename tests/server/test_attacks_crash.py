@@ -67,6 +67,8 @@ def test_unwritable_record_and_tls_places_are_usage_errors_at_start(tmp_path: Pa
         assert result.stderr.count("\n") == 1, result.stderr
         assert option in result.stderr
         assert "Traceback" not in result.stderr
+    result = run_cli("serve", "--port", "0", "--record", "/dev/full", expect=2)  # a device, not a directory
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 HOSTILE = {
