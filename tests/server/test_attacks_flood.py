@@ -10,7 +10,9 @@ import json
 from bystander import GUARD, bystander, drain
 from helpers import local_server
 
+from livecli.protocol import close_reasons as cr
 from livecli.server.probe import Probe
+from livecli.server.session import MAX_PENDING
 
 FLOOD = 10_000
 WORDS = " ".join(f"word{i}" for i in range(64))
@@ -48,3 +50,16 @@ async def test_a_text_flood_does_not_delay_another_clients_setup_and_reply() -> 
         await reader
     assert turn.input_transcripts == ["still served"]
     assert answered < FLOOD  # the bystander was served while the attacker's turns were still being answered
+
+
+async def test_a_flood_of_turns_that_cannot_interrupt_is_closed_past_the_queue_and_others_are_served() -> None:
+    no_interruption = {"realtimeInputConfig": {"activityHandling": "NO_INTERRUPTION"}}
+    with local_server(reply_speed=1) as server:  # paced replies: they queue behind one another
+        attacker = await Probe.open(server.url)
+        await attacker.setup(**no_interruption)
+        for _ in range(MAX_PENDING + 1):
+            await attacker.send({"realtimeInput": {"text": WORDS}})
+        served = await asyncio.wait_for(bystander(server.url), GUARD)
+        code, reason = await attacker.closed(GUARD)
+    assert served.input_transcripts == ["still served"]
+    assert (code, reason) == (cr.OVERLOADED.code, cr.OVERLOADED.text)
