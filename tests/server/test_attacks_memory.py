@@ -9,6 +9,7 @@ import base64
 import gc
 import json
 import tracemalloc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -106,3 +107,22 @@ async def test_a_client_that_never_reads_holds_little_and_a_bystander_is_served(
             await asyncio.sleep(0.01)
     assert served.input_transcripts == ["still served"]
     assert max(queued) < 64 * 1024  # one frame per queued reply, not the replies
+
+
+async def test_a_connection_that_ends_leaves_nothing_of_its_session_behind() -> None:
+    with local_server() as server:
+        running = server.thread.running
+        assert running is not None
+        probes = []
+        for _ in range(20):
+            probe = await Probe.open(server.url)
+            await probe.setup(sessionResumption={})
+            probes.append(probe)
+        sessions = [weakref.ref(session) for session in list(running.sessions.values())]
+        for probe in probes:
+            await probe.close()
+        while running.sessions:
+            await asyncio.sleep(0.01)
+        gc.collect()
+    assert len(sessions) == 20
+    assert all(ref() is None for ref in sessions)  # handles keep their snapshot, never the session
