@@ -119,13 +119,15 @@ class ReplyAudio:
         sent = 0
         for piece in self.pieces:
             for block in piece.blocks():
-                carry += block
-                while len(carry) >= chunk_bytes and sent < end:
+                data = carry + block if carry else block
+                offset = 0  # chunks are cut at an offset: slicing the rest off each time copied the block over
+                while len(data) - offset >= chunk_bytes and sent < end:
                     take = min(chunk_bytes, end - sent)
-                    yield carry[:take]
-                    carry, sent = carry[take:], sent + take
+                    yield data[offset : offset + take]
+                    offset, sent = offset + take, sent + take
                 if sent >= end:
                     return
+                carry = data[offset:]
         while carry and sent < end:
             take = min(chunk_bytes, end - sent, len(carry))
             yield carry[:take]
