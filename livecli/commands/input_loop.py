@@ -170,7 +170,10 @@ async def converse(
                 info = video_info(video, _tail_chunks(req), req.chunk_ms)
                 tail = silence_tail(req, _tail_chunks(req))
                 progress = VideoProgress()
-                send_one = functools.partial(send_video, req, conv, video, info, renderer, env, tail, progress)
+                images_first = functools.partial(_send_images, conv, images, info, renderer)
+                send_one = functools.partial(
+                    send_video, req, conv, video, info, renderer, env, tail, progress, images_first
+                )
                 await resumer.deliver(send_one, 1, video.name, whole_s=_whole_s(req, video, setup))
                 state.delivered = 1
                 return

@@ -2,16 +2,16 @@
 one absolute-deadline clock; the checks a video gets before connecting.
 
 The turn is built like an audio input's (commands/input_loop `_send_audio`): `begin_input` (activityStart under
-`--turn-end activity`), then the timeline of livecli.media.video (frames as `realtimeInput.video`, audio chunks
-as `realtimeInput.audio`), then `--prompt`'s text inside the same turn, then `end_input`, then the reply. Frames
-are sent after activityStart, since a frame before it is dropped (docs/wire.md, "Video frames"); livecli's other
-choices are in docs/wire.md, "Video files".
+`--turn-end activity`), then the --image frames (as an audio input's turn has them), then the timeline of
+livecli.media.video (frames as `realtimeInput.video`, audio chunks as `realtimeInput.audio`), then `--prompt`'s
+text inside the same turn, then `end_input`, then the reply. Frames are sent after activityStart, since a frame
+before it is dropped (docs/wire.md, "Video frames"); livecli's other choices are in docs/wire.md, "Video files".
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from livecli.audio.pacing import MAX_DUE_AT_ONCE, Pacer
@@ -90,9 +90,11 @@ async def send_video(
     env: Env,
     tail: list[bytes],
     progress: VideoProgress,
+    send_images: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """One attempt at the video input: frames and audio paced together, the prompt, end the turn, wait for the
-    whole reply. `tail`: silence chunks appended after the audio (`--turn-end silence`).
+    """One attempt at the video input: the --image frames (`send_images`), then frames and audio paced together,
+    the prompt, end the turn, wait for the whole reply. `tail`: silence chunks appended after the audio
+    (`--turn-end silence`).
 
     After a transparent resumption (Vertex: the Resumer resent what the server had not consumed) the attempt goes
     on where `progress` stands; after any other reconnect the video is sent again from its start (an activity does
@@ -110,6 +112,8 @@ async def send_video(
         frames = session.begin_input()  # opens the turn: recorded before sending, which may fail
         await conv.send(frames)
         renderer.input_started(info)
+        if send_images is not None:  # after activityStart, before the first frame (docs/wire.md, "Video files")
+            await send_images()
     pacer = Pacer(req.chunk_ms / 1000, req.speed, clock=env.clock, sleep=conv.pause)  # replies applied meanwhile
     async for batch in paced(progress, pacer, session.end_of_audio):
         frames = [

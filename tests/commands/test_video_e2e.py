@@ -339,3 +339,22 @@ def test_a_video_through_two_go_aways_on_vertex_arrives_once_and_in_order(tmp_pa
     assert turn["output_transcript"] == "turn 1: saw 12 frames (64x48), heard 12.00 s of audio"
     assert SECRET not in stdout.getvalue().decode()
     assert SECRET not in stderr.getvalue()
+
+
+def test_images_go_first_in_the_videos_turn(videos: dict[str, str], tmp_path: Path) -> None:
+    """`--video clip.mp4 --image small.jpg`: the image follows activityStart, before the video's first frame."""
+    from PIL import Image
+
+    image = tmp_path / "small.jpg"
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(image, "JPEG")
+    record = tmp_path / "record.jsonl"
+    result = send_video(record, "--video", videos["clip"], "--fps", "2", "--image", str(image))
+    messages = client_messages(record)
+    assert [message["kind"] for message in messages[:3]] == [
+        "setup.model",
+        "realtimeInput.activityStart",
+        "realtimeInput.video",
+    ]
+    first = messages[2]["message"]["realtimeInput"]["video"]["data"]
+    assert (record / first["sidecar"]).read_bytes() == image.read_bytes()
+    assert "turn 1: saw 7 frames (32x24, 64x48" in transcript(result)
