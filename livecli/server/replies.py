@@ -119,7 +119,7 @@ def echo_reply(
     extra: str = "",
     tools: Iterable[Mapping[str, Any]] = (),
 ) -> Reply:
-    """The echo reply to turn `turn` of the session: to the user's audio (at `rate`) or to their text.
+    """The echo reply to turn `turn` of the session: to the user's audio (at `rate`), to their text, or to both.
 
     `heard_s` is how long the user spoke when that was longer than the audio kept (MAX_TURN_AUDIO_S); `saw`
     describes the turn's video frames ("saw 3 frames (640x480)"), which the transcript names first; `extra` ends
@@ -143,7 +143,7 @@ def _echo(
     heard_s: float | None,
     saw: str | None,
 ) -> Reply:
-    if text is not None:
+    if text is not None and audio is None:
         heard_input = clip_text(text)
         heard = f'"{heard_input}"'
         body = tone_piece(text)
@@ -156,6 +156,10 @@ def _echo(
             resampled_piece(audio or b"") if rate == INPUT_RATE else pcm_piece(resample_pcm16(audio or b"", rate))
         )
         prompt_tokens, prompt_modality = _tokens(seconds), "AUDIO"
+        if text is not None:  # an activity's audio and the text sent inside it (docs/wire.md, "Voice activity")
+            heard_input += f" {clip_text(text)}"
+            heard += f' and "{clip_text(text)}"'
+            prompt_tokens += max(1, math.ceil(len(text) / 4))
     transcript = f"turn {turn}: {saw}, heard {heard}" if saw else f"turn {turn}: heard {heard}"
     if text_modality:
         response_tokens = max(1, math.ceil(len(transcript) / 4))

@@ -365,7 +365,10 @@ class ServerSession:
         self.progress.turns += 1
         turn = self.turn
         text = heard.text
-        described = clip_text(text) if text is not None else f"{heard.seconds:.2f} s of audio"
+        # An activity may hold audio and text (docs/wire.md, "Voice activity").
+        spoke = text is None or heard.seconds > 0
+        said = [f"{heard.seconds:.2f} s of audio"] if spoke else []
+        described = " and ".join(said + ([clip_text(text)] if text is not None else []))
         self.history.append({"role": "user", "turn": turn, "content": described})
         spec = self.scenario.turn(self.progress.turns)
         self.log.info("turn %d: %s", turn, described)
@@ -379,7 +382,7 @@ class ServerSession:
         setup = self.setup
 
         def build(extra: str = "") -> Reply:
-            audio, heard_s = (heard.audio, heard.seconds) if text is None else (None, None)
+            audio, heard_s = (heard.audio, heard.seconds) if spoke else (None, None)
             text_modality, saw = "TEXT" in setup.modalities, heard.frames.describe()
             return echo_reply(
                 turn,

@@ -20,10 +20,15 @@ from livecli.server.validate import Refusal, SetupInfo, decode_audio_blob
 
 __all__ = ["Heard", "InputTurns"]
 
+# The text kept from one activity's realtimeInput.text messages, so many of them cannot grow a turn without end
+# (a single message is bounded by the frame size); the rest is dropped.
+MAX_ACTIVITY_TEXT_CHARS = 1 << 20
+
 
 @dataclass(frozen=True)
 class Heard:
-    """One finished user turn: `text`, or 16 kHz PCM `audio` of a turn lasting `seconds`.
+    """One finished user turn: `text`, or 16 kHz PCM `audio` of a turn lasting `seconds`, or both (an activity's
+    audio and the text sent inside it).
 
     `seconds` may exceed the audio's length: at most MAX_TURN_AUDIO_S of a turn is kept, all of it is counted.
     `frames`: the video frames that belong to the turn (livecli.server.frames).
@@ -55,9 +60,15 @@ class InputTurns:
         self.stream_end_ignored = stream_end_ignored
         self.inbound = InboundAudio()
         self.activity_open = False
+        self._reset_activity()
+        self.frames = FrameTally(only_activity(setup.turn_coverage, setup.info))
+
+    def _reset_activity(self) -> None:
+        """Nothing heard yet in the (next) activity: its audio, and the realtimeInput.text sent inside it."""
         self._activity_audio: list[bytes] = []
         self._activity_bytes = 0
-        self.frames = FrameTally(only_activity(setup.turn_coverage, setup.info))
+        self._activity_text: list[str] = []
+        self._activity_text_chars = 0
 
     def deadline(self) -> float | None:
         """When the VAD next has something to decide (a silence long enough to end the turn), or None."""
@@ -84,7 +95,7 @@ class InputTurns:
                 raise Refusal.of(cr.INVALID_ARGUMENT)
             self.on_speech(now)
             self.activity_open = True
-            self._activity_audio, self._activity_bytes = [], 0
+            self._reset_activity()
         if "activityEnd" in body:
             if self.automatic:
                 raise Refusal.of(cr.INVALID_ARGUMENT)
@@ -92,10 +103,16 @@ class InputTurns:
                 self._keep(self.inbound.flush())
                 self.activity_open = False
                 seconds = self._activity_bytes / 2 / INPUT_RATE
-                heard = Heard(b"".join(self._activity_audio), seconds, frames=self.frames.take())
-                self._activity_audio, self._activity_bytes = [], 0
+                text = "\n".join(self._activity_text) if self._activity_text else None
+                heard = Heard(b"".join(self._activity_audio), seconds, text, frames=self.frames.take())
+                self._reset_activity()
                 self.on_turn(now, heard)
-        if "text" in body:
+        if "text" in body and self.activity_open:  # part of the activity's turn (docs/wire.md, "Voice activity")
+            room = MAX_ACTIVITY_TEXT_CHARS - self._activity_text_chars
+            if room > 0:
+                self._activity_text.append(body["text"][:room])
+                self._activity_text_chars += len(self._activity_text[-1])
+        elif "text" in body:
             self.on_speech(now)
             self.on_turn(now, Heard(text=body["text"], frames=self.frames.take()))
         if body.get("audioStreamEnd") is True and self.vad is not None and not self.stream_end_ignored:

@@ -358,3 +358,15 @@ def test_images_go_first_in_the_videos_turn(videos: dict[str, str], tmp_path: Pa
     first = messages[2]["message"]["realtimeInput"]["video"]["data"]
     assert (record / first["sidecar"]).read_bytes() == image.read_bytes()
     assert "turn 1: saw 7 frames (32x24, 64x48" in transcript(result)
+
+
+def test_a_prompt_with_a_video_is_one_turn_of_frames_audio_and_text(
+    videos: dict[str, str], tmp_path: Path
+) -> None:
+    """The prompt is sent inside the video's activity: the server answers it with the frames and audio, once."""
+    result = send_video(tmp_path / "record", "--video", videos["clip"], "--fps", "2", "--prompt", "and this?")
+    turns = result.of_type("turn_complete")
+    assert len(turns) == 1
+    assert re.search(
+        r'turn 1: saw 6 frames \(64x48\), heard 3\.0\d s of audio and "and this\?"', transcript(result)
+    )
