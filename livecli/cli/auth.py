@@ -1,17 +1,20 @@
 """`livecli token` and `livecli doctor`: options only; the work is in livecli.auth.token and commands.doctor.
 
 The options they share with `send` (the connect options, --connect-timeout, --api-key) are livecli.cli.options'
-aliases; doctor's are named after ConnectOptions' fields, which `connect_options(ctx.params)` fills by name.
+aliases; doctor takes send's groups (livecli.cli.option_groups), named after ConnectOptions' fields, which
+`connect_options(ctx.params)` fills by name.
 (No `from __future__ import annotations`, as in livecli.cli.send: Typer reads the aliases as objects.)
 """
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from livecli.cli import option_groups as g
 from livecli.cli import options as o
 from livecli.cli.boundary import exit_status, guarded
+from livecli.cli.option_groups import Param
 
 __all__ = ["register"]
 
@@ -95,26 +98,18 @@ DeprecatedTimeout = Annotated[
 ]
 
 
-def doctor(
-    ctx: typer.Context,
-    *,
-    model: o.Model = None,
-    api_key: o.ApiKey = None,
-    token: o.Token = None,
-    vertex: o.Vertex = None,
-    project: o.Project = None,
-    location: o.Location = None,
-    api_version: o.ApiVersion = None,
-    endpoint: o.Endpoint = None,
-    local: o.Local = False,
-    key_in_query: o.KeyInQuery = False,
-    token_in_header: o.TokenInHeader = False,
-    json_output: DoctorJson = False,
-    connect_timeout: o.ConnectTimeout = 10.0,
-    timeout: DeprecatedTimeout = None,
-) -> None:
+@g.declare(
+    keyword=(
+        *g.CONNECT,
+        Param("json_output", DoctorJson, False),
+        *g.only(g.LIMITS, "connect_timeout"),
+        Param("timeout", DeprecatedTimeout, None),
+    )
+)
+def doctor(ctx: typer.Context, **params: Any) -> None:
     """Check backend, credentials, audio libraries and (with --endpoint or --local) the endpoint's setup."""
 
+    timeout, connect_timeout = params["timeout"], params["connect_timeout"]
     if timeout is not None:
         if timeout <= 0:
             raise typer.BadParameter("must be more than 0", param_hint="--timeout")
@@ -127,6 +122,6 @@ def doctor(
         from livecli.env import Env
 
         env = Env.from_process()
-        return run_doctor(env, connect, exit_status, json_output=json_output, timeout_s=connect_timeout)
+        return run_doctor(env, connect, exit_status, json_output=params["json_output"], timeout_s=connect_timeout)
 
     guarded(action)

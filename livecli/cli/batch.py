@@ -18,10 +18,11 @@ from typing import Annotated, Any
 import typer
 from typer import _click as click  # Typer's own click: its parameters convert the manifest's values
 
-from livecli.cli import options as o
+from livecli.cli import option_groups as g
 from livecli.cli import send as send_cli
 from livecli.cli.boundary import exit_status, guarded
 from livecli.cli.exit_status import ExitStatus
+from livecli.cli.option_groups import Param
 
 __all__ = ["SUITE_STATUS_ORDER", "register", "suite_status"]
 
@@ -139,42 +140,35 @@ _NOT_SUITE = frozenset(
 )
 
 
-def _batch_parameters() -> list[inspect.Parameter]:
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    own: list[tuple[str, Any, Any]] = [
-        ("manifests", Manifests, inspect.Parameter.empty),
-        ("output_dir", OutputDir, inspect.Parameter.empty),
-        ("concurrency", Concurrency, 4),
-        ("max_retries", MaxRetries, 3),
-        ("backoff", Backoff, 1.0),
-        ("start_rate", StartRate, 50.0),
-        ("skip_done", SkipDone, False),
-        ("shard", Shard, None),
-        ("junit", Junit, None),
-        ("expect_input_transcript", ExpectInputTranscript, None),
-        ("expect_max_reply_seconds", ExpectMaxReplySeconds, None),
-        ("max_ttfb_ms", MaxTtfbMs, None),
-        ("max_ttfa_ms", MaxTtfaMs, None),
-        ("expect_tool_call", ExpectToolCall, None),
-        ("expect_exit", ExpectExit, None),
-    ]
-    parameters = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
-    parameters += [inspect.Parameter(name, keyword, default=d, annotation=a) for name, a, d in own]
+_OWN = (
+    Param("manifests", Manifests),
+    Param("output_dir", OutputDir),
+    Param("concurrency", Concurrency, 4),
+    Param("max_retries", MaxRetries, 3),
+    Param("backoff", Backoff, 1.0),
+    Param("start_rate", StartRate, 50.0),
+    Param("skip_done", SkipDone, False),
+    Param("shard", Shard, None),
+    Param("junit", Junit, None),
+    Param("expect_input_transcript", ExpectInputTranscript, None),
+    Param("expect_max_reply_seconds", ExpectMaxReplySeconds, None),
+    Param("max_ttfb_ms", MaxTtfbMs, None),
+    Param("max_ttfa_ms", MaxTtfaMs, None),
+    Param("expect_tool_call", ExpectToolCall, None),
+    Param("expect_exit", ExpectExit, None),
+)
+
+
+def _batch_parameters() -> list[Param]:
+    """The batch's own options, then every option of send and text that a suite can set, then the display."""
+    parameters = list(_OWN)
     seen = {p.name for p in parameters}
     for command in (send_cli.send, send_cli.text):  # send's declaration of a shared option, text's own extras
         for p in inspect.signature(command).parameters.values():
             if p.name not in _NOT_SUITE and p.name not in seen:
-                parameters.append(p.replace(kind=keyword))
+                parameters.append(Param(p.name, p.annotation, p.default))
                 seen.add(p.name)
-    for name, alias, default in (
-        ("json", BatchJson, False),
-        ("verbose", o.Verbose, 0),
-        ("quiet", o.Quiet, 0),
-        ("dry_run", BatchDryRun, False),
-        ("traceback", o.Traceback, False),
-    ):
-        parameters.append(inspect.Parameter(name, keyword, default=default, annotation=alias))
-    return parameters
+    return parameters + list(g.reworded(g.DISPLAY, json=BatchJson, dry_run=BatchDryRun))
 
 
 _RUNNER = frozenset(
@@ -184,6 +178,7 @@ _PARAMETERS = _batch_parameters()
 _SUITE = frozenset(p.name for p in _PARAMETERS) - _RUNNER - _NOT_SUITE
 
 
+@g.declare(keyword=_PARAMETERS)
 def batch(ctx: typer.Context, **params: Any) -> None:
     """Run a suite of cases (audio, text, images, video, tools) with expectations; results, replies and JUnit."""
     given = {name for name in _SUITE if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
@@ -214,10 +209,6 @@ def batch(ctx: typer.Context, **params: Any) -> None:
         return run_suite(cases, env, exit_status, options, suite_status)
 
     guarded(action, traceback=params["traceback"])
-
-
-batch.__signature__ = inspect.Signature(_PARAMETERS)  # type: ignore[attr-defined]
-batch.__annotations__ = {p.name: p.annotation for p in _PARAMETERS}
 
 
 def register(app: typer.Typer) -> None:

@@ -113,7 +113,7 @@ def _case(
         params.update(inputs=[], video=first.value, video_prompt=first.prompt)
     else:
         params["inputs"] = [turn.value for turn in raw.turns]
-    request = send_cli._request(params, env.stdin)
+    request = send_cli.build_request(params, env.stdin)
     return Case(raw.id, raw.position, raw.where, request, _expectations(request, expectations))
 
 

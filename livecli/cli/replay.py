@@ -1,12 +1,14 @@
 """`livecli replay DIR`: options only; the work is in livecli.commands.replay. Imports only typer, the standard
 library and livecli.cli at module level (`livecli --help` stays fast)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from livecli.cli import option_groups as g
 from livecli.cli import options as o
 from livecli.cli.boundary import exit_status, guarded
+from livecli.cli.option_groups import Param
 
 __all__ = ["register"]
 
@@ -37,48 +39,36 @@ def register(app: typer.Typer) -> None:
     app.command("replay", help=_HELP, short_help="Replay a recording and compare the replies.")(replay)
 
 
-def replay(
-    directory: Directory,
-    *,
-    api_key: o.ApiKey = None,
-    token: o.Token = None,
-    vertex: o.Vertex = None,
-    project: o.Project = None,
-    location: o.Location = None,
-    api_version: o.ApiVersion = None,
-    endpoint: o.Endpoint = None,
-    local: o.Local = False,
-    key_in_query: o.KeyInQuery = False,
-    token_in_header: o.TokenInHeader = False,
-    speed: o.Speed = 1.0,
-    timeout: o.ReplyTimeout = 30.0,
-    connect_timeout: o.ConnectTimeout = 10.0,
-    tolerance: Tolerance = 0.25,
-    json: JsonReport = False,
-    traceback: o.Traceback = False,
-) -> None:
+# A recording names its own model: replay connects with the rest of the connect options.
+@g.declare(
+    Param("directory", Directory),
+    keyword=(
+        *g.without(g.CONNECT, "model"),
+        *g.only(g.PACING, "speed"),
+        *g.only(g.LIMITS, "timeout", "connect_timeout"),
+        Param("tolerance", Tolerance, 0.25),
+        Param("json", JsonReport, False),
+        *g.only(g.DISPLAY, "traceback"),
+    ),
+    context=False,
+)
+def replay(**params: Any) -> None:
     """Replay a recording and compare the replies with the recorded ones."""
 
     def action() -> int:
-        from livecli.auth.target import ConnectOptions
         from livecli.commands.replay import ReplayRequest, run
         from livecli.env import Env
 
-        connect = ConnectOptions(
-            api_key=api_key,
-            token=token,
-            vertex=vertex,
-            project=project,
-            location=location,
-            api_version=api_version,
-            endpoint=endpoint,
-            local=local,
-            key_in_query=key_in_query,
-            token_in_header=token_in_header,
-        )
+        connect, _ = o.connect_options({**params, "model": None})
         request = ReplayRequest(
-            directory, connect, speed, timeout, connect_timeout, tolerance=tolerance, json=json
+            params["directory"],
+            connect,
+            params["speed"],
+            params["timeout"],
+            params["connect_timeout"],
+            tolerance=params["tolerance"],
+            json=params["json"],
         )
         return run(request, Env.from_process(), exit_status)
 
-    guarded(action, traceback=traceback)
+    guarded(action, traceback=params["traceback"])

@@ -1,12 +1,10 @@
 """`livecli send FILE...` and `livecli text PROMPT`: options only; the work is in livecli.commands.send.
 
-The options both commands share are the aliases of livecli.cli.options; each parameter is named after the
-RunRequest (or ConnectOptions) field it fills, so `_request` builds the request from `ctx.params` by name and
-only the CLI's own conveniences (--system-file, --no-pace, -v/-q) are translated. Imports only typer, the
-standard library and livecli.errors/cli at module level: `livecli --help` must not import numpy, websockets or
-rich. No `from __future__ import annotations`: the aliases stay objects, which Typer reads without evaluating
-~35 annotation strings on every run.
-"""
+Both take the shared option groups of livecli.cli.option_groups (text with its own wording of a few); each
+parameter is named after the RunRequest (or ConnectOptions) field it fills, so `build_request` builds the request
+from `ctx.params` by name and only the CLI's own conveniences (--system-file, --no-pace, -v/-q) are translated.
+Imports only typer, the standard library and livecli.errors/cli at module level: `livecli --help` must not
+import numpy, websockets or rich."""
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
@@ -14,19 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 from typer._click.exceptions import MissingParameter  # Typer's own click: the error its commands show
 
-from livecli.cli import media_options as m
+from livecli.cli import option_groups as g
 from livecli.cli import options as o
-from livecli.cli import record_options as r
 from livecli.cli import session_options as so
-from livecli.cli import tool_options as t
 from livecli.cli.boundary import exit_status, guarded
-from livecli.cli.play_option import Play
+from livecli.cli.option_groups import Param
 from livecli.errors import UsageError
 
 if TYPE_CHECKING:
     from livecli.commands.request import RunRequest
 
-__all__ = ["register"]
+__all__ = ["build_request", "register", "system_instruction"]
 
 
 def register(app: typer.Typer) -> None:
@@ -71,170 +67,55 @@ ClientContent = Annotated[
 ]
 
 
-def send(
-    ctx: typer.Context,
-    inputs: Files = None,
-    turn_end: TurnEnd = "activity",
-    silence_ms: SilenceMs = 1500,
-    settle_ms: SettleMs = 1000,
-    chunk_ms: ChunkMs = 40,
-    *,
-    output: o.Output = None,
-    output_format: o.OutputFormat = None,
-    model: o.Model = None,
-    api_key: o.ApiKey = None,
-    token: o.Token = None,
-    vertex: o.Vertex = None,
-    project: o.Project = None,
-    location: o.Location = None,
-    api_version: o.ApiVersion = None,
-    endpoint: o.Endpoint = None,
-    local: o.Local = False,
-    key_in_query: o.KeyInQuery = False,
-    token_in_header: o.TokenInHeader = False,
-    system: o.System = None,
-    system_file: o.SystemFile = None,
-    voice: o.Voice = None,
-    language: o.Language = None,
-    modality: o.Modality = "audio",
-    transcribe: o.Transcribe = True,
-    speed: o.Speed = 1.0,
-    no_pace: o.NoPace = False,
-    timeout: o.ReplyTimeout = 30.0,
-    connect_timeout: o.ConnectTimeout = 10.0,
-    max_reconnects: o.MaxReconnects = 3,
-    resume: o.Resume = True,
-    expect_transcript: o.ExpectTranscript = None,
-    min_reply_s: o.MinReplySeconds = None,
-    max_reply_s: o.MaxReplySeconds = 3600.0,
-    fail_on_silence: o.FailOnSilence = False,
-    # session options (issue 11; livecli/cli/session_options.py)
-    temperature: so.Temperature = None,
-    top_p: so.TopP = None,
-    top_k: so.TopK = None,
-    max_output_tokens: so.MaxOutputTokens = None,
-    seed: so.Seed = None,
-    thinking_level: so.ThinkingLevel = None,
-    thinking_budget: so.ThinkingBudget = None,
-    affective_dialog: so.AffectiveDialog = False,
-    proactive_audio: so.ProactiveAudio = None,
-    vad_start_sensitivity: so.VadStartSensitivity = None,
-    vad_end_sensitivity: so.VadEndSensitivity = None,
-    vad_prefix_ms: so.VadPrefixMs = None,
-    vad_silence_ms: so.VadSilenceMs = None,
-    activity_handling: so.ActivityHandling = None,
-    turn_coverage: so.TurnCoverage = None,
-    context_compression: so.ContextCompression = False,
-    compression_trigger_tokens: so.CompressionTriggerTokens = None,
-    compression_target_tokens: so.CompressionTargetTokens = None,
-    google_search: so.GoogleSearch = False,
-    code_execution: so.CodeExecution = False,
-    url_context: so.UrlContext = False,
-    setup_file: so.SetupFile = None,
-    preflight: so.Preflight = True,
-    # media: images and video (issue 11; livecli/cli/media_options.py)
-    images: m.Images = None,
-    media_resolution: m.MediaResolution = None,
-    video: m.Video = None,
-    fps: m.Fps = 1.0,
-    video_prompt: m.VideoPrompt = None,
-    # tools (issue 11; livecli/cli/tool_options.py)
-    tools: t.Tools = None,
-    tool_exec: t.ToolExec = None,
-    tool_timeout: t.ToolTimeout = 30.0,
-    mcp: t.Mcp = None,
-    mcp_url: t.McpUrl = None,
-    record: r.Record = None,
-    # playback (issue 14; livecli/cli/play_option.py)
-    play: Play = False,
-    json: o.JsonEvents = False,
-    verbose: o.Verbose = 0,
-    quiet: o.Quiet = 0,
-    dry_run: o.DryRun = False,
-    traceback: o.Traceback = False,
-) -> None:
+@g.declare(
+    Param("inputs", Files, None),
+    Param("turn_end", TurnEnd, "activity"),
+    Param("silence_ms", SilenceMs, 1500),
+    Param("settle_ms", SettleMs, 1000),
+    Param("chunk_ms", ChunkMs, 40),
+    keyword=(
+        Param("output", o.Output, None),
+        Param("output_format", o.OutputFormat, None),
+        *g.CONNECT,
+        *g.SETUP,
+        *g.PACING,
+        *g.LIMITS,
+        *g.CHECKS,
+        *g.SESSION,
+        *g.IMAGES,
+        *g.VIDEO,
+        *g.TOOLS,
+        *g.PLAY,
+        *g.DISPLAY,
+    ),
+)
+def send(ctx: typer.Context, **params: Any) -> None:
     """Stream audio files to a Live model, one user turn each, and save or print the reply."""
-    if not inputs and video is None:  # FILE... is required unless --video is the input: the same error as before
+    if not params["inputs"] and params["video"] is None:  # FILE... is required unless --video is the input
         raise MissingParameter(ctx=ctx, param_hint="'FILE...'", param_type="argument")
     _run(ctx.params)
 
 
-def text(
-    ctx: typer.Context,
-    prompt: Prompt,
-    client_content: ClientContent = False,
-    *,
-    output: o.TextOutput = None,
-    output_format: o.OutputFormat = None,
-    model: o.Model = None,
-    api_key: o.ApiKey = None,
-    token: o.Token = None,
-    vertex: o.Vertex = None,
-    project: o.Project = None,
-    location: o.Location = None,
-    api_version: o.ApiVersion = None,
-    endpoint: o.Endpoint = None,
-    local: o.Local = False,
-    key_in_query: o.KeyInQuery = False,
-    token_in_header: o.TokenInHeader = False,
-    system: o.System = None,
-    system_file: o.SystemFile = None,
-    voice: o.Voice = None,
-    language: o.Language = None,
-    modality: o.Modality = "audio",
-    transcribe: o.TextTranscribe = True,
-    speed: o.TextSpeed = 1.0,
-    no_pace: o.TextNoPace = False,
-    timeout: o.ReplyTimeout = 30.0,
-    connect_timeout: o.ConnectTimeout = 10.0,
-    max_reconnects: o.TextMaxReconnects = 3,
-    resume: o.Resume = True,
-    expect_transcript: o.ExpectTranscript = None,
-    min_reply_s: o.TextMinReplySeconds = None,
-    max_reply_s: o.MaxReplySeconds = 3600.0,
-    fail_on_silence: o.FailOnSilence = False,
-    # session options (issue 11; livecli/cli/session_options.py)
-    temperature: so.Temperature = None,
-    top_p: so.TopP = None,
-    top_k: so.TopK = None,
-    max_output_tokens: so.MaxOutputTokens = None,
-    seed: so.Seed = None,
-    thinking_level: so.ThinkingLevel = None,
-    thinking_budget: so.ThinkingBudget = None,
-    affective_dialog: so.AffectiveDialog = False,
-    proactive_audio: so.ProactiveAudio = None,
-    vad_start_sensitivity: so.VadStartSensitivity = None,
-    vad_end_sensitivity: so.VadEndSensitivity = None,
-    vad_prefix_ms: so.VadPrefixMs = None,
-    vad_silence_ms: so.VadSilenceMs = None,
-    activity_handling: so.ActivityHandling = None,
-    turn_coverage: so.TurnCoverage = None,
-    context_compression: so.ContextCompression = False,
-    compression_trigger_tokens: so.CompressionTriggerTokens = None,
-    compression_target_tokens: so.CompressionTargetTokens = None,
-    google_search: so.GoogleSearch = False,
-    code_execution: so.CodeExecution = False,
-    url_context: so.UrlContext = False,
-    setup_file: so.SetupFile = None,
-    preflight: so.Preflight = True,
-    # media: images and video (issue 11; livecli/cli/media_options.py)
-    images: m.Images = None,
-    media_resolution: m.MediaResolution = None,
-    # tools (issue 11; livecli/cli/tool_options.py)
-    tools: t.Tools = None,
-    tool_exec: t.ToolExec = None,
-    tool_timeout: t.ToolTimeout = 30.0,
-    mcp: t.Mcp = None,
-    mcp_url: t.McpUrl = None,
-    record: r.Record = None,
-    # playback (issue 14; livecli/cli/play_option.py)
-    play: Play = False,
-    json: o.JsonEvents = False,
-    verbose: o.Verbose = 0,
-    quiet: o.Quiet = 0,
-    dry_run: o.TextDryRun = False,
-    traceback: o.Traceback = False,
-) -> None:
+# `text` sends one prompt: its help speaks of the reply, not of inputs, chunks or pacing (options._for_text).
+@g.declare(
+    Param("prompt", Prompt),
+    Param("client_content", ClientContent, False),
+    keyword=(
+        Param("output", o.TextOutput, None),
+        Param("output_format", o.OutputFormat, None),
+        *g.CONNECT,
+        *g.reworded(g.SETUP, transcribe=o.TextTranscribe),
+        *g.reworded(g.PACING, speed=o.TextSpeed, no_pace=o.TextNoPace),
+        *g.reworded(g.LIMITS, max_reconnects=o.TextMaxReconnects),
+        *g.reworded(g.CHECKS, min_reply_s=o.TextMinReplySeconds),
+        *g.SESSION,
+        *g.IMAGES,
+        *g.TOOLS,
+        *g.PLAY,
+        *g.reworded(g.DISPLAY, dry_run=o.TextDryRun),
+    ),
+)
+def text(ctx: typer.Context, **params: Any) -> None:
     """Send one text turn to a Live model and save or print the reply."""
     _run(ctx.params)
 
@@ -248,12 +129,12 @@ def _run(params: Mapping[str, Any]) -> None:
 
         env = Env.from_process()
         check_stdout_audio(params["output"], stdout_isatty=env.stdout_isatty)
-        return run(_request(params, env.stdin), env, exit_status)
+        return run(build_request(params, env.stdin), env, exit_status)
 
     guarded(action, traceback=params["traceback"])
 
 
-def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
+def build_request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
     """The RunRequest the parsed options ask for: each field from the parameter of its name."""
     from livecli.commands.request import RunRequest
 
@@ -267,7 +148,7 @@ def _request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
         values["prompt"] = _prompt(values["prompt"], stdin)
     if "video" in values:
         values["inputs"] = _video_or_files(values["inputs"], values["video"], values["video_prompt"])
-    values["system"] = _system(values["system"], system_file)
+    values["system"] = system_instruction(values["system"], system_file)
     if no_pace:
         values["speed"] = 0.0
     return RunRequest(connect=connect, session=session, verbosity=verbose - quiet, **values)
@@ -320,7 +201,7 @@ def _video_or_files(inputs: list[str] | None, video: str | None, prompt: str | N
     return inputs or []
 
 
-def _system(system: str | None, name: str | None) -> str | None:
+def system_instruction(system: str | None, name: str | None) -> str | None:
     """The system instruction: --system's text, or --system-file's UTF-8 content (not both)."""
     if system is not None and name is not None:
         raise UsageError("give --system or --system-file, not both")
