@@ -38,8 +38,10 @@ def tool_sources(
     environ: Mapping[str, str],
     on_stderr: Callable[[str, str, str], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    mask: Callable[[str], str] = str,
 ) -> list[ToolSource]:
-    """The sources the options ask for (none: no tool option), JSON files read and checked here.
+    """The sources the options ask for (none: no tool option), JSON files read and checked here. `mask` hides
+    the run's secrets in what a Python module prints.
 
     Raises UsageError for a file that is neither .py nor
     .json, a function declared twice across JSON files, JSON declarations without --tool-exec, or --tool-exec
@@ -51,7 +53,7 @@ def tool_sources(
     for path in req.tools or []:
         suffix = Path(path).suffix.lower()
         if suffix == ".py":
-            sources.append(PythonSource(path))
+            sources.append(PythonSource(path, mask))
         elif suffix == ".json":
             for decl in read_declarations(path):
                 name = decl["name"]
@@ -95,7 +97,11 @@ async def open_tools(
 ) -> AsyncIterator[ToolRegistry | None]:
     """The started registry (None without tool options), closed on leaving; a source that fails to close is a
     warning, not the run's failure."""
-    sources = tool_sources(req, environ, _stderr_shower(renderer, secrets), renderer.warning)
+
+    def mask(text: str) -> str:
+        return redact(text, secrets())
+
+    sources = tool_sources(req, environ, _stderr_shower(renderer, secrets), renderer.warning, mask)
     if not sources:
         yield None
         return

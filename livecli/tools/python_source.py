@@ -5,6 +5,9 @@ Every function defined in the module (not imported into it) whose name does not 
 function runs in a daemon thread of its own so the session keeps reading while it works. A cancelled call
 cancels the coroutine; a thread cannot be stopped, so its result is dropped when it finishes, and being a daemon
 it cannot keep livecli from exiting (the event loop's default executor would be waited for at the end).
+
+What the module prints (on import, or from its functions) never reaches stdout, which carries livecli's data: once
+a module is loaded, sys.stdout sends each line to stderr, escaped, secrets masked (`ToolPrints`).
 """
 
 from __future__ import annotations
@@ -13,27 +16,34 @@ import asyncio
 import contextlib
 import importlib.util
 import inspect
+import io
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 from livecli.errors import UsageError
+from livecli.protocol.redact import printable
 from livecli.tools.api_schema import SchemaError, check_declaration
 from livecli.tools.base import ToolFailed
 from livecli.tools.python_schema import coerce_args, function_declaration
 from livecli.tools.responses import as_response
 
-__all__ = ["PythonSource"]
+__all__ = ["PythonSource", "ToolPrints"]
+
+# A printed line longer than this is shown in pieces, so a print without a newline cannot grow without end.
+MAX_PRINTED_LINE = 8192
 
 
 class PythonSource:
     """The functions of one Python file (a ToolSource)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, mask: Callable[[str], str] = str) -> None:
+        """`mask` hides the run's secrets in what the module prints."""
         self.path = path
+        self._mask = mask
         self._functions: dict[str, Callable[..., Any]] = {}
         self._declarations: list[dict[str, Any]] = []
 
@@ -43,6 +53,7 @@ class PythonSource:
 
     async def start(self) -> None:
         """Import the module and declare its functions; a module that cannot be used is a UsageError."""
+        ToolPrints.install(self._mask)
         module = _import(Path(self.path), self.label)
         for name, value in vars(module).items():
             if name.startswith("_") or not inspect.isfunction(value) or value.__module__ != module.__name__:
@@ -135,3 +146,60 @@ def _importable_siblings(folder: Path) -> Iterator[None]:
     finally:
         with contextlib.suppress(ValueError):
             sys.path.remove(entry)
+
+
+class ToolPrints(io.TextIOBase):
+    """sys.stdout once a --tools module is loaded: what it prints goes to stderr a line at a time, escaped
+    (livecli.protocol.redact.printable) and with the run's secrets masked; a failing stderr drops it.
+
+    Process-wide and kept for the rest of the run: the functions run in threads, and one that outlives its call
+    (cancelled, it cannot be stopped) may print while the reply is being written. livecli's own data never goes
+    through sys.stdout: it is written to the stream the run captured at its start (livecli.env.Env.stdout).
+    """
+
+    def __init__(self, target: TextIO | None, mask: Callable[[str], str], replaced: object = None) -> None:
+        super().__init__()
+        self.target = target
+        # The stdout it stands for, kept alive: a text stream that is garbage collected closes its buffer, which
+        # is the data stream livecli writes to (Env.stdout).
+        self.replaced = replaced
+        self.mask = mask
+        self._pending = ""
+        self._lock = threading.Lock()
+
+    @classmethod
+    def install(cls, mask: Callable[[str], str]) -> None:
+        """Make sys.stdout one (once; a later run's `mask` replaces the earlier one's)."""
+        if isinstance(sys.stdout, ToolPrints):
+            sys.stdout.mask = mask
+        else:
+            sys.stdout = cls(sys.stderr, mask, replaced=sys.stdout)
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._pending += text
+            *lines, self._pending = self._pending.split("\n")
+            while len(self._pending) > MAX_PRINTED_LINE:
+                lines.append(self._pending[:MAX_PRINTED_LINE])
+                self._pending = self._pending[MAX_PRINTED_LINE:]
+            for line in lines:
+                self._show(line)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                self._show(self._pending)
+                self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def _show(self, line: str) -> None:
+        if self.target is None:
+            return
+        try:
+            self.target.write(printable(self.mask(line)) + "\n")
+            self.target.flush()
+        except (OSError, ValueError):  # stderr is closed or full: the display is off, not the run
+            self.target = None
