@@ -359,8 +359,9 @@ class Conversation:
         """Wait until the reply to one attempt at an input is complete; returns its turns.
 
         Done once a turn of `attempt` has ended, none is open, and the server stayed quiet for `settle_s`
-        (server VAD may start another turn). While a reply is expected, `timeout_s` of server silence raises
-        NoReplyError; so does a reply with no audio and no text.
+        (server VAD may start another turn); turns a reconnect cut (`Turn.in_reply` false) do not count. While a
+        reply is expected, `timeout_s` of server silence raises NoReplyError; so does a reply with no audio and no
+        text.
         """
         name = attempt.name
         expected_since = self.clock()
@@ -369,7 +370,9 @@ class Conversation:
             self.raise_if_failed()
             now = self.clock()
             self._handle(self.session.tick(now))  # an inferred turn end answers nothing
-            turns = self.session.attempt_turns(attempt)
+            # A reply a reconnect cut is not this reply: the resent input has it generated again, whole, and a
+            # turn cut before any reply answers nothing (docs/wire.md, "Resending input"), so wait for the next.
+            turns = [t for t in self.session.attempt_turns(attempt) if t.in_reply]
             quiet_since = max(self.last_frame_at, expected_since, self.tools.quiet_since(now))
             ended = [t for t in turns if t.over]
             if ended and all(t.over for t in turns) and not self.tools.busy:  # (a NON_BLOCKING call may still run)

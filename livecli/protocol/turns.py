@@ -157,7 +157,8 @@ class Inputs:
 
         Only one attempt is ever kept: a resent input is answered from its start again, so joining attempts
         would repeat the reply's beginning. Turns a reconnect cut before any reply, and replies answered anew
-        (`Turn.replaced`), are left out.
+        (`Turn.replaced`), are left out; but when no reply came whole (the one asked for again never came: the
+        run failed), the latest cut one is the reply, written as partial (docs/wire.md, "Resending input").
         """
         latest = self._latest.get(number)
         if latest is None:
@@ -166,4 +167,12 @@ class Inputs:
             [turn for turn in self.attempt_turns(dataclasses.replace(latest, attempt=n)) if turn.in_reply]
             for n in range(1, latest.attempt + 1)
         ]
-        return next((turns for turns in reversed(attempts) if any(t.has_reply for t in turns)), attempts[-1])
+        answer = next((turns for turns in reversed(attempts) if any(t.has_reply for t in turns)), None)
+        if answer is not None:
+            return answer
+        cut = [
+            t
+            for t in self.turns
+            if t.replaced and t.has_reply and t.input is not None and t.input.number == number
+        ]
+        return cut[-1:] or attempts[-1]

@@ -1,0 +1,48 @@
+"""Which turns are the reply when a reconnect cut it (docs/wire.md, "Resending input"), sans I/O."""
+
+from __future__ import annotations
+
+from livecli.protocol import server_messages as sm
+from livecli.protocol.session import ClientSession
+from tests.protocol.test_session_numbering import acknowledged, chunk, resumed, session_for
+
+
+def cut_after_resend() -> ClientSession:
+    """Input 1 sent whole, its activityEnd unacknowledged, its reply cut by a close: resumed transparently."""
+    session = session_for()
+    session.label_input(1, "a.wav")
+    session.begin_input()
+    session.audio(chunk(0))
+    session.end_input()
+    acknowledged(session, "h-1", 0)
+    session.receive(sm.audio_content(b"\x01\x02" * 100))
+    session.closed(1011, "")
+    resumed(session)
+    assert session.resumed_transparently
+    session.take_resend()
+    return session
+
+
+def test_the_cut_reply_is_the_reply_when_no_new_one_came() -> None:
+    """The reply asked for again never came (the run failed): what came is written (partial), not nothing."""
+    session = cut_after_resend()
+    reply = session.reply_turns(1)
+    assert [len(t.audio) for t in reply] == [200]
+    assert not session.answered(1)
+
+
+def test_the_new_reply_replaces_the_cut_one_once_it_comes() -> None:
+    session = cut_after_resend()
+    session.receive(sm.audio_content(b"\x03\x04" * 300))
+    assert [len(t.audio) for t in session.reply_turns(1)] == [600]  # even before its turnComplete
+    session.receive(sm.turn_complete())
+    assert [len(t.audio) for t in session.reply_turns(1)] == [600]
+    assert session.answered(1)
+
+
+def test_a_cut_reply_of_another_input_is_not_this_ones() -> None:
+    session = cut_after_resend()
+    session.receive(sm.audio_content(b"\x03\x04" * 300))
+    session.receive(sm.turn_complete())
+    session.label_input(2, "b.wav")
+    assert session.reply_turns(2) == []
