@@ -17,10 +17,10 @@ SaveDir = Annotated[
     str | None,
     typer.Option("--save-dir", metavar="DIR", help="Write each turn's reply audio to DIR/turn-N.wav."),
 ]
-ChatTurnEnd = o._for_text(
+ChatTurnEnd = o.reworded_option(
     s.TurnEnd,
     "How an /audio turn ends. silence (default): server VAD + trailing silence; vad: server VAD + "
     "audioStreamEnd; activity: activityStart/End brackets (VAD off).",
 )
-ChatJson = o._for_text(o.JsonEvents, "One JSON object per event on stdout (instead of the transcript).")
-ChatImages = o._for_text(m.Images, "An image sent with the first turn (repeatable); /image FILE sends more.")
+ChatJson = o.reworded_option(o.JsonEvents, "One JSON object per event on stdout (instead of the transcript).")
+ChatImages = o.reworded_option(m.Images, "An image sent with the first turn (repeatable); /image FILE sends more.")

@@ -2,7 +2,7 @@
 and `declare`, which builds a command's signature from them.
 
 send, text, chat, talk, replay, doctor and batch take the same options in the same order; a command names the
-groups it takes and, explicitly, what it does differently (text's wording from `options._for_text`, chat's
+groups it takes and, explicitly, what it does differently (text's wording from `options.reworded_option`, chat's
 default turn end, the options a command has no use for). Each entry is (parameter name, alias, default): the
 name is the request field it fills, the alias (livecli.cli.options and the modules beside it) holds the flag,
 help and checks, and the default is the field's own (tests hold the two together).

@@ -20,7 +20,14 @@ import typer
 if TYPE_CHECKING:
     from livecli.auth.target import ConnectOptions
 
-__all__ = ["complete_modality", "complete_model", "complete_turn_end", "complete_voice", "connect_options"]
+__all__ = [
+    "complete_modality",
+    "complete_model",
+    "complete_turn_end",
+    "complete_voice",
+    "connect_options",
+    "reworded_option",
+]
 
 
 # Value completion (`livecli --install-completion`): each runs only when the shell asks, so its import does not
@@ -266,9 +273,10 @@ Traceback = Annotated[
 ]
 
 
-def _for_text(alias: Any, help: str | None = None, *, hidden: bool = False) -> Any:
-    """`alias` for `livecli text`: the same flag, metavar, default and validation, with wording for one prompt
-    (no files, inputs, chunks or pacing) or hidden where the option has nothing to do for a prompt."""
+def reworded_option(alias: Any, help: str | None = None, *, hidden: bool = False) -> Any:
+    """`alias` for another command (text, chat): the same flag, metavar, default and validation, with that
+    command's wording (text's speaks of one prompt, not of files, chunks or pacing) or hidden where the option
+    has nothing to do for it."""
     annotation, info = get_args(alias)
     info = copy.copy(info)
     info.help = help if help is not None else info.help
@@ -277,18 +285,18 @@ def _for_text(alias: Any, help: str | None = None, *, hidden: bool = False) -> A
 
 
 # `livecli text` sends one prompt: its help speaks of the reply, not of inputs, chunks or pacing.
-TextOutput = _for_text(
+TextOutput = reworded_option(
     Output,
     "Save the reply audio: FILE.wav, .flac, .ogg, .opus, .mp3, - (streamed to stdout) or DIR/ "
     "(DIR/reply.wav). "
     "Without -o the reply transcript goes to stdout.",
 )
-TextTranscribe = _for_text(Transcribe, "Ask for a transcription of the spoken reply.")
-TextSpeed = _for_text(Speed, hidden=True)  # accepted as for send; a prompt is one frame, nothing to pace
-TextNoPace = _for_text(NoPace, hidden=True)
-TextMaxReconnects = _for_text(MaxReconnects, "Reconnect at most N times (0: never).")
-TextMinReplySeconds = _for_text(MinReplySeconds, "CI: the reply audio must last S s (else exit 5).")
-TextDryRun = _for_text(DryRun, "Print URL, headers (redacted), setup and the text frame; no network.")
+TextTranscribe = reworded_option(Transcribe, "Ask for a transcription of the spoken reply.")
+TextSpeed = reworded_option(Speed, hidden=True)  # accepted as for send; a prompt is one frame, nothing to pace
+TextNoPace = reworded_option(NoPace, hidden=True)
+TextMaxReconnects = reworded_option(MaxReconnects, "Reconnect at most N times (0: never).")
+TextMinReplySeconds = reworded_option(MinReplySeconds, "CI: the reply audio must last S s (else exit 5).")
+TextDryRun = reworded_option(DryRun, "Print URL, headers (redacted), setup and the text frame; no network.")
 
 
 def connect_options(params: Mapping[str, Any]) -> tuple[ConnectOptions, dict[str, Any]]:

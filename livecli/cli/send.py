@@ -96,7 +96,7 @@ def send(ctx: typer.Context, **params: Any) -> None:
     _run(ctx.params)
 
 
-# `text` sends one prompt: its help speaks of the reply, not of inputs, chunks or pacing (options._for_text).
+# `text` sends one prompt: its help speaks of the reply, not of inputs, chunks or pacing (options.reworded_option).
 @g.declare(
     Param("prompt", Prompt),
     Param("client_content", ClientContent, False),

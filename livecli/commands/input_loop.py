@@ -43,7 +43,20 @@ if TYPE_CHECKING:
     from livecli.protocol.session import Turn
     from livecli.protocol.turns import InputTag
 
-__all__ = ["Reach", "RunState", "converse", "reach_target", "send_plan", "with_transparent_resumption"]
+__all__ = [
+    "LiveConversation",
+    "Progress",
+    "Reach",
+    "RunState",
+    "converse",
+    "one_connection_send_s",
+    "open_conversation",
+    "reach_target",
+    "send_audio_input",
+    "send_plan",
+    "send_text_input",
+    "with_transparent_resumption",
+]
 
 _MAX_BATCH = MAX_DUE_AT_ONCE  # audio messages per write when several are due at once
 
@@ -116,7 +129,7 @@ def with_transparent_resumption(setup: SetupConfig, target: Target) -> SetupConf
     return dataclasses.replace(setup, transparent=vertex and setup.session_resumption)
 
 
-def _whole_s(req: RunRequest, source: InputAudio | VideoInput, setup: SetupConfig) -> float | None:
+def one_connection_send_s(req: RunRequest, source: InputAudio | VideoInput, setup: SetupConfig) -> float | None:
     """How long an input takes to send when all of it must reach the server within one connection: with activity
     brackets and no transparent resumption (docs/wire.md, "Resending input": without an acknowledged index an
     activity does not survive a reconnect)."""
@@ -127,6 +140,58 @@ def _whole_s(req: RunRequest, source: InputAudio | VideoInput, setup: SetupConfi
 
 def _tail_chunks(req: RunRequest) -> int:
     return math.ceil(req.silence_ms / req.chunk_ms) if req.turn_end == "silence" else 0
+
+
+@dataclass
+class LiveConversation:
+    """A conversation made for one run, its tools declared and its state wired, not yet connected: `connect()`
+    opens it and returns the Resumer that delivers its inputs. A command can set up what needs the Conversation
+    (talk's loop) before connecting, and close it before the conversation closes."""
+
+    conversation: Conversation
+    target: Target
+    req: RunRequest
+    env: Env
+    renderer: Reporter
+    state: RunState
+
+    async def connect(self) -> Resumer:
+        """Open the connection (setupComplete within --connect-timeout); the Resumer reconnects it later."""
+        req, env, state = self.req, self.env, self.state
+        await self.conversation.open(self.target, timeout=req.connect_timeout, environ=env.environ)
+        state.resumer = Resumer(
+            self.conversation,
+            Connection(self.target, req.connect_timeout, env.environ),
+            self.renderer,
+            max_reconnects=req.max_reconnects,
+            enabled=req.resume,
+            on_secrets=state.remember,
+        )
+        return state.resumer
+
+
+@asynccontextmanager
+async def open_conversation(
+    req: RunRequest, env: Env, setup: SetupConfig, renderer: Reporter, state: RunState, reach: Reach
+) -> AsyncIterator[LiveConversation]:
+    """The run's conversation (send, text, chat, talk and batch alike), closed on the way out (also on failure).
+
+    The tool sources start first (a bad --tools file is a usage error before any connection) and close last;
+    the setup gets their declarations and, on Vertex, transparent resumption; `state` gets the conversation,
+    where its reply audio goes and its recording tap.
+    """
+    async with open_tools(req, env.environ, renderer, lambda: state.secrets) as tools, reach() as target:
+        state.secrets = target.secrets
+        setup = with_transparent_resumption(with_tools(setup, tools), target)
+        conv = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout, tools=tools)
+        state.conversation = conv
+        if state.new_reply_audio is not None:
+            conv.session.new_reply_audio = state.new_reply_audio
+        conv.tap = state.tap
+        try:
+            yield LiveConversation(conv, target, req, env, renderer, state)
+        finally:
+            await conv.close()
 
 
 async def converse(
@@ -142,53 +207,38 @@ async def converse(
 ) -> None:
     """Connect, deliver every input in order, then close (also on failure); `state` records the progress.
     `images` (--image) go with the first input's turn; `video` (--video) is the one input when given."""
-    # The tool sources start first (a bad --tools file is a usage error before any connection) and close last.
-    async with open_tools(req, env.environ, renderer, lambda: state.secrets) as tools, reach() as target:
-        state.secrets = target.secrets
-        setup = with_transparent_resumption(with_tools(setup, tools), target)
-        conv = Conversation(setup, renderer, env.clock, send_stall_s=req.timeout, tools=tools)
-        state.conversation = conv
-        if state.new_reply_audio is not None:
-            conv.session.new_reply_audio = state.new_reply_audio
-        conv.tap = state.tap
-        try:
-            await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
-            resumer = state.resumer = Resumer(
-                conv,
-                Connection(target, req.connect_timeout, env.environ),
-                renderer,
-                max_reconnects=req.max_reconnects,
-                enabled=req.resume,
-                on_secrets=state.remember,
+    async with open_conversation(req, env, setup, renderer, state, reach) as live:
+        conv, resumer = live.conversation, await live.connect()
+        if req.prompt is not None:
+            text = functools.partial(send_text_input, req, conv, renderer, images, Progress())
+            await resumer.deliver(text, 1, "text")
+            state.delivered = 1
+            return
+        if video is not None:  # --video: one turn of frames and audio (commands/video_input)
+            info = video_info(video, _tail_chunks(req), req.chunk_ms)
+            tail = silence_tail(req, _tail_chunks(req))
+            progress = VideoProgress()
+            images_first = functools.partial(_send_images, conv, images, info, renderer)
+            send_one = functools.partial(
+                send_video, req, conv, video, info, renderer, env, tail, progress, images_first
             )
-            if req.prompt is not None:
-                text = functools.partial(_send_text, req, conv, renderer, images, Progress())
-                await resumer.deliver(text, 1, "text")
-                state.delivered = 1
-                return
-            if video is not None:  # --video: one turn of frames and audio (commands/video_input)
-                info = video_info(video, _tail_chunks(req), req.chunk_ms)
-                tail = silence_tail(req, _tail_chunks(req))
-                progress = VideoProgress()
-                images_first = functools.partial(_send_images, conv, images, info, renderer)
-                send_one = functools.partial(
-                    send_video, req, conv, video, info, renderer, env, tail, progress, images_first
-                )
-                await resumer.deliver(send_one, 1, video.name, whole_s=_whole_s(req, video, setup))
-                state.delivered = 1
-                return
-            for number, source in enumerate(audio, 1):
-                info = InputInfo(source.name, number, len(audio), source.duration_s, sum(send_plan(source, req)))
-                send = functools.partial(
-                    _send_audio, req, conv, source, info, renderer, env, images if number == 1 else (), Progress()
-                )
-                await resumer.deliver(send, number, info.name, whole_s=_whole_s(req, source, setup))
-                state.delivered = number
-        finally:
-            await conv.close()
+            await resumer.deliver(
+                send_one, 1, video.name, whole_s=one_connection_send_s(req, video, conv.session.setup)
+            )
+            state.delivered = 1
+            return
+        for number, source in enumerate(audio, 1):
+            info = InputInfo(source.name, number, len(audio), source.duration_s, sum(send_plan(source, req)))
+            send = functools.partial(
+                send_audio_input, req, conv, source, info, renderer, env, images if number == 1 else (), Progress()
+            )
+            await resumer.deliver(
+                send, number, info.name, whole_s=one_connection_send_s(req, source, conv.session.setup)
+            )
+            state.delivered = number
 
 
-async def _send_audio(
+async def send_audio_input(
     req: RunRequest,
     conv: Conversation,
     source: InputAudio,
@@ -288,7 +338,7 @@ def _report_frames(images: Sequence[ImageFrame], info: InputInfo, renderer: Repo
         renderer.frames_sent(info, sent)
 
 
-async def _send_text(
+async def send_text_input(
     req: RunRequest,
     conv: Conversation,
     renderer: Reporter,

@@ -10,33 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from livecli.auth.target import resolve_target
-from livecli.client.hints import with_hint
-from livecli.client.record import ClientRecorder
+from livecli.commands.before_connect import load_request_images, preview_target, reach_for, start_recorder
 from livecli.commands.checks import check_inputs_audible, check_replies, compile_expectation
-from livecli.commands.input_loop import (
-    Reach,
-    RunState,
-    converse,
-    reach_target,
-    send_plan,
-    with_transparent_resumption,
-)
+from livecli.commands.input_loop import RunState, converse, send_plan, with_transparent_resumption
 from livecli.commands.output import check_destinations, plan_output
-from livecli.commands.replies import ReplyTotals, reply_totals, write_replies
+from livecli.commands.replies import reply_totals, write_replies
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill, spill_directory
 from livecli.commands.request import RunRequest, build_setup
+from livecli.commands.run_outcome import RunOutcome
 from livecli.commands.stream_out import StdoutAudio
 from livecli.commands.talk.playback import PlaybackTap, finish_playback
 from livecli.commands.video_input import open_video_input, warn_video_length
-from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol.client_messages import setup_message
-from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL, Target
-from livecli.protocol.redact import redact
 from livecli.protocol.report import Reporter
 from livecli.render.console import make_renderer
 
@@ -44,9 +33,8 @@ if TYPE_CHECKING:
     from livecli.audio.decode import InputAudio
     from livecli.audio.devices import Speaker
     from livecli.env import Env
-    from livecli.media.images import ImageFrame
 
-__all__ = ["reach_for", "run"]
+__all__ = ["run"]
 
 
 def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) -> int:
@@ -62,10 +50,9 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     plan = plan_output(req.output, sources or ["reply"], json=req.json, kind=req.output_format)
     check_destinations(plan, sources, env, json=req.json)
     expectation = compile_expectation(req.expect_transcript)
-    local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
-    preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=not req.dry_run)
+    preview = preview_target(req, env, fetch_credentials=not req.dry_run)
     setup = build_setup(req, preview.model)
-    images = _load_images(req)  # a bad image fails here, before connecting
+    images = load_request_images(req)  # a bad image fails here, before connecting
     video = open_video_input(req)  # so does a bad video (probed, nothing decoded yet)
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(_open(name, env)) for name in req.inputs]
@@ -93,9 +80,9 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             renderer = PlaybackTap(renderer, speaker)
         reach = reach_for(req, env, renderer, preview)
         spill = stack.enter_context(ReplySpill(spill_directory(plan.destinations)))  # reply audio on disk (L5)
-        recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
+        recorder = start_recorder(req, preview, env)  # --record DIR: every frame of every connection
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
-        outcome = _Outcome(renderer, status_of, req, state)
+        outcome = RunOutcome(renderer, status_of, req, state)
         try:
             check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
             if video is not None:
@@ -126,76 +113,6 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
     return 0
 
 
-class _Outcome:
-    """The run's first failure and the exit status it means, reported as it becomes known.
-
-    The first failure decides the exit status and gets the `error` event; a later one (a reply that cannot be
-    written after the connection failed) is a warning, since it does not change the status. The summary comes
-    last, once no failure can follow, so its exit_status is the process's. A display that breaks while
-    reporting (--json on a stdout whose reader left) becomes the failure only if there was none.
-    """
-
-    def __init__(
-        self, renderer: Reporter, status_of: Callable[[BaseException], int], req: RunRequest, state: RunState
-    ) -> None:
-        self.renderer = renderer
-        self.status_of = status_of
-        self.req = req
-        self.state = state
-        self.failure: BaseException | None = None
-        self.status = 0
-
-    def fail(self, exc: BaseException) -> None:
-        if isinstance(exc, LivecliError):
-            with_hint(exc, client_content=self.req.client_content)
-            _redact_error(exc, self.state.secrets)
-        if self.failure is not None:
-            if isinstance(exc, LivecliError):
-                self._report(lambda: self.renderer.warning(f"also: {exc}"))
-            return
-        self.failure, self.status = exc, self.status_of(exc)
-        self._report(lambda: self.renderer.error(exc, self.status))
-
-    def finish(self, totals: ReplyTotals, inputs: int) -> None:
-        reconnects = self.state.resumer.total if self.state.resumer is not None else 0
-        self._report(
-            lambda: self.renderer.summary(
-                inputs,
-                totals.turns,
-                totals.reply_bytes,
-                self.status,
-                reconnects=reconnects,
-                usage_turns=totals.usage_turns,
-            )
-        )
-        self._report(self.renderer.close)
-
-    def _report(self, call: Callable[[], None]) -> None:
-        try:
-            call()
-        except Exception as exc:
-            if self.failure is None:
-                self.failure, self.status = exc, self.status_of(exc)
-
-
-def _recorder(req: RunRequest, target: Target, env: Env, case: str | None = None) -> ClientRecorder | None:
-    """The run's recording (docs/recording.md), created before connecting: a bad DIR fails here. `case`: the
-    batch case it is."""
-    if req.record is None:
-        return None
-    command = "send" if req.prompt is None else "text"
-    return ClientRecorder.start(req.record, target=target, command=command, case=case, clock=env.clock)
-
-
-def reach_for(req: RunRequest, env: Env, renderer: Reporter, target: Target) -> Reach:
-    """How the loop reaches the server: for --local, the in-process server it starts; else `target` as is."""
-    if req.connect.local:
-        from livecli.commands.local_server import reach_local_server
-
-        return reach_local_server(req, env, renderer)
-    return reach_target(target)
-
-
 def _speaker(req: RunRequest) -> Speaker | None:
     """--play's speaker (the default output device), opened now: sounddevice is imported only when asked for."""
     if not req.play:
@@ -206,26 +123,7 @@ def _speaker(req: RunRequest) -> Speaker | None:
     return open_speaker(None, DEFAULT_BUFFER_MS, needed_by="--play")
 
 
-def _load_images(req: RunRequest) -> list[ImageFrame]:
-    """The --image frames, read and (where needed) transcoded now: Pillow is imported only when asked for."""
-    if not req.images:
-        return []
-    from livecli.media.images import load_images
-
-    return load_images(req.images, req.media_resolution)
-
-
 def _open(name: str, env: Env) -> InputAudio:
     from livecli.audio.decode import open_input
 
     return open_input(name, stdin=env.stdin)
-
-
-def _redact_error(exc: LivecliError, secrets: Sequence[str]) -> None:
-    """Mask secrets a server may have echoed back, in the message and in a close reason."""
-    text = str(exc)
-    cleaned = redact(text, secrets)
-    if cleaned != text:
-        exc.args = (cleaned,)
-    if isinstance(exc, ServerClosed):
-        exc.reason = redact(exc.reason, secrets)

@@ -1,7 +1,7 @@
 """`send --video FILE`: one turn of a video's frames and audio, interleaved in presentation-time order and paced on
 one absolute-deadline clock; the checks a video gets before connecting.
 
-The turn is built like an audio input's (commands/input_loop `_send_audio`): `begin_input` (activityStart under
+The turn is built like an audio input's (input_loop `send_audio_input`): `begin_input` (activityStart under
 `--turn-end activity`), then the --image frames (as an audio input's turn has them), then the timeline of
 livecli.media.video (frames as `realtimeInput.video`, audio chunks as `realtimeInput.audio`), then `--prompt`'s
 text inside the same turn, then `end_input`, then the reply. Frames are sent after activityStart, since a frame

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from livecli.auth.target import resolve_target
 from livecli.client.hints import with_hint
 from livecli.client.record import ClientRecorder
 from livecli.commands.batch.expectations import Expectations, Failure, check_case
+from livecli.commands.before_connect import load_request_images, preview_target, reach_for, start_recorder
 from livecli.commands.checks import check_inputs_audible
 from livecli.commands.input_loop import RunState, converse
 from livecli.commands.output import OutputPlan, plan_output
@@ -29,10 +29,8 @@ from livecli.commands.replies import write_replies
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill, spill_directory
 from livecli.commands.request import RunRequest, build_setup
-from livecli.commands.send import _load_images, _recorder, reach_for  # as commands/chat shares them
 from livecli.commands.video_input import open_video_input
 from livecli.errors import LivecliError, NoReplyError, QuotaError, ServerClosed
-from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
 from livecli.protocol.redact import redact
 from livecli.protocol.report import InputInfo, Reporter, TurnReport
 
@@ -68,8 +66,7 @@ def preflight_case(case: Case, env: Env) -> None:
     """What `send` checks before connecting, for one case: the target can be resolved (credentials not fetched)
     and the model table takes its setup. Raises UsageError (or CredentialsError)."""
     req = case.request
-    local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
-    preview = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=False)
+    preview = preview_target(req, env, fetch_credentials=False)
     build_setup(req, preview.model)
     # --format: the reply files' format, checked as `send -o DIR/` checks it (an existing directory: no effect)
     plan_output(tempfile.gettempdir() + os.sep, ["reply"], json=True, kind=req.output_format)
@@ -183,22 +180,21 @@ async def _converse(req: RunRequest, env: Env, renderer: Reporter, state: RunSta
     recording is left in `state.tap` (its outcome is written once the case is judged)."""
     from livecli.audio.decode import open_input
 
-    local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
-    target = resolve_target(req.connect, env.environ, local_url=local_url, fetch_credentials=False)
+    target = preview_target(req, env, fetch_credentials=False)
     if target.backend.removeprefix("local ").startswith("vertex"):
         # ADC's token refresh may go to the network: in a thread, so the other cases keep their pace. (Only
         # then: a thread's turn at the GIL can hold up the loop by the switch interval, 5 ms.)
-        target = await asyncio.to_thread(resolve_target, req.connect, env.environ, local_url=local_url)
+        target = await asyncio.to_thread(preview_target, req, env)
     else:
-        target = resolve_target(req.connect, env.environ, local_url=local_url)
+        target = preview_target(req, env)
     state.secrets = target.secrets
     setup = build_setup(req, target.model)
-    images = _load_images(req)
+    images = load_request_images(req)
     video = open_video_input(req)
     with contextlib.ExitStack() as stack:
         audio = [stack.enter_context(open_input(name, stdin=env.stdin)) for name in req.inputs]
         check_inputs_audible(audio, req.fail_on_silence, renderer.warning)
-        state.tap = _recorder(req, target, env, case=case_id)
+        state.tap = start_recorder(req, target, env, case=case_id)
         await converse(
             req, env, setup, audio, renderer, state, reach_for(req, env, renderer, target), images, video
         )

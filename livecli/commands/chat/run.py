@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from livecli.auth.target import resolve_target
+from livecli.commands.before_connect import load_request_images, preview_target, reach_for, start_recorder
 from livecli.commands.chat.lines import open_lines
 from livecli.commands.chat.request import ChatRequest
 from livecli.commands.chat.session import COMMANDS, Chat
@@ -25,19 +25,16 @@ from livecli.commands.replies import reply_totals
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill
 from livecli.commands.request import build_setup
-from livecli.commands.send import _load_images, _Outcome, reach_for
+from livecli.commands.run_outcome import RunOutcome
 from livecli.errors import OutputError, UsageError
-from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL
 from livecli.protocol.models import lookup
 from livecli.protocol.report import Reporter
 from livecli.render.console import make_renderer
 
 if TYPE_CHECKING:
     from livecli.audio.devices import Speaker
-    from livecli.client.record import ClientRecorder
     from livecli.commands.request import RunRequest
     from livecli.env import Env
-    from livecli.protocol.endpoints import Target
 
 __all__ = ["run"]
 
@@ -51,10 +48,9 @@ def run(
     if env.stdout_closed:
         what = "the --json events" if req.json else "the replies"
         raise OutputError(f"stdout is closed: nowhere to write {what}")
-    local_url = LOCAL_PLACEHOLDER_URL if req.connect.local else None
-    preview = resolve_target(req.connect, env.environ, local_url=local_url)
+    preview = preview_target(req, env)
     setup = build_setup(req, preview.model)
-    images = _load_images(req)  # a bad --image fails here, before connecting
+    images = load_request_images(req)  # a bad --image fails here, before connecting
     _prepare_save_dir(chat.save_dir)
     if req.play and speaker is None:  # (a missing extra or device fails here, before connecting)
         from livecli.commands.talk.playback import open_speaker
@@ -76,9 +72,11 @@ def run(
     renderer: Reporter = ReplyLimits(shown, req.max_reply_s)
     reach = reach_for(req, env, renderer, preview)
     with ReplySpill(chat.save_dir) as spill:  # reply audio on disk as it arrives (commands/reply_spill)
-        recorder = _recorder(req, preview, env)  # --record DIR: every frame of every connection
+        recorder = start_recorder(
+            req, preview, env, command="chat"
+        )  # --record DIR: every frame of every connection
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
-        outcome = _Outcome(renderer, status_of, req, state)
+        outcome = RunOutcome(renderer, status_of, req, state)
         lines = open_lines(env, commands=COMMANDS)
         talk = Chat(
             chat,
@@ -116,15 +114,6 @@ def run(
         if outcome.failure is not None:
             raise outcome.failure
     return 0
-
-
-def _recorder(req: RunRequest, target: Target, env: Env) -> ClientRecorder | None:
-    """--record DIR (docs/recording.md), created before connecting: a bad DIR fails here."""
-    if req.record is None:
-        return None
-    from livecli.client.record import ClientRecorder
-
-    return ClientRecorder.start(req.record, target=target, command="chat", clock=env.clock)
 
 
 def _prepare_save_dir(directory: str | None) -> None:

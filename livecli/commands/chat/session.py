@@ -19,18 +19,17 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from livecli.client.conversation import Conversation
-from livecli.client.resume import Connection, Resumer
+from livecli.client.resume import Resumer
 from livecli.commands.input_loop import (
     Progress,
     Reach,
     RunState,
-    _send_audio,
-    _send_text,
-    _whole_s,
+    one_connection_send_s,
+    open_conversation,
+    send_audio_input,
     send_plan,
-    with_transparent_resumption,
+    send_text_input,
 )
-from livecli.commands.tool_setup import open_tools, with_tools
 from livecli.errors import LivecliError, UsageError
 from livecli.protocol.client_messages import SetupConfig, context_update_message
 from livecli.protocol.report import InputInfo, Reporter
@@ -104,32 +103,13 @@ class Chat:
 
     async def converse(self, setup: SetupConfig, reach: Reach) -> None:
         """Connect (the tool sources first), then take lines until the input ends or /quit; close (also on
-        failure). As commands/input_loop's `converse` does for send and text."""
-        req, env, state = self.req, self.env, self.state
-        async with open_tools(req, env.environ, self.renderer, lambda: state.secrets) as tools, reach() as target:
-            state.secrets = target.secrets
-            setup = with_transparent_resumption(with_tools(setup, tools), target)
-            conv = Conversation(setup, self.renderer, env.clock, send_stall_s=req.timeout, tools=tools)
-            state.conversation = conv
-            if state.new_reply_audio is not None:
-                conv.session.new_reply_audio = state.new_reply_audio
-            conv.tap = state.tap
-            try:
-                await conv.open(target, timeout=req.connect_timeout, environ=env.environ)
-                resumer = state.resumer = Resumer(
-                    conv,
-                    Connection(target, req.connect_timeout, env.environ),
-                    self.renderer,
-                    max_reconnects=req.max_reconnects,
-                    enabled=req.resume,
-                    on_secrets=state.remember,
-                )
-                while (line := await self._next_line(conv)) is not None:
-                    if not await self._take(line, conv, resumer):
-                        break
-                await self._play_out(conv)
-            finally:
-                await conv.close()
+        failure), as commands/input_loop's `converse` does for send and text."""
+        async with open_conversation(self.req, self.env, setup, self.renderer, self.state, reach) as live:
+            conv, resumer = live.conversation, await live.connect()
+            while (line := await self._next_line(conv)) is not None:
+                if not await self._take(line, conv, resumer):
+                    break
+            await self._play_out(conv)
 
     async def _play_out(self, conv: Conversation) -> None:
         """--play: the last reply plays to its end before the conversation closes (bounded by what is queued)."""
@@ -247,7 +227,15 @@ class Chat:
         number, images = self._begin(f"turn {len(self.names) + 1}")
         name = self.names[-1]
         send = functools.partial(
-            _send_text, self.req, conv, self.renderer, images, Progress(), prompt=prompt, number=number, name=name
+            send_text_input,
+            self.req,
+            conv,
+            self.renderer,
+            images,
+            Progress(),
+            prompt=prompt,
+            number=number,
+            name=name,
         )
         await self._deliver(resumer, conv, send, number, name)
 
@@ -260,8 +248,8 @@ class Chat:
             req = self.req
             info = InputInfo(source.name, number, 1, source.duration_s, sum(send_plan(source, req)))
             renderer, env = self.renderer, self.env
-            send = functools.partial(_send_audio, req, conv, source, info, renderer, env, images, Progress())
-            whole_s = _whole_s(req, source, conv.session.setup)
+            send = functools.partial(send_audio_input, req, conv, source, info, renderer, env, images, Progress())
+            whole_s = one_connection_send_s(req, source, conv.session.setup)
             await self._deliver(resumer, conv, send, number, source.name, whole_s)
 
     async def _send_system(self, conv: Conversation) -> None:

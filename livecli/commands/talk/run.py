@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from livecli.auth.target import resolve_target
 from livecli.client.conversation import Conversation
-from livecli.client.resume import Connection, Resumer, retryable
-from livecli.commands.input_loop import Reach, RunState, reach_target, with_transparent_resumption
+from livecli.client.resume import Resumer, retryable
+from livecli.commands.before_connect import load_request_images, preview_target, reach_for, start_recorder
+from livecli.commands.input_loop import Reach, RunState, open_conversation
 from livecli.commands.reply_limits import ReplyLimits
 from livecli.commands.reply_spill import ReplySpill, spill_directory
 from livecli.commands.request import build_setup
@@ -30,9 +30,8 @@ from livecli.commands.talk.loop import END_SETTLE_S, TalkDisplay, TalkLoop
 from livecli.commands.talk.playback import PlaybackTap
 from livecli.commands.talk.request import TalkRequest
 from livecli.commands.talk.view import TalkView
-from livecli.commands.tool_setup import open_tools, with_tools
 from livecli.errors import LivecliError
-from livecli.protocol.endpoints import LOCAL_PLACEHOLDER_URL, Target
+from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter
 
 if TYPE_CHECKING:
@@ -109,10 +108,9 @@ def run(
     end of input before the talk ends (tests shorten it); `observe` is handed the loop (tests, the bench).
     """
     r = req.run
-    local_url = LOCAL_PLACEHOLDER_URL if r.connect.local else None
-    preview = resolve_target(r.connect, env.environ, local_url=local_url)
+    preview = preview_target(r, env)
     setup = build_setup(r, preview.model)
-    images = _load_images(r.images, r.media_resolution)
+    images = load_request_images(r)
     chosen = (devices or (lambda: real_devices(req, env)))()  # a missing extra or device fails before connecting
     display: Reporter
     talk_display: TalkDisplay
@@ -129,21 +127,12 @@ def run(
     from livecli.audio.devices import Speaker
 
     tap = PlaybackTap(ReplyLimits(display, r.max_reply_s), Speaker(chosen.sink, env.clock))
-    recorder = None
-    if r.record is not None:
-        from livecli.client.record import ClientRecorder
-
-        recorder = ClientRecorder.start(r.record, target=preview, command="talk", clock=env.clock)
+    recorder = start_recorder(r, preview, env, command="talk")
     failure: BaseException | None = None
     status = 0
     with ReplySpill(spill_directory((None,))) as spill:
         state = RunState(secrets=preview.secrets, new_reply_audio=spill.new_audio, tap=recorder)
-        if r.connect.local:
-            from livecli.commands.local_server import reach_local_server
-
-            reach = reach_local_server(r, env, tap)
-        else:
-            reach = reach_target(preview)
+        reach = reach_for(r, env, tap, preview)
         settle = END_SETTLE_S if end_settle_s is None else end_settle_s
         talk = _Talk(req, env, tap, talk_display, chosen, images, settle)
         talk.observe = observe or (lambda loop: None)
@@ -198,15 +187,9 @@ class _Talk:
         self.observe: Callable[[TalkLoop], None] = lambda loop: None  # (tests and the bench read its measurements)
 
     async def converse(self, setup_in: SetupConfig, state: RunState, reach: Reach) -> None:
-        r, env, tap = self.req.run, self.env, self.tap
-        async with open_tools(r, env.environ, tap, lambda: state.secrets) as tools, reach() as target:
-            state.secrets = target.secrets
-            setup = with_transparent_resumption(with_tools(setup_in, tools), target)
-            conv = Conversation(setup, tap, env.clock, send_stall_s=r.timeout, tools=tools)
-            state.conversation = conv
-            if state.new_reply_audio is not None:
-                conv.session.new_reply_audio = state.new_reply_audio
-            conv.tap = state.tap
+        r, tap = self.req.run, self.tap
+        async with open_conversation(r, self.env, setup_in, tap, state, reach) as live:
+            conv = live.conversation
             loop = TalkLoop(
                 conv,
                 tap,
@@ -220,26 +203,17 @@ class _Talk:
                 end_settle_s=self.settle,
             )
             self.observe(loop)
-            try:
-                await conv.open(target, timeout=r.connect_timeout, environ=env.environ)
-                resumer = state.resumer = Resumer(
-                    conv,
-                    Connection(target, r.connect_timeout, env.environ),
-                    tap,
-                    max_reconnects=r.max_reconnects,
-                    enabled=r.resume,
-                    on_secrets=state.remember,
-                )
+            try:  # the devices close before the conversation does, also when connecting fails
+                resumer = await live.connect()
                 loop.on_reply = lambda: setattr(resumer, "used", 0)  # a healthy connection: the budget is whole
                 loop.start()
                 while True:
                     await resumer.deliver(loop.converse, 1, "microphone")
                     if loop.done:
                         return
-                    await _reconnect_between_turns(conv, resumer, target)
+                    await _reconnect_between_turns(conv, resumer, live.target)
             finally:
                 loop.close()
-                await conv.close()
 
 
 async def _reconnect_between_turns(conv: Conversation, resumer: Resumer, target: Target) -> None:
@@ -256,11 +230,3 @@ async def _reconnect_between_turns(conv: Conversation, resumer: Resumer, target:
         return  # a goAway with no budget left: the connection goes on until it closes
     cause = str(error) if error is not None else "goAway: the connection's time is nearly up"
     await resumer.reconnect(cause, None, failed=error is not None and not conv.go_away_pending)
-
-
-def _load_images(names: list[str] | None, resolution: str | None) -> list[ImageFrame]:
-    if not names:
-        return []
-    from livecli.media.images import load_images
-
-    return load_images(names, resolution)
