@@ -10,15 +10,19 @@ sits in memory whole; the other formats are encoded in memory first (their encod
 Atomic: the file is written under a temporary name next to the destination and renamed over it, so an interrupted
 run (Ctrl-C, SIGTERM, a full disk) never leaves a half-written reply where the old one was. The temporary name is
 never longer than the destination's (a legal name stays legal), and `prove_writable` creates and removes it
-before connecting, so an output that cannot be written fails before the session, not after it.
+before connecting, so an output that cannot be written fails before the session, not after it. Only a regular file
+(or a new name) is replaced so: an existing FIFO, device or socket (`is_stream_target`) is written in place,
+opened for writing as the shell's `>` would, since renaming over it would remove it and leave its reader waiting.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import secrets
+import stat
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -70,11 +74,14 @@ REPLY_FORMATS = (
 
 
 def reply_format(dest: str, name: str | None = None) -> ReplyFormat:
-    """The format a reply file is written in: `name` (--format) if given, else by `dest`'s suffix.
+    """The format a reply file is written in: `name` (--format) if given, else by `dest`'s suffix (WAV for an
+    existing FIFO or device).
 
     Raises:
         UsageError: an unknown format or suffix, or one the installed libsndfile cannot write.
     """
+    if name is None and is_stream_target(dest):  # a FIFO or device has no suffix to go by: WAV
+        name = "wav"
     if name is not None:
         found = next((f for f in REPLY_FORMATS if f.name == name.lower()), None)
         asked = f"--format {name}"
@@ -168,7 +175,8 @@ def _write_wav(write: Callable[[bytes], None], audio: PcmBlocks, rate: int) -> N
 def write_reply(
     dest: str, pcm: bytes | PcmBlocks, rate: int, stdout: BinaryIO | None = None, *, kind: str | None = None
 ) -> None:
-    """Write s16le mono atomically, in format `kind` (--format) or by suffix; "-" writes WAV to `stdout`.
+    """Write s16le mono atomically (in place into an existing FIFO or device), in format `kind` (--format) or by
+    suffix; "-" writes WAV to `stdout`.
     `pcm` may be bytes or a store read in blocks (a reply's turns, possibly on disk).
 
     Raises:
@@ -184,6 +192,9 @@ def write_reply(
     audio = _pcm_blocks(pcm)
     fmt = reply_format(dest, kind)
     encoded = encode_reply(audio, rate, fmt) if fmt.name != "wav" else None
+    if is_stream_target(dest):
+        _write_in_place(dest, audio, rate, encoded)
+        return
     temp = temp_path(dest)
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
@@ -199,6 +210,28 @@ def write_reply(
     except BaseException:
         _remove_quietly(temp)
         raise
+
+
+def is_stream_target(dest: str) -> bool:
+    """Whether `dest` exists and is neither a regular file nor a directory: a FIFO, a device, a socket."""
+    try:
+        mode = os.stat(dest).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_in_place(dest: str, audio: PcmBlocks, rate: int, encoded: bytes | None) -> None:
+    """The reply written into an existing FIFO or device, which stays what it is (opening a FIFO waits for its
+    reader, as the shell's `>` does)."""
+    try:
+        with open(dest, "wb", buffering=0) as handle:
+            if encoded is None:
+                _write_wav(lambda data: write_all(handle, data), audio, rate)
+            else:
+                write_all(handle, encoded)
+    except OSError as exc:
+        raise OutputError(f"{dest}: cannot write: {exc.strerror or exc}") from exc
 
 
 def write_to_stdout(stdout: BinaryIO, data: bytes) -> None:
@@ -231,8 +264,13 @@ def prove_writable(dest: str) -> None:
     """Create and remove `dest`'s temporary file: an output that cannot be written fails before connecting.
 
     Raises:
-        OutputError: the directory does not take the file (permissions, read-only, full, a name too long).
+        OutputError: the directory does not take the file (permissions, read-only, full, a name too long), or an
+            existing FIFO or device is not writable.
     """
+    if is_stream_target(dest):  # written in place: no temporary file; opening a FIFO now would wait for its reader
+        if not os.access(dest, os.W_OK):
+            raise OutputError(f"{dest}: cannot write: {os.strerror(errno.EACCES)}")
+        return
     temp = temp_path(dest)
     try:
         os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))

@@ -4,6 +4,8 @@
   the installed libsndfile writes, checked here so an unknown format fails before connecting);
 - `-o -`: the reply on stdout as it arrives (commands/stream_out): WAV with unknown lengths, or `--format raw`
   (not with --json, which owns stdout);
+- `-o FIFO` or `-o DEVICE` (an existing path that is not a regular file, `/dev/null` too): written in place, not
+  replaced (audio/encode), in `--format` (WAV without it, whatever its name);
 - `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` (or `--format`'s suffix) per input — required
   with several inputs;
 - no `-o`: no audio is saved; the reply transcript (or the model's TEXT parts) goes to stdout.
@@ -83,7 +85,7 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: 
         return OutputPlan(("-",), to_stdout_audio=True, stream_kind=stream_kind)
     if kind is not None and kind.lower() == "raw":
         raise UsageError("--format raw is for -o - (a stream); a file needs a file format (wav, flac, ...)")
-    from livecli.audio.encode import reply_format
+    from livecli.audio.encode import is_stream_target, reply_format
 
     if _is_directory(output):
         suffix = reply_format(output, kind).suffixes[0] if kind is not None else ".wav"
@@ -101,7 +103,9 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: 
         return OutputPlan(tuple(paths), directory=output, file_kind=kind)
     if count != 1:
         raise UsageError(f"{count} inputs need -o DIR/ (a reply per input), not the single file name {output}")
-    reply_format(output, kind)
+    reply_format(output, kind)  # a FIFO or device: --format's, or WAV
+    if is_stream_target(output):  # written in place, wherever it is
+        return OutputPlan((output,), file_kind=kind)
     parent = os.path.dirname(output) or "."
     if not os.path.isdir(parent):
         problem = "is not a directory" if os.path.exists(parent) else "does not exist"

@@ -28,8 +28,12 @@ WINDOW_BYTES = 1 << 20  # reply audio a turn keeps in memory: 1 MiB, about 22 s 
 
 
 def spill_directory(destinations: tuple[str | None, ...]) -> str | None:
-    """Where the spill file goes: beside the first reply file, else the system's temporary directory (None)."""
-    first = next((d for d in destinations if d is not None and d != "-"), None)
+    """Where the spill file goes: beside the first reply file, else the system's temporary directory (None). A
+    FIFO or device is not a file to go beside (`-o /dev/null` would put it in /dev)."""
+    from livecli.audio.encode import is_stream_target
+
+    files = (d for d in destinations if d is not None and d != "-" and not is_stream_target(d))
+    first = next(files, None)
     return (os.path.dirname(first) or ".") if first is not None else None
 
 
