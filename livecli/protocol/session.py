@@ -13,10 +13,8 @@ States (`ClientSession.state`):
     CLOSED          after `closed(code, reason)`; media raises that close's error   → AWAIT_SETUP on
                     (the driver may not have seen the close yet)                    `reconnect_setup()`
 
-A turn is over on turnComplete; or on generationComplete or interrupted when no turnComplete follows within
-TURN_GRACE_S (some servers never send one: docs/wire.md, "Turn end"); `tick(now)` then emits an inferred
-TurnComplete, and a turnComplete arriving after that is absorbed (its usage kept), so there is no phantom turn.
-Reply content arriving with no open turn (server VAD) opens a new turn; a late transcription does not.
+When a turn is over, and which turn reply content belongs to, is protocol.turn_tracker's `TurnTracker` (a turn
+is over on turnComplete, or TURN_GRACE_S after generationComplete/interrupted when none follows: `tick(now)`).
 
 Which input a turn answers is the session's to say: `label_input(number, name)` before an input's frames tags
 every turn opened from then on (server VAD may answer one input with several turns); labelling the same input
@@ -40,29 +38,14 @@ from typing import Any
 
 from livecli.errors import LivecliError, ServerClosed
 from livecli.protocol import client_messages as cm
-from livecli.protocol.events import (
-    AudioChunk,
-    GenerationComplete,
-    InputTranscription,
-    Interrupted,
-    OutputTranscription,
-    ResumptionUpdate,
-    ServerEvent,
-    SetupComplete,
-    TextPart,
-    ToolCall,
-    TurnComplete,
-    Usage,
-)
+from livecli.protocol.events import ResumptionUpdate, ServerEvent, SetupComplete
 from livecli.protocol.outbox import Outbox
 from livecli.protocol.reply_audio import ReplyAudio
 from livecli.protocol.server_parse import parse_server_message
+from livecli.protocol.turn_tracker import TURN_GRACE_S, TurnTracker
 from livecli.protocol.turns import Inputs, InputTag, Turn
 
 __all__ = ["TURN_GRACE_S", "ClientSession", "InputTag", "State", "Turn"]
-
-# How long to wait after generationComplete/interrupted for the turnComplete that carries usage.
-TURN_GRACE_S = 2.0
 
 
 class State(enum.Enum):
@@ -90,18 +73,14 @@ class ClientSession:
         self._media_ok = False  # setupComplete received on this connection and not closed
         self._closed: LivecliError | None = None  # the error of this connection's close
         self._input_open = False
-        self._open: Turn | None = None  # the turn collecting reply content
-        self._grace_until: float | None = None
-        self._absorb_turn_complete = False
         self.inputs = Inputs(self.turns)  # which input each turn answers
+        self._tracker = TurnTracker(self.turns, self.inputs)  # which turn is open, and when it is over
         transparent = setup.transparent and (setup.session_resumption or setup.resume_handle is not None)
         self.outbox = Outbox(keep=transparent)
         self._input_chunks = 0  # audio messages of the current input built so far (counting any skipped)
         self._end_index: int | None = None  # the index of the message that ended the current input
         self._resend: list[str] | None = None  # the tail to send first on this connection (transparent)
         self.resumed_transparently = False  # this connection goes on where the last one stopped
-        # Where each turn keeps its reply audio: in memory, unless the use case spills it (commands/reply_spill).
-        self.new_reply_audio: Callable[[], ReplyAudio] = ReplyAudio
 
     # --- state -----------------------------------------------------------------------------------------
 
@@ -116,7 +95,16 @@ class ClientSession:
             return State.AWAIT_SETUP
         if self._input_open:
             return State.STREAMING
-        return State.AWAITING_REPLY if self._open is not None else State.READY
+        return State.AWAITING_REPLY if self._tracker.open is not None else State.READY
+
+    @property
+    def new_reply_audio(self) -> Callable[[], ReplyAudio]:
+        """Where each turn keeps its reply audio: in memory unless the use case spills it."""
+        return self._tracker.new_reply_audio
+
+    @new_reply_audio.setter
+    def new_reply_audio(self, factory: Callable[[], ReplyAudio]) -> None:
+        self._tracker.new_reply_audio = factory
 
     @property
     def can_send_media(self) -> bool:
@@ -126,27 +114,19 @@ class ClientSession:
     @property
     def current_turn(self) -> Turn | None:
         """The latest turn, over or not."""
-        return self.turns[-1] if self.turns else None
+        return self._tracker.current
 
     def turn_over(self, now: float | None = None) -> bool:
         """Whether the latest turn is over (or its grace has run out by `now`: call `tick` to settle it)."""
-        turn = self.current_turn
-        if turn is None:
-            return False
-        if turn.over:
-            return True
-        return self._grace_until is not None and now is not None and now >= self._grace_until
+        return self._tracker.turn_over(now)
 
     def deadline(self) -> float | None:
         """When the caller must call `tick()` next (end of the turnComplete grace), or None."""
-        return self._grace_until
+        return self._tracker.grace_until
 
     def tick(self, now: float | None = None) -> list[ServerEvent]:
         """Settle a turn whose grace ran out: an inferred TurnComplete, or nothing."""
-        now = self._clock() if now is None else now
-        if self._grace_until is None or now < self._grace_until:
-            return []
-        return self._infer_end(now)
+        return self._tracker.tick(self._clock() if now is None else now)
 
     # --- which turns answer which input (protocol.turns.Inputs keeps the labels) ----------------------------
 
@@ -186,10 +166,7 @@ class ClientSession:
         now = self._clock()
         self.resumed_transparently = self._transparent_possible()
         self._resend = self.outbox.unacknowledged() if self.resumed_transparently else None
-        if self._open is not None and not (self.resumed_transparently and not self._open.has_reply):
-            turn = self._open
-            self._finish(turn, now, "disconnected", None)  # that reply is lost with the old connection
-            turn.replaced = self.resumed_transparently  # ...and asked for again by the resent tail
+        self._tracker.new_connection(now, resumed_transparently=self.resumed_transparently)
         if not self.resumed_transparently:
             self._input_open = False
             if self.resume_handle is None:  # a new session: numbering starts again
@@ -200,8 +177,6 @@ class ClientSession:
                 self.outbox.restart(acknowledged + 1 if acknowledged is not None else self.outbox.next_index)
         self._closed = None
         self._media_ok = False
-        self._absorb_turn_complete = False
-        self._grace_until = None
         self._started = True
         self.setup_complete_at = None
         config = dataclasses.replace(self.setup, resume_handle=self.resume_handle)
@@ -232,7 +207,7 @@ class ClientSession:
         """Open a user turn: activityStart when automatic activity detection is off, else nothing.
         `first_chunk`: the audio messages of the input skipped (a resend from `heard_through`)."""
         self._check_media()
-        self._new_turn(self._clock())
+        self._tracker.new_turn(self._clock())
         self._input_open = True
         self._input_chunks = first_chunk
         self._end_index = None
@@ -290,7 +265,7 @@ class ClientSession:
     def text(self, text: str) -> list[str]:
         """A whole user turn as `realtimeInput.text`."""
         self._check_media()
-        turn = self._new_turn(self._clock())
+        turn = self._tracker.new_turn(self._clock())
         turn.input_ended_at = turn.started_at
         self._end_index = self.outbox.next_index
         return [self._number(cm.text_message(text))]
@@ -302,7 +277,7 @@ class ClientSession:
         (images) that precede a string turn's text."""
         self._check_media()
         if turn_complete:
-            turn = self._new_turn(self._clock())
+            turn = self._tracker.new_turn(self._clock())
             turn.input_ended_at = turn.started_at
             self._end_index = self.outbox.next_index
         return [self._number(cm.client_content_message(turns, turn_complete, before_text=before_text))]
@@ -325,97 +300,21 @@ class ClientSession:
         return out
 
     def _apply(self, event: ServerEvent, now: float, out: list[ServerEvent]) -> bool:
-        """Update the state for one event; False when the event is absorbed."""
-        if isinstance(event, AudioChunk | TextPart | ToolCall):
-            turn = self._reply_turn(now, out)
-            if isinstance(event, AudioChunk):
-                turn.audio += event.data
-                turn.audio_rate = event.rate
-            elif isinstance(event, ToolCall):
-                turn.tool_calls.extend(event.calls)
-            elif event.thought:
-                turn.thought_parts.append(event.text)
-            else:
-                turn.text_parts.append(event.text)
-            if turn.first_reply_at is None and (isinstance(event, AudioChunk) or turn.text_parts):
-                turn.first_reply_at = now
-                if turn.input is not None and turn.input == self.inputs.current:
-                    turn.heard_chunks = self._input_chunks
-        elif isinstance(event, InputTranscription | OutputTranscription):
-            turn = self._transcript_turn(isinstance(event, InputTranscription), now)
-            pieces = turn.input_pieces if isinstance(event, InputTranscription) else turn.output_pieces
-            pieces.append(event.text)
-        elif isinstance(event, GenerationComplete | Interrupted):
-            if self._open is not None:
-                self._open.interrupted |= isinstance(event, Interrupted)
-                if self._grace_until is None:
-                    self._grace_until = now + TURN_GRACE_S
-        elif isinstance(event, TurnComplete):
-            if self._open is not None:
-                self._finish(self._open, now, "interrupted" if self._open.interrupted else "turnComplete", event)
-            elif self._absorb_turn_complete:
-                self._absorb_turn_complete = False
-                return False
-        elif isinstance(event, Usage):
-            latest = self._open or self.current_turn
-            if latest is not None:
-                latest.usage = event
-        elif isinstance(event, SetupComplete):
+        """Update the state for one event; False when the event is absorbed (the turns are the tracker's)."""
+        if isinstance(event, SetupComplete):
             if not self._media_ok and self._closed is None:
                 self._media_ok = True
                 self.setup_complete_at = now
                 self.session_id = event.session_id
-        elif isinstance(event, ResumptionUpdate) and event.resumable and event.new_handle:
-            self.resume_handle = event.new_handle
-            self.outbox.acknowledge(event.last_consumed_index)  # the index belongs to this handle
+        elif isinstance(event, ResumptionUpdate):
+            if event.resumable and event.new_handle:
+                self.resume_handle = event.new_handle
+                self.outbox.acknowledge(event.last_consumed_index)  # the index belongs to this handle
+        else:
+            return self._tracker.apply(
+                event, now, out, input_open=self._input_open, input_chunks=self._input_chunks
+            )
         return True
-
-    def _infer_end(self, now: float) -> list[ServerEvent]:
-        """End the open turn in its grace without a turnComplete; one that arrives later is absorbed."""
-        turn = self._open
-        if turn is None:
-            return []
-        event = TurnComplete(inferred=True)
-        self._finish(turn, now, "interrupted" if turn.interrupted else "generationComplete", event)
-        self._absorb_turn_complete = True
-        return [event]
-
-    def _transcript_turn(self, is_input: bool, now: float) -> Turn:
-        """The turn a transcription belongs to: it never opens a turn that would then wait for a reply.
-
-        Transcriptions are unordered w.r.t. modelTurn (docs/wire.md, "Server messages"): one arriving after its
-        turn ended (even after turnComplete, e.g. an empty `finished` piece) belongs to that turn. Only user
-        speech heard while input is still streaming (server VAD) starts the next turn.
-        """
-        if self._open is not None:
-            return self._open
-        latest = self.current_turn
-        if latest is None or (is_input and self._input_open):
-            return self._new_turn(now)
-        return latest
-
-    def _reply_turn(self, now: float, out: list[ServerEvent]) -> Turn:
-        """The turn new reply content belongs to; content after generationComplete/interrupted starts the next."""
-        if self._grace_until is not None:
-            out.extend(self._infer_end(now))
-        return self._open or self._new_turn(now)
-
-    def _new_turn(self, now: float) -> Turn:
-        if self._open is not None:
-            self._finish(self._open, now, "superseded", None)
-        turn = Turn(
-            index=len(self.turns) + 1, started_at=now, input=self.inputs.current, audio=self.new_reply_audio()
-        )
-        self.turns.append(turn)
-        self._open = turn
-        self._absorb_turn_complete = False
-        return turn
-
-    def _finish(self, turn: Turn, now: float, end: str, event: TurnComplete | None) -> None:
-        turn.ended_at, turn.end, turn.complete = now, end, event
-        if turn is self._open:
-            self._open = None
-            self._grace_until = None
 
     def closed(self, code: int, reason: str, *, error: LivecliError | None = None) -> LivecliError:
         """The error for a close frame (1006 when none came); its exit status depends on the phase. `error`: the

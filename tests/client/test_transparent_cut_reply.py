@@ -83,8 +83,10 @@ def cut_run(
 @pytest.mark.timeout(60)
 def test_send_waits_for_the_reply_the_resent_input_gets_and_writes_it_whole(tmp_path: Path) -> None:
     source = tone(tmp_path / "in.wav", 2.0)
-    status, _, _ = cut_run(tmp_path, "reply.wav", inputs=[source])
+    status, text, _ = cut_run(tmp_path, "reply.wav", inputs=[source])
     assert status == 0
+    last = [line for line in text.splitlines() if '"turn_complete"' in line][-1]
+    assert '"input_transcript": "[2.00 s of audio]"' in last  # the new reply's transcription is its own
     reply, rate = sf.read(tmp_path / "reply.wav", dtype="int16")
     whole, whole_rate = whole_reply(tmp_path, inputs=[source])
     assert rate == whole_rate

@@ -46,3 +46,16 @@ def test_a_cut_reply_of_another_input_is_not_this_ones() -> None:
     session.receive(sm.turn_complete())
     session.label_input(2, "b.wav")
     assert session.reply_turns(2) == []
+
+
+def test_the_new_replys_transcriptions_go_to_it_not_to_the_cut_one() -> None:
+    """The regenerated reply's input transcription may come before its first audio: it opens the new turn."""
+    session = cut_after_resend()
+    session.receive(sm.input_transcription("hello"))
+    session.receive(sm.audio_content(b"\x03\x04" * 300))
+    session.receive(sm.output_transcription("hi there"))
+    session.receive(sm.turn_complete())
+    [reply] = session.reply_turns(1)
+    assert reply.input_transcript == "hello"
+    assert reply.output_transcript == "hi there"
+    assert len(reply.audio) == 600
