@@ -28,3 +28,10 @@ def test_local_servers_start_through_local_server() -> None:
     """A test that needs livecli's server uses the session's `live_server` or `helpers.local_server(...)`, so
     every such server is configured and shut down the same way."""
     assert _files_using(r"\bServerThread\(", "helpers.py") == []
+
+
+def test_no_test_imports_from_conftest() -> None:
+    """Shared code lives in tests/helpers.py (or a package's own helper module): `conftest` is a module name
+    pytest may import from another directory first, so `from conftest import ...` breaks when files from two
+    directories run together."""
+    assert _files_using(r"(?m)^\s*(from conftest import|import conftest\b)") == []

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import LocalServer
-from helpers import SAMPLES, local_server, run_cli, ws_server_thread
+from helpers import SAMPLES, LocalServer, local_server, run_cli, ws_server_thread
 
 from livecli.client.conversation import Conversation
 from livecli.client.resume import retryable

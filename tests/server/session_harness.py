@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import copy
 import json
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from livecli.server.resumption import HandleStore
@@ -13,7 +15,26 @@ from livecli.server.session import Send, ServerSession, SessionLimits
 __all__ = ["MODEL", "NO_VAD", "Harness"]
 
 MODEL = "models/gemini-3.8-live"
-NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
+
+
+class FreshCopies(Mapping[str, Any]):
+    """A shared setup fragment that hands out a deep copy of each value, so `{**NO_VAD}` (or `**NO_VAD` into a
+    call) gives the test its own nested dicts: a test that edits its setup cannot change another test's."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = copy.deepcopy(dict(data))
+
+    def __getitem__(self, key: str) -> Any:
+        return copy.deepcopy(self._data[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+NO_VAD = FreshCopies({"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}})
 
 
 class Harness:

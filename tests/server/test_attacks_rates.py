@@ -10,13 +10,13 @@ import json
 
 from bystander import GUARD, bystander
 from helpers import local_server
+from session_harness import NO_VAD
 
 from livecli.server.inbound_audio import PLANS, InboundAudio, RatePlans
 from livecli.server.limits import MAX_INPUT_RATES, TOO_MANY_RATES
 from livecli.server.probe import Probe, audio_frame, speechlike
 from livecli.server.validate import Refusal
 
-NO_VAD = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
 # Rates near 48 kHz, each a plan of its own (the attack cycled ten such rates); a fresh set per connection.
 POOL = [47981 - 2 * i for i in range(60)]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ def transparent_setup(handle: str | None = None) -> dict[str, Any]:
     resumption: dict[str, Any] = {"transparent": True}
     if handle:
         resumption["handle"] = handle
-    return {"setup": {"model": MODEL, "sessionResumption": resumption, **NO_VAD}}
+    return copy.deepcopy({"setup": {"model": MODEL, "sessionResumption": resumption, **NO_VAD}})
 
 
 def resumable(h: Harness) -> list[dict[str, Any]]:
