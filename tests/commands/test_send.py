@@ -20,7 +20,7 @@ from livecli.auth.target import ConnectOptions
 from livecli.commands.request import RunRequest, build_setup
 from livecli.errors import ConnectError, NoReplyError, UsageError
 from livecli.protocol import server_messages as sm
-from livecli.protocol import session as session_module
+from livecli.protocol import turn_tracker as session_module  # where the grace is (TURN_GRACE_S)
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run
 from tests.helpers import LocalServer, RawFrameServer, cli_command, run_cli, subprocess_env
 
