@@ -4,8 +4,9 @@
   the installed libsndfile writes, checked here so an unknown format fails before connecting);
 - `-o -`: the reply on stdout as it arrives (commands/stream_out): WAV with unknown lengths, or `--format raw`
   (not with --json, which owns stdout);
-- `-o FIFO` or `-o DEVICE` (an existing path that is not a regular file, `/dev/null` too): written in place, not
-  replaced (audio/encode), in `--format` (WAV without it, whatever its name);
+- `-o FIFO` or `-o DEVICE` (an existing path that is not a regular file, `/dev/null` too): never replaced; with
+  `--format wav` (the default, whatever its name) or `raw` streamed into as `-o -` streams to stdout
+  (commands/stream_out), with a file format written into in place once the reply is complete (audio/encode);
 - `-o DIR/` (or an existing directory): `DIR/<input stem>.wav` (or `--format`'s suffix) per input — required
   with several inputs;
 - no `-o`: no audio is saved; the reply transcript (or the model's TEXT parts) goes to stdout.
@@ -44,7 +45,8 @@ class OutputPlan:
     to_stdout_audio: bool = False
     transcript_to_stdout: bool = False
     directory: str | None = field(default=None)
-    stream_kind: str = "wav"  # with `-o -`: wav or raw
+    stream_kind: str = "wav"  # with `-o -` or `stream_path`: wav or raw
+    stream_path: str | None = None  # a FIFO or device the reply streams into as it arrives
     file_kind: str | None = None  # with files: the --format name (None: by each file's suffix)
 
     def destination(self, index: int) -> str | None:
@@ -72,21 +74,23 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: 
     count = len(inputs)
     if output is None:
         return OutputPlan((None,) * count, transcript_to_stdout=not json)
+    from livecli.commands.stream_out import STREAM_FORMATS
+
+    stream_kind = (kind or "wav").lower()
     if output == "-":
         if json:
             raise UsageError("-o - writes audio to stdout, which --json uses: give -o a file name")
         if count != 1:
             raise UsageError("-o - takes one input; with several inputs give -o a directory (-o DIR/)")
-        from livecli.commands.stream_out import STREAM_FORMATS
-
-        stream_kind = (kind or "wav").lower()
         if stream_kind not in STREAM_FORMATS:
             raise UsageError(f"-o - streams the reply as it arrives: --format wav or raw, not {kind}")
         return OutputPlan(("-",), to_stdout_audio=True, stream_kind=stream_kind)
-    if kind is not None and kind.lower() == "raw":
-        raise UsageError("--format raw is for -o - (a stream); a file needs a file format (wav, flac, ...)")
     from livecli.audio.encode import is_stream_target, reply_format
 
+    if count == 1 and is_stream_target(output) and stream_kind in STREAM_FORMATS:
+        return OutputPlan((output,), stream_kind=stream_kind, stream_path=output)
+    if kind is not None and kind.lower() == "raw":
+        raise UsageError("--format raw is for -o - (a stream); a file needs a file format (wav, flac, ...)")
     if _is_directory(output):
         suffix = reply_format(output, kind).suffixes[0] if kind is not None else ".wav"
         try:
@@ -103,8 +107,8 @@ def plan_output(output: str | None, inputs: Sequence[str], *, json: bool, kind: 
         return OutputPlan(tuple(paths), directory=output, file_kind=kind)
     if count != 1:
         raise UsageError(f"{count} inputs need -o DIR/ (a reply per input), not the single file name {output}")
-    reply_format(output, kind)  # a FIFO or device: --format's, or WAV
-    if is_stream_target(output):  # written in place, wherever it is
+    reply_format(output, kind)
+    if is_stream_target(output):  # a FIFO or device in a file format: written in place, wherever it is
         return OutputPlan((output,), file_kind=kind)
     parent = os.path.dirname(output) or "."
     if not os.path.isdir(parent):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from livecli.commands.forwarding import ForwardingReporter
 from livecli.commands.input_loop import RunState
 from livecli.commands.output import OutputPlan, write_text
 from livecli.commands.stream_out import StdoutAudio
@@ -66,6 +67,16 @@ def write_replies(
         raise first_failure
 
 
+def _streamer(renderer: Reporter) -> StdoutAudio | None:
+    """The reporter that streamed the reply as it arrived (`-o -`, a FIFO or device), wherever it is in the chain
+    (--play's tap goes in front of it)."""
+    while isinstance(renderer, ForwardingReporter):
+        if isinstance(renderer, StdoutAudio):
+            return renderer
+        renderer = renderer.inner
+    return None
+
+
 def _write_reply(
     env: Env, plan: OutputPlan, index: int, name: str, state: RunState, renderer: Reporter, *, failed: bool
 ) -> None:
@@ -74,13 +85,16 @@ def _write_reply(
     destination = plan.destination(index)
     audio = JoinedAudio(t.audio for t in turns)  # read in blocks: it may be on disk (commands/reply_spill)
     rate = next((t.audio_rate for t in turns if t.audio_rate), None) or OUTPUT_RATE
-    if destination == "-" and isinstance(renderer, StdoutAudio):  # streamed as it arrived
-        if renderer.broken:
-            pass  # the write error is the run's failure; what reached stdout is unknown
-        elif renderer.streamed and renderer.rate:
-            renderer.reply_written("-", renderer.streamed, renderer.rate, partial=failed and not answered)
+    streamer = _streamer(renderer)
+    if streamer is not None and destination == streamer.destination:  # streamed as it arrived
+        streamer.close()  # a FIFO's reader sees the end (a failing close is the run's failure)
+        where = "stdout" if destination == "-" else destination
+        if streamer.broken:
+            pass  # the write error is the run's failure; what reached the stream is unknown
+        elif streamer.streamed and streamer.rate:
+            renderer.reply_written(destination, streamer.streamed, streamer.rate, partial=failed and not answered)
         elif answered:
-            renderer.warning(f"no reply audio for {name}: nothing written to stdout")
+            renderer.warning(f"no reply audio for {name}: nothing written to {where}")
     elif destination is not None and len(audio):
         from livecli.audio.encode import write_reply
 

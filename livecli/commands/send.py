@@ -72,8 +72,8 @@ def run(req: RunRequest, env: Env, status_of: Callable[[BaseException], int]) ->
             return dry_run(preview, setup_message(setup), plans, env, req.json, prompt, images)
         display = make_renderer(env, json=req.json, verbosity=req.verbosity)
         renderer: Reporter = ReplyLimits(display, req.max_reply_s)  # a flooding server cannot fill the memory
-        if plan.to_stdout_audio:
-            renderer = StdoutAudio(renderer, env, plan.stream_kind)  # -o -: the reply as it arrives
+        if plan.to_stdout_audio or plan.stream_path is not None:  # -o -, a FIFO or device: as the reply arrives
+            renderer = StdoutAudio(renderer, env, plan.stream_kind, path=plan.stream_path)
         # playback: --play, the reply through the speaker as it arrives (commands/talk/playback, as talk plays it)
         speaker = _speaker(req)  # a missing talk extra, PortAudio or device fails here, before connecting
         if speaker is not None:

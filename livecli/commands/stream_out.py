@@ -6,11 +6,15 @@ first chunk decides: a WAV header with unknown lengths (`--format wav`, the defa
 s16le mono at the reply's rate, which the display states once on stderr). A stream has one rate: a reply whose
 rate changes part way is an error. What is on stdout cannot be taken back: when a reconnect sends an input again
 from its start, the cut-off attempt's audio stays in the stream, and a warning says so.
+
+`-o FIFO` or `-o DEVICE` (an existing path that is not a regular file) streams the same way into it: it is opened
+for writing when the run starts, before connecting (a FIFO waits for its reader there, as the shell's `>` does),
+and closed once the replies are written (`close`), so its reader sees the end.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from livecli.commands.forwarding import ForwardingReporter
 from livecli.errors import OutputError
@@ -29,12 +33,20 @@ STREAM_FORMATS = ("wav", "raw")  # what `-o -` can stream: a file format needing
 class StdoutAudio(ForwardingReporter):
     """Streams reply audio to stdout and passes every report on to the display (`inner`)."""
 
-    def __init__(self, inner: Reporter, env: Env, kind: str = "wav") -> None:
+    def __init__(self, inner: Reporter, env: Env, kind: str = "wav", path: str | None = None) -> None:
+        """`path`: a FIFO or device to stream into instead of stdout (opened now: OutputError if it cannot be)."""
         if kind not in STREAM_FORMATS:
-            raise OutputError(f"-o - streams {' or '.join(STREAM_FORMATS)}, not {kind}")
+            raise OutputError(f"-o {path or '-'} streams {' or '.join(STREAM_FORMATS)}, not {kind}")
         super().__init__(inner)
         self.env = env
         self.kind = kind
+        self.destination = path or "-"  # as the plan names it
+        self._target: BinaryIO | None = None
+        if path is not None:
+            try:
+                self._target = open(path, "wb", buffering=0)  # noqa: SIM115 (closed by close())
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         self.rate: int | None = None
         self.streamed = 0  # PCM bytes on stdout, header not counted
         self._attempt_bytes = 0  # of them, since the input's latest sending began
@@ -45,7 +57,7 @@ class StdoutAudio(ForwardingReporter):
 
         if self.rate is None:
             self.rate = chunk.rate
-            self.inner.reply_streaming("-", chunk.rate, self.kind)
+            self.inner.reply_streaming(self.destination, chunk.rate, self.kind)
             if self.kind == "wav":
                 self._write(streaming_wav_header(chunk.rate))
         elif chunk.rate != self.rate:
@@ -60,12 +72,31 @@ class StdoutAudio(ForwardingReporter):
 
     def _write(self, data: bytes) -> None:
         from livecli.audio.encode import write_to_stdout
+        from livecli.env import write_all
 
         try:
-            write_to_stdout(self.env.stdout, data)
+            if self._target is None:
+                write_to_stdout(self.env.stdout, data)
+            else:
+                write_all(self._target, data)
+        except OSError as exc:
+            self.broken = True
+            if self._target is None:
+                raise  # stdout's reader went away: a status of its own
+            raise OutputError(f"{self.destination}: cannot write: {exc.strerror or exc}") from exc
         except BaseException:
             self.broken = True
             raise
+
+    def close(self) -> None:
+        """Close the FIFO or device streamed into (its reader sees the end); stdout stays open."""
+        if self._target is not None:
+            target, self._target = self._target, None
+            try:
+                target.close()
+            except OSError as exc:
+                self.broken = True
+                raise OutputError(f"{self.destination}: cannot write: {exc.strerror or exc}") from exc
 
     @property
     def streamed_s(self) -> float:

@@ -62,6 +62,19 @@ def test_a_fifo_gets_the_reply_and_stays_a_fifo(live_server: LocalServer, fifo: 
     assert [p.name for p in fifo.parent.iterdir()] == ["p"]  # no temporary file left beside it
 
 
+def test_a_fifo_is_streamed_into_as_the_reply_arrives(live_server: LocalServer, fifo: Path) -> None:
+    """As `-o -` streams to stdout: a WAV header with unknown lengths, then each chunk; `--format raw` too."""
+    reader = FifoReader(fifo)
+    result = _send(live_server, fifo)
+    assert reader.wait()[4:8] == b"\xff\xff\xff\xff"
+    assert f"streaming the reply to {fifo} (WAV, 24000 Hz)" in result.stderr
+    reader = FifoReader(fifo)
+    raw = _send(live_server, fifo, "--format", "raw")
+    assert not reader.wait().startswith(b"RIFF")
+    assert len(reader.data) % 2 == 0
+    assert f"reply written to {fifo}" in raw.stderr
+
+
 def test_a_fifo_without_format_gets_wav(live_server: LocalServer, fifo: Path) -> None:
     reader = FifoReader(fifo)
     _send(live_server, fifo)
@@ -114,7 +127,7 @@ def test_write_reply_into_a_full_fifo_is_an_output_error(fifo: Path, monkeypatch
 def test_dev_null_is_a_device_written_as_wav_by_default() -> None:
     """Planned only: nothing here writes to the real /dev/null."""
     assert is_stream_target(os.devnull)
-    assert plan_output(os.devnull, ["in.wav"], json=False).destinations == (os.devnull,)
+    assert plan_output(os.devnull, ["in.wav"], json=False).stream_path == os.devnull
     assert reply_format(os.devnull).name == "wav"
     assert reply_format(os.devnull, "flac").name == "flac"
 
