@@ -35,6 +35,7 @@ from livecli.protocol.redact import printable
 from livecli.protocol.report import FramesSent, InputInfo, Reporter, ToolOutcome, TurnReport
 from livecli.protocol.wire import INPUT_BYTES_PER_S
 from livecli.render.json_lines import JsonLinesRenderer
+from livecli.render.wording import TURN_ENDINGS, byte_size, count_of, seconds, turn_timings
 
 if TYPE_CHECKING:
     from livecli.env import Env
@@ -45,31 +46,6 @@ __all__ = ["JsonLinesRenderer", "RichRenderer", "make_renderer"]
 PROGRESS_MIN_S = 2.0  # inputs shorter than this get no progress bar
 TOOL_RESULT_SHOWN = 100  # characters of a function response shown (all of it with -v)
 STYLE = str | None
-
-# How a turn that did not end with turnComplete is announced (Turn.end values).
-TURN_ENDINGS = {
-    "turnComplete": "complete",
-    "generationComplete": "ended at generationComplete (no turnComplete)",
-    "interrupted": "interrupted",
-    "superseded": "cut short by the next turn",
-    "disconnected": "cut off by the reconnect",
-}
-
-
-def byte_size(nbytes: int) -> str:
-    """A size for people: B, KB or MB (powers of 1000, as file managers show them)."""
-    if nbytes < 1000:
-        return f"{nbytes} B"
-    return f"{nbytes / 1000:.1f} KB" if nbytes < 1_000_000 else f"{nbytes / 1_000_000:.1f} MB"
-
-
-def seconds(value: float) -> str:
-    """A duration for people: milliseconds below one second, else seconds."""
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 class RichRenderer(Reporter):
@@ -195,7 +171,7 @@ class RichRenderer(Reporter):
         tail = f", {padding:.2f} s of it silence" if padding >= 0.01 else ""
         frames = self._frames.pop(info.index, None)
         if frames is not None:
-            tail += f", with {_count(frames.total_frames, 'frame')} ({byte_size(frames.total_bytes)})"
+            tail += f", with {count_of(frames.total_frames, 'frame')} ({byte_size(frames.total_bytes)})"
         self._say(f"  sent {sent_s:.2f} s in {chunks} chunks{tail}; waiting for the reply", level=0)
 
     def frames_sent(self, info: InputInfo, sent: FramesSent) -> None:
@@ -204,7 +180,7 @@ class RichRenderer(Reporter):
         self._say(
             "  sent ",
             (sent.source, "bold"),
-            f": {_count(sent.frames, 'frame')}, {sent.width}x{sent.height} {kind}, {byte_size(sent.nbytes)}",
+            f": {count_of(sent.frames, 'frame')}, {sent.width}x{sent.height} {kind}, {byte_size(sent.nbytes)}",
             level=0,
         )
 
@@ -283,33 +259,12 @@ class RichRenderer(Reporter):
         ending = TURN_ENDINGS.get(turn.end or "turnComplete", turn.end or "complete")
         style = "green" if turn.end in (None, "turnComplete", "generationComplete") else "yellow"
         self._say((f"turn {turn.index} {ending}", style), ": " + (", ".join(reply) or "no reply"), level=0)
-        timings = self._timings(report)
+        timings = turn_timings(report)
         if timings:
             self._say("  " + ", ".join(timings), level=0)
         if report.near_silent:
             loudness = "all samples zero" if report.level_dbfs == -math.inf else f"{report.level_dbfs:.0f} dBFS"
             self.warning(f"the reply to {report.input_name} is near-silent ({loudness})")
-
-    @staticmethod
-    def _timings(report: TurnReport) -> list[str]:
-        """Milestones after the end of input (TTFB: first reply byte; TTFA: first audible sample)."""
-        metrics = report.metrics
-        if metrics is None:
-            latency = report.turn.reply_latency_s
-            return [] if latency is None else [f"TTFB {seconds(latency)}"]
-        timings = [
-            f"{label} {seconds(value)}"
-            for label, value in (
-                ("transcript", metrics.first_input_transcription_s),
-                ("TTFB", metrics.ttfb_s),
-                ("TTFA", metrics.ttfa_s),
-                ("complete", metrics.turn_complete_s),
-            )
-            if value is not None
-        ]
-        if metrics.realtime_factor is not None:
-            timings.append(f"{metrics.realtime_factor:.1f}x real time")
-        return timings
 
     def tool_finished(self, outcome: ToolOutcome) -> None:
         took = seconds(outcome.duration_s)
