@@ -31,7 +31,7 @@ from typing import Any
 
 from livecli.client.connect_errors import host_of
 from livecli.client.inbox import Answer, Inbox
-from livecli.client.metrics import TurnTimes, measure
+from livecli.client.metrics import TurnReports
 from livecli.client.tool_calls import ToolCallDispatcher, ToolRunner
 from livecli.client.transport import Closed, Link, LinkClosed, LinkTap, open_link
 from livecli.errors import ConnectError, LivecliError, NoReplyError
@@ -39,7 +39,7 @@ from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.events import GoAway, ServerEvent, ToolCall, ToolCallCancellation
 from livecli.protocol.redact import redact_url
-from livecli.protocol.report import Reporter, TurnReport
+from livecli.protocol.report import Reporter
 from livecli.protocol.session import ClientSession, InputTag, Turn
 
 __all__ = ["Conversation", "ReconnectNow", "go_away_margin"]
@@ -84,8 +84,7 @@ class Conversation:
         self.last_frame_at = clock()
         self.inbox = Inbox()  # filled by the reader and tool handlers, emptied by the driver (`_pump`)
         self._reader: asyncio.Task[None] | None = None
-        self._reported: set[int] = set()
-        self.times: dict[int, TurnTimes] = {}
+        self.turn_reports = TurnReports(renderer)  # each turn measured, and reported once it is over
         self.go_away_at: float | None = None  # when this connection's goAway arrived
         self.go_away_deadline: float | None = None  # when the server said it will close
         self.connected_at: float | None = None  # when this connection's setupComplete arrived
@@ -313,8 +312,7 @@ class Conversation:
         answers: list[str] = []
         for event in events:
             turn = self.session.current_turn
-            if turn is not None:
-                self.times.setdefault(turn.index, TurnTimes()).observe(event, now)
+            self.turn_reports.observe(event, turn, now)
             if isinstance(event, GoAway) and self.go_away_at is None:
                 self.go_away_at = now
                 left = event.time_left_s if event.time_left_s is not None else DEFAULT_GO_AWAY_S
@@ -341,19 +339,7 @@ class Conversation:
         self.inbox.put(exc)
 
     def _report_turns(self) -> None:
-        for turn in self.session.turns:
-            if turn.over and turn.index not in self._reported:
-                self._reported.add(turn.index)
-                if turn.end in ("superseded", "disconnected") and not turn.has_reply:
-                    continue  # a stray transcription, not a turn the user needs to see
-                level = None
-                if turn.audio:
-                    from livecli.audio.levels import rms_dbfs_pcm16_parts
-
-                    level = rms_dbfs_pcm16_parts(turn.audio.blocks())  # in blocks: it may be on disk
-                name = turn.input.name if turn.input is not None else ""
-                metrics = measure(turn, self.times.get(turn.index))
-                self.renderer.turn_complete(TurnReport(turn, name, self.setup_s, level, metrics))
+        self.turn_reports.report_finished(self.session.turns, self.setup_s)
 
     async def wait_reply(self, attempt: InputTag, *, settle_s: float, timeout_s: float) -> list[Turn]:
         """Wait until the reply to one attempt at an input is complete; returns its turns.

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livecli.protocol.events import AudioChunk, GenerationComplete, InputTranscription, ServerEvent
-from livecli.protocol.report import NEAR_SILENT_DBFS, TurnMetrics
+from livecli.protocol.report import NEAR_SILENT_DBFS, Reporter, TurnMetrics, TurnReport
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from livecli.protocol.session import Turn
 
-__all__ = ["TurnTimes", "measure"]
+__all__ = ["TurnReports", "TurnTimes", "measure"]
 
 
 @dataclass(slots=True)
@@ -70,3 +72,35 @@ def measure(turn: Turn, times: TurnTimes | None) -> TurnMetrics:
         turn_complete_s=_since(end, turn.ended_at),
         realtime_factor=rtf,
     )
+
+
+class TurnReports:
+    """A conversation's turns measured as their events arrive, and each reported once when it is over (the
+    renderer's `turn_complete`, with its metrics and loudness)."""
+
+    def __init__(self, renderer: Reporter) -> None:
+        self.renderer = renderer
+        self.times: dict[int, TurnTimes] = {}
+        self._reported: set[int] = set()
+
+    def observe(self, event: ServerEvent, turn: Turn | None, now: float) -> None:
+        """Note the arrival of one event of `turn` (None: before any turn)."""
+        if turn is not None:
+            self.times.setdefault(turn.index, TurnTimes()).observe(event, now)
+
+    def report_finished(self, turns: Sequence[Turn], setup_s: float | None) -> None:
+        """Report every turn over and not reported yet; a turn cut with no reply is a stray transcription, not a
+        turn the user needs to see."""
+        for turn in turns:
+            if turn.over and turn.index not in self._reported:
+                self._reported.add(turn.index)
+                if turn.end in ("superseded", "disconnected") and not turn.has_reply:
+                    continue
+                level = None
+                if turn.audio:
+                    from livecli.audio.levels import rms_dbfs_pcm16_parts
+
+                    level = rms_dbfs_pcm16_parts(turn.audio.blocks())  # in blocks: it may be on disk
+                name = turn.input.name if turn.input is not None else ""
+                metrics = measure(turn, self.times.get(turn.index))
+                self.renderer.turn_complete(TurnReport(turn, name, setup_s, level, metrics))
