@@ -137,6 +137,7 @@ def test_a_video_without_audio_sends_its_frames_then_the_prompt(videos: dict[str
         "realtimeInput.activityEnd",
     ]
     assert 'saw 3 frames (64x48), heard "what moves?"' in transcript(result)
+    assert len(result.of_type("turn_complete")) == 1  # no extra "heard 0.00 s of audio" turn
 
 
 def test_a_corrupt_video_is_exit_6_before_connecting(videos: dict[str, str], tmp_path: Path) -> None:
