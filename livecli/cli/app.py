@@ -9,8 +9,11 @@ start-up: numpy, soundfile, websockets and google-auth are imported where they a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import typer
 from typer import _click as click  # Typer's own copy of click, whose classes its commands are built from
@@ -19,7 +22,7 @@ from typer.core import TyperCommand, TyperGroup
 from livecli import __version__
 from livecli.cli import auth, batch, chat, devices, models, replay, report, send, serve, talk
 from livecli.cli.boundary import terminate_like_ctrl_c
-from livecli.cli.exit_status import EXIT_STATUS_HELP
+from livecli.cli.exit_status import EXIT_STATUS_HELP, ExitStatus
 
 __all__ = ["app", "main"]
 
@@ -39,6 +42,35 @@ class RootGroup(TyperGroup):
             with formatter.section(title):
                 formatter.write_dl(rows)
         super().format_epilog(ctx, formatter)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with _usage_errors_in_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_in_one_line():  # a command's own parsing happens inside the root's invoke
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _usage_errors_in_one_line() -> Iterator[None]:
+    """Bad input gets one clear line on stderr: click's usage errors (bad value, missing argument, unknown
+    option or command) print as `livecli: error: <what> (see 'livecli text --help')` and exit 2, instead of
+    click's Usage/Try/Error block. `livecli` alone still shows the help (click raises that as a usage error
+    too)."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.exceptions.UsageError as error:
+        from livecli.cli.boundary import one_line
+
+        command = error.ctx.command_path if error.ctx is not None else "livecli"
+        what = one_line(error.format_message()).rstrip(".")
+        click.echo(f"livecli: error: {what} (see '{command} --help')", err=True)
+        raise typer.Exit(ExitStatus.USAGE) from None
 
 
 class PlainHelpCommand(TyperCommand):

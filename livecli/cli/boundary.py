@@ -14,7 +14,7 @@ import typer
 from livecli.cli.exit_status import ExitStatus, exit_status_for
 from livecli.errors import LivecliError
 
-__all__ = ["exit_status", "guarded", "terminate_like_ctrl_c"]
+__all__ = ["exit_status", "guarded", "one_line", "terminate_like_ctrl_c"]
 
 
 def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoReturn:
@@ -44,9 +44,9 @@ def guarded(action: Callable[[], int | None], *, traceback: bool = False) -> NoR
             with contextlib.suppress(OSError, ValueError):
                 tb.print_exc(file=sys.stderr)
         if isinstance(exc, LivecliError):
-            _say(f"livecli: error: {_one_line(str(exc))}")
+            _say(f"livecli: error: {one_line(str(exc))}")
         else:
-            _say(f"livecli: internal error: {type(exc).__name__}: {_one_line(str(exc))}")
+            _say(f"livecli: internal error: {type(exc).__name__}: {one_line(str(exc))}")
         _exit(exit_status(exc))
     _exit(status or 0)
 
@@ -99,7 +99,7 @@ def _silence(stream: TextIO) -> None:
         pass
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Errors print on one line, with control characters escaped (text may come from a server)."""
     from livecli.protocol.redact import printable
 
