@@ -11,14 +11,12 @@ rename), so a CI job never reads half a file.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from livecli.errors import OutputError
+from livecli.commands.atomic_write import write_atomically
 
 __all__ = ["junit_xml", "write_junit", "xml_text"]
 
@@ -79,16 +77,4 @@ def _transcripts(record: dict[str, Any]) -> str:
 
 def write_junit(path: str, records: Sequence[dict[str, Any]], suite_name: str) -> None:
     """Write the JUnit XML to `path` atomically."""
-    data = junit_xml(records, suite_name)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".junit-", suffix=".xml", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise OutputError(f"--junit {path}: cannot write: {exc.strerror or exc}") from None
+    write_atomically(path, junit_xml(records, suite_name), flag="--junit")

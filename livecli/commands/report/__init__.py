@@ -8,10 +8,10 @@ the report says which ids were replaced).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from livecli.commands.atomic_write import write_atomically
 from livecli.env import Env
 from livecli.errors import OutputError, UsageError
 from livecli.protocol.redact import printable
@@ -50,30 +50,7 @@ def run_report(req: ReportRequest, env: Env) -> int:
     for case_id in suite.replaced:
         warn(f"case {case_id!r} is in several results files: the later file's record is shown")
     html = render_report(suite, req.output, embed_audio=req.embed_audio, title=req.title, warn=warn)
-    write_atomically(req.output, html.encode("utf-8"))
+    write_atomically(req.output, html.encode("utf-8"), flag="-o")
     counts = ", ".join(f"{count} {status}" for status, count in summarize(suite.cases).by_status.items())
     env.stderr.write(f"report written to {printable(req.output)}: {len(suite.cases)} cases ({counts})\n")
     return 0
-
-
-def write_atomically(path: str, data: bytes) -> None:
-    """`data` to `path` through a temporary file renamed into place: a reader never sees half a report."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(temporary, 0o666 & ~_umask())  # as open() would have made it (mkstemp makes 0600)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise OutputError(f"-o {path}: cannot write: {exc.strerror or exc}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
