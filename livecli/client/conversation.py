@@ -33,7 +33,7 @@ from livecli.client.connect_errors import host_of
 from livecli.client.inbox import Answer, Inbox
 from livecli.client.metrics import TurnReports
 from livecli.client.tool_calls import ToolCallDispatcher, ToolRunner
-from livecli.client.transport import Closed, Link, LinkClosed, LinkTap, open_link
+from livecli.client.transport import Closed, Link, LinkClosed, LinkTap, open_target_link
 from livecli.errors import ConnectError, LivecliError, NoReplyError
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
@@ -132,12 +132,10 @@ class Conversation:
         self.go_away_at = self.go_away_deadline = None
         try:
             async with asyncio.timeout(timeout):
-                self.link = await open_link(
-                    url,
-                    target.headers,
+                self.link = await open_target_link(
+                    target,
                     timeout=timeout,
                     environ=environ,
-                    use_env_proxy=target.use_env_proxy,
                     secrets=self.secrets,
                     send_stall_s=self.send_stall_s,
                     tap=self.tap,

@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from livecli import __version__
 from livecli.client.connect_errors import connect_error
 from livecli.errors import ConnectError, LivecliError, ProtocolError, UsageError
-from livecli.protocol.endpoints import shown_url
+from livecli.protocol.endpoints import Target, shown_url
 from livecli.protocol.redact import Redactor, redact_url
 
 __all__ = [
@@ -286,6 +286,29 @@ class LinkClosed(Exception):
     def __init__(self, closed: Closed) -> None:
         super().__init__(f"connection closed: {closed.code} {closed.reason}".rstrip())
         self.closed = closed
+
+
+async def open_target_link(
+    target: Target,
+    *,
+    timeout: float,
+    environ: Mapping[str, str],
+    secrets: Iterable[str] | None = None,
+    send_stall_s: float | None = None,
+    tap: LinkTap | None = None,
+) -> Link:
+    """`open_link` to a resolved Target: its URL, headers, proxy rule and credentials (`secrets`: every credential
+    to mask, when more than the target's own, such as a refreshed token's predecessors)."""
+    return await open_link(
+        target.url,
+        target.headers,
+        timeout=timeout,
+        environ=environ,
+        use_env_proxy=target.use_env_proxy,
+        secrets=target.secrets if secrets is None else secrets,
+        send_stall_s=send_stall_s,
+        tap=tap,
+    )
 
 
 async def open_link(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from livecli.audio.recording import Recording
-from livecli.client.transport import Closed, LinkClosed, open_link
+from livecli.client.transport import Closed, LinkClosed, open_target_link
 from livecli.errors import LivecliError, NoReplyError, ServerClosed
 from livecli.protocol.endpoints import Target
 from livecli.protocol.recording import CLIENT, SERVER, parse_frame, resumed_handle
@@ -143,14 +143,7 @@ async def probe_connection(target: Target, *, connect_timeout: float, environ: M
     """For a recording of a run that never connected (its upgrade refused): only whether `target` refuses too."""
     out = Replayed()
     try:
-        link = await open_link(
-            target.url,
-            target.headers,
-            timeout=connect_timeout,
-            environ=environ,
-            use_env_proxy=target.use_env_proxy,
-            secrets=target.secrets,
-        )
+        link = await open_target_link(target, timeout=connect_timeout, environ=environ)
     except LivecliError as exc:
         out.error = exc
     else:
@@ -170,15 +163,7 @@ async def _one_connection(
     environ: Mapping[str, str],
 ) -> LivecliError | None:
     try:
-        link = await open_link(
-            target.url,
-            target.headers,
-            timeout=connect_timeout,
-            environ=environ,
-            use_env_proxy=target.use_env_proxy,
-            secrets=target.secrets,
-            send_stall_s=timeout,
-        )
+        link = await open_target_link(target, timeout=connect_timeout, environ=environ, send_stall_s=timeout)
     except LivecliError as exc:
         raise _NotOpened(exc) from None
     loop = asyncio.get_running_loop()
