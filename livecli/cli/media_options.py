@@ -10,16 +10,15 @@ from typing import Annotated
 
 import typer
 
+from livecli.cli.options import complete_from
+
 PANEL = "Images and video"  # their section in `--help`
 
 __all__ = ["Fps", "Images", "MediaResolution", "Video", "VideoPrompt", "complete_media_resolution"]
 
 
-def complete_media_resolution(incomplete: str) -> list[str]:
-    """--media-resolution's values (the table behind them is livecli.media.images')."""
-    from livecli.media.images import MEDIA_RESOLUTIONS
-
-    return sorted(value for value in MEDIA_RESOLUTIONS if value.startswith(incomplete))
+# --media-resolution's values: the table behind them is livecli.media.images'.
+complete_media_resolution = complete_from("livecli.media.images", "MEDIA_RESOLUTIONS")
 
 
 Images = Annotated[

@@ -12,7 +12,8 @@ Imports only typer and the standard library: `livecli --help` must stay fast.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+import importlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from livecli.auth.target import ConnectOptions
 
 __all__ = [
+    "complete_from",
     "complete_modality",
     "complete_model",
     "complete_turn_end",
@@ -36,29 +38,23 @@ def _matching(values: Iterable[str], incomplete: str) -> list[str]:
     return sorted(v for v in values if v.startswith(incomplete))
 
 
-def complete_model(incomplete: str) -> list[str]:
-    """The model table's ids."""
-    from livecli.protocol.models import MODELS
+def complete_from(module: str, table: str) -> Callable[[str], list[str]]:
+    """The value completion of an option whose values are `table` in `module` (the table the preflight checks
+    against), imported only when the shell asks, so start-up does not pay for it."""
 
-    return _matching(MODELS, incomplete)
+    def complete(incomplete: str) -> list[str]:
+        return _matching(getattr(importlib.import_module(module), table), incomplete)
+
+    return complete
 
 
-def complete_voice(incomplete: str) -> list[str]:
-    """The prebuilt voices."""
-    from livecli.protocol.models import VOICES
-
-    return _matching(VOICES, incomplete)
+complete_model = complete_from("livecli.protocol.models", "MODELS")
+complete_voice = complete_from("livecli.protocol.models", "VOICES")
+complete_turn_end = complete_from("livecli.commands.request", "TURN_ENDS")  # send's --turn-end
 
 
 def complete_modality(incomplete: str) -> list[str]:
     return _matching(("audio", "text"), incomplete)
-
-
-def complete_turn_end(incomplete: str) -> list[str]:
-    """--turn-end's values (send's option, completed from the request's table)."""
-    from livecli.commands.request import TURN_ENDS
-
-    return _matching(TURN_ENDS, incomplete)
 
 
 def _positive(value: float) -> float:

@@ -11,10 +11,12 @@ Imports only typer and the standard library: `livecli --help` must stay fast.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from livecli.cli.options import complete_from
 
 if TYPE_CHECKING:
     from livecli.commands.session_setup import SessionOptions
@@ -25,32 +27,10 @@ SESSION_PANEL = "Session options"
 TOOLS_PANEL = "Built-in tools"
 
 
-def _matching(values: Iterable[str], incomplete: str) -> list[str]:
-    return sorted(v for v in values if v.startswith(incomplete))
-
-
-def _complete_sensitivity(incomplete: str) -> list[str]:
-    from livecli.commands.session_setup import SENSITIVITIES
-
-    return _matching(SENSITIVITIES, incomplete)
-
-
-def _complete_thinking_level(incomplete: str) -> list[str]:
-    from livecli.commands.session_setup import THINKING_LEVELS
-
-    return _matching(THINKING_LEVELS, incomplete)
-
-
-def _complete_activity_handling(incomplete: str) -> list[str]:
-    from livecli.commands.session_setup import ACTIVITY_HANDLING
-
-    return _matching(ACTIVITY_HANDLING, incomplete)
-
-
-def _complete_turn_coverage(incomplete: str) -> list[str]:
-    from livecli.commands.session_setup import TURN_COVERAGE
-
-    return _matching(TURN_COVERAGE, incomplete)
+_complete_sensitivity = complete_from("livecli.commands.session_setup", "SENSITIVITIES")
+_complete_thinking_level = complete_from("livecli.commands.session_setup", "THINKING_LEVELS")
+_complete_activity_handling = complete_from("livecli.commands.session_setup", "ACTIVITY_HANDLING")
+_complete_turn_coverage = complete_from("livecli.commands.session_setup", "TURN_COVERAGE")
 
 
 def _option(*names: str, panel: str = SESSION_PANEL, **kw: Any) -> Any:
