@@ -31,6 +31,7 @@ __all__ = [
     "QuotaError",
     "ServerClosed",
     "UsageError",
+    "cannot_open",
     "http_error",
 ]
 
@@ -125,3 +126,13 @@ def http_error(status: int, body: str = "") -> LivecliError:
     if status == 429 or "RESOURCE_EXHAUSTED" in body:
         return QuotaError(f"quota or rate limit: {detail}")
     return ConnectError(f"endpoint refused the connection: {detail}")
+
+
+def cannot_open(path: str, exc: OSError | ValueError) -> str:
+    """The one line for an input file that cannot be opened (audio, an image): missing, refused by the system,
+    or a name with a NUL byte in it (the ValueError `open` raises)."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: no such file"
+    if isinstance(exc, OSError):
+        return f"{path}: cannot open: {exc.strerror or exc}"
+    return f"{path!r}: not a valid file name"

@@ -23,7 +23,7 @@ import soundfile as sf
 
 from livecli.audio.chunks import chunk_bytes, rechunk
 from livecli.audio.resample import Resampler, to_int16
-from livecli.errors import AudioInputError
+from livecli.errors import AudioInputError, cannot_open
 from livecli.protocol.wire import INPUT_RATE
 
 __all__ = ["InputAudio", "decode_block", "mix_to_mono", "open_input"]
@@ -221,12 +221,8 @@ def open_input(path: str, stdin: BinaryIO | None = None) -> InputAudio:
                 spool = _spool_stdin(handle, path)
                 return InputAudio(path, spool, spool=spool)
             _check_wav_length(path, handle)
-    except FileNotFoundError:
-        raise AudioInputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise AudioInputError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    except ValueError:  # an embedded NUL byte
-        raise AudioInputError(f"{path!r}: not a valid file name") from None
+    except (OSError, ValueError) as exc:
+        raise AudioInputError(cannot_open(path, exc)) from None
     return InputAudio(path, path)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from livecli.errors import MediaInputError, UsageError
+from livecli.errors import MediaInputError, UsageError, cannot_open
 from livecli.extras import import_extra
 
 if TYPE_CHECKING:
@@ -169,14 +169,10 @@ def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_IMAGE_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise MediaInputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise MediaInputError(f"{path}: is a directory, not an image") from None
-    except OSError as exc:
-        raise MediaInputError(f"{path}: cannot open: {exc.strerror or exc}") from None
-    except ValueError:  # an embedded NUL byte
-        raise MediaInputError(f"{path!r}: not a valid file name") from None
+    except (OSError, ValueError) as exc:
+        raise MediaInputError(cannot_open(path, exc)) from None
     if len(data) > MAX_IMAGE_FILE_BYTES:
         raise MediaInputError(
             f"{path}: larger than {MAX_IMAGE_FILE_BYTES >> 20} MiB, the most livecli reads for an image"
