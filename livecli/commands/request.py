@@ -10,7 +10,7 @@ from typing import Any
 
 from livecli.auth.target import ConnectOptions
 from livecli.commands.reply_limits import DEFAULT_MAX_REPLY_S
-from livecli.commands.session_setup import SessionOptions, session_fields
+from livecli.commands.session_setup import SessionOptions, check_setup_file_shape, session_fields
 from livecli.errors import UsageError
 from livecli.media.images import media_resolution_setting
 from livecli.protocol.client_messages import SetupConfig, setup_payload
@@ -104,6 +104,8 @@ def build_setup(req: RunRequest, model: str) -> SetupConfig:
         **session_fields(req.session, server_vad=server_vad),
     )
     body = setup_payload(setup)["setup"]
+    if req.session.setup_file:  # the flags' fields are right by construction; the file's may be any JSON
+        check_setup_file_shape(body, req.session.setup_file)
     _check_turn_taking(body, server_vad, req.session.setup_file)
     info = lookup(model)
     if req.session.preflight:

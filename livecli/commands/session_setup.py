@@ -18,7 +18,8 @@ from typing import Any
 
 from livecli.errors import UsageError
 from livecli.protocol.wire import camel
-from livecli.server.schema import CLIENT_MESSAGE, Repeated, Spec
+from livecli.server.schema import CLIENT_MESSAGE, STRUCT, Repeated, Spec
+from livecli.server.validate import InvalidValue, Refusal, check_setup_shape
 
 __all__ = [
     "ACTIVITY_HANDLING",
@@ -26,6 +27,7 @@ __all__ = [
     "THINKING_LEVELS",
     "TURN_COVERAGE",
     "SessionOptions",
+    "check_setup_file_shape",
     "load_setup_file",
     "session_fields",
 ]
@@ -165,6 +167,42 @@ def _camel_keys(value: Any, spec: Spec | None) -> Any:
     if isinstance(spec, Repeated) and isinstance(value, list):
         return [_camel_keys(item, spec.item) for item in value]
     return value
+
+
+def _known_fields(value: Any, spec: Spec | None) -> Any:
+    """`value` without the field names the schema does not know (they go to the service as written, for a field
+    livecli does not know yet); what is left is what the schema can check."""
+    if isinstance(spec, dict) and isinstance(value, dict):
+        return {key: _known_fields(item, spec[key]) for key, item in value.items() if key in spec}
+    if isinstance(spec, Repeated) and isinstance(value, list):
+        return [_known_fields(item, spec.item) for item in value]
+    return value
+
+
+# What a field of each protobuf type takes, for the --setup check's line (the types are livecli.server.schema's).
+_EXPECTED = {
+    "TYPE_STRING": "a string",
+    "TYPE_BOOL": "true or false",
+    "TYPE_INT32": "an integer",
+    "TYPE_INT64": "an integer",
+    "TYPE_FLOAT": "a number",
+    "TYPE_BYTES": "base64 text",
+    STRUCT.type: "an object",
+}
+
+
+def check_setup_file_shape(setup: dict[str, Any], name: str) -> None:
+    """UsageError naming the file and the field where the setup (the flags' fields with --setup FILE merged over
+    them, camelCase) has a value of the wrong type for a field the schema knows, as the service would refuse it
+    with 1007; checked before anything reads the setup, so a wrong shape is one line, not a crash."""
+    try:
+        check_setup_shape(_known_fields(setup, CLIENT_MESSAGE["setup"]))
+    except InvalidValue as bad:
+        field = ".".join(camel(part) for part in bad.path.split(".")[1:])  # without the leading `setup.`
+        expected = _EXPECTED.get(bad.expected, bad.expected)
+        raise UsageError(f"--setup {name}: {field} must be {expected}, not {bad.shown}") from None
+    except Refusal as refused:  # any other refusal of the schema's, in the service's words
+        raise UsageError(f"--setup {name}: {refused.reason}") from None
 
 
 def load_setup_file(name: str) -> dict[str, Any]:

@@ -49,10 +49,12 @@ class Repeated:
 
 @dataclass(frozen=True)
 class Enum:
-    """An enum field: a value name, or its number (values are listed in proto order); others are refused."""
+    """An enum field: a value name, or its number (values are listed in proto order) unless `numbers` is False;
+    others are refused."""
 
     name: str
     values: tuple[str, ...]
+    numbers: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,8 @@ Spec = Union["Message", Repeated, Enum, Scalar, _Any]
 Message = dict[str, Spec]
 
 
-def _enum(name: str, words: str) -> Enum:
-    return Enum(name, tuple(words.split()))
+def _enum(name: str, words: str, *, numbers: bool = True) -> Enum:
+    return Enum(name, tuple(words.split()), numbers)
 
 
 def _fields(spec: Spec, names: str) -> Message:
@@ -156,9 +158,10 @@ _GENERATION_CONFIG: Message = {
     "responseModalities": Repeated(_enum("Modality", "MODALITY_UNSPECIFIED TEXT IMAGE AUDIO VIDEO")),
     "speechConfig": _SPEECH_CONFIG,
     "thinkingConfig": {"includeThoughts": BOOL, "thinkingBudget": INT32, "thinkingLevel": STRING},
-    "mediaResolution": _enum(
+    "mediaResolution": _enum(  # names only (docs/wire.md, "Images and media resolution")
         "MediaResolution",
         "MEDIA_RESOLUTION_UNSPECIFIED MEDIA_RESOLUTION_LOW MEDIA_RESOLUTION_MEDIUM MEDIA_RESOLUTION_HIGH",
+        numbers=False,
     ),
     "translationConfig": {"echoTargetLanguage": BOOL, "targetLanguageCode": STRING},
     "audioTranscriptionConfig": _TRANSCRIPTION,

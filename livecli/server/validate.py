@@ -22,9 +22,11 @@ from livecli.server.limits import has_lone_surrogate
 from livecli.server.schema import ANY, CLIENT_MESSAGE, Enum, Message, Repeated, Scalar, Spec
 
 __all__ = [
+    "InvalidValue",
     "Refusal",
     "SetupInfo",
     "check_setup",
+    "check_setup_shape",
     "decode_audio_blob",
     "parse_client_frame",
 ]
@@ -51,11 +53,20 @@ def _unknown(name: str, path: str) -> Refusal:
     return Refusal.of(cr.UNKNOWN_FIELD, name=name, where=f" at '{path}'" if path else "")
 
 
-def _invalid(path: str, value: object, type_name: str | None = None) -> Refusal:
+class InvalidValue(Refusal):
+    """A value of the wrong type (or an enum value not in its list): the service's 1007, and for livecli's own
+    check of a --setup file the parts of it: `path` (snake_case), the value `shown` and what was `expected`."""
+
+    def __init__(self, path: str, shown: str, expected: str, type_name: str | None) -> None:
+        kind = f" ({type_name})" if type_name else ""
+        super().__init__(cr.INVALID_VALUE.code, cr.INVALID_VALUE.format(path=path, kind=kind, value=shown))
+        self.path, self.shown, self.expected = path, shown, expected
+
+
+def _invalid(path: str, value: object, type_name: str | None = None, expected: str = "") -> InvalidValue:
     shown = json.dumps(value, ensure_ascii=False)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
-    kind = f" ({type_name})" if type_name else ""
-    return Refusal.of(cr.INVALID_VALUE, path=path, kind=kind, value=shown)
+    return InvalidValue(path, shown, expected or type_name or "", type_name)
 
 
 _INT_TEXT = re.compile(r"-?\d+")
@@ -95,9 +106,9 @@ def _scalar(value: Any, spec: Scalar, path: str) -> Any:
 def _enum_value(value: Any, spec: Enum, path: str) -> str:
     if isinstance(value, str) and value in spec.values:
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(spec.values):
+    if spec.numbers and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(spec.values):
         return spec.values[value]
-    raise _invalid(path, value, spec.name)
+    raise _invalid(path, value, spec.name, expected="one of " + ", ".join(spec.values))
 
 
 def _walk(value: Any, spec: Spec, path: str) -> Any:
@@ -110,7 +121,7 @@ def _walk(value: Any, spec: Spec, path: str) -> Any:
         return _enum_value(value, spec, path)
     if isinstance(spec, Repeated):
         if not isinstance(value, list):
-            raise _invalid(path, value)
+            raise _invalid(path, value, expected="a list")
         return [_walk(item, spec.item, f"{path}[{index}]") for index, item in enumerate(value)]
     assert isinstance(spec, dict)
     return _walk_message(value, spec, path)
@@ -118,7 +129,7 @@ def _walk(value: Any, spec: Spec, path: str) -> Any:
 
 def _walk_message(value: Any, spec: Message, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise _invalid(path, value)
+        raise _invalid(path, value, expected="an object")
     out: dict[str, Any] = {}
     for name, item in value.items():
         key = camel(name)
@@ -175,6 +186,12 @@ def parse_client_frame(frame: str | bytes) -> tuple[str, dict[str, Any]]:
         raise Refusal.of(cr.INVALID_ARGUMENT)
     ((kind, body),) = normalized.items()
     return kind, body
+
+
+def check_setup_shape(setup: dict[str, Any]) -> None:
+    """Raise InvalidValue (or Refusal) where a camelCased setup body breaks the schema, as the server would; the
+    client checks a merged --setup FILE with it before reading the setup (livecli.commands.session_setup)."""
+    _walk(setup, CLIENT_MESSAGE["setup"], "setup")
 
 
 def decode_audio_blob(blob: dict[str, Any], path: str) -> tuple[bytes, int]:
