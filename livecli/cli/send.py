@@ -134,17 +134,18 @@ def _run(params: Mapping[str, Any]) -> None:
     guarded(action, traceback=params["traceback"])
 
 
-def build_request(params: Mapping[str, Any], stdin: BinaryIO) -> "RunRequest":
-    """The RunRequest the parsed options ask for: each field from the parameter of its name."""
+def build_request(params: Mapping[str, Any], stdin: BinaryIO | None = None) -> "RunRequest":
+    """The RunRequest the parsed options ask for (send, text, chat, talk, a batch case): each field from the
+    parameter of its name; `stdin` is read for a prompt of `-`."""
     from livecli.commands.request import RunRequest
 
     connect, values = o.connect_options(params)
     session, values = so.session_options(values)
-    system_file, no_pace, verbose, quiet = (
-        values.pop(name) for name in ("system_file", "no_pace", "verbose", "quiet")
-    )
+    system_file, verbose, quiet = (values.pop(name) for name in ("system_file", "verbose", "quiet"))
+    no_pace = values.pop("no_pace", False)  # (talk does not pace: it sends what the microphone gives)
     del values["traceback"]  # the CLI's own (guarded)
     if "prompt" in values:
+        assert stdin is not None, "a prompt of - reads stdin"
         values["prompt"] = _prompt(values["prompt"], stdin)
     if "video" in values:
         values["inputs"] = _video_or_files(values["inputs"], values["video"], values["video_prompt"])

@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from livecli.cli import option_groups as g
-from livecli.cli import options as o
-from livecli.cli import session_options as so
 from livecli.cli.boundary import exit_status, guarded
 from livecli.cli.exit_status import ExitStatus
 from livecli.cli.option_groups import Param
-from livecli.cli.send import ChunkMs, system_instruction
+from livecli.cli.send import ChunkMs, build_request
 from livecli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -128,18 +126,14 @@ _TALK_FIELDS = ("push_to_talk", "headphones", "input_device", "output_device", "
 
 
 def talk_request(params: Mapping[str, Any]) -> "TalkRequest":
-    """The TalkRequest the parsed options ask for: the RunRequest of a send/text session inside it, by name."""
-    from livecli.commands.request import RunRequest
+    """The TalkRequest the parsed options ask for: the talk's own options around the RunRequest that send's
+    builder makes of the rest, with the turn end push-to-talk implies."""
     from livecli.commands.talk.request import TalkRequest
 
-    connect, values = o.connect_options(params)
-    session, values = so.session_options(values)
-    own = {name: values.pop(name) for name in _TALK_FIELDS}
-    system_file, verbose, quiet = (values.pop(name) for name in ("system_file", "verbose", "quiet"))
-    del values["traceback"]  # the CLI's own (guarded)
-    values["system"] = system_instruction(values["system"], system_file)
+    own = {name: params[name] for name in _TALK_FIELDS}
+    values = {name: value for name, value in params.items() if name not in _TALK_FIELDS}
+    values["turn_end"] = "activity" if own["push_to_talk"] else "vad"
+    run = build_request(values)
     if own["push_to_talk"]:
-        _refuse_vad_tuning(session)
-    turn_end = "activity" if own["push_to_talk"] else "vad"
-    run = RunRequest(connect=connect, session=session, verbosity=verbose - quiet, turn_end=turn_end, **values)
+        _refuse_vad_tuning(run.session)
     return TalkRequest(run=run, **own)
