@@ -161,6 +161,15 @@ def test_video_frames_are_accepted(data: bytes, mime: str) -> None:
     assert body["video"] == {"data": data, "mimeType": mime}
 
 
+@given(system=TEXT)
+def test_context_updates_are_accepted_with_the_instruction_sent(system: str) -> None:
+    """chat's /system: a contextUpdate carrying a new system instruction (docs/wire.md, "Client messages")."""
+    frame = cm.context_update_message(system)
+    kind, body = _accepted(frame)
+    assert kind == "contextUpdate"
+    assert body == json.loads(frame)["contextUpdate"]
+
+
 @pytest.mark.parametrize("temperature", [math.nan, math.inf, -math.inf])
 def test_a_setup_that_is_not_json_is_never_built(temperature: float) -> None:
     """NaN and infinities have no JSON form: the builder refuses them rather than send `NaN`."""
@@ -288,6 +297,7 @@ def test_resumption_updates_parse_to_the_same_handle_and_index(
 # The builders the tests above cover; a new builder must join them (and get its contract test).
 CLIENT_BUILDERS_COVERED = {
     "setup_message",
+    "context_update_message",
     "audio_message",
     "text_message",
     "client_content_message",
