@@ -128,7 +128,8 @@ class ModelCalls:
         name = tool.name or next(iter(declared), "lookup")
         if tool.args is not None:
             return [(name, tool.args)]
-        # A function the setup does not declare gets the echo's own argument (docs/wire.md, "Tool calls on ...").
+        # A function the setup does not declare gets the echo's own argument
+        # (docs/wire.md, "Tool calls on the local server").
         return [(name, generate_args(declared[name], text) if name in declared else {"query": described})]
 
     def start(

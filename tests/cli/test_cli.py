@@ -154,7 +154,8 @@ def test_serve_runs_without_a_blas_thread_pool() -> None:
     """numpy's BLAS pool spins between the server's small matrix products: `livecli` runs single-threaded."""
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
     with subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q"],
+        # The asyncio loop: uvloop (used when installed) keeps libuv worker threads of its own, not BLAS's.
+        [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q", "--loop", "asyncio"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
