@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MIN := .venv-min
 MIN_STAMP := $(MIN)/.installed
 
-.PHONY: install test test-min check fmt bench demo clean
+.PHONY: install system test test-min check fmt bench demo clean
 
 install: $(STAMP)
 
@@ -21,7 +21,14 @@ $(STAMP): pyproject.toml
 # (`python -m pytest FILE` alone runs in one process, which is quicker for a few tests.)
 PYTEST_WORKERS ?= 2
 
-test: $(STAMP)
+# The system packages some tests drive for real (Chromium for the report's browser test; PortAudio and a
+# PulseAudio server for talk's audio test): each script installs only what is missing (as root, else via sudo)
+# and returns at once where everything is there, so `make test` on a new machine needs nothing done by hand.
+system:
+	bash .ci/system-packages.sh
+	bash .ci/audio-packages.sh
+
+test: $(STAMP) system
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 # The runtime dependencies exactly at their floors (uv's lowest-direct resolution, checked by
@@ -36,7 +43,7 @@ $(MIN_STAMP): pyproject.toml .ci/check_floors.py $(STAMP)
 	$(MIN)/bin/python .ci/check_floors.py
 	touch $@
 
-test-min: $(MIN_STAMP)
+test-min: $(MIN_STAMP) system
 	LIVECLI_TEST_MIN=1 $(MIN)/bin/python -m pytest -n $(PYTEST_WORKERS)
 
 check: $(STAMP)
