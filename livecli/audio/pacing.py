@@ -19,7 +19,10 @@ __all__ = ["MAX_DUE_AT_ONCE", "Pacer"]
 MAX_DUE_AT_ONCE = 25
 
 # asyncio wakes timers up to ~1 ms late (epoll rounds its timeout up to whole milliseconds); sleeping until
-# this much before the deadline and then yielding with sleep(0) keeps lateness well under a millisecond.
+# this much before the deadline and then yielding with sleep(0) keeps lateness well under a millisecond. Only one
+# pacer of a process spins at a time: with hundreds of sessions in one loop (`livecli batch`) every chunk's spin
+# kept the loop busy, and the CPU it took made every session later; the others sleep to their deadline (~1 ms
+# late at worst).
 DEFAULT_SPIN_S = 0.001
 
 
@@ -33,6 +36,8 @@ class Pacer:
         sleep: an async sleep taking seconds.
         spin_s: how long before a deadline to stop sleeping and yield with sleep(0) instead (0 disables).
     """
+
+    _spinners = 0  # pacers of this process spinning right now (see DEFAULT_SPIN_S)
 
     def __init__(
         self,
@@ -84,11 +89,21 @@ class Pacer:
         return await self._wait_for(self._t0 + t_s / self.speed)
 
     async def _wait_for(self, due: float) -> float:
-        while True:
-            remaining = due - self._clock()
-            if remaining <= 0:
-                return -remaining
-            if remaining > self._spin_s:
-                await self._sleep(remaining - self._spin_s)
-            else:
-                await self._sleep(0)
+        spinning = False
+        try:
+            while True:
+                remaining = due - self._clock()
+                if remaining <= 0:
+                    return -remaining
+                if remaining > self._spin_s:
+                    await self._sleep(remaining - self._spin_s)
+                elif spinning or not Pacer._spinners:
+                    if not spinning:
+                        spinning = True
+                        Pacer._spinners += 1
+                    await self._sleep(0)
+                else:  # another pacer spins already: sleep to the deadline instead
+                    await self._sleep(remaining)
+        finally:
+            if spinning:
+                Pacer._spinners -= 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -155,3 +156,30 @@ def test_due_tells_whether_a_chunk_may_go_without_waiting() -> None:
     clock.work(0.04)
     assert pacer.due(1)
     assert not pacer.due(2)
+
+
+async def test_only_one_pacer_spins_while_others_sleep_to_their_deadline() -> None:
+    """Hundreds of sessions in one loop (batch): a second pacer near its deadline sleeps instead of spinning."""
+    now = [0.0]
+    released = asyncio.Event()
+    slept: dict[str, list[float]] = {"first": [], "second": []}
+
+    def sleeper(name: str) -> Callable[[float], Awaitable[None]]:
+        async def sleep(seconds: float) -> None:
+            slept[name].append(seconds)
+            if name == "first":
+                await released.wait()  # still spinning while the second pacer reaches its deadline
+            now[0] = 1.0
+
+        return sleep
+
+    first = Pacer(0.04, 1.0, clock=lambda: now[0], sleep=sleeper("first"))
+    second = Pacer(0.04, 1.0, clock=lambda: now[0], sleep=sleeper("second"))
+    spinning = asyncio.ensure_future(first.wait_until(0.0005))
+    await asyncio.sleep(0)
+    await second.wait_until(0.0005)
+    released.set()
+    await spinning
+    assert slept["first"] == [0]
+    assert slept["second"] == [pytest.approx(0.0005)]
+    assert Pacer._spinners == 0
