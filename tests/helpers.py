@@ -43,6 +43,20 @@ def dev_only(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
+def recorded_frames(directory: Path) -> list[dict[str, Any]]:
+    """The lines of a recording's frames.jsonl (docs/recording.md), parsed; none if there is no file yet.
+
+    A server that is still running may be writing its next line while a test reads: a last line without its
+    newline is not complete yet, so it is left out rather than parsed half-written.
+    """
+    frames = directory / "frames.jsonl"
+    if not frames.exists():
+        return []
+    text = frames.read_text(encoding="utf-8")
+    complete = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines()]
+
+
 @dataclass
 class Result:
     """What one livecli run produced."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -104,10 +105,14 @@ FAKE_SOUNDDEVICE = textwrap.dedent(
 
 
 @pytest.fixture
-def fake_sounddevice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def fake_sounddevice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     (tmp_path / "sounddevice.py").write_text(FAKE_SOUNDDEVICE)
     monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    # The stand-in must not outlive the test: where the real module is absent (make test-min), a later test's
+    # dev_only("sounddevice") would find it and run instead of skipping.
+    sys.modules.pop("sounddevice", None)
 
 
 @pytest.mark.usefixtures("fake_sounddevice")

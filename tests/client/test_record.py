@@ -12,13 +12,13 @@ import pytest
 
 from livecli.audio.recording import read_recording
 from tests.commands.send_helpers import HELLO_WAV, at, make_env, run, tone
-from tests.helpers import local_server, run_cli
+from tests.helpers import local_server, recorded_frames, run_cli
 
 KEY = "SECRET-record-key-0123456789"
 
 
 def lines(directory: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (directory / "frames.jsonl").read_text().splitlines()]
+    return recorded_frames(directory)
 
 
 def meta(directory: Path) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from fake_google import (
 from websockets.sync.server import ServerConnection
 
 from livecli.auth.target import ConnectOptions, resolve_target
-from tests.helpers import SAMPLES, Result, local_server, run_cli, ws_server_thread
+from tests.helpers import SAMPLES, Result, local_server, recorded_frames, run_cli, ws_server_thread
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 
@@ -158,7 +158,7 @@ def test_livecli_server_accepts_each_backend(
         result = doctor("--endpoint", server.url, *as_flags(**options), "--json")
         target = resolve_target(ConnectOptions(endpoint=server.url, **options), {})
     assert result.exit_code == 0, result.stdout
-    events = [json.loads(line) for line in (record / "frames.jsonl").read_text().splitlines()]
+    events = recorded_frames(record)
     opened = next(e for e in events if e["kind"] == "open")
     setup = next(e for e in events if e["from"] == "client" and "message" in e)["message"]["setup"]
     assert opened["path"] == target.url.split("?")[0][len(server.url) :]

@@ -6,14 +6,13 @@ The server's --record frame log gives the order of the client's frames; its echo
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SAMPLES, dev_only, local_server, run_cli
+from helpers import SAMPLES, dev_only, local_server, recorded_frames, run_cli
 
 Image = dev_only("PIL.Image")
 
@@ -43,9 +42,7 @@ def recorded(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def client_frames(record: Path) -> list[dict[str, Any]]:
     """The frames the client sent, in order, as the server logged them."""
-    frames = record / "frames.jsonl"
-    events = [json.loads(line) for line in frames.read_text().splitlines()] if frames.exists() else []
-    return [event for event in events if event["from"] == "client" and "message" in event]
+    return [event for event in recorded_frames(record) if event["from"] == "client" and "message" in event]
 
 
 def kinds(frames: list[dict[str, Any]]) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import SAMPLES, LocalServer, dev_only, local_server, run_cli
+from tests.helpers import SAMPLES, LocalServer, dev_only, local_server, recorded_frames, run_cli
 
 KEY = "SECRET-replay-key-0123456789"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
@@ -159,7 +159,7 @@ def test_a_tool_call_session_replays_with_the_replay_s_own_call_ids(tmp_path: Pa
             "text", "call get_weather unit=F", "--endpoint", server.url, "--tools", str(tools), "--no-pace",
             "--record", str(directory),
         )  # fmt: skip
-    lines = [json.loads(line) for line in (directory / "frames.jsonl").read_text().splitlines()]
+    lines = recorded_frames(directory)
     assert any(line["kind"].startswith("toolResponse") for line in lines)
     with local_server() as server:
         (report,) = replay(directory, server, "--json").json_lines

@@ -19,7 +19,7 @@ from livecli.commands.session_setup import SessionOptions, load_setup_file
 from livecli.errors import UsageError
 from livecli.protocol.client_messages import merge_setup
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import LocalServer, local_server, run_cli
+from tests.helpers import LocalServer, local_server, recorded_frames, run_cli
 
 V25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 V31 = "gemini-3.1-flash-live-preview"
@@ -57,11 +57,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalS
 
 
 def _last_setup(record: Path) -> dict[str, Any]:
-    setups = [
-        line["message"]
-        for line in map(json.loads, (record / "frames.jsonl").read_text().splitlines())
-        if line["kind"].startswith("setup.")
-    ]
+    setups = [line["message"] for line in recorded_frames(record) if line["kind"].startswith("setup.")]
     return setups[-1]["setup"]  # type: ignore[no-any-return]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SAMPLES, LocalServer, local_server, run_cli, ws_server_thread
+from helpers import SAMPLES, LocalServer, local_server, recorded_frames, run_cli, ws_server_thread
 
 from livecli.protocol import server_messages as sm
 
@@ -146,7 +146,7 @@ def test_non_blocking_is_declared_and_the_scheduling_reaches_the_server(tmp_path
     [response] = result.of_type("tool_response")
     assert response["scheduling"] == "SILENT"
     assert response["cancelled"] is False
-    frames = [json.loads(line) for line in (record / "frames.jsonl").read_text().splitlines()]
+    frames = recorded_frames(record)
     [setup] = [f["message"]["setup"] for f in frames if f["from"] == "client" and f["kind"].startswith("setup.")]
     assert setup["tools"][0]["functionDeclarations"][0]["behavior"] == "NON_BLOCKING"
     [answer] = [f["message"]["toolResponse"] for f in frames if f["kind"].startswith("toolResponse")]

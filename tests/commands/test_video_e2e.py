@@ -8,7 +8,6 @@ itself is checked on a fake clock (`paced`), never on the wall clock.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sys
@@ -26,7 +25,7 @@ from livecli.commands.video_input import AV_SESSION_LIMIT_S, VideoProgress, pace
 from livecli.media.video import AudioPiece, FramePiece, TimelineItem, open_video
 from tests.audio.test_pacing import FakeClock, drive
 from tests.commands.send_helpers import events, make_env, run
-from tests.helpers import dev_only, local_server, run_cli
+from tests.helpers import dev_only, local_server, recorded_frames, run_cli
 from tests.media.video_files import make_video, ramp_video
 
 dev_only("av")
@@ -50,15 +49,12 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def client_messages(record: Path) -> list[dict[str, Any]]:
     """The messages the client sent, in order, as the server logged them."""
-    frames = record / "frames.jsonl"
-    events = [json.loads(line) for line in frames.read_text().splitlines()] if frames.exists() else []
-    return [event for event in events if event["from"] == "client" and "message" in event]
+    return [event for event in recorded_frames(record) if event["from"] == "client" and "message" in event]
 
 
 def server_kinds(record: Path) -> list[str]:
     """The kinds of the messages the server sent, in order, as it logged them."""
-    lines = (record / "frames.jsonl").read_text().splitlines()
-    return [event["kind"] for event in map(json.loads, lines) if event["from"] == "server"]
+    return [event["kind"] for event in recorded_frames(record) if event["from"] == "server"]
 
 
 def send_video(record: Path, *args: str, expect: int | None = 0) -> Any:

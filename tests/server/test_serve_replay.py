@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.commands.send_helpers import at, make_env, run, tone
-from tests.helpers import SAMPLES, dev_only, local_server, run_cli
+from tests.helpers import SAMPLES, dev_only, local_server, recorded_frames, run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
 TEXT_TURN = FIXTURES / "text-turn"
@@ -21,7 +21,7 @@ AUDIO_TURN = FIXTURES / "audio-turn"
 
 
 def _recorded_transcript(directory: Path) -> str:
-    lines = [json.loads(line) for line in (directory / "frames.jsonl").read_text().splitlines()]
+    lines = recorded_frames(directory)
     return "".join(
         line["message"]["serverContent"]["outputTranscription"]["text"]
         for line in lines
