@@ -115,6 +115,7 @@ def serve_http(server: Any) -> None:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
+    listener.listen(128)  # before the port is printed: a client connecting at once waits in the backlog
     app = server.streamable_http_app()
     config = uvicorn.Config(app, log_level="error", lifespan="on")
     http_server = uvicorn.Server(config)
