@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -41,6 +42,29 @@ def dev_only(name: str) -> ModuleType:
     if TEST_MIN:
         return pytest.importorskip(name)
     return importlib.import_module(name)
+
+
+MCP_DEMO = REPO / "tests" / "tools" / "mcp_demo_server.py"  # a small MCP server written with the mcp SDK
+
+
+def mcp_demo_command(*options: str) -> str:
+    """`--mcp`'s value that starts the demo MCP server over stdio with `options`."""
+    return shlex.join([sys.executable, str(MCP_DEMO), *options])
+
+
+@contextlib.contextmanager
+def mcp_http_demo() -> Iterator[str]:
+    """The demo MCP server over streamable HTTP on 127.0.0.1 (a port the system picks): its /mcp URL."""
+    process = subprocess.Popen([sys.executable, str(MCP_DEMO), "--http"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().split()[1])
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def recorded_frames(directory: Path) -> list[dict[str, Any]]:

@@ -35,3 +35,9 @@ def test_no_test_imports_from_conftest() -> None:
     pytest may import from another directory first, so `from conftest import ...` breaks when files from two
     directories run together."""
     assert _files_using(r"(?m)^\s*(from conftest import|import conftest\b)") == []
+
+
+def test_helpers_is_imported_under_one_name() -> None:
+    """`from helpers import` everywhere: `tests.helpers` would load the same file a second time as another module
+    (two TEST_MIN flags, two LocalServer classes)."""
+    assert _files_using(r"(?m)^\s*from tests\.helpers import") == []

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from livecli.audio.devices import CaptureBlock, JitterBuffer, MicChunks, Speaker, block_dbfs
 from livecli.audio.virtual_devices import VirtualPlayback
 from livecli.errors import UsageError
-from tests.helpers import run_cli
 
 LOUD = (np.full(240, 8000, "<i2")).tobytes()  # 10 ms at 24 kHz, -12 dBFS
 

@@ -16,11 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import typer.main
-
-from livecli.auth.target import ConnectOptions
-from livecli.cli.app import app
-from livecli.commands.request import RunRequest
-from tests.helpers import (
+from helpers import (
     SAMPLES,
     LocalServer,
     RawFrameServer,
@@ -31,6 +27,10 @@ from tests.helpers import (
     run_cli_subprocess,
     subprocess_env,
 )
+
+from livecli.auth.target import ConnectOptions
+from livecli.cli.app import app
+from livecli.commands.request import RunRequest
 
 HELLO_FLAC = str(SAMPLES / "hello.flac")
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import SAMPLES, LocalServer, run_cli
 
 from livecli.audio.decode import open_input
-from tests.helpers import SAMPLES, LocalServer, run_cli
 
 KEY = "AIzaSySILENCE-not-a-real-key-0123456789"
 HELLO = str(SAMPLES / "hello_16k.wav")

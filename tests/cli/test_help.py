@@ -4,12 +4,12 @@ plainly, and `text --help` without wording that only means something for `send`.
 from __future__ import annotations
 
 import pytest
+from helpers import run_cli
 
 from livecli.auth.target import ENVIRONMENT_VARIABLES
 from livecli.cli.exit_status import EXIT_STATUS_HELP
 from livecli.commands.doctor import _HINTS
 from livecli.errors import CredentialsError
-from tests.helpers import run_cli
 
 COMMANDS = [
     "send",

@@ -7,11 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from livecli.audio import decode
 from livecli.cli import send as cli_send
 from livecli.errors import UsageError
-from tests.helpers import run_cli
 
 KEY = "AIzaSyLIMITS-not-a-real-key-0123456789"
 NO_NETWORK = ("--endpoint", "ws://127.0.0.1:9", "--api-key", KEY)  # nothing listens there: never reached

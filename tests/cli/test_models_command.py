@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
+from helpers import run_cli
+
 from livecli.protocol.models import DEFAULT_MODEL, MODELS, VOICES
-from tests.helpers import run_cli
 
 
 def _models_json() -> list[dict[str, object]]:

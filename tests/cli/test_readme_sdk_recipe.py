@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import REPO, dev_only, local_server
 
 from livecli.server.tls import write_self_signed
-from tests.helpers import REPO, dev_only, local_server
 
 dev_only("google.genai")
 

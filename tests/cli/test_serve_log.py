@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import local_server
 
 from livecli.server.main import PlainLogFormatter, _log_handler, trust_line
-from tests.helpers import local_server
 
 ISO_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (INFO|WARNING|ERROR|DEBUG) \S")
 

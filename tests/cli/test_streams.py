@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-
-from tests.helpers import REPO, SAMPLES, cli_command, subprocess_env
+from helpers import REPO, SAMPLES, cli_command, subprocess_env
 
 pytestmark = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from livecli.cli import boundary
 from livecli.cli.talk import talk_exit_status
-from tests.helpers import run_cli
 
 FAKE_NO_PORTAUDIO = 'raise OSError("PortAudio library not found")\n'
 

@@ -4,8 +4,7 @@ more than 0, refused as a usage error before anything starts."""
 from __future__ import annotations
 
 import pytest
-
-from tests.helpers import run_cli
+from helpers import run_cli
 
 COMMANDS = {"send": ["send", "-"], "text": ["text", "hi"], "doctor": ["doctor"]}
 

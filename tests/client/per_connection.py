@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import RawFrameServer
 
 from livecli.auth.target import ConnectOptions
 from livecli.client.resume import Resumer
@@ -15,7 +16,6 @@ from livecli.commands.request import RunRequest
 from livecli.env import Env
 from livecli.protocol import server_messages as sm
 from tests.commands.send_helpers import HELLO_WAV, run
-from tests.helpers import RawFrameServer
 
 
 class PerConnection(RawFrameServer):

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from helpers import ws_server
 from websockets.asyncio.server import ServerConnection
 
 from livecli.client.conversation import Conversation, ReconnectNow, go_away_margin
@@ -18,7 +19,6 @@ from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter, TurnReport
-from tests.helpers import ws_server
 
 SETUP = SetupConfig(model="models/gemini-3.8-live")
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import ws_server_thread
 
 from livecli.auth.target import ConnectOptions
 from livecli.client import conversation
@@ -26,7 +27,6 @@ from livecli.commands.request import RunRequest
 from livecli.protocol import server_messages as sm
 from livecli.protocol.session import ClientSession
 from tests.commands.send_helpers import events, make_env, run
-from tests.helpers import ws_server_thread
 
 KEY = "AIzaSyRaceKey0123456789abcdefghijklmnop"
 CHUNKS = 30  # 3 s at 100 ms

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import local_server, recorded_frames, run_cli
 
 from livecli.audio.recording import read_recording
 from tests.commands.send_helpers import HELLO_WAV, at, make_env, run, tone
-from tests.helpers import local_server, recorded_frames, run_cli
 
 KEY = "SECRET-record-key-0123456789"
 

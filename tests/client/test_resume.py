@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import LocalServer
 
 from livecli.cli.exit_status import exit_status_for
 from livecli.client.conversation import Conversation
@@ -27,7 +28,6 @@ from livecli.protocol.endpoints import Target
 from livecli.protocol.report import Reporter
 from tests.client.per_connection import PerConnection, await_input_end, reply, send_to, skip_backoff
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import LocalServer
 
 QUOTA = "You exceeded your current quota, please check your plan and billing details."
 

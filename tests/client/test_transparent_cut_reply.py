@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import local_server
 
 from livecli.auth.target import ConnectOptions
 from livecli.cli.exit_status import exit_status_for
 from livecli.commands.request import RunRequest
 from livecli.errors import ServerClosed
 from tests.commands.send_helpers import events, make_env, run, tone
-from tests.helpers import local_server
 
 KEY = "AIzaSyCutReplyKey0123456789abcdefghijkl"
 # goAway 0.3 s after the session's first setupComplete, close 1008 one second later: the client gives the busy

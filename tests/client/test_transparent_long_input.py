@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import local_server
 
 from livecli.auth.target import ConnectOptions
 from livecli.commands.request import RunRequest
 from tests.commands.send_helpers import events, make_env, run
-from tests.helpers import local_server
 
 KEY = "AIzaSyTransparentKey0123456789abcdefghi"
 SECONDS = 100
@@ -75,7 +75,7 @@ def test_100_s_through_two_go_aways_arrive_once_in_order_and_the_reply_is_not_re
 @pytest.mark.parametrize(("backend", "transparent"), [(["--vertex"], True), ([], False)])
 def test_transparent_is_asked_for_on_vertex_only(backend: list[str], transparent: bool) -> None:
     """--dry-run shows the setup as sent: `transparent` on Vertex, never on the Gemini API (which refuses it)."""
-    from tests.helpers import SAMPLES, run_cli
+    from helpers import SAMPLES, run_cli
 
     result = run_cli("send", str(SAMPLES / "hello_16k.wav"), "--dry-run", "--json", "--api-key", KEY, *backend)
     [report] = result.json_lines

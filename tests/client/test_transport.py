@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import trustme
+from helpers import LocalServer, local_server, ws_server
 from websockets.asyncio.server import ServerConnection
 
 from livecli.client.transport import PING_TIMEOUT_S, Link, LinkClosed, env_proxy, open_link
 from livecli.errors import ConnectError, CredentialsError, QuotaError, UsageError
-from tests.helpers import LocalServer, local_server, ws_server
 
 
 async def echo(ws: ServerConnection) -> None:

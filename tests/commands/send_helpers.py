@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+from helpers import SAMPLES
 
 from livecli.auth.target import ConnectOptions
 from livecli.cli.exit_status import exit_status_for
 from livecli.commands.request import RunRequest
 from livecli.commands.send import run as run_command
 from livecli.env import Env
-from tests.helpers import SAMPLES
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 

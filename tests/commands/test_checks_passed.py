@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import SAMPLES, run_cli
 
 from livecli.commands.checks import check_replies, compile_expectation
 from livecli.protocol.session import Turn
-from tests.helpers import SAMPLES, run_cli
 
 SAMPLE = str(SAMPLES / "hello.flac")
 

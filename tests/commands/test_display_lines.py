@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.helpers import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 
 
 def test_a_newline_in_a_file_name_is_escaped(tmp_path: Path) -> None:

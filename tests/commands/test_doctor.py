@@ -17,10 +17,10 @@ from fake_google import (
     FakeGoogle,
     write_service_account,
 )
+from helpers import SAMPLES, Result, local_server, recorded_frames, run_cli, ws_server_thread
 from websockets.sync.server import ServerConnection
 
 from livecli.auth.target import ConnectOptions, resolve_target
-from tests.helpers import SAMPLES, Result, local_server, recorded_frames, run_cli, ws_server_thread
 
 HELLO_WAV = str(SAMPLES / "hello_16k.wav")
 

@@ -15,12 +15,12 @@ from fake_google import (
     FakeGoogle,
     write_service_account,
 )
+from helpers import run_cli
 
 from livecli.auth.target import ConnectOptions, resolve_target
 from livecli.commands.dry_run import dry_run, dry_run_report, redacted_headers
 from livecli.env import Env
 from livecli.protocol.endpoints import Target
-from tests.helpers import run_cli
 
 SECRETS = (FAKE_KEY, FAKE_TOKEN, FAKE_ACCESS_TOKEN)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from fake_google import FAKE_KEY
+from helpers import LocalServer, run_cli
 
 from livecli.auth.target import PLACEHOLDER_SOURCE, ConnectOptions, resolve_target
 from livecli.errors import CredentialsError
-from tests.helpers import LocalServer, run_cli
 
 pytestmark = pytest.mark.usefixtures("isolated_credentials")
 

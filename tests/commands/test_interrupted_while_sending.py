@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from helpers import cli_command, subprocess_env
 
 from livecli.protocol.report import InputInfo
 from livecli.render.console import RichRenderer
-from tests.helpers import cli_command, subprocess_env
 
 INFO = InputInfo("long.wav", 1, 1, 10.0, 320000)
 

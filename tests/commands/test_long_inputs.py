@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import local_server
 
 from livecli.cli.exit_status import exit_status_for
 from livecli.errors import ConnectError
 from tests.commands.send_helpers import at, events, make_env, run, tone
-from tests.helpers import local_server
 
 KEY = "AIzaSyLongInputKey0123456789abcdefghijk"
 
@@ -135,8 +135,7 @@ def test_server_vad_resends_only_the_audio_after_the_last_answered_turn(tmp_path
     from about chunk 9 on (not from chunk 1), and the reply holds both answers once."""
     import numpy as np
     import soundfile as sf
-
-    from tests.helpers import ws_server_thread
+    from helpers import ws_server_thread
 
     samples = np.repeat(np.arange(1, 31, dtype=np.int16), 1600)  # 30 chunks of 100 ms, chunk k holds k
     sf.write(tmp_path / "n.wav", samples, 16000, subtype="PCM_16")

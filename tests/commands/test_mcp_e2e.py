@@ -5,23 +5,16 @@ that does not start, a missing extra, and no secret in anything shown or handed 
 from __future__ import annotations
 
 import json
-import shlex
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import REPO, LocalServer, dev_only, run_cli
+from helpers import LocalServer, dev_only, mcp_demo_command, mcp_http_demo, run_cli
 
 dev_only("mcp")
 
-DEMO = REPO / "tests" / "tools" / "mcp_demo_server.py"
 SECRET = "AIzaSyMCPSECRET0123456789abcdefghijklmn"
-
-
-def demo_command(*options: str) -> str:
-    return shlex.join([sys.executable, str(DEMO), *options])
 
 
 def test_mcp_tools_round_trip_through_the_local_server(live_server: LocalServer) -> None:
@@ -31,7 +24,7 @@ def test_mcp_tools_round_trip_through_the_local_server(live_server: LocalServer)
         "--endpoint",
         live_server.endpoint(),
         "--mcp",
-        demo_command(),
+        mcp_demo_command(),
         "--json",
         "--timeout",
         "20",
@@ -52,7 +45,7 @@ def test_mcp_tools_round_trip_through_the_local_server(live_server: LocalServer)
 
 
 def test_the_declarations_reach_the_setup() -> None:
-    result = run_cli("text", "hi", "--local", "--mcp", demo_command(), "--dry-run")
+    result = run_cli("text", "hi", "--local", "--mcp", mcp_demo_command(), "--dry-run")
     lines = result.stdout.splitlines()
     setup = json.loads(lines[lines.index("setup (sent as the first frame):") + 1])["setup"]
     [tool] = [t for t in setup["tools"] if "functionDeclarations" in t]
@@ -69,7 +62,7 @@ def test_a_call_past_the_tool_timeout_is_cancelled_on_the_mcp_server(
         "--endpoint",
         live_server.endpoint(),
         "--mcp",
-        demo_command("--marker-dir", str(tmp_path)),
+        mcp_demo_command("--marker-dir", str(tmp_path)),
         "--tool-timeout",
         "0.5",
         "--json",
@@ -85,17 +78,8 @@ def test_a_call_past_the_tool_timeout_is_cancelled_on_the_mcp_server(
 
 @pytest.fixture(scope="module")
 def http_demo() -> Iterator[str]:
-    """The demo server over streamable HTTP on 127.0.0.1 (a port the system picks); its /mcp URL."""
-    process = subprocess.Popen([sys.executable, str(DEMO), "--http"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().split()[1])
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with mcp_http_demo() as url:
+        yield url
 
 
 def test_an_mcp_server_over_http_round_trip(live_server: LocalServer, http_demo: str) -> None:
@@ -116,7 +100,7 @@ def test_an_mcp_server_over_http_round_trip(live_server: LocalServer, http_demo:
 
 
 def test_a_server_that_does_not_start_is_one_line_before_connecting() -> None:
-    result = run_cli("text", "hi", "--local", "--mcp", demo_command("--fail-at-start"), expect=2)
+    result = run_cli("text", "hi", "--local", "--mcp", mcp_demo_command("--fail-at-start"), expect=2)
     [line] = result.stderr.strip().splitlines()
     assert "the MCP server did not start" in line
     assert "(stderr: demo server: cannot open its database (on purpose))" in line
@@ -124,6 +108,6 @@ def test_a_server_that_does_not_start_is_one_line_before_connecting() -> None:
 
 def test_a_missing_mcp_extra_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "mcp.client.client", None)
-    result = run_cli("text", "hi", "--local", "--mcp", demo_command(), expect=2)
+    result = run_cli("text", "hi", "--local", "--mcp", mcp_demo_command(), expect=2)
     assert "pip install 'livecli[mcp]'" in result.stderr
     assert "--mcp needs the optional mcp extra" in result.stderr

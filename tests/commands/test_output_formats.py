@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from helpers import LocalServer, run_cli
 
 from livecli.audio.encode import REPLY_FORMATS, reply_format, write_reply
 from livecli.commands.output import plan_output
 from livecli.errors import UsageError
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import LocalServer, run_cli
 
 WRITABLE = [f for f in REPLY_FORMATS if f.writable()]
 API_KEY = "AIzaSyOutputFormats-0123456789-secret-KEY"

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from helpers import LocalServer, run_cli
 
 from livecli.audio import encode
 from livecli.audio.encode import prove_writable, temp_path, write_reply
 from livecli.errors import OutputError
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import LocalServer, run_cli
 
 
 def _refused_endpoint() -> str:

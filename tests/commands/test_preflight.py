@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import LocalServer, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from livecli.protocol import close_reasons as cr
 from livecli.protocol.client_messages import setup_message
 from livecli.protocol.models import MODELS
 from livecli.server.validate import Refusal, check_setup, parse_client_frame
-from tests.helpers import LocalServer, run_cli
 
 V25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 V31 = "gemini-3.1-flash-live-preview"

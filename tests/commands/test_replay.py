@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.helpers import SAMPLES, LocalServer, dev_only, local_server, recorded_frames, run_cli
+from helpers import SAMPLES, LocalServer, dev_only, local_server, recorded_frames, run_cli
 
 KEY = "SECRET-replay-key-0123456789"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import soundfile as sf
+from helpers import cli_command, subprocess_env, ws_server_thread
 from websockets.exceptions import ConnectionClosed
 
 from livecli.commands.reply_limits import MAX_REPLY_TEXT_CHARS
 from livecli.protocol import server_messages as sm
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import cli_command, subprocess_env, ws_server_thread
 
 API_KEY = "AIzaSyReplyLimits-0123456789-secret-KEY"
 ONE_SECOND = b"\x10\x00\xf0\xff" * 12000  # 1 s at 24 kHz

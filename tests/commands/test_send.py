@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import LocalServer, RawFrameServer, cli_command, run_cli, subprocess_env
 
 from livecli.auth.target import ConnectOptions
 from livecli.commands.request import RunRequest, build_setup
@@ -22,7 +23,6 @@ from livecli.errors import ConnectError, NoReplyError, UsageError
 from livecli.protocol import server_messages as sm
 from livecli.protocol import turn_tracker as session_module  # where the grace is (TURN_GRACE_S)
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run
-from tests.helpers import LocalServer, RawFrameServer, cli_command, run_cli, subprocess_env
 
 
 def request(server: LocalServer, scenario: str | None = None, **kw: object) -> RunRequest:

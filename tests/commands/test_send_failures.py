@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import LocalServer, RawFrameServer, run_cli
 
 from livecli.cli.exit_status import exit_status_for
 from livecli.errors import ConnectError, LivecliError, ServerClosed
@@ -24,7 +25,6 @@ from tests.client.per_connection import (
     skip_backoff,
 )
 from tests.commands.send_helpers import HELLO_WAV, events, tone
-from tests.helpers import LocalServer, RawFrameServer, run_cli
 
 ANSWER = b"\x01\x00" * 2400
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import soundfile as sf
+from helpers import LocalServer, local_server
 
 from livecli.cli.exit_status import exit_status_for
 from livecli.commands.request import build_setup
@@ -18,7 +19,6 @@ from livecli.errors import ConnectError, LivecliError
 from livecli.protocol.client_messages import setup_payload
 from tests.client.per_connection import skip_backoff
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run, tone
-from tests.helpers import LocalServer, local_server
 
 
 class ConnectionLog(logging.Handler):

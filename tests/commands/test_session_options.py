@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import typer
+from helpers import LocalServer, local_server, recorded_frames, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ from livecli.commands.session_setup import SessionOptions, load_setup_file
 from livecli.errors import UsageError
 from livecli.protocol.client_messages import merge_setup
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import LocalServer, local_server, recorded_frames, run_cli
 
 V25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 V31 = "gemini-3.1-flash-live-preview"

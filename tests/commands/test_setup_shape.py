@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from livecli.protocol import close_reasons as cr
 from livecli.protocol.models import MODELS
 from livecli.server.schema import CLIENT_MESSAGE, Repeated, Spec
 from livecli.server.validate import Refusal, parse_client_frame
-from tests.helpers import run_cli
 
 MODEL = "gemini-3.8-live"
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 import soundfile as sf
+from helpers import cli_command, subprocess_env, ws_server_thread
 
 from livecli.protocol import server_messages as sm
 from tests.commands.send_helpers import HELLO_WAV
-from tests.helpers import cli_command, subprocess_env, ws_server_thread
 
 API_KEY = "AIzaSyStreamOut-0123456789-secret-KEY"
 FIRST = struct.pack("<4h", 1000, -1000, 2000, -2000) * 240  # 40 ms at 24 kHz

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from helpers import LocalServer
+
 from livecli.audio.decode import open_input
 from livecli.auth.target import ConnectOptions, resolve_target
 from livecli.client.metrics import TurnTimes, measure
@@ -17,7 +19,6 @@ from livecli.protocol.report import InputInfo, Reporter
 from livecli.protocol.session import ClientSession
 from livecli.protocol.turns import Turn
 from tests.commands.send_helpers import HELLO_WAV, make_env
-from tests.helpers import LocalServer
 
 
 def test_a_reply_before_the_end_of_input_has_a_negative_ttfb() -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import LocalServer, RawFrameServer
 
 from livecli.cli.exit_status import exit_status_for
 from livecli.commands import send as send_module
 from livecli.protocol import server_messages as sm
 from tests.commands.send_helpers import HELLO_WAV, at, events, make_env, run
-from tests.helpers import LocalServer, RawFrameServer
 
 SECRET = "AIzaSyTruthful-0123456789-secret-KEY"
 

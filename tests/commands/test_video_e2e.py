@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import dev_only, local_server, recorded_frames, run_cli
 
 from livecli.audio.pacing import Pacer
 from livecli.auth.target import ConnectOptions
@@ -25,7 +26,6 @@ from livecli.commands.video_input import AV_SESSION_LIMIT_S, VideoProgress, pace
 from livecli.media.video import AudioPiece, FramePiece, TimelineItem, open_video
 from tests.audio.test_pacing import FakeClock, drive
 from tests.commands.send_helpers import events, make_env, run
-from tests.helpers import dev_only, local_server, recorded_frames, run_cli
 from tests.media.video_files import make_video, ramp_video
 
 dev_only("av")

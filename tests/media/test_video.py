@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import dev_only
 
 from livecli.errors import MediaInputError, MissingExtra, UsageError
 from livecli.media.video import AudioPiece, FramePiece, check_fps, open_video
 from livecli.protocol.wire import INPUT_BYTES_PER_S, INPUT_RATE
-from tests.helpers import dev_only
 from tests.media.video_files import TONE_HZ, make_video
 
 dev_only("av")
@@ -150,7 +150,7 @@ def test_a_truncated_mp4_is_found_before_sending(clip: str, tmp_path: Path) -> N
 
 
 def test_an_audio_file_is_not_a_video() -> None:
-    from tests.helpers import SAMPLES
+    from helpers import SAMPLES
 
     with pytest.raises(MediaInputError, match="no video stream"):
         open_video(str(SAMPLES / "hello_16k.wav"))

@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from tests.helpers import dev_only
+from helpers import dev_only
 
 TONE_HZ = 440.0
 

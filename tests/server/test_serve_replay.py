@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import SAMPLES, dev_only, local_server, recorded_frames, run_cli
 
 from tests.commands.send_helpers import at, make_env, run, tone
-from tests.helpers import SAMPLES, dev_only, local_server, recorded_frames, run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
 TEXT_TURN = FIXTURES / "text-turn"

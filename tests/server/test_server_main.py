@@ -7,8 +7,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from helpers import cli_command, run_cli, subprocess_env
+
 from livecli.server.probe import ask
-from tests.helpers import cli_command, run_cli, subprocess_env
 
 
 async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:

@@ -6,14 +6,13 @@ import asyncio
 import logging
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import dev_only
+from helpers import dev_only, mcp_demo_command, mcp_http_demo
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,12 +22,6 @@ from livecli.tools.base import ToolFailed
 from livecli.tools.mcp_source import McpSource, api_function_name, declare_tools, result_response
 
 mcp_types = dev_only("mcp.types")
-
-DEMO = Path(__file__).with_name("mcp_demo_server.py")
-
-
-def demo_command(*options: str) -> str:
-    return shlex.join([sys.executable, str(DEMO), *options])
 
 
 async def _wait_for(path: Path) -> None:
@@ -52,7 +45,7 @@ async def test_a_stdio_server_is_declared_called_cancelled_and_closed(tmp_path: 
     warnings: list[str] = []
     # A line that is not JSON-RPC comes first: the SDK's complaint is a warning line, not a traceback.
     noisy = shlex.join(
-        ["sh", "-c", f"echo not-json; exec {demo_command('--weird-tools', '--marker-dir', str(tmp_path))}"]
+        ["sh", "-c", f"echo not-json; exec {mcp_demo_command('--weird-tools', '--marker-dir', str(tmp_path))}"]
     )
     source = McpSource(command=noisy, warn=warnings.append)
     await source.start()
@@ -148,7 +141,7 @@ def test_declared_tools_keep_their_mcp_names_for_the_calls() -> None:
 
 
 async def test_a_server_that_exits_at_start_is_a_usage_error_with_its_stderr() -> None:
-    source = McpSource(command=demo_command("--fail-at-start"))
+    source = McpSource(command=mcp_demo_command("--fail-at-start"))
     with pytest.raises(UsageError) as caught:
         await source.start()
     await source.aclose()
@@ -200,17 +193,8 @@ async def test_a_missing_extra_names_the_pip_command(monkeypatch: pytest.MonkeyP
 
 @pytest.fixture(scope="module")
 def http_demo() -> Iterator[str]:
-    """The demo server over streamable HTTP on 127.0.0.1 (a port the system picks); its /mcp URL."""
-    process = subprocess.Popen([sys.executable, str(DEMO), "--http"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().split()[1])
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+    with mcp_http_demo() as url:
+        yield url
 
 
 async def test_a_streamable_http_server_is_declared_and_called(http_demo: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
+from helpers import SAMPLES
 
 from livecli.audio.virtual_devices import PlayedBlock, VirtualCapture, VirtualPlayback
 from livecli.auth.target import ConnectOptions
@@ -21,7 +22,6 @@ from livecli.commands.talk import run as talk_run
 from livecli.commands.talk.loop import TalkLoop
 from livecli.commands.talk.request import TalkRequest
 from livecli.env import Env
-from tests.helpers import SAMPLES
 
 Press = Callable[[str], None]
 # The virtual devices run the timeline twice as fast as real time; tests give the server the same reply speed

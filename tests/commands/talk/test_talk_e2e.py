@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from helpers import dev_only, local_server
 
 from tests.commands.talk.talk_helpers import SPEED, Handles, Press, speech, talk
-from tests.helpers import dev_only, local_server
 
 KEY = "talk-test-key-123"
 

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.helpers import SAMPLES, cli_command, dev_only, subprocess_env
+from helpers import SAMPLES, cli_command, dev_only, subprocess_env
 
 ASOUNDRC = """
 pcm.livecli_mic {
