@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from livecli.protocol import server_messages as sm
 from livecli.protocol.session import ClientSession
-from tests.protocol.test_session_numbering import acknowledged, chunk, resumed, session_for
+from tests.protocol.test_session_numbering import cut_reply_resumed
 
 
 def cut_after_resend() -> ClientSession:
-    """Input 1 sent whole, its activityEnd unacknowledged, its reply cut by a close: resumed transparently."""
-    session = session_for()
-    session.label_input(1, "a.wav")
-    session.begin_input()
-    session.audio(chunk(0))
-    session.end_input()
-    acknowledged(session, "h-1", 0)
-    session.receive(sm.audio_content(b"\x01\x02" * 100))
-    session.closed(1011, "")
-    resumed(session)
-    assert session.resumed_transparently
+    """Input 1 sent whole, its reply cut by a close, resumed transparently and the tail resent."""
+    session, _tag = cut_reply_resumed()
     session.take_resend()
     return session
 

@@ -11,6 +11,7 @@ from livecli.protocol import server_messages as sm
 from livecli.protocol.client_messages import SetupConfig
 from livecli.protocol.outbox import TAIL_LIMIT_S, Outbox
 from livecli.protocol.session import ClientSession, State
+from livecli.protocol.turns import InputTag
 
 CHUNK = b"\x01\x00" * 640  # 40 ms at 16 kHz
 
@@ -116,9 +117,9 @@ def test_a_reconnect_mid_input_resends_exactly_the_tail_and_keeps_the_activity_o
     assert [t.over for t in session.attempt_turns(tag)] == [False]
 
 
-def test_a_reply_cut_while_its_input_is_resent_is_replaced_not_joined() -> None:
-    """activityEnd still unacknowledged when the reply was cut: the resent tail gets the whole reply again, so
-    the cut part is left out of the reply (no repeated audio)."""
+def cut_reply_resumed() -> tuple[ClientSession, InputTag]:
+    """Input 1 sent whole, its activityEnd unacknowledged, its reply cut by a close: resumed transparently, the
+    tail not yet taken."""
     session = session_for()
     tag = session.label_input(1, "a.wav")
     session.begin_input()
@@ -129,6 +130,13 @@ def test_a_reply_cut_while_its_input_is_resent_is_replaced_not_joined() -> None:
     session.closed(1011, "")
     resumed(session)
     assert session.resumed_transparently
+    return session, tag
+
+
+def test_a_reply_cut_while_its_input_is_resent_is_replaced_not_joined() -> None:
+    """activityEnd still unacknowledged when the reply was cut: the resent tail gets the whole reply again, so
+    the cut part is left out of the reply (no repeated audio)."""
+    session, tag = cut_reply_resumed()
     assert len(session.take_resend()) == 2  # the chunk and activityEnd
     session.receive(sm.audio_content(b"\x03\x04" * 300))
     session.receive(sm.turn_complete())
