@@ -12,6 +12,7 @@ import itertools
 import logging
 import threading
 import weakref
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -20,21 +21,20 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from livecli.errors import ConnectError
-from livecli.protocol import close_reasons as cr
 from livecli.protocol.redact import printable
 from livecli.server.config import ServerConfig
-from livecli.server.fast_send import send_now
 from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
 from livecli.server.inbound_audio import PLANS
+from livecli.server.pacer import Pacer
+from livecli.server.pump import Pump, PumpedConnection
 from livecli.server.record import Recorder
 from livecli.server.replay import replay_handler
 from livecli.server.scenarios import Scenario, load_scenario
-from livecli.server.session import Close, Drop, Send, ServerSession, SessionLimits
+from livecli.server.session import ServerSession, SessionLimits
 from livecli.server.store import server_stores
 from livecli.server.tls import server_ssl_context
 from livecli.server.tokens import Grant
-from livecli.server.wakeup import Wakeup
 
 __all__ = ["EscapeControls", "RunningServer", "ServerThread", "start_server"]
 
@@ -54,12 +54,12 @@ class EscapeControls(logging.Filter):
 _TLS_HANDSHAKE = (0x16, 0x03)
 
 
-def plain_port_connection(logger: logging.Logger) -> type[ServerConnection]:
+def plain_port_connection(logger: logging.Logger) -> type[PumpedConnection]:
     """The connection class of a plain ws:// server: it notices a TLS ClientHello (a client that dialled
     wss://) and logs a hint, where websockets alone would see only an invalid HTTP request and the client only
     a reset during its TLS handshake."""
 
-    class PlainPortConnection(ServerConnection):
+    class PlainPortConnection(PumpedConnection):
         _first_bytes_seen = False
 
         def data_received(self, data: bytes) -> None:
@@ -95,6 +95,7 @@ class RunningServer:
         self._server: Server | None = None
         self._ids = itertools.count(1)
         self._closing: set[asyncio.Task[None]] = set()  # close handshakes under way
+        self.pacer = Pacer(config.clock, config.idle_poll_s)  # one timer for every connection's next deadline
         # The scenario chosen at upgrade, per connection (weak: a failed handshake leaves nothing behind).
         self._scenarios: weakref.WeakKeyDictionary[ServerConnection, Scenario] = weakref.WeakKeyDictionary()
         self._grants: weakref.WeakKeyDictionary[ServerConnection, Grant] = weakref.WeakKeyDictionary()
@@ -135,7 +136,8 @@ class RunningServer:
         return None
 
     async def handler(self, connection: ServerConnection) -> None:
-        """Run one connection: frames go into the session; what falls due is sent at once or by a timer task."""
+        """Run one connection: messages go into the session (most of them straight from websockets' parser, see
+        livecli.server.pump); what falls due is sent at once or when the pacer's timer fires."""
         config = self.config
         clock = config.clock
         scenario = self._scenarios.pop(connection, self.scenario)
@@ -153,41 +155,36 @@ class RunningServer:
             received=self.received,
         )
         self.sessions[conn_id] = session
-        wake = Wakeup()
-        lock = asyncio.Lock()  # one sender at a time keeps frames in the order the session scheduled them
         config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
         if self.recorder:
             path = connection.request.path.split("?")[0] if connection.request else ""
             self._record("event", conn_id, "conn", "open", path=path)
-        timer_due: list[float | None] = [None]  # when the timer task will next wake up by itself
-        timer = asyncio.create_task(self._timer_loop(connection, session, wake, lock, conn_id, timer_due))
+        pump = Pump(self, connection, session, conn_id)
+        pumped = connection if isinstance(connection, PumpedConnection) else None
+        if pumped is not None:
+            pumped.pump = pump
+        self.pacer.schedule(pump, session.deadline())  # the setup timeout
         try:
+            # What the pump did not take at once: in order, a turn of the loop each while more are queued (a
+            # client whose messages are all buffered cannot keep the loop to itself).
             async for message in connection:
-                if self.recorder:
-                    self._record("frame", conn_id, "in", message)
                 await self._prepare_rates(session, message)
-                session.receive(message, clock())
-                # Replies due now go out before the next frame is read (an unpaced reply is complete at once);
-                # most frames (audio) make nothing due, and skip the flush.
-                due = session.deadline()
-                if due is not None and due <= clock():
-                    await self._flush(connection, session, lock, conn_id)
-                    due = session.deadline()
-                if due is not None and (timer_due[0] is None or due < timer_due[0]):
-                    wake.set()  # the timer sleeps too long otherwise; most frames leave it alone
-                # Fairness: a client whose frames are all buffered already would otherwise keep the loop to itself
-                # (a text flood delayed other clients' setupComplete by seconds): one frame, then the others.
-                await asyncio.sleep(0)
+                pump.take(message)
+                if pumped is not None:
+                    pumped.backlog -= 1
+                    if pumped.backlog:
+                        await asyncio.sleep(0)
+                else:
+                    await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         except Exception:
-            await self._internal_error(connection, session)
+            pump.fail()
         finally:
+            if pumped is not None:
+                pumped.pump = None
             session.connection_closed(clock())
-            wake.set()
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, ConnectionClosed):
-                await asyncio.wait_for(timer, 1.0)
-            timer.cancel()
+            await pump.closed()
             self.sessions.pop(conn_id, None)
             reason = connection.close_reason
             config.logger.info(
@@ -222,68 +219,15 @@ class RunningServer:
         except Exception as exc:
             self.config.logger.warning("a frame was left out of the recording: %s", exc)
 
-    async def _flush(self, ws: ServerConnection, session: ServerSession, lock: asyncio.Lock, conn: int) -> None:
-        """Send every action due now, in order."""
-        async with lock:
-            for action in session.tick(self.config.clock()):
-                if isinstance(action, Send):
-                    if self.recorder:
-                        self._record("frame", conn, "out", action.frame)
-                    if not send_now(ws, action.frame):  # livecli.server.fast_send: written at once when safe
-                        await ws.send(action.frame)
-                elif isinstance(action, Close):
-                    if self.recorder:
-                        self._record("event", conn, "out", "close", code=action.code, reason=action.reason)
-                    # Not awaited here: the handler goes on reading (and ignoring) what the client still sends,
-                    # so its close frame is read and the handshake ends at once, not after websockets' close
-                    # timeout (10 s) with the incoming queue full of audio nobody reads.
-                    closing = asyncio.create_task(ws.close(action.code, action.reason))
-                    self._closing.add(closing)
-                    closing.add_done_callback(self._closing.discard)
-                elif isinstance(action, Drop):
-                    if self.recorder:
-                        self._record("event", conn, "out", "drop")
-                    ws.transport.abort()
-
-    async def _timer_loop(
-        self,
-        ws: ServerConnection,
-        session: ServerSession,
-        wake: Wakeup,
-        lock: asyncio.Lock,
-        conn: int,
-        timer_due: list[float | None],
-    ) -> None:
-        """Sleep until the session's next deadline (or new input), then flush."""
-        clock = self.config.clock
-        poll = self.config.idle_poll_s
-        while not session.closed:
-            deadline = session.deadline()
-            timeout = None if deadline is None else max(0.0, deadline - clock())
-            if poll is not None:
-                timeout = poll if timeout is None else min(timeout, poll)
-            timer_due[0] = None if timeout is None else clock() + timeout
-            if timeout is None or timeout > 0:
-                await wake.wait(timeout)  # one future and one timer, not wait_for's Task (livecli.server.wakeup)
-            wake.clear()
-            if not session.closed:
-                try:
-                    await self._flush(ws, session, lock, conn)
-                except ConnectionClosed:
-                    return
-                except Exception:
-                    await self._internal_error(ws, session)
-                    return
-
-    async def _internal_error(self, ws: ServerConnection, session: ServerSession) -> None:
-        """A failure in the pump itself: log it and close with 1011, never a silent 1000 or a hung socket."""
-        self.config.logger.exception("internal error; closing the connection with 1011")
-        session.stop()
-        with contextlib.suppress(Exception):
-            await ws.close(cr.INTERNAL_ERROR.code, cr.INTERNAL_ERROR.text)
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (a close handshake) in a task the server keeps until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
         """Stop listening and close every connection."""
+        self.pacer.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -317,7 +261,7 @@ async def start_server(config: ServerConfig) -> RunningServer:
             reuse_port=config.worker is not None or None,
             # REST calls (POST /v1alpha/auth_tokens) are answered beside the upgrades, on the same port.
             create_connection=rest_front(
-                ServerConnection if ssl_context else plain_port_connection(config.logger),
+                PumpedConnection if ssl_context else plain_port_connection(config.logger),
                 RestApi(config, running.tokens),
             ),
         )

@@ -224,17 +224,17 @@ async def test_limits_over_the_wire_setup_timeout_and_huge_frames() -> None:
 
 
 async def test_a_failure_in_the_pump_closes_1011(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An error while sending (here: the timer's flush) closes with 1011 instead of hanging the connection."""
-    from livecli.server.app import RunningServer
+    """An error while sending (here: the pump's flush) closes with 1011 instead of hanging the connection."""
+    from livecli.server.pump import Pump
 
-    original = RunningServer._flush
+    original = Pump._send_due
 
-    async def flaky(self: RunningServer, ws: Any, session: Any, lock: Any, conn: int) -> None:
-        if session.turn >= 1:
+    def flaky(self: Pump) -> None:
+        if self.session.turn >= 1:
             raise RuntimeError("bug in the pump")
-        await original(self, ws, session, lock, conn)
+        original(self)
 
-    monkeypatch.setattr(RunningServer, "_flush", flaky)
+    monkeypatch.setattr(Pump, "_send_due", flaky)
     with local_server() as server:
         probe = await Probe.open(server.url)
         await probe.setup()
