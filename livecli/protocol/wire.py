@@ -79,7 +79,7 @@ def b64decode(data: object) -> bytes:
     if missing == 3:
         raise ProtocolError("invalid base64 data: bad length")
     try:
-        return base64.b64decode(raw + b"=" * missing, validate=True)
+        return binascii.a2b_base64(raw + b"=" * missing, strict_mode=True)  # = b64decode(validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ProtocolError(f"invalid base64 data: {exc}") from exc
 
