@@ -22,8 +22,10 @@ TICK_S = 0.002
 
 
 def _tick_of(due: float) -> float:
-    """The end of the tick `due` falls in: when the timer fires for it."""
-    return math.ceil(due / TICK_S) * TICK_S
+    """The end of the tick `due` falls in: when the timer fires for it (never before `due`, which the float
+    product can be by one ulp: a clock standing still would then fire the timer again and again)."""
+    end = math.ceil(due / TICK_S) * TICK_S
+    return end if end >= due else end + TICK_S
 
 
 class Paced(Protocol):

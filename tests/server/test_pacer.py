@@ -329,13 +329,6 @@ async def test_close_disarms_the_real_loop_timer() -> None:
     assert log == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pacer._tick_of rounds some deadlines DOWN: math.ceil(due / TICK_S) * TICK_S is 0.96 for a due of "
-    "0.92 + 0.04 (= 0.9600000000000001), so with the clock at 0.96 the timer is armed with delay 0, fires, finds "
-    "nothing due and re-arms with delay 0 again: a clock standing still (an injected one) spins the loop; fix: "
-    "take the next tick when the product is below `due`",
-)
 async def test_the_timer_is_never_armed_before_the_deadline(
     virtual: Virtual, monkeypatch: pytest.MonkeyPatch
 ) -> None:
