@@ -214,9 +214,8 @@ async def test_a_deadline_on_a_tick_is_not_put_off_to_the_next(
 
 async def test_nothing_is_flushed_before_its_deadline(virtual: Virtual, monkeypatch: pytest.MonkeyPatch) -> None:
     v = start(virtual, monkeypatch)
-    dues = {
-        f"c{i}": 0.0007 * i + 0.0003 for i in range(1, 40)
-    }  # c31's, 0.022000000000000002, is a tick's end + 1 ulp
+    # c31's deadline, 0.022000000000000002, is one ulp past a tick's end.
+    dues = {f"c{i}": 0.0007 * i + 0.0003 for i in range(1, 40)}
     for name, due in dues.items():
         v.pacer.schedule(v.conn(name), due)
     v.timers.advance(1.0)
