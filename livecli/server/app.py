@@ -27,7 +27,8 @@ from livecli.server.gate import decide, on_vertex
 from livecli.server.http_front import RestApi, rest_front
 from livecli.server.inbound_audio import PLANS
 from livecli.server.pacer import Pacer
-from livecli.server.pump import Pump, PumpedConnection
+from livecli.server.pump import Pump
+from livecli.server.pumped_connection import PumpedConnection
 from livecli.server.record import Recorder
 from livecli.server.replay import replay_handler
 from livecli.server.scenarios import Scenario, load_scenario

@@ -2,11 +2,9 @@
 
 Built for a thousand live sessions in one process (issue 12's profile; docs/wire.md, "Limits of the local
 server"):
-- a complete message is handed to the session as websockets parses it (`PumpedConnection.process_event`, from
-  `data_received`), not through websockets' queue and a task switch per message. A message the fast path
-  leaves alone goes through the queue to the handler's loop, in order: one in fragments, invalid UTF-8, one
-  declaring a rate whose filter must first be built in a thread, anything behind such a message, and anything
-  past `BURST_S` of work in one read (a client whose messages are all buffered then waits its turn);
+- a complete message is handed to the session as it is read (livecli.server.pumped_connection), not through
+  websockets' queue and a task switch per message; `take_now` declines one declaring a rate whose filter must
+  first be built in a thread, which then goes through the queue to the handler's loop, in order;
 - what falls due goes out from one timer for every connection (livecli.server.pacer), each frame written at once
   when the socket takes it (livecli.server.fast_send). When it does not (a client that does not read), the rest
   of that flush is awaited in a task and nothing more is made for the connection until it ends, so buffering
@@ -17,14 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
-from websockets.protocol import Event
 
 from livecli.protocol import close_reasons as cr
 from livecli.server.config import ServerConfig
@@ -33,9 +28,7 @@ from livecli.server.pacer import Pacer
 from livecli.server.session import ServerSession
 from livecli.server.session_queue import Action, Close, Drop, Send
 
-__all__ = ["BURST_S", "Pump", "PumpedConnection"]
-
-BURST_S = 0.002  # work on one read's messages; the rest go through websockets' queue, a turn of the loop each
+__all__ = ["Pump"]
 
 
 class Host(Protocol):
@@ -48,44 +41,6 @@ class Host(Protocol):
     def _record(self, what: str, *args: Any, **fields: Any) -> None: ...
 
     def background(self, work: Any) -> None: ...
-
-
-class PumpedConnection(ServerConnection):
-    """A server connection whose complete messages go straight to its `pump` when it can take them."""
-
-    pump: Pump | None = None
-    backlog = 0  # messages left to websockets' queue that the handler has not finished with
-    _burst_started: float | None = None
-
-    def data_received(self, data: bytes) -> None:
-        self._burst_started = None
-        super().data_received(data)
-
-    def process_event(self, event: Event) -> None:
-        if isinstance(event, Frame) and (event.opcode is Opcode.TEXT or event.opcode is Opcode.BINARY):
-            if event.fin and not self.backlog and self.pump is not None and self._within_burst():
-                message = _message(event)
-                if message is not None and self.pump.take_now(message):
-                    return
-            self.backlog += 1  # counted at its first frame: nothing after it is taken before the handler has it
-        super().process_event(event)
-
-    def _within_burst(self) -> bool:
-        now = time.perf_counter()
-        if self._burst_started is None:
-            self._burst_started = now
-        return now - self._burst_started < BURST_S
-
-
-def _message(frame: Frame) -> str | bytes | None:
-    """The message a complete frame carries, as websockets' recv gives it; None for invalid UTF-8 (websockets
-    then closes with 1007 as it always did)."""
-    if frame.opcode is Opcode.TEXT:
-        try:
-            return bytes(frame.data).decode()
-        except UnicodeDecodeError:
-            return None
-    return bytes(frame.data)
 
 
 class Pump:

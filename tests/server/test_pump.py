@@ -26,7 +26,8 @@ import livecli.server.pump as pump_module
 from livecli.server import fast_send
 from livecli.server.inbound_audio import PLANS
 from livecli.server.probe import GEMINI_PATH, Probe, audio_frame
-from livecli.server.pump import Pump, PumpedConnection
+from livecli.server.pump import Pump
+from livecli.server.pumped_connection import PumpedConnection
 
 GUARD = 30.0  # stops a broken server from hanging a test; far above what a working one needs
 START = json.dumps({"realtimeInput": {"activityStart": {}}})
