@@ -25,7 +25,26 @@ __all__ = ["PLANS", "InboundAudio", "RatePlans"]
 
 _RATE = re.compile(rb"rate\s*=\s*(\d{1,9})")
 _RATE_TEXT = re.compile(r"rate\s*=\s*(\d{1,9})")
+_SIXTEEN = str(INPUT_RATE)
 MAX_PLAN_CACHE_BYTES = 96 << 20  # the filters kept for every connection together (at least the newest one)
+
+
+def _only_input_rate(frame: str | bytes) -> bool:
+    """Whether every `rate =` in the raw frame is followed by exactly 16000 (or there is none): the commonest
+    audio frame, told by looking at each `=` (in base64 only its end's padding) instead of running the regular
+    expression over the whole frame (about a microsecond a frame)."""
+    text = isinstance(frame, str)
+    equals, rate, sixteen = ("=", "rate", _SIXTEEN) if text else (b"=", b"rate", _SIXTEEN.encode())
+    at = frame.find(equals)  # type: ignore[arg-type]
+    while at != -1:
+        if frame.endswith(rate, 0, at):  # type: ignore[arg-type]
+            end = at + 1 + len(sixteen)
+            if not frame.startswith(sixteen, at + 1) or frame[end : end + 1].isdigit():  # type: ignore[arg-type]
+                return False
+        elif frame[at - 1 : at].isspace():
+            return False  # perhaps `rate =`: the regular expression decides
+        at = frame.find(equals, at + 1)  # type: ignore[arg-type]
+    return True
 
 
 class RatePlans:
@@ -84,7 +103,7 @@ class InboundAudio:
         """The rates `frame` declares that would be built on the event loop: new to this connection, within
         its allowance and not built yet (the pump builds them in a thread first). A cheap scan of the raw
         frame; a rate it misses is built when used, as before."""
-        if "rate" not in frame if isinstance(frame, str) else b"rate" not in frame:
+        if _only_input_rate(frame):
             return []
         found = _RATE_TEXT.finditer(frame) if isinstance(frame, str) else _RATE.finditer(frame)
         wanted: list[int] = []

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.frames import Frame, Opcode
 
-from livecli.server.fast_send import send_now
+from livecli.server.fast_send import binary_frame, send_now
 
 FRAME = 64 * 1024
 COUNT = 400  # 25 MiB: more than the socket buffers hold, so a client that does not read pauses the writer
@@ -42,3 +44,10 @@ async def test_frames_arrive_in_order_and_a_non_reading_client_bounds_the_buffer
     assert seen["now"] > 0
     assert seen["awaited"] > 0  # paused by the client that did not read
     assert seen["largest_buffer"] <= 2 * 2**20 + FRAME  # bounded by the write limit, not by COUNT frames
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 70000])
+def test_a_frame_is_serialized_byte_for_byte_as_websockets_does(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    expected = Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
+    assert binary_frame(payload) == expected
