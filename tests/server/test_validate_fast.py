@@ -46,14 +46,34 @@ def walked(message: dict[str, Any]) -> Any:
     return next(iter(normalized.items()))
 
 
-@given(FRAME)
-def test_the_fast_path_answers_as_the_walk(message: dict[str, Any]) -> None:
-    fast = outcome(lambda: parse_client_frame(json.dumps(message)))
+@given(FRAME, st.sampled_from([{}, {"separators": (",", ":")}, {"separators": (",", ":"), "ensure_ascii": False}]))
+def test_the_fast_path_answers_as_the_walk(message: dict[str, Any], dumps: dict[str, Any]) -> None:
+    """Compact frames (keys in either order) take the unparsed path, spaced ones the parsed fast path."""
+    fast = outcome(lambda: parse_client_frame(json.dumps(message, **dumps)))
     slow = outcome(lambda: walked(message))
     if slow == ("refused", 1007, "several"):
         assert fast[:2] == ("refused", 1007)
     else:
         assert fast == slow
+
+
+RAW_TEXT = st.text(alphabet=st.sampled_from('AQ=+/_-"\\\n\x00é\u2028 ;'), max_size=10)
+
+
+@given(RAW_TEXT, RAW_TEXT, st.booleans())
+def test_a_compact_audio_frame_reads_as_the_parser_reads_it(data: str, mime: str, data_first: bool) -> None:
+    """Written by hand, as a client may (quotes, backslashes and control characters unescaped too): the unparsed
+    path answers exactly what the parser and the walk answer, or the same refusal."""
+    fields = [f'"data":"{data}"', f'"mimeType":"{mime}"']
+    frame = '{"realtimeInput":{"audio":{' + ",".join(fields if data_first else fields[::-1]) + "}}}"
+    fast = outcome(lambda: parse_client_frame(frame))
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        assert fast == ("refused", 1007, "Invalid JSON payload received. Unexpected token.")
+        return
+    slow = outcome(lambda: walked(message))
+    assert fast == slow
 
 
 def test_a_plain_audio_frame_is_decoded() -> None:
