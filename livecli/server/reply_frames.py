@@ -18,7 +18,7 @@ from livecli.server.scenarios import TurnSpec
 __all__ = ["TimedFrame", "lazy_reply_frames", "reply_frames", "shaped"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimedFrame:
     """One server frame due at `when`; `kind` names it for logs and recordings."""
 

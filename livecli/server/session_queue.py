@@ -54,7 +54,7 @@ class Timed(Protocol):
     def kind(self) -> str: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Stream:
     """The next frame of a lazily made sequence, the rest still unmade; `done` runs after the last one."""
 
@@ -156,8 +156,11 @@ class ActionQueue:
         except Exception:
             self.fail(now)
             return
-        item: Item = stream.done if head is None else _Stream(head, stream.rest, stream.done, stream.seq)
-        heapq.heappush(self._queue, (stream.head.when if head is None else head.when, stream.seq, tag, item))
+        if head is None:
+            heapq.heappush(self._queue, (stream.head.when, stream.seq, tag, stream.done))
+        else:
+            stream.head = head  # the same entry, its next frame (no new object per frame)
+            heapq.heappush(self._queue, (head.when, stream.seq, tag, stream))
 
     def finish(self) -> None:
         """Nothing more is sent (the connection is closing or gone)."""
