@@ -11,7 +11,7 @@ turn; sessions start spread over one turn. Measured per level:
 - server CPU (every server process), ms of it per stream-second, and the generators' CPU.
 Also first: the server's RSS per idle open session.
 
-Usage: python bench/bench_server_scale.py [--levels 100,200,400] [--workers 1,2] [--loops asyncio,uvloop]
+Usage: python bench/bench_server_scale.py [--levels 200,400,600,800,1000] [--workers 1,2] [--loops asyncio,uvloop]
        [--turns 3] [--idle-sessions 1000] [--quick]
 """
 
@@ -264,7 +264,7 @@ async def idle_sessions(url: str, n: int, pids: list[int]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--levels", default="100,200,300,400,500,600,800")
+    parser.add_argument("--levels", default="200,400,600,800,1000")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--loops", default="asyncio,uvloop")
     parser.add_argument("--turns", type=int, default=3)
