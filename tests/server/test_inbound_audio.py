@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livecli.server.inbound_audio import InboundAudio, _only_input_rate
+from livecli.server.inbound_audio import InboundAudio, RatePlans, _only_input_rate
 
 RATE = re.compile(r"rate\s*=\s*(\d{1,9})")
 PIECES = st.sampled_from(["rate", "=", "16000", "160000", "44100", " ", "1", "x", '"', ";", "==", "audio/pcm"])
@@ -34,4 +34,4 @@ def test_another_rate_is_found_and_listed_once() -> None:
     chunks = '{"mimeType":"audio/pcm;rate = 44100"},{"mimeType":"audio/pcm;rate=44100"}'
     frame = '{"realtimeInput":{"mediaChunks":[' + chunks + "]}}"
     assert not _only_input_rate(frame)
-    assert InboundAudio().unbuilt_rates(frame) == [44100]
+    assert InboundAudio(RatePlans()).unbuilt_rates(frame) == [44100]  # (a cache of its own: none built yet)
