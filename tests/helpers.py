@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import json
@@ -11,11 +12,11 @@ import shlex
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from typer.testing import CliRunner
@@ -32,6 +33,8 @@ SAMPLES = REPO / "samples"
 # packages. Read once at import: the clean_environ fixture removes LIVECLI_* variables while a test runs.
 TEST_MIN = os.environ.get("LIVECLI_TEST_MIN") == "1"
 
+T = TypeVar("T")
+
 
 def dev_only(name: str) -> ModuleType:
     """Import a dev-only package (google-genai, and pydantic through it) or an optional extra (Pillow, PyAV, mcp).
@@ -42,6 +45,12 @@ def dev_only(name: str) -> ModuleType:
     if TEST_MIN:
         return pytest.importorskip(name)
     return importlib.import_module(name)
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """For property tests (hypothesis cannot drive an `async def` test): runs the coroutine in a fresh event loop,
+    in debug mode like every loop of the suite (tests/conftest.py's loop policy makes it so)."""
+    return asyncio.run(coroutine)
 
 
 MCP_DEMO = REPO / "tests" / "tools" / "mcp_demo_server.py"  # a small MCP server written with the mcp SDK

@@ -6,7 +6,6 @@ A `Pump.take_now` spy shows which path a message took (the server runs in a thre
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import weakref
@@ -15,9 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pytest
 from helpers import local_server
+from pump_client import GUARD, TakeNow, distinct, text_turn, until
 from session_harness import NO_VAD
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
@@ -29,45 +28,14 @@ from livecli.server.probe import GEMINI_PATH, Probe, audio_frame
 from livecli.server.pump import Pump
 from livecli.server.pumped_connection import PumpedConnection
 
-GUARD = 30.0  # stops a broken server from hanging a test; far above what a working one needs
 START = json.dumps({"realtimeInput": {"activityStart": {}}})
 END = json.dumps({"realtimeInput": {"activityEnd": {}}})
 NO_INTERRUPTION: dict[str, Any] = {"realtimeInputConfig": {"activityHandling": "NO_INTERRUPTION"}}
 
 
-def distinct(samples: int, first: int) -> bytes:
-    """s16le PCM whose samples are first, first+1, ...: every chunk of a test differs from the others."""
-    return (np.arange(first, first + samples) % 65536 - 32768).astype("<i2").tobytes()
-
-
-def text_turn(text: str) -> str:
-    return json.dumps({"realtimeInput": {"text": text}})
-
-
-@dataclass
-class TakeNow:
-    """What Pump.take_now was offered (message, taken) and the connections it came from, in order."""
-
-    calls: list[tuple[str | bytes, bool]] = field(default_factory=list)
-    pumps: list[Pump] = field(default_factory=list)
-
-    def offered(self, message: str | bytes) -> list[bool]:
-        return [taken for seen, taken in self.calls if seen == message]
-
-
 @pytest.fixture
 def take_now(monkeypatch: pytest.MonkeyPatch) -> TakeNow:
-    spy = TakeNow()
-    original = Pump.take_now
-
-    def recording(self: Pump, message: str | bytes) -> bool:
-        taken = original(self, message)
-        spy.calls.append((message, taken))
-        spy.pumps.append(self)
-        return taken
-
-    monkeypatch.setattr(Pump, "take_now", recording)
-    return spy
+    return TakeNow.spying(monkeypatch)
 
 
 @pytest.fixture
@@ -75,14 +43,6 @@ def rate_44k_unbuilt(monkeypatch: pytest.MonkeyPatch) -> None:
     """The process's filter cache starts empty for the test (restored after): a 44.1 kHz frame needs its filter
     built in a thread, so the pump leaves it to websockets' queue."""
     monkeypatch.setattr(PLANS, "_built", OrderedDict())
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(GUARD / 0.005)):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"the server never got there: {what}")
 
 
 def write_in_one_read(probe: Probe, messages: list[str]) -> None:
@@ -107,30 +67,31 @@ class QueuedTurn:
     after: list[str]
 
 
-async def queued_turn(url: str, take_now: TakeNow, received: Callable[[], dict[str, bytes]]) -> QueuedTurn:
-    probe = await Probe.open(url)
-    await probe.setup(**NO_VAD)
-    await probe.send(START)
-    # Once activityStart is in, the burst below starts a read of its own.
-    await until(lambda: START in [seen for seen, _ in take_now.calls], "activityStart offered to the pump")
-    chunks = [distinct(441, 0), *(distinct(160, 10_000 * i) for i in range(1, 5))]  # 10 ms at 44.1, 4 × 10 ms
-    frames = [audio_frame(chunks[0], 44100), *(audio_frame(chunk) for chunk in chunks[1:]), END]
-    write_in_one_read(probe, frames)
-    await probe.turn(GUARD)
-    (session_audio,) = received().values()
-    await probe.send(AFTER)
-    after = await probe.turn(GUARD)
-    await probe.close()
+async def queued_turn(take_now: TakeNow) -> QueuedTurn:
+    """On a server of its own that keeps the audio its session received."""
+    with local_server(keep_received_audio=True) as server:
+        running = server.thread.running
+        assert running is not None
+        probe = await Probe.open(server.url)
+        await probe.setup(**NO_VAD)
+        await probe.send(START)
+        # Once activityStart is in, the burst below starts a read of its own.
+        await until(lambda: START in [seen for seen, _ in take_now.calls], "activityStart offered to the pump")
+        chunks = [distinct(441, 0), *(distinct(160, 10_000 * i) for i in range(1, 5))]  # 10 ms at 44.1, 4 × 10 ms
+        frames = [audio_frame(chunks[0], 44100), *(audio_frame(chunk) for chunk in chunks[1:]), END]
+        write_in_one_read(probe, frames)
+        await probe.turn(GUARD)
+        (session_audio,) = running.received_audio().values()
+        await probe.send(AFTER)
+        after = await probe.turn(GUARD)
+        await probe.close()
     return QueuedTurn(chunks, session_audio, frames[0], after.input_transcripts)
 
 
 async def test_audio_reaches_the_session_in_the_order_sent_across_both_paths(
     take_now: TakeNow, rate_44k_unbuilt: None
 ) -> None:
-    with local_server(keep_received_audio=True) as server:
-        running = server.thread.running
-        assert running is not None
-        turn = await queued_turn(server.url, take_now, running.received_audio)
+    turn = await queued_turn(take_now)
     assert turn.received == b"".join(turn.chunks)  # the 44.1 kHz chunk first (kept as sent), then the 16 kHz ones
     assert take_now.offered(turn.first_frame) == [False]  # it did go through the queue
 
@@ -138,10 +99,7 @@ async def test_audio_reaches_the_session_in_the_order_sent_across_both_paths(
 async def test_after_queued_messages_the_next_one_is_taken_straight_from_the_parser(
     take_now: TakeNow, rate_44k_unbuilt: None
 ) -> None:
-    with local_server(keep_received_audio=True) as server:
-        running = server.thread.running
-        assert running is not None
-        turn = await queued_turn(server.url, take_now, running.received_audio)
+    turn = await queued_turn(take_now)
     assert turn.after == ["after the queued ones"]
     assert take_now.offered(AFTER) == [True]  # the backlog emptied: the fast path took the next message
     connection = take_now.pumps[-1].ws
