@@ -59,12 +59,14 @@ class Armed:
 @dataclass
 class VirtualTimers:
     """The Pacer's loop timers on the virtual clock `now`: caught from loop.call_later (other callers, such as
-    asyncio.sleep, get the real one) and fired by `advance`, each at the time it was armed for."""
+    asyncio.sleep, get the real one) and fired by `advance`, each at the time it was armed for. `monkeypatch` (the
+    test's) undoes the catch after the test."""
 
     now: list[float]
+    monkeypatch: pytest.MonkeyPatch
     armed: list[Armed] = field(default_factory=list)
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def install(self) -> None:
         loop = asyncio.get_running_loop()
         real = loop.call_later
 
@@ -79,7 +81,7 @@ class VirtualTimers:
             self.armed.append(Armed(self.now[0] + delay, callback, handle))
             return handle
 
-        monkeypatch.setattr(loop, "call_later", call_later)
+        self.monkeypatch.setattr(loop, "call_later", call_later)
 
     def live(self) -> Armed | None:
         """The one timer armed and neither fired nor cancelled, if any."""
@@ -113,40 +115,40 @@ class Virtual:
     def names(self) -> list[str]:
         return [name for name, _ in self.log]
 
+    def run_out(self) -> list[str]:
+        """Move the clock to 1 s, past every deadline of a test: the names flushed on the way, in order."""
+        self.timers.advance(1.0)
+        return self.names()
+
     def timeline(self) -> list[tuple[str, float]]:
         """(name, clock) of each flush, the clock rounded to the nanosecond (float sums are a hair off)."""
         return [(name, round(when, 9)) for name, when in self.log]
 
 
 @pytest.fixture
-def virtual() -> Virtual:
+def virtual(monkeypatch: pytest.MonkeyPatch) -> Virtual:
     """A Pacer on a virtual clock at 0.0 (its timers are caught from inside the test's running loop: `start`)."""
     now = [0.0]
-    return Virtual(Pacer(lambda: now[0]), VirtualTimers(now), [], now)
+    return Virtual(Pacer(lambda: now[0]), VirtualTimers(now, monkeypatch), [], now)
 
 
-def start(virtual: Virtual, monkeypatch: pytest.MonkeyPatch) -> Virtual:
-    virtual.timers.install(monkeypatch)
+def start(virtual: Virtual) -> Virtual:
+    virtual.timers.install()
     return virtual
 
 
-async def test_connections_are_flushed_in_deadline_order_each_once(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_connections_are_flushed_in_deadline_order_each_once(virtual: Virtual) -> None:
+    v = start(virtual)
     dues = {"c": 0.050, "a": 0.010, "e": 0.090, "b": 0.030, "d": 0.070}
     for name, due in dues.items():
         v.pacer.schedule(v.conn(name), due)
-    v.timers.advance(1.0)
-    assert v.names() == ["a", "b", "c", "d", "e"]
+    assert v.run_out() == ["a", "b", "c", "d", "e"]
     assert len(v.pacer) == 0
     assert v.timers.live() is None
 
 
-async def test_connections_due_in_one_tick_are_flushed_in_one_firing_in_deadline_order(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_connections_due_in_one_tick_are_flushed_in_one_firing_in_deadline_order(virtual: Virtual) -> None:
+    v = start(virtual)
     for name, due in {"late": 0.0039, "early": 0.0021, "mid": 0.003}.items():
         v.pacer.schedule(v.conn(name), due)
     v.timers.advance(0.01)
@@ -158,10 +160,8 @@ async def test_connections_due_in_one_tick_are_flushed_in_one_firing_in_deadline
     assert len(v.timers.armed) == 1
 
 
-async def test_a_rescheduled_connection_is_flushed_at_its_new_time_only(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_a_rescheduled_connection_is_flushed_at_its_new_time_only(virtual: Virtual) -> None:
+    v = start(virtual)
     later, earlier, dropped = v.conn("later"), v.conn("earlier"), v.conn("dropped")
     v.pacer.schedule(later, 0.010)
     v.pacer.schedule(earlier, 0.040)
@@ -179,21 +179,16 @@ async def test_a_rescheduled_connection_is_flushed_at_its_new_time_only(
     assert len(v.pacer) == 0
 
 
-async def test_a_connection_rescheduled_to_its_stale_deadline_is_flushed_once(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_a_connection_rescheduled_to_its_stale_deadline_is_flushed_once(virtual: Virtual) -> None:
+    v = start(virtual)
     conn = v.conn("back")
     for due in (0.010, 0.050, 0.010):  # two live-looking entries at 0.010 and a stale one at 0.050
         v.pacer.schedule(conn, due)
-    v.timers.advance(1.0)
-    assert v.names() == ["back"]
+    assert v.run_out() == ["back"]
 
 
-async def test_the_timer_fires_at_the_end_of_the_tick_never_before_the_deadline(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_the_timer_fires_at_the_end_of_the_tick_never_before_the_deadline(virtual: Virtual) -> None:
+    v = start(virtual)
     v.pacer.schedule(v.conn("a"), 0.0031)  # in the tick 0.002..0.004
     v.timers.advance(0.0035)
     assert v.timeline() == []  # the clock passed the deadline, but the timer is armed for the tick's end
@@ -201,10 +196,8 @@ async def test_the_timer_fires_at_the_end_of_the_tick_never_before_the_deadline(
     assert v.timeline() == [("a", 2 * TICK_S)]
 
 
-async def test_a_deadline_on_a_tick_is_not_put_off_to_the_next(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_a_deadline_on_a_tick_is_not_put_off_to_the_next(virtual: Virtual) -> None:
+    v = start(virtual)
     v.now[0] = 0.0001
     v.pacer.schedule(v.conn("a"), 0.004)
     armed = v.timers.live()
@@ -212,22 +205,19 @@ async def test_a_deadline_on_a_tick_is_not_put_off_to_the_next(
     assert armed.at == pytest.approx(0.004)
 
 
-async def test_nothing_is_flushed_before_its_deadline(virtual: Virtual, monkeypatch: pytest.MonkeyPatch) -> None:
-    v = start(virtual, monkeypatch)
+async def test_nothing_is_flushed_before_its_deadline(virtual: Virtual) -> None:
+    v = start(virtual)
     # c31's deadline, 0.022000000000000002, is one ulp past a tick's end.
     dues = {f"c{i}": 0.0007 * i + 0.0003 for i in range(1, 40)}
     for name, due in dues.items():
         v.pacer.schedule(v.conn(name), due)
-    v.timers.advance(1.0)
-    assert sorted(v.names()) == sorted(dues)
+    assert sorted(v.run_out()) == sorted(dues)
     assert all(when >= dues[name] for name, when in v.log)
     assert all(when - dues[name] < TICK_S + 1e-9 for name, when in v.log)  # at most one tick late (virtual)
 
 
-async def test_flushes_that_reschedule_during_a_firing_arm_the_timer_once(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_flushes_that_reschedule_during_a_firing_arm_the_timer_once(virtual: Virtual) -> None:
+    v = start(virtual)
     conns = [v.conn(f"c{i}") for i in range(3)]
     for index, conn in enumerate(conns):
         v.pacer.schedule(conn, 0.001)
@@ -240,12 +230,10 @@ async def test_flushes_that_reschedule_during_a_firing_arm_the_timer_once(
     assert armed.at == pytest.approx(0.08)  # the earliest of them, c2's
 
 
-async def test_a_flush_rescheduling_itself_later_does_not_hide_an_earlier_connection(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_flush_rescheduling_itself_later_does_not_hide_an_earlier_connection(virtual: Virtual) -> None:
     """Regression: the connection flushed first reschedules itself during the firing; the other connection,
     already in the heap with an earlier deadline, must still be the one the timer is armed for."""
-    v = start(virtual, monkeypatch)
+    v = start(virtual)
     first, waiting = v.conn("first"), v.conn("waiting")
     v.pacer.schedule(first, 0.010)
     v.pacer.schedule(waiting, 0.030)
@@ -257,10 +245,8 @@ async def test_a_flush_rescheduling_itself_later_does_not_hide_an_earlier_connec
     assert armed.at == pytest.approx(0.500)
 
 
-async def test_a_flush_scheduling_another_connection_earlier_moves_the_timer(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_a_flush_scheduling_another_connection_earlier_moves_the_timer(virtual: Virtual) -> None:
+    v = start(virtual)
     first, waiting, newcomer = v.conn("first"), v.conn("waiting"), v.conn("newcomer")
     v.pacer.schedule(first, 0.010)
     v.pacer.schedule(waiting, 0.030)
@@ -273,10 +259,8 @@ async def test_a_flush_scheduling_another_connection_earlier_moves_the_timer(
     ]
 
 
-async def test_scheduling_an_earlier_deadline_moves_the_armed_timer(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_scheduling_an_earlier_deadline_moves_the_armed_timer(virtual: Virtual) -> None:
+    v = start(virtual)
     v.pacer.schedule(v.conn("late"), 0.100)
     v.pacer.schedule(v.conn("soon"), 0.010)
     armed = v.timers.live()
@@ -285,10 +269,8 @@ async def test_scheduling_an_earlier_deadline_moves_the_armed_timer(
     assert len(v.timers.armed) == 2  # the first one cancelled
 
 
-async def test_forget_drops_every_entry_of_a_connection_and_lets_it_go(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_forget_drops_every_entry_of_a_connection_and_lets_it_go(virtual: Virtual) -> None:
+    v = start(virtual)
     gone, kept = v.conn("gone"), v.conn("kept")
     for due in (0.010, 0.020, 0.030):
         v.pacer.schedule(gone, due)
@@ -302,14 +284,11 @@ async def test_forget_drops_every_entry_of_a_connection_and_lets_it_go(
     assert before == 4
     assert after == 1
     assert ref() is None
-    v.timers.advance(1.0)
-    assert v.names() == ["kept"]
+    assert v.run_out() == ["kept"]
 
 
-async def test_close_disarms_the_timer_and_flushes_nothing_afterwards(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_close_disarms_the_timer_and_flushes_nothing_afterwards(virtual: Virtual) -> None:
+    v = start(virtual)
     conn = v.conn("a")
     v.pacer.schedule(conn, 0.010)
     v.pacer.close()
@@ -330,10 +309,8 @@ async def test_close_disarms_the_real_loop_timer() -> None:
     assert log == []
 
 
-async def test_the_timer_is_never_armed_before_the_deadline(
-    virtual: Virtual, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    v = start(virtual, monkeypatch)
+async def test_the_timer_is_never_armed_before_the_deadline(virtual: Virtual) -> None:
+    v = start(virtual)
     v.now[0] = 0.96
     due = 0.92 + 0.04
     v.pacer.schedule(v.conn("a"), due)
