@@ -1,0 +1,76 @@
+"""Defects found reviewing the pump, the pacer and the pumped connection (issue 12, sections 2 and 3): each test
+states what should hold and is marked xfail(strict) until the defect is fixed."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+
+import pytest
+from helpers import local_server
+from pump_client import RawClient, text, until
+from session_harness import MODEL, Harness
+
+from livecli.server.session import MAX_PENDING
+from livecli.server.session_queue import Send
+
+EXPLICIT = {"realtimeInputConfig": {"automaticActivityDetection": {"disabled": True}}}
+NO_INTERRUPTION = {
+    "realtimeInputConfig": {
+        "automaticActivityDetection": {"disabled": True},
+        "activityHandling": "NO_INTERRUPTION",
+    }
+}
+TEXT_TURN = json.dumps(
+    {"clientContent": {"turns": [{"role": "user", "parts": [{"text": "hi"}]}], "turnComplete": True}}
+)
+ACTIVITY_START = json.dumps({"realtimeInput": {"activityStart": {}}})
+MB = 1 << 20
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Pacer.schedule pushes a heap entry on every deadline change and a stale one is only dropped when it "
+    "reaches the top: a client alternating a turn (reply due soon) with an interruption (deadline back to the "
+    "idle check, 600 s away) leaves one stale entry per cycle for up to 600 s",
+)
+async def test_a_client_that_moves_its_deadline_back_and_forth_leaves_a_bounded_pacer_heap() -> None:
+    cycles = 400
+    with local_server(reply_speed=1) as server:
+        running = server.thread.running
+        assert running is not None
+        client = await RawClient.open(server)
+        await client.write(text(json.dumps({"setup": {"model": MODEL, **EXPLICIT}})))
+        await until(lambda: any("setupComplete" in m for m in client.messages()), "setupComplete")
+        for _ in range(cycles // 50):
+            await client.write((text(TEXT_TURN) + text(ACTIVITY_START)) * 50)
+        await until(lambda: sum(1 for m in client.messages() if "interrupted" in json.dumps(m)) > 0, "a cut")
+        await asyncio.sleep(0.3)  # every reply's first-chunk deadline (the non-stale kind) has passed by now
+        entries = len(running.pacer)
+        await client.aclose()
+    # One live connection: a handful of entries at most, not one per cycle.
+    assert entries < 50
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="with unpaced replies (serve --reply-speed 0) ServerSession.tick returns every queued turn's whole "
+    "reply in one list, and Pump._send_due hands the unsent rest of that list to the draining task of a client "
+    "that does not read: megabytes per connection instead of a bounded amount",
+)
+def test_unpaced_replies_due_at_once_are_not_handed_out_whole() -> None:
+    h = Harness(reply_speed=0)
+    h.send({"setup": {"model": MODEL, **NO_INTERRUPTION}})
+    h.session.tick(h.now)
+    pcm = b"\x01\x02" * 16000 * 10
+    frame = json.dumps(
+        {"realtimeInput": {"audio": {"data": base64.b64encode(pcm).decode(), "mimeType": "audio/pcm"}}}
+    )
+    for _ in range(MAX_PENDING):
+        h.session.receive(ACTIVITY_START, h.now)
+        h.session.receive(frame, h.now)
+        h.session.receive('{"realtimeInput":{"activityEnd":{}}}', h.now)
+    actions = h.session.tick(h.now)  # what Pump._send_due gets, and keeps in _drain's `rest` if the socket is full
+    handed_out = sum(len(action.frame) for action in actions if isinstance(action, Send))
+    assert handed_out < 1 * MB  # 16 x 10 s turns: about 11 MB (16 x 120 s: about 130 MB)
