@@ -11,6 +11,7 @@ hundred milliseconds to build. A client cycling `mimeType` rates blocked the eve
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -45,6 +46,15 @@ def _only_input_rate(frame: str | bytes) -> bool:
             return False  # perhaps `rate =`: the regular expression decides
         at = frame.find(equals, at + 1)  # type: ignore[arg-type]
     return True
+
+
+def _unescaped(frame: str | bytes) -> str | bytes:
+    """The frame's JSON with its escapes read (as text the regular expression can scan), or the frame itself when
+    it is not JSON (the session refuses it)."""
+    try:
+        return json.dumps(json.loads(frame), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return frame
 
 
 class RatePlans:
@@ -101,9 +111,12 @@ class InboundAudio:
 
     def unbuilt_rates(self, frame: str | bytes) -> list[int]:
         """The rates `frame` declares that would be built on the event loop: new to this connection, within
-        its allowance and not built yet (the pump builds them in a thread first). A cheap scan of the raw
-        frame; a rate it misses is built when used, as before."""
-        if _only_input_rate(frame):
+        its allowance and not built yet (the pump builds them in a thread first). A scan of the raw frame, or of
+        the frame with its JSON escapes read when it has any (`rate\u003d47011` is a rate too); a rate it still
+        misses is built when used, as before."""
+        if "\\" in frame if isinstance(frame, str) else b"\\" in frame:
+            frame = _unescaped(frame)
+        elif _only_input_rate(frame):
             return []
         found = _RATE_TEXT.finditer(frame) if isinstance(frame, str) else _RATE.finditer(frame)
         wanted: list[int] = []

@@ -14,7 +14,7 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["TICK_S", "Paced", "Pacer"]
 
@@ -38,12 +38,19 @@ class Paced(Protocol):
 
 class Pacer:
     """Flush each scheduled connection once its deadline (on `clock`) has passed; `poll` caps every sleep, so an
-    injected clock that jumps ahead is noticed."""
+    injected clock that jumps ahead is noticed.
+
+    A connection has at most one live heap entry. A new deadline makes its old entry stale: the entry lets go of
+    the connection at once and is dropped when it comes up, or when stale entries pass half the heap (a client
+    moving its deadline back and forth on every message cannot grow the heap without bound).
+    """
 
     def __init__(self, clock: Callable[[], float], poll: float | None = None) -> None:
         self._clock = clock
         self._poll = poll
-        self._heap: list[tuple[float, int, Paced]] = []
+        self._heap: list[list[Any]] = []  # [due, order, the connection or None once stale]
+        self._live: dict[int, list[Any]] = {}  # id(connection) → its live entry
+        self._stale = 0
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due = float("inf")  # when the armed timer's callback will look at the heap, on `clock`
@@ -57,18 +64,32 @@ class Pacer:
         """Flush `paced` once `clock()` reaches `due`, instead of at any earlier mark (None: not at all)."""
         if due == paced.paced_at:
             return
-        paced.paced_at = due  # an older entry for it is now stale and skipped
+        self._unlink(paced)
+        paced.paced_at = due
         if due is None:
             return
-        heapq.heappush(self._heap, (due, next(self._order), paced))
+        entry = [due, next(self._order), paced]
+        self._live[id(paced)] = entry
+        heapq.heappush(self._heap, entry)
         if not self._firing and _tick_of(due) < self._timer_due:  # (the armed tick or earlier: left alone)
             self._arm(due)
 
     def forget(self, paced: Paced) -> None:
-        """Drop `paced` for good (its connection ended): its entries go now, so nothing of it is kept."""
+        """Drop `paced` for good (its connection ended): nothing of it is kept."""
+        self._unlink(paced)
         paced.paced_at = None
-        self._heap = [entry for entry in self._heap if entry[2] is not paced]
-        heapq.heapify(self._heap)
+
+    def _unlink(self, paced: Paced) -> None:
+        """Make `paced`'s live entry stale; rebuild the heap when stale entries are more than half of it."""
+        entry = self._live.pop(id(paced), None)
+        if entry is None:
+            return
+        entry[2] = None
+        self._stale += 1
+        if self._stale > len(self._heap) // 2 + 64:
+            self._heap = [entry for entry in self._heap if entry[2] is not None]
+            heapq.heapify(self._heap)
+            self._stale = 0
 
     def _arm(self, due: float) -> None:
         if self._timer is not None:
@@ -87,10 +108,13 @@ class Pacer:
         heap = self._heap
         due_now: list[Paced] = []
         while heap and heap[0][0] <= now:
-            due, _, paced = heapq.heappop(heap)
-            if paced.paced_at == due:  # else stale: rescheduled since
-                paced.paced_at = None
-                due_now.append(paced)
+            _, _, paced = heapq.heappop(heap)
+            if paced is None:
+                self._stale -= 1
+                continue
+            del self._live[id(paced)]
+            paced.paced_at = None
+            due_now.append(paced)
         self._firing = True
         try:
             for paced in due_now:  # each reschedules itself for its next deadline (a flush never raises)
@@ -98,8 +122,9 @@ class Pacer:
         finally:
             self._firing = False
             heap = self._heap  # (a flush may have made it anew)
-            while heap and heap[0][2].paced_at != heap[0][0]:
+            while heap and heap[0][2] is None:
                 heapq.heappop(heap)
+                self._stale -= 1
             if heap:
                 self._arm(heap[0][0])
 
@@ -108,6 +133,8 @@ class Pacer:
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._timer_due = None, float("inf")
-        for _, _, paced in self._heap:
-            paced.paced_at = None
+        for entry in self._live.values():
+            entry[2].paced_at = None
         self._heap.clear()
+        self._live.clear()
+        self._stale = 0

@@ -16,7 +16,12 @@ from typing import Protocol
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.close_reasons import CloseReason, cut_reason
 
-__all__ = ["Action", "ActionQueue", "Close", "Drop", "Send"]
+__all__ = ["MAX_DUE_BYTES", "Action", "ActionQueue", "Close", "Drop", "Send"]
+
+# Frames one `run_due` hands out at most: an unpaced reply (all of it due at once) goes out a piece per turn of the
+# loop, so neither the pump's send buffer nor one callback holds a whole reply (docs/wire.md, "Limits of the
+# local server").
+MAX_DUE_BYTES = 256 << 10
 
 
 @dataclass(frozen=True)
@@ -129,16 +134,20 @@ class ActionQueue:
         return self._queue[0][0] if self._queue and not self.idle else None
 
     def run_due(self, now: float) -> list[Action]:
-        """Pop what is due at `now`: actions are returned, callbacks run (a failing one closes with 1011)."""
+        """Pop what is due at `now`, up to MAX_DUE_BYTES of frames: actions are returned, callbacks run (a failing
+        one closes with 1011)."""
         out: list[Action] = []
-        while self._queue and self._queue[0][0] <= now + 1e-9 and not self.stalled:
+        size = 0  # at most MAX_DUE_BYTES of frames at once: what is due past them stays due, for the next call
+        while self._queue and self._queue[0][0] <= now + 1e-9 and not self.stalled and size < MAX_DUE_BYTES:
             _, _, tag, item = heapq.heappop(self._queue)
             if isinstance(item, _Stream):
                 out.append(Send(item.head.frame, item.head.kind))
+                size += len(item.head.frame)
                 self._next_of(item, tag, now)
                 continue
             if isinstance(item, Send | Close | Drop):
                 out.append(item)
+                size += len(item.frame) if isinstance(item, Send) else 0
                 if isinstance(item, Close | Drop):
                     self.finish()
                     break

@@ -282,9 +282,23 @@ async def test_forget_drops_every_entry_of_a_connection_and_lets_it_go(virtual: 
     del gone
     gc.collect()
     assert before == 4
-    assert after == 1
-    assert ref() is None
+    assert after == 4  # its entries are stale now, dropped when they come up or the heap is rebuilt
+    assert ref() is None  # ... and hold nothing of it
     assert v.run_out() == ["kept"]
+    assert len(v.pacer) == 0
+
+
+async def test_a_deadline_moved_back_and_forth_leaves_a_bounded_heap(virtual: Virtual) -> None:
+    """A client that moves its deadline on every message (a turn, then an interruption) makes one stale entry
+    each time: the heap is rebuilt once they are more than half of it, so it stays small."""
+    v = start(virtual)
+    conn = v.conn("a")
+    sizes = []
+    for index in range(2000):
+        v.pacer.schedule(conn, 0.010 if index % 2 else 600.0)
+        sizes.append(len(v.pacer))
+    assert max(sizes) <= 2 * 64 + 2
+    assert v.run_out() == ["a"]
 
 
 async def test_close_disarms_the_timer_and_flushes_nothing_afterwards(virtual: Virtual) -> None:

@@ -32,12 +32,6 @@ ACTIVITY_START = json.dumps({"realtimeInput": {"activityStart": {}}})
 MB = 1 << 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Pacer.schedule pushes a heap entry on every deadline change and a stale one is only dropped when it "
-    "reaches the top: a client alternating a turn (reply due soon) with an interruption (deadline back to the "
-    "idle check, 600 s away) leaves one stale entry per cycle for up to 600 s",
-)
 async def test_a_client_that_moves_its_deadline_back_and_forth_leaves_a_bounded_pacer_heap() -> None:
     cycles = 400
     with local_server(reply_speed=1) as server:
@@ -56,12 +50,6 @@ async def test_a_client_that_moves_its_deadline_back_and_forth_leaves_a_bounded_
     assert entries < 50
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with unpaced replies (serve --reply-speed 0) ServerSession.tick returns every queued turn's whole "
-    "reply in one list, and Pump._send_due hands the unsent rest of that list to the draining task of a client "
-    "that does not read: megabytes per connection instead of a bounded amount",
-)
 def test_unpaced_replies_due_at_once_are_not_handed_out_whole() -> None:
     h = Harness(reply_speed=0)
     h.send({"setup": {"model": MODEL, **NO_INTERRUPTION}})
@@ -79,12 +67,6 @@ def test_unpaced_replies_due_at_once_are_not_handed_out_whole() -> None:
     assert handed_out < 1 * MB  # 16 x 10 s turns: about 11 MB (16 x 120 s: about 130 MB)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="InboundAudio.unbuilt_rates scans the raw frame for `rate=`, so a mimeType that escapes it in JSON "
-    "(rate\\u003d47011) is not declined by Pump.take_now and its filter (40-60 ms) is built on the event loop, "
-    "four rates per connection: the rate-switching stall of issue 12 section 3 again",
-)
 async def test_a_json_escaped_rate_is_not_built_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     rate = 47011
     assert rate not in PLANS
@@ -112,13 +94,6 @@ async def test_a_json_escaped_rate_is_not_built_on_the_event_loop(monkeypatch: p
     assert built_on_loop == [False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="once PumpedConnection stops taking frames (burst budget spent, or a backlog), _read_frames hands "
-    "every remaining frame of the read to websockets in a data_received call of its own: a flood read of small "
-    "frames costs about twice what websockets alone costs (35 vs 19 ms per 256 KiB read measured), so the "
-    "budget does not bound the callback",
-)
 async def test_frames_not_taken_go_to_websockets_in_one_call_per_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pumped_connection, "BURST_S", 0.0)  # the budget is spent at once: nothing is taken
     calls: list[int] = []
