@@ -1,5 +1,6 @@
-"""Defects found reviewing the pump, the pacer and the pumped connection (issue 12, sections 2 and 3): each test
-states what should hold and is marked xfail(strict) until the defect is fixed."""
+"""What the pump, the pacer and the pumped connection keep bounded against a client (docs/wire.md, "Limits of the
+local server"): the pacer's heap, the frames one flush hands out, filters built off the loop, the calls into
+websockets per read. Each test failed on the code before its fix (found by review)."""
 
 from __future__ import annotations
 
