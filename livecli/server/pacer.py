@@ -16,9 +16,10 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-__all__ = ["TICK_S", "Paced", "Pacer"]
+__all__ = ["STALE_SLACK", "TICK_S", "Paced", "Pacer"]
 
 TICK_S = 0.002
+STALE_SLACK = 64  # stale heap entries are dropped once they outnumber the live ones by twice this
 
 
 def _tick_of(due: float) -> float:
@@ -86,7 +87,7 @@ class Pacer:
             return
         entry[2] = None
         self._stale += 1
-        if self._stale > len(self._heap) // 2 + 64:
+        if self._stale > len(self._heap) // 2 + STALE_SLACK:
             self._heap = [entry for entry in self._heap if entry[2] is not None]
             heapq.heapify(self._heap)
             self._stale = 0

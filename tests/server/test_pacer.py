@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from livecli.server.pacer import TICK_S, Pacer
+from livecli.server.pacer import STALE_SLACK, TICK_S, Pacer
 
 GUARD = 5.0  # stops a broken pacer from hanging a real-timer test; far above any time a working one needs
 MAX_FIRINGS = 1000  # firings in one advance: past this the pacer re-arms without end
@@ -297,7 +297,7 @@ async def test_a_deadline_moved_back_and_forth_leaves_a_bounded_heap(virtual: Vi
     for index in range(2000):
         v.pacer.schedule(conn, 0.010 if index % 2 else 600.0)
         sizes.append(len(v.pacer))
-    assert max(sizes) <= 2 * 64 + 2
+    assert max(sizes) <= 1 + 2 * STALE_SLACK + 1
     assert v.run_out() == ["a"]
 
 
