@@ -7,7 +7,6 @@ thread with its own loop (tests, and `--local` on the client commands).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import threading
@@ -29,7 +28,7 @@ from livecli.server.inbound_audio import PLANS
 from livecli.server.pacer import Pacer
 from livecli.server.pump import Pump
 from livecli.server.pumped_connection import PumpedConnection
-from livecli.server.record import Recorder
+from livecli.server.record import GuardedRecorder, Recorder
 from livecli.server.replay import replay_handler
 from livecli.server.scenarios import Scenario, load_scenario
 from livecli.server.session import ServerSession, SessionLimits
@@ -88,7 +87,8 @@ class RunningServer:
         # received: in memory, or shared by every worker of `serve --workers N` (livecli.server.store).
         self.store, self.tokens, self.received = server_stores(config)
         secrets = [s for s in (config.require_key, config.require_bearer, config.require_ephemeral) if s]
-        self.recorder = Recorder(config.record, config.clock, secrets=secrets) if config.record else None
+        recorder = Recorder(config.record, config.clock, secrets=secrets) if config.record else None
+        self.recorder = GuardedRecorder(recorder, config.logger)  # (False without --record)
         self.tls = tls
         self.port = 0
         self.url = ""
@@ -157,9 +157,8 @@ class RunningServer:
         )
         self.sessions[conn_id] = session
         config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
-        if self.recorder:
-            path = connection.request.path.split("?")[0] if connection.request else ""
-            self._record("event", conn_id, "conn", "open", path=path)
+        path = connection.request.path.split("?")[0] if connection.request else ""
+        self.recorder.write("event", conn_id, "conn", "open", path=path)
         pump = Pump(self, connection, session, conn_id)
         pumped = connection if isinstance(connection, PumpedConnection) else None
         if pumped is not None:
@@ -191,9 +190,7 @@ class RunningServer:
             config.logger.info(
                 "connection %d closed: %s%s", conn_id, connection.close_code, f" {reason}" if reason else ""
             )
-            if self.recorder:
-                code = connection.close_code
-                self._record("event", conn_id, "conn", "closed", code=code)
+            self.recorder.write("event", conn_id, "conn", "closed", code=connection.close_code)
 
     @staticmethod
     async def _prepare_rates(session: ServerSession, message: str | bytes) -> None:
@@ -202,23 +199,6 @@ class RunningServer:
         if session.input is not None:
             for rate in session.input.inbound.unbuilt_rates(message):
                 await asyncio.to_thread(PLANS.build, rate)
-
-    def _record(self, what: str, *args: Any, **fields: Any) -> None:
-        """Write to the recording; a recording that fails never fails a session (docs/wire.md, "Limits of the
-        local server"): a disk error (a full disk) stops the recording with one warning, a frame the format
-        cannot hold (a lone surrogate) is left out with one."""
-        recorder = self.recorder
-        if recorder is None:
-            return
-        try:
-            getattr(recorder, what)(*args, **fields)  # frame or event
-        except OSError as exc:
-            self.config.logger.warning("recording stopped: %s: %s", recorder.directory, exc.strerror or exc)
-            self.recorder = None
-            with contextlib.suppress(Exception):
-                recorder.close()
-        except Exception as exc:
-            self.config.logger.warning("a frame was left out of the recording: %s", exc)
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` (a close handshake) in a task the server keeps until it ends."""
@@ -232,12 +212,7 @@ class RunningServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        if self.recorder:
-            recorder, self.recorder = self.recorder, None
-            try:
-                recorder.close()
-            except OSError as exc:
-                self.config.logger.warning("the recording could not be closed: %s", exc.strerror or exc)
+        self.recorder.close()
 
 
 async def start_server(config: ServerConfig) -> RunningServer:

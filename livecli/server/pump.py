@@ -25,6 +25,7 @@ from livecli.protocol import close_reasons as cr
 from livecli.server.config import ServerConfig
 from livecli.server.fast_send import send_now
 from livecli.server.pacer import Pacer
+from livecli.server.record import GuardedRecorder
 from livecli.server.session import ServerSession
 from livecli.server.session_queue import Action, Close, Drop, Send
 
@@ -36,9 +37,7 @@ class Host(Protocol):
 
     config: ServerConfig
     pacer: Pacer
-    recorder: Any
-
-    def _record(self, what: str, *args: Any, **fields: Any) -> None: ...
+    recorder: GuardedRecorder
 
     def background(self, work: Any) -> None: ...
 
@@ -70,7 +69,7 @@ class Pump:
         """Hand one client message to the session, then send what it made due or move the timer earlier."""
         host = self.host
         if host.recorder:
-            host._record("frame", self.conn, "in", message)
+            host.recorder.write("frame", self.conn, "in", message)
         clock = host.config.clock
         self.session.receive(message, clock())
         due = self.session.deadline()
@@ -124,18 +123,17 @@ class Pump:
 
     def _record_send(self, action: Send) -> None:
         if self.host.recorder:
-            self.host._record("frame", self.conn, "out", action.frame)
+            self.host.recorder.write("frame", self.conn, "out", action.frame)
 
     def _act(self, action: Close | Drop) -> None:
+        recorder = self.host.recorder
         if isinstance(action, Close):
-            if self.host.recorder:
-                self.host._record("event", self.conn, "out", "close", code=action.code, reason=action.reason)
+            recorder.write("event", self.conn, "out", "close", code=action.code, reason=action.reason)
             # Not awaited: the connection goes on reading (and ignoring) what the client still sends, so its close
             # frame is read and the handshake ends at once, not after websockets' close timeout (10 s).
             self.host.background(self.ws.close(action.code, action.reason))
         else:
-            if self.host.recorder:
-                self.host._record("event", self.conn, "out", "drop")
+            recorder.write("event", self.conn, "out", "drop")
             self.ws.transport.abort()
 
     def fail(self) -> None:

@@ -18,16 +18,14 @@ import contextlib
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from livecli.audio.recording import Recording
 from livecli.protocol.recording import CLIENT, SERVER, parse_frame, resumed_handle
-
-if TYPE_CHECKING:
-    from livecli.server.record import Recorder
+from livecli.server.record import GuardedRecorder
 
 __all__ = ["Progress", "ReplayServer", "client_progress", "recorded_actions"]
 
@@ -156,13 +154,13 @@ class ReplayServer:
         *,
         reply_speed: float,
         logger: logging.Logger,
-        recorder: Recorder | None = None,
+        recorder: GuardedRecorder | None = None,
     ) -> None:
         self.actions, self.starts = recorded_actions(recording)
         self.directory = recording.directory
         self.reply_speed = reply_speed
         self.log = logger
-        self.recorder = recorder
+        self.recorder = recorder if recorder is not None else GuardedRecorder(None, self.log)
         self._sessions: list[_Session] = []
         self._ids = itertools.count(1)
 
@@ -171,14 +169,14 @@ class ReplayServer:
         conn = next(self._ids)
         self.log.info("connection %d opened (replaying %s)", conn, self.directory)
         path = connection.request.path.split("?")[0] if connection.request else ""
-        self._record("event", conn, "conn", "open", path=path)
+        self.recorder.write("event", conn, "conn", "open", path=path)
         progress = Progress()
         session: list[_Session] = []
         moved = asyncio.Event()
         sender = asyncio.create_task(self._send(connection, conn, progress, session, moved))
         try:
             async for message in connection:
-                self._record("frame", conn, "in", message)
+                self.recorder.write("frame", conn, "in", message)
                 parsed = parse_frame(message)
                 if isinstance(parsed, dict) and "setup" in parsed and not session:
                     session.append(self._session_for(parsed))
@@ -192,19 +190,7 @@ class ReplayServer:
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await sender
             self.log.info("connection %d closed: %s", conn, connection.close_code)
-            self._record("event", conn, "conn", "closed", code=connection.close_code)
-
-    def _record(self, what: str, *args: Any, **fields: Any) -> None:
-        """`serve --record` beside `--replay`: a recording that cannot be written (a full disk) stops with one
-        warning, never the connection."""
-        recorder = self.recorder
-        if recorder is None:
-            return
-        try:
-            getattr(recorder, what)(*args, **fields)  # frame or event
-        except OSError as exc:
-            self.log.warning("recording stopped: %s: %s", recorder.directory, exc.strerror or exc)
-            self.recorder = None
+            self.recorder.write("event", conn, "conn", "closed", code=connection.close_code)
 
     def _session_for(self, message: dict[str, Any]) -> _Session:
         """The session a setup resumes (by a handle the replay sent), or a new one: the k-th fresh session is
@@ -258,13 +244,13 @@ class ReplayServer:
     async def _act(self, ws: ServerConnection, conn: int, action: Action, session: _Session) -> None:
         if action.frame is not None:
             _note_handle(action.frame, session)
-            self._record("frame", conn, "out", action.frame)
+            self.recorder.write("frame", conn, "out", action.frame)
             await ws.send(action.frame.encode() if action.binary else action.frame)
         elif action.close is not None:
-            self._record("event", conn, "out", "close", code=action.close[0], reason=action.close[1])
+            self.recorder.write("event", conn, "out", "close", code=action.close[0], reason=action.close[1])
             await ws.close(*action.close)
         elif action.drop:
-            self._record("event", conn, "out", "drop")
+            self.recorder.write("event", conn, "out", "drop")
             ws.transport.abort()
 
 
@@ -278,7 +264,7 @@ def _note_handle(frame: str, session: _Session) -> None:
         session.handles.add(str(update["newHandle"]))
 
 
-def replay_handler(directory: str, reply_speed: float, logger: logging.Logger, recorder: Recorder | None) -> Any:
+def replay_handler(directory: str, reply_speed: float, logger: logging.Logger, recorder: GuardedRecorder) -> Any:
     """The connection handler serving the recording in `directory` (read now: a bad one is a UsageError before
     the server listens)."""
     from livecli.audio.recording import read_recording

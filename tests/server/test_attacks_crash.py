@@ -46,8 +46,9 @@ async def test_a_full_disk_stops_the_recording_with_one_warning_and_sessions_go_
 ) -> None:
     with local_server(record=str(tmp_path / "rec")) as server:
         running = server.thread.running
-        assert running is not None and running.recorder is not None
-        writer = running.recorder._writer
+        assert running is not None
+        assert running.recorder.recorder is not None
+        writer = running.recorder.recorder._writer
         writer._frames.close()
         writer._frames = open("/dev/full", "w", encoding="utf-8")  # noqa: SIM115  # every write: ENOSPC
         with caplog.at_level(logging.WARNING, logger="livecli.server"):

@@ -164,6 +164,7 @@ def test_a_recording_that_fails_beside_a_replay_stops_with_one_warning(caplog: p
     import logging
 
     from livecli.audio.recording import read_recording
+    from livecli.server.record import GuardedRecorder
     from livecli.server.replay import ReplayServer
 
     class FullDisk:
@@ -173,9 +174,10 @@ def test_a_recording_that_fails_beside_a_replay_stops_with_one_warning(caplog: p
             raise OSError(28, "No space left on device")
 
     logger = logging.getLogger("test-replay-record")
-    server = ReplayServer(read_recording(str(TEXT_TURN)), reply_speed=0, logger=logger, recorder=FullDisk())  # type: ignore[arg-type]
+    recorder = GuardedRecorder(FullDisk(), logger)  # type: ignore[arg-type]
+    server = ReplayServer(read_recording(str(TEXT_TURN)), reply_speed=0, logger=logger, recorder=recorder)
     with caplog.at_level(logging.WARNING, logger="test-replay-record"):
-        server._record("frame", 1, "in", "{}")
-        server._record("frame", 1, "in", "{}")
-    assert server.recorder is None
+        server.recorder.write("frame", 1, "in", "{}")
+        server.recorder.write("frame", 1, "in", "{}")
+    assert not server.recorder
     assert [r.getMessage() for r in caplog.records] == ["recording stopped: rec: No space left on device"]

@@ -168,8 +168,8 @@ async def test_record_has_every_frame_without_base64(server: LocalServer) -> Non
     await ask(server.url, "record me")
     running = server.thread.running
     assert running is not None
-    assert running.recorder is not None
-    path = Path(running.recorder.directory) / "frames.jsonl"
+    assert running.recorder.recorder is not None
+    path = Path(running.recorder.recorder.directory) / "frames.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     kinds = {(line["from"], line["kind"]) for line in lines}
     assert {
