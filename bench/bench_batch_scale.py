@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,28 +26,11 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+from serve_process import raise_nofile, start_server
 
 from livecli.commands.batch.results import LATENESS_BUCKETS_MS
 
 BUCKETS = (*(str(bound) for bound in LATENESS_BUCKETS_MS), "inf")  # results.jsonl's histogram
-
-
-def raise_nofile() -> int:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))  # both subprocesses inherit it
-    return target
-
-
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def write_input(folder: Path, seconds: float) -> Path:

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import soundfile as sf
+from serve_process import cpu_seconds, rss_mb, start_server
 
 RATE = 48_000
 WALL_TARGET_S_PER_HOUR = 5.0
@@ -39,20 +40,6 @@ def write_input(path: str, seconds: float) -> None:
             block = 0.1 * np.sin(2 * np.pi * 440 * t) + 0.003 * rng.standard_normal(n)
             out.write(block.astype(np.float32))
             done += n
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:")) / 1024
-    except (OSError, StopIteration):
-        return 0.0
-
-
-def cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_send(url: str, path: str) -> tuple[float, float, list[float]]:
@@ -86,15 +73,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="6 and 12 minutes instead (for make bench)")
     args = parser.parse_args()
     hours = [0.1, 0.2] if args.quick else [float(h) for h in args.hours.split(",")]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "--reply-speed", "0", "-q"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    server, url = start_server("--reply-speed", "0")
     try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
         with tempfile.TemporaryDirectory() as folder:
             print(f"load average {os.getloadavg()}")
             print(f"| input | wall | wall per hour | client CPU | server CPU | peak RSS | {SAMPLES} |")
@@ -102,9 +82,9 @@ def main() -> None:
             for h in hours:
                 path = os.path.join(folder, f"in-{h}h.wav")
                 write_input(path, h * 3600)
-                server_cpu = cpu_s(server.pid)
+                server_cpu = cpu_seconds(server.pid)
                 wall, cpu, samples = run_send(url, path)
-                server_cpu = cpu_s(server.pid) - server_cpu
+                server_cpu = cpu_seconds(server.pid) - server_cpu
                 peak = max(samples)
                 marks = [samples[min(len(samples) - 1, int(len(samples) * q))] for q in (0.25, 0.5, 0.75, 0.999)]
                 print(

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from serve_process import start_server
 
 RATE = 24000
 
@@ -55,14 +55,8 @@ def main() -> None:
         pcm_bytes = long_reply(work / "answer.wav", args.minutes)
         scenario = work / "long.toml"
         scenario.write_text('name = "long"\n[[turns]]\naudio = "answer.wav"\n', encoding="utf-8")
-        server = subprocess.Popen(
-            [*livecli, "serve", "--port", "0", "--reply-speed", "0", "--scenario", str(scenario), "-q"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        server, url = start_server("--reply-speed", "0", "--scenario", str(scenario))
         try:
-            assert server.stdout is not None
-            url = server.stdout.readline().strip()
             print(f"reply: {args.minutes:g} min of 24 kHz audio = {pcm_bytes / 2**20:.1f} MiB of PCM")
             cases: list[tuple[str, list[str]]] = [
                 ("-o reply.wav", ["-o", str(work / "reply.wav")]),

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from serve_process import rss_mb, start_server
+
 from livecli.server.probe import Probe
 
 WORDS = " ".join(f"word{i}" for i in range(64))
@@ -38,14 +40,6 @@ SETUPS: dict[str, dict[str, object]] = {
     "queued_long_turns": NO_INTERRUPTION,
     "handle_flood": {"sessionResumption": {}},
 }
-
-
-def rss_mb(pid: int) -> float:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def bystander(url: str) -> tuple[float, float]:
@@ -143,14 +137,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of each attack")
     scale = 10 if parser.parse_args().quick else 1
-    server = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "--reply-speed", "0", "-q"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server, url = start_server("--reply-speed", "0")
     try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
         print(f"server idle: {rss_mb(server.pid):.0f} MB")
         print("| attack | bystander setupComplete | bystander whole reply | attacker closed | server RSS |")
         print("|---|---|---|---|---|")

@@ -22,13 +22,13 @@ import asyncio
 import base64
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
+from serve_process import cpu_seconds, raise_nofile, rss_mb, start_server
 from websockets.asyncio.client import connect
 
 from livecli.protocol.endpoints import GEMINI_DEFAULT_VERSION, gemini_path
@@ -49,13 +49,6 @@ TURN_STREAM_S = 2.0 + 2.2  # a turn streams 2 s of audio in and 2.2 s (chime + e
 HEADER = "| sessions | server CPU | ms CPU per stream-s | p95 TTFB | p99 chunk late | sustained | generator CPU |"
 
 
-def raise_nofile() -> int:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))  # subprocesses inherit it
-    return target
-
-
 def process_tree(pid: int) -> list[int]:
     """`pid` and its descendants (the workers of `serve --workers N`)."""
     children: dict[int, list[int]] = {}
@@ -73,40 +66,6 @@ def process_tree(pid: int) -> list[int]:
         tree.append(current)
         todo += children.get(current, [])
     return tree
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def rss_mb(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:")) / 1024
-        except (OSError, StopIteration):
-            continue
-    return total
-
-
-def start_server(workers: int, loop: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q", "--workers", str(workers), "--loop", loop],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 # -- one generator process ----------------------------------------------------------------------------------
@@ -212,10 +171,10 @@ def run_level(url: str, server_pid: int, n: int, turns: int, generators: int) ->
     ]
     time.sleep(max(0.0, start_at - time.monotonic()))
     pids = process_tree(server_pid)
-    cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    cpu0, t0 = cpu_seconds(*pids), time.monotonic()
     outputs = [json.loads(child.communicate()[0] or "{}") for child in children]
     wall = time.monotonic() - t0
-    server_cpu = cpu_seconds(pids) - cpu0
+    server_cpu = cpu_seconds(*pids) - cpu0
     merged: dict[str, Any] = {"ttfb": [], "late": [], "send_lag": [], "turns": 0, "failed": 0, "cpu": 0.0}
     for out in outputs:
         for key in merged:
@@ -252,10 +211,10 @@ async def idle_sessions(url: str, n: int, pids: list[int]) -> str:
             await ws.recv()
             conns.append(ws)
 
-    rss0 = rss_mb(pids)
+    rss0 = rss_mb(*pids)
     await asyncio.gather(*(one() for _ in range(n)))
     await asyncio.sleep(1.0)
-    rss = rss_mb(pids)
+    rss = rss_mb(*pids)
     await asyncio.gather(*(ws.close() for ws in conns))
     return (
         f"{len(conns)} idle sessions: server RSS {rss:.0f} MB (+{(rss - rss0) / max(1, n) * 1024:.0f} KB/session)"
@@ -277,7 +236,7 @@ def main() -> None:
     print(f"RLIMIT_NOFILE raised to {raise_nofile()}; {os.cpu_count()} CPUs; load average {os.getloadavg()}")
     for workers in [int(w) for w in args.workers.split(",")]:
         for loop in args.loops.split(","):
-            proc, url = start_server(workers, loop)
+            proc, url = start_server("--workers", str(workers), "--loop", loop)
             try:
                 time.sleep(0.5)
                 pids = process_tree(proc.pid)

@@ -18,13 +18,13 @@ import argparse
 import io
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
+from serve_process import start_server
 
 from livecli.audio.virtual_devices import VirtualCapture, VirtualPlayback
 from livecli.auth.target import ConnectOptions
@@ -49,17 +49,6 @@ class NoKeys:
 
     def close(self) -> None:
         pass
-
-
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "-q"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def utterances(vad_silence_ms: int) -> np.ndarray[Any, Any]:
