@@ -145,6 +145,18 @@ def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def serve_subprocess(*args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+    """`livecli serve ARGS` as a separate process, stdout and stderr piped as text: its first stdout line is the
+    URL (for tests of the command itself: signals, workers, its log; others use `local_server`)."""
+    return subprocess.Popen(
+        cli_command("serve", *args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(env),
+    )
+
+
 def run_cli_subprocess(
     *args: str,
     input: bytes = b"",

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import signal
 import socket
 import ssl
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import local_server
+from helpers import local_server, serve_subprocess
 
 from livecli.server.main import PlainLogFormatter, _log_handler, trust_line
 
@@ -112,13 +109,7 @@ def test_the_trust_line_names_the_absolute_cert_path(tmp_path: Path, monkeypatch
 
 def test_serve_on_a_pipe_logs_plain_lines_and_the_trust_line(tmp_path: Path) -> None:
     """The whole command: the log is a pipe, so every line is an ISO-stamped event, never Rich's columns."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "livecli", "serve", "--port", "0", "--tls-self-signed", str(tmp_path / "tls")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "COLUMNS": "80"},
-    )
+    proc = serve_subprocess("--port", "0", "--tls-self-signed", str(tmp_path / "tls"), env={"COLUMNS": "80"})
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("wss://127.0.0.1:")

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-from helpers import cli_command, run_cli, subprocess_env
+from helpers import run_cli, serve_subprocess
 
 from livecli.server.probe import ask
 
 
 async def test_serve_prints_the_url_first_and_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     record = tmp_path / "frames.jsonl"
-    proc = subprocess.Popen(
-        cli_command(
-            "serve",
-            "--port",
-            "0",
-            "--reply-speed",
-            "0",
-            "--record",
-            str(record),
-            "--require-key",
-            "SECRET-KEY-123",
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env({"COLUMNS": "200"}),
-    )
+    proc = serve_subprocess(
+        "--port", "0", "--reply-speed", "0", "--record", str(record), "--require-key", "SECRET-KEY-123",
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()

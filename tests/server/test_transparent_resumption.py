@@ -8,12 +8,11 @@ import asyncio
 import base64
 import copy
 import signal
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from helpers import cli_command, local_server, subprocess_env
+from helpers import local_server, serve_subprocess
 from session_harness import MODEL, NO_VAD, Harness
 from websockets.exceptions import ConnectionClosed
 
@@ -290,13 +289,7 @@ def test_base64_of_the_ramp_is_not_periodic_within_the_input() -> None:
 
 
 async def test_serve_takes_max_connection_audio_s() -> None:
-    proc = subprocess.Popen(
-        cli_command("serve", "--port", "0", "--max-connection-audio-s", "1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
+    proc = serve_subprocess("--port", "0", "--max-connection-audio-s", "1")
     try:
         assert proc.stdout is not None
         probe = await Probe.open(proc.stdout.readline().strip(), VERTEX)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from helpers import cli_command, run_cli, subprocess_env
+from helpers import run_cli, serve_subprocess
 
 from livecli.protocol import close_reasons as cr
 from livecli.protocol.endpoints import EPHEMERAL_VERSION, gemini_path
@@ -32,13 +32,7 @@ ATTEMPTS = 200  # connections tried to land on a given worker (the kernel spread
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    proc = subprocess.Popen(
-        cli_command("serve", "--workers", "2", "--port", "0", "--reply-speed", "0", "--require-key", KEY),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
+    proc = serve_subprocess("--workers", "2", "--port", "0", "--reply-speed", "0", "--require-key", KEY)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
