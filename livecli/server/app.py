@@ -137,8 +137,8 @@ class RunningServer:
         return None
 
     async def handler(self, connection: ServerConnection) -> None:
-        """Run one connection: messages go into the session (most of them straight from websockets' parser, see
-        livecli.server.pump); what falls due is sent at once or when the pacer's timer fires."""
+        """Run one connection: messages go into the session (most of them as the connection reads them, see
+        livecli.server.pumped_connection); what falls due is sent at once or when the pacer's timer fires."""
         config = self.config
         clock = config.clock
         scenario = self._scenarios.pop(connection, self.scenario)
@@ -159,10 +159,9 @@ class RunningServer:
         config.logger.info("connection %d opened (scenario %s)", conn_id, scenario.name)
         path = connection.request.path.split("?")[0] if connection.request else ""
         self.recorder.write("event", conn_id, "conn", "open", path=path)
+        assert isinstance(connection, PumpedConnection)  # start_server's connection class, plain or TLS
         pump = Pump(self, connection, session, conn_id)
-        pumped = connection if isinstance(connection, PumpedConnection) else None
-        if pumped is not None:
-            pumped.pump = pump
+        connection.pump = pump
         self.pacer.schedule(pump, session.deadline())  # the setup timeout
         try:
             # What the pump did not take at once: in order, a turn of the loop each while more are queued (a
@@ -170,19 +169,15 @@ class RunningServer:
             async for message in connection:
                 await self._prepare_rates(session, message)
                 pump.take(message)
-                if pumped is not None:
-                    pumped.backlog -= 1
-                    if pumped.backlog:
-                        await asyncio.sleep(0)
-                else:
+                connection.backlog -= 1
+                if connection.backlog:
                     await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         except Exception:
             pump.fail()
         finally:
-            if pumped is not None:
-                pumped.pump = None
+            connection.pump = None
             session.connection_closed(clock())
             await pump.closed()
             self.sessions.pop(conn_id, None)

@@ -24,8 +24,12 @@ from typing import TYPE_CHECKING, Any
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Event, State
-from websockets.speedups import apply_mask
 from websockets.streams import StreamReader
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # websockets built without its C speedups: its own pure-Python mask, as it does itself
+    from websockets.utils import apply_mask
 
 if TYPE_CHECKING:
     from livecli.server.pump import Pump
