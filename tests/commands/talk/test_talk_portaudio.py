@@ -94,11 +94,13 @@ def _audible(wav: Path) -> bool:
     return bool(samples.size) and int(np.abs(samples.astype(np.int32)).max()) > 328
 
 
-def _wait_until_audible(wav: Path) -> None:
-    for _ in range(400):  # a generous guard (20 s): the reply is an echo of ~2 s after a chime
+def _wait_until_audible(wav: Path, seconds: float = 20.0) -> bool:
+    """Whether `wav` holds sound within `seconds` (a generous guard: the reply is a ~2 s echo after a chime)."""
+    for _ in range(int(seconds / 0.05)):
         if _audible(wav):
-            return
+            return True
         time.sleep(0.05)
+    return False
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -149,8 +151,13 @@ def test_talk_holds_a_real_conversation_through_portaudio(pulse: dict[str, str],
         assert talk.stderr is not None
         ready = talk.stderr.readline().decode()  # the line mode's first line: the talk is listening
         assert "listening" in ready, ready + talk.stderr.read().decode() if talk.poll() is not None else ready
-        subprocess.run(["paplay", "--device=livecli_mic_in", str(SAMPLES / "hello.flac")], env=pulse, check=True)
-        _wait_until_audible(speaker)
+        # "listening" is printed as the microphone's stream starts: on a loaded machine its first blocks may come
+        # later than that, so the user says hello again (up to 4 times) until the reply is heard.
+        hello = ["paplay", "--device=livecli_mic_in", str(SAMPLES / "hello.flac")]
+        for _ in range(4):
+            subprocess.run(hello, env=pulse, check=True)
+            if _wait_until_audible(speaker, seconds=8.0):
+                break
         talk.send_signal(signal.SIGINT)  # the user ends the conversation
         _out, err = talk.communicate(timeout=20)
     finally:
